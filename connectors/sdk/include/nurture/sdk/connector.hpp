@@ -1,0 +1,128 @@
+#pragma once
+// The connector SDK (spec/connectors.md): what a channel connector receives (Action), what it answers (Result),
+// and how it is declared (ConnectorFactory with its config keys). This header is all a connector includes.
+//
+// The engine owns retries, rate limits, suppression and metrics; a connector only delivers and classifies.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nurture::sdk {
+
+enum class Channel { email, social, webhook };
+
+struct EmailContent {
+  std::string from;     // `Name <address>` as configured
+  std::string to;       // recipient address
+  std::string subject;  // decoded (UTF-8)
+  std::string text;
+  std::string html;
+  std::string mime;     // the complete RFC 5322 message (CRLF), headers included
+};
+
+struct PostContent {
+  std::string text;
+  std::string visibility;
+  std::vector<std::string> media;
+};
+
+struct Action {
+  std::string action_id;  // stable and unique: pass it on as the provider's idempotency key
+  std::string lead_id;
+  Channel channel = Channel::email;
+  std::string workflow;
+  std::string step;
+  EmailContent email;     // channel == email
+  PostContent post;       // channel == social
+  std::string json_body;  // channel == webhook
+  std::chrono::system_clock::time_point deadline;
+};
+
+// Exactly one per action.
+struct Result {
+  enum class Kind { sent, retry, failed, suppressed };
+  Kind kind = Kind::failed;
+  std::string provider_id;              // sent
+  std::chrono::milliseconds after{0};   // retry: wait at least this long (honours Retry-After)
+  std::string reason;                   // retry, failed, suppressed
+
+  static Result sent(std::string provider_id) { return {Kind::sent, std::move(provider_id), {}, {}}; }
+  static Result retry(std::chrono::milliseconds after, std::string reason) {
+    return {Kind::retry, {}, after, std::move(reason)};
+  }
+  static Result failed(std::string reason) { return {Kind::failed, {}, {}, std::move(reason)}; }
+  static Result suppressed(std::string reason) { return {Kind::suppressed, {}, {}, std::move(reason)}; }
+};
+
+const char* to_string(Result::Kind kind);
+const char* to_string(Channel channel);
+
+using Completion = std::function<void(Result)>;
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  // Must not block the caller for long unless max_in_flight() is 1 (the engine then gives it a thread of its
+  // own). `done` is called exactly once, from any thread.
+  virtual void send(const Action& action, Completion done) = 0;
+  // 0: unlimited (asynchronous connector); 1: one send at a time.
+  virtual int max_in_flight() const { return 0; }
+};
+
+struct ConfigKey {
+  enum class Type { string, integer, path, url, secret_env };
+  std::string name;
+  Type type = Type::string;
+  bool required = false;
+  std::string default_value;
+  std::string doc;
+};
+
+// One configured instance: `connectors: { NAME: { type: T, KEY: VALUE, ... } }`.
+struct ConnectorConfig {
+  std::string name;
+  std::map<std::string, std::string> values;  // declared keys, defaults filled in
+  std::filesystem::path base_dir;             // relative paths resolve against it
+
+  std::string get(const std::string& key) const;
+  std::filesystem::path path(const std::string& key) const;
+  long long integer(const std::string& key) const;
+};
+
+struct ConfigProblem {
+  std::string key;  // empty: the connector as a whole
+  std::string message;
+  std::string hint;
+};
+
+struct ConnectorFactory {
+  std::string type;
+  std::string doc;
+  std::vector<ConfigKey> keys;
+  // Called with a config whose keys were checked against `keys`.
+  std::function<std::unique_ptr<Connector>(const ConnectorConfig&, std::string& error)> create;
+};
+
+class Registry {
+ public:
+  void add(ConnectorFactory factory);
+  const ConnectorFactory* find(const std::string& type) const;
+  std::vector<std::string> types() const;
+
+  // Checks `values` against the factory's declared keys (unknown, missing, badly typed), fills defaults, creates.
+  // On failure, `problems` says what is wrong and the result is null.
+  std::unique_ptr<Connector> create(const std::string& type, const std::string& name,
+                                    const std::map<std::string, std::string>& values,
+                                    const std::filesystem::path& base_dir,
+                                    std::vector<ConfigProblem>& problems) const;
+
+ private:
+  std::map<std::string, ConnectorFactory> factories_;
+};
+
+}  // namespace nurture::sdk

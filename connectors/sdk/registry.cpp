@@ -1,0 +1,119 @@
+// The registry of connector types and the checking of an instance's config against its declared keys.
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "nurture/sdk/connector.hpp"
+
+namespace nurture::sdk {
+
+const char* to_string(Result::Kind kind) {
+  switch (kind) {
+    case Result::Kind::sent: return "sent";
+    case Result::Kind::retry: return "retry";
+    case Result::Kind::failed: return "failed";
+    case Result::Kind::suppressed: return "suppressed";
+  }
+  return "unknown";
+}
+
+const char* to_string(Channel channel) {
+  switch (channel) {
+    case Channel::email: return "email";
+    case Channel::social: return "social";
+    case Channel::webhook: return "webhook";
+  }
+  return "unknown";
+}
+
+std::string ConnectorConfig::get(const std::string& key) const {
+  auto it = values.find(key);
+  return it == values.end() ? std::string{} : it->second;
+}
+
+std::filesystem::path ConnectorConfig::path(const std::string& key) const {
+  std::filesystem::path p = get(key);
+  if (p.empty() || p.is_absolute()) return p;
+  return (base_dir / p).lexically_normal();
+}
+
+long long ConnectorConfig::integer(const std::string& key) const {
+  const std::string text = get(key);
+  long long value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+void Registry::add(ConnectorFactory factory) {
+  std::string type = factory.type;
+  factories_[type] = std::move(factory);
+}
+
+const ConnectorFactory* Registry::find(const std::string& type) const {
+  auto it = factories_.find(type);
+  return it == factories_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::types() const {
+  std::vector<std::string> out;
+  for (const auto& [type, factory] : factories_) out.push_back(type);
+  return out;
+}
+
+namespace {
+// Keys every instance may carry; the engine reads them (rate limits, retries), not the connector.
+const std::vector<std::string> engine_keys = {"rate", "max_attempts"};
+
+bool is_integer(const std::string& text) {
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+}  // namespace
+
+std::unique_ptr<Connector> Registry::create(const std::string& type, const std::string& name,
+                                            const std::map<std::string, std::string>& values,
+                                            const std::filesystem::path& base_dir,
+                                            std::vector<ConfigProblem>& problems) const {
+  const ConnectorFactory* factory = find(type);
+  if (!factory) {
+    problems.push_back({"type", fmt::format("unknown connector type \"{}\"", type),
+                        fmt::format("known types: {}", fmt::join(types(), ", "))});
+    return nullptr;
+  }
+  ConnectorConfig config{name, {}, base_dir};
+  for (const auto& [key, value] : values) {
+    auto declared = std::find_if(factory->keys.begin(), factory->keys.end(),
+                                 [&](const ConfigKey& k) { return k.name == key; });
+    if (declared == factory->keys.end()) {
+      if (std::find(engine_keys.begin(), engine_keys.end(), key) != engine_keys.end()) continue;
+      std::vector<std::string> names;
+      for (const auto& k : factory->keys) names.push_back(k.name);
+      problems.push_back({key, fmt::format("connector type \"{}\" has no key \"{}\"", type, key),
+                          names.empty() ? "it takes no keys" : fmt::format("its keys: {}", fmt::join(names, ", "))});
+      continue;
+    }
+    if (declared->type == ConfigKey::Type::integer && !is_integer(value)) {
+      problems.push_back({key, fmt::format("\"{}\" must be a whole number", key), "e.g. 4"});
+      continue;
+    }
+    config.values[key] = value;
+  }
+  for (const auto& key : factory->keys) {
+    if (config.values.count(key.name)) continue;
+    if (key.required) {
+      problems.push_back({"", fmt::format("connector \"{}\" needs `{}`", name, key.name), key.doc});
+    } else if (!key.default_value.empty()) {
+      config.values[key.name] = key.default_value;
+    }
+  }
+  if (!problems.empty()) return nullptr;
+  std::string error;
+  auto connector = factory->create(config, error);
+  if (!connector) problems.push_back({"", error.empty() ? "could not be created" : error, ""});
+  return connector;
+}
+
+}  // namespace nurture::sdk

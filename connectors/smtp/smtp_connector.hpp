@@ -1,0 +1,14 @@
+#pragma once
+// `type: smtp`: delivers the composed RFC 5322 message over SMTP with libcurl. One connection, kept open and
+// reused across messages; replies are classified per spec/connectors.md (4xx retry, 5xx failed, 5.1.1 suppressed).
+
+#include "nurture/sdk/connector.hpp"
+
+namespace nurture::connectors {
+
+sdk::ConnectorFactory smtp_connector_factory();
+
+// The class of an SMTP failure, by reply code and enhanced status text. Exposed for tests.
+sdk::Result classify_smtp_reply(long reply_code, const std::string& reply_text);
+
+}  // namespace nurture::connectors

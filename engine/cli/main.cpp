@@ -1,0 +1,179 @@
+// The `nurture` command line (spec/cli.md). Exit codes: 0 ok, 1 invalid input / failed check, 2 usage,
+// 3 cannot reach Redis or a connector.
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "connectors/builtins.hpp"
+#include "engine/connector_set.hpp"
+#include "engine/daemon.hpp"
+#include "engine/event.hpp"
+#include "engine/store/redis/redis_store.hpp"
+#include "engine/store_target.hpp"
+#include "workflows/campaign.hpp"
+
+namespace {
+
+using namespace nurture;
+
+int validate(const std::string& dir, const std::string& config) {
+  auto load = workflows::load_campaign(dir, config);
+  sdk::Registry registry;
+  connectors::register_builtin_connectors(registry);
+  if (load.ok()) {
+    auto connectors = engine::ConnectorSet::create(load.campaign.config, registry);
+    if (!connectors) load.diagnostics.insert(load.diagnostics.end(), connectors.error().begin(), connectors.error().end());
+  }
+  for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
+  if (!load.ok() || workflows::has_errors(load.diagnostics)) return 1;
+  std::cout << fmt::format("{}: {} workflow(s) valid\n", dir, load.campaign.workflows.size());
+  return 0;
+}
+
+// `k=v`: the value is JSON when it parses as a JSON scalar (numbers, true/false), else a string.
+bool add_pairs(const std::vector<std::string>& pairs, nlohmann::json& into, const char* option) {
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << fmt::format("error: {} takes key=value, got \"{}\"\n", option, pair);
+      return false;
+    }
+    const std::string key = pair.substr(0, eq);
+    const std::string value = pair.substr(eq + 1);
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    into[key] = (!parsed.is_discarded() && parsed.is_primitive() && !parsed.is_string()) ? parsed
+                                                                                         : nlohmann::json(value);
+  }
+  return true;
+}
+
+struct EmitOptions {
+  std::string type;
+  std::string lead;
+  std::vector<std::string> attrs;
+  std::vector<std::string> props;
+  std::string at;
+  std::string id;
+};
+
+int emit(const EmitOptions& options, const std::string& redis_flag, const std::string& config_path) {
+  engine::Event event;
+  event.type = options.type;
+  event.lead = options.lead;
+  if (!add_pairs(options.attrs, event.attrs, "--attr") || !add_pairs(options.props, event.props, "--prop")) return 2;
+  event.at = std::chrono::system_clock::now();
+  if (!options.at.empty()) {
+    auto at = engine::parse_rfc3339(options.at);
+    if (!at) {
+      std::cerr << "error: " << at.error() << "\n";
+      return 2;
+    }
+    event.at = *at;
+  }
+  event.id = options.id;
+  engine::StreamFields fields = engine::to_stream_fields(event);
+  if (auto check = engine::parse_event(fields, "0-0"); !check) {
+    std::cerr << "error: " << check.error() << "\n";
+    return 2;
+  }
+
+  std::string config_redis = "auto";
+  std::string prefix = "nurture:";
+  std::filesystem::path config_dir = std::filesystem::current_path();
+  const std::filesystem::path config_file = config_path.empty() ? "nurture.yaml" : config_path;
+  if (std::filesystem::exists(config_file)) {
+    auto config = workflows::load_config(config_file, config_file.string());
+    if (!config) {
+      for (const auto& d : config.error()) std::cerr << d.format() << "\n";
+      return 1;
+    }
+    config_redis = config->redis;
+    prefix = config->key_prefix;
+    config_dir = config->base_dir;
+  } else if (!config_path.empty()) {
+    std::cerr << fmt::format("error: no config at {}\n", config_path);
+    return 2;
+  }
+  const engine::StoreTarget target = engine::resolve_store_target(redis_flag, config_redis, config_dir);
+  if (target.url.empty()) {
+    std::cerr << fmt::format("error: no nurture daemon is running for {} (start `nurture run {}` or pass --redis)\n",
+                             config_dir.string(), config_dir.string());
+    return 3;
+  }
+  auto connection = engine::redis::RedisConnection::open(target.url);
+  if (!connection) {
+    std::cerr << "error: " << connection.error()
+              << (target.embedded ? fmt::format(" (start `nurture run {}` or pass --redis)", config_dir.string())
+                                  : "")
+              << "\n";
+    return 3;
+  }
+  engine::redis::RedisStoreOptions store_options;
+  store_options.key_prefix = prefix;
+  engine::redis::RedisStore store(std::move(*connection), store_options);
+  try {
+    store.add_event(fields);
+  } catch (const engine::StoreUnavailable& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  CLI::App app{"nurture: a marketing automation campaign engine"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "nurture 0.1.0");
+  std::string redis_flag;
+  std::string config_path;
+
+  auto* run = app.add_subcommand("run", "the daemon: ingest, timers, dispatch");
+  engine::DaemonOptions daemon;
+  std::string dir = ".";
+  run->add_option("dir", dir, "campaign directory")->capture_default_str();
+  run->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
+  run->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path (default: config `redis:`)");
+  run->add_option("--consumer", daemon.consumer, "consumer name in the groups (default: hostname)");
+
+  auto* validate_cmd = app.add_subcommand("validate", "check workflows, templates and config");
+  validate_cmd->add_option("dir", dir, "campaign directory")->capture_default_str();
+  validate_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
+
+  auto* emit_cmd = app.add_subcommand("emit", "add one event to the stream");
+  EmitOptions emit_options;
+  emit_cmd->add_option("type", emit_options.type, "event type, e.g. lead.created")->required();
+  emit_cmd->add_option("--lead", emit_options.lead, "lead id")->required();
+  emit_cmd->add_option("--attr", emit_options.attrs, "attribute update key=value (repeatable)");
+  emit_cmd->add_option("--prop", emit_options.props, "event property key=value (repeatable)");
+  emit_cmd->add_option("--at", emit_options.at, "when it happened (RFC 3339; default now)");
+  emit_cmd->add_option("--id", emit_options.id, "producer idempotency key");
+  emit_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
+  emit_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (*run) {
+    sdk::Registry registry;
+    connectors::register_builtin_connectors(registry);
+    daemon.dir = dir;
+    daemon.config = config_path;
+    daemon.redis = redis_flag;
+    return engine::run_daemon(daemon, registry);
+  }
+  if (*validate_cmd) return validate(dir, config_path);
+  if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
+  return 2;
+}

@@ -1,0 +1,113 @@
+// The daemon's loop: validate and load the campaign, start the private Redis when `redis: auto`, then run engine
+// passes until SIGTERM/SIGINT. A stop request is honoured between passes, so sends in flight finish and their
+// results are recorded before exit. Redis going away is not fatal: the loop backs off and resumes, and because
+// nothing is acknowledged before it is committed, nothing is lost.
+
+#include "engine/daemon.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/engine.hpp"
+#include "engine/store/redis/embedded_redis.hpp"
+#include "engine/store/redis/redis_store.hpp"
+#include "engine/store_target.hpp"
+
+namespace nurture::engine {
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+std::atomic<bool> reload_requested{false};
+
+extern "C" void on_stop_signal(int) { stop_requested = true; }
+extern "C" void on_reload_signal(int) { reload_requested = true; }
+
+std::string hostname() {
+  char name[256] = {0};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || !*name) return "engine";
+  return name;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
+  auto load = workflows::load_campaign(options.dir, options.config);
+  for (const auto& d : load.diagnostics) spdlog::log(d.severity == workflows::Severity::error ? spdlog::level::err
+                                                                                             : spdlog::level::warn,
+                                                     "{}", d.format());
+  if (!load.ok()) return 1;
+  const workflows::Campaign& campaign = load.campaign;
+  auto connectors = ConnectorSet::create(campaign.config, registry);
+  if (!connectors) {
+    for (const auto& d : connectors.error()) spdlog::error("{}", d.format());
+    return 1;
+  }
+  templates::TemplateLibrary templates(campaign.templates_dir);
+
+  StoreTarget target = resolve_store_target(options.redis, campaign.config.redis, campaign.config.base_dir);
+  std::unique_ptr<redis::EmbeddedRedis> embedded;
+  if (target.embedded) {
+    auto started = redis::EmbeddedRedis::start(target.state_dir);
+    if (!started) {
+      spdlog::error("cannot start the private redis-server: {}", started.error());
+      return 3;
+    }
+    embedded = std::move(*started);
+    target.url = embedded->url();
+    spdlog::info("private redis-server on {}", target.url);
+  }
+  auto connection = redis::RedisConnection::open(target.url);
+  if (!connection) {
+    spdlog::error("{} (start Redis or pass --redis)", connection.error());
+    return 3;
+  }
+  redis::RedisStoreOptions store_options;
+  store_options.key_prefix = campaign.config.key_prefix;
+  store_options.partitions = campaign.config.partitions;
+  store_options.consumer = options.consumer.empty() ? hostname() : options.consumer;
+  redis::RedisStore store(std::move(*connection), store_options);
+  try {
+    store.prepare();
+  } catch (const StoreUnavailable& e) {
+    spdlog::error("{}", e.what());
+    return 3;
+  } catch (const std::runtime_error& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGHUP, on_reload_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  RealClock clock;
+  Engine engine(store, campaign, templates, *connectors, clock);
+  spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", campaign.workflows.size(),
+               campaign.dir.string(), store_options.consumer);
+  std::chrono::milliseconds backoff{100};
+  while (!stop_requested) {
+    if (reload_requested.exchange(false)) {
+      spdlog::warn("SIGHUP: reloading is not supported by this version yet; restart to apply changes");
+    }
+    try {
+      // Block on the stream only when idle, and briefly, so timers stay punctual and stop requests are seen.
+      engine.run_once(std::chrono::milliseconds(50));
+      backoff = std::chrono::milliseconds(100);
+    } catch (const StoreUnavailable& e) {
+      spdlog::warn("{}; retrying in {} ms", e.what(), backoff.count());
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+    }
+  }
+  spdlog::info("stopping: in-flight work finished");
+  return 0;
+}
+
+}  // namespace nurture::engine

@@ -1,0 +1,21 @@
+#pragma once
+// `nurture run`: the daemon.
+
+#include <filesystem>
+#include <string>
+
+#include "nurture/sdk/connector.hpp"
+
+namespace nurture::engine {
+
+struct DaemonOptions {
+  std::filesystem::path dir = ".";
+  std::filesystem::path config;  // empty: DIR/nurture.yaml
+  std::string redis;             // --redis; empty: env or config
+  std::string consumer;          // consumer-group name; empty: hostname
+};
+
+// Returns the process exit code (spec/cli.md): 0 after a clean stop, 1 invalid campaign, 3 store unreachable.
+int run_daemon(const DaemonOptions& options, const sdk::Registry& registry);
+
+}  // namespace nurture::engine

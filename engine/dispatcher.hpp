@@ -1,0 +1,44 @@
+#pragma once
+// The dispatcher: outbox -> suppression check -> render -> connector -> recorded result.
+
+#include <chrono>
+
+#include "engine/clock.hpp"
+#include "engine/connector_set.hpp"
+#include "engine/store/store.hpp"
+#include "templates/template_library.hpp"
+#include "workflows/campaign.hpp"
+
+namespace nurture::engine {
+
+struct RetryPolicy {
+  int max_attempts = 5;
+  std::chrono::milliseconds first_backoff{1000};
+  std::chrono::milliseconds max_backoff{std::chrono::hours(1)};
+  // The wait before attempt `attempt + 1`: exponential with full jitter, at least what the provider asked for.
+  std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds at_least) const;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(Store& store, const workflows::Campaign& campaign, const templates::TemplateLibrary& templates,
+             const ConnectorSet& connectors, const Clock& clock, RetryPolicy policy = {})
+      : store_(store), campaign_(campaign), templates_(templates), connectors_(connectors), clock_(clock),
+        policy_(policy) {}
+
+  // Dispatches one batch from the outbox; returns how many entries it handled.
+  int poll();
+
+ private:
+  void dispatch(const OutboxEntry& entry);
+  void settle(const OutboxEntry& entry, const sdk::Result& result);
+
+  Store& store_;
+  const workflows::Campaign& campaign_;
+  const templates::TemplateLibrary& templates_;
+  const ConnectorSet& connectors_;
+  const Clock& clock_;
+  RetryPolicy policy_;
+};
+
+}  // namespace nurture::engine

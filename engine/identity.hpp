@@ -1,0 +1,18 @@
+#pragma once
+// Stable identities (spec/semantics.md "Identity"): the same inputs give the same ids on every engine and in
+// simulate, which is what makes re-runs after a crash idempotent.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace nurture::engine {
+
+// Lowercase hex XXH3-128 of `lead ␟ workflow ␟ version ␟ enrollment number ␟ step id ␟ visit`.
+std::string action_id(std::string_view lead, std::string_view workflow, int version, int enrollment_number,
+                      std::string_view step_id, int visit);
+
+// xxh64(lead id, seed 0) mod partitions.
+int partition_of(std::string_view lead, int partitions);
+
+}  // namespace nurture::engine

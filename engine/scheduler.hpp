@@ -1,0 +1,24 @@
+#pragma once
+// The scheduler fires due timers (durable waits) and releases due dispatch retries back into the outbox.
+
+#include "engine/clock.hpp"
+#include "engine/interpreter.hpp"
+#include "engine/store/store.hpp"
+
+namespace nurture::engine {
+
+class Scheduler {
+ public:
+  Scheduler(Store& store, const Interpreter& interpreter, const Clock& clock)
+      : store_(store), interpreter_(interpreter), clock_(clock) {}
+
+  // Fires what is due now; returns how many timers it fired.
+  int poll();
+
+ private:
+  Store& store_;
+  const Interpreter& interpreter_;
+  const Clock& clock_;
+};
+
+}  // namespace nurture::engine

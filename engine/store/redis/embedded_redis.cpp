@@ -1,0 +1,139 @@
+// Starting redis-server as a child: fork + exec with PR_SET_PDEATHSIG, so even a kill -9 of the engine takes
+// its private Redis down with it (the AOF keeps what was committed). A socket path longer than sun_path allows
+// moves to the runtime dir, and DIR/.nurture/redis.path says where.
+
+#include "engine/store/redis/embedded_redis.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/store/redis/redis_connection.hpp"
+
+namespace nurture::engine::redis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t max_socket_path = sizeof(sockaddr_un::sun_path) - 1;
+
+fs::path choose_socket(const fs::path& state_dir, bool& indirect) {
+  fs::path direct = state_dir / "redis.sock";
+  indirect = direct.string().size() > max_socket_path;
+  if (!indirect) return direct;
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+  fs::path base = runtime && *runtime ? fs::path(runtime) : fs::temp_directory_path();
+  return base / fmt::format("nurture-{:016x}.sock", std::hash<std::string>{}(state_dir.string()));
+}
+
+}  // namespace
+
+fs::path embedded_socket_path(const fs::path& state_dir) {
+  std::ifstream indirect(state_dir / "redis.path");
+  std::string line;
+  if (indirect && std::getline(indirect, line) && !line.empty()) return line;
+  if (fs::exists(state_dir / "redis.sock")) return state_dir / "redis.sock";
+  return {};
+}
+
+tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(const fs::path& state_dir_in,
+                                                                                 Options options) {
+  const fs::path state_dir = fs::absolute(state_dir_in);
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec) return tl::unexpected(fmt::format("cannot create {}: {}", state_dir.string(), ec.message()));
+
+  bool indirect = false;
+  const fs::path socket = choose_socket(state_dir, indirect);
+  if (fs::exists(socket)) {
+    if (RedisConnection::open("unix://" + socket.string())) {
+      return tl::unexpected(fmt::format("a Redis is already serving {} (is another `nurture run` using this "
+                                        "directory?)", socket.string()));
+    }
+    fs::remove(socket, ec);  // left behind by a crash
+  }
+
+  std::vector<std::string> args = {"redis-server",
+                                   "--port", "0",
+                                   "--unixsocket", socket.string(),
+                                   "--unixsocketperm", "700",
+                                   "--dir", state_dir.string(),
+                                   "--save", "",
+                                   "--appendonly", options.append_only ? "yes" : "no",
+                                   "--appendfsync", "everysec",
+                                   "--logfile", (state_dir / "redis.log").string(),
+                                   "--daemonize", "no",
+                                   // Values up to 128 bytes keep lead hashes compact listpacks.
+                                   "--hash-max-listpack-value", "128"};
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return tl::unexpected(std::string("fork failed"));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(1);
+    ::setpgid(0, 0);  // keep the terminal's Ctrl-C for the engine, which stops Redis in order
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp("redis-server", argv.data());
+    ::_exit(127);
+  }
+
+  std::unique_ptr<EmbeddedRedis> server(new EmbeddedRedis());
+  server->pid_ = pid;
+  server->socket_ = socket;
+  server->url_ = "unix://" + socket.string();
+  if (indirect) {
+    server->path_file_ = state_dir / "redis.path";
+    std::ofstream(server->path_file_) << socket.string() << "\n";
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      server->pid_ = -1;
+      return tl::unexpected(fmt::format("redis-server exited at start (is it installed? see {})",
+                                        (state_dir / "redis.log").string()));
+    }
+    if (fs::exists(socket)) {
+      auto connection = RedisConnection::open(server->url_);
+      // While loading the AOF, Redis answers LOADING: wait until it serves.
+      if (connection && (*connection)->command({"PING"}).type == RedisReply::Type::status) return server;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return tl::unexpected(std::string("redis-server did not start within 20 s"));
+}
+
+EmbeddedRedis::~EmbeddedRedis() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  std::error_code ec;
+  if (!path_file_.empty()) fs::remove(path_file_, ec);
+  fs::remove(socket_, ec);
+}
+
+void EmbeddedRedis::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+}  // namespace nurture::engine::redis

@@ -1,0 +1,43 @@
+#pragma once
+// `redis: auto`: a private redis-server for one campaign directory, on a unix socket under DIR/.nurture/, AOF on
+// (appendfsync everysec), stopped when its owner goes away. Tests start theirs the same way.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <tl/expected.hpp>
+
+namespace nurture::engine::redis {
+
+class EmbeddedRedis {
+ public:
+  struct Options {
+    bool append_only = true;
+  };
+  // `state_dir` is DIR/.nurture (created if needed); data, AOF and log live there.
+  static tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> start(const std::filesystem::path& state_dir,
+                                                                          Options options);
+  static tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> start(const std::filesystem::path& state_dir) {
+    return start(state_dir, Options{});
+  }
+  ~EmbeddedRedis();  // SIGTERM: redis flushes the AOF and exits; then reaped
+
+  const std::string& url() const { return url_; }
+  int pid() const { return pid_; }
+  // Stops the server the way a crash would (SIGKILL), for recovery tests.
+  void kill_hard();
+
+ private:
+  EmbeddedRedis() = default;
+  int pid_ = -1;
+  std::string url_;
+  std::filesystem::path socket_;
+  std::filesystem::path path_file_;
+};
+
+// The socket a client uses to reach the daemon of DIR (the redis.path indirection for long paths, see
+// spec/semantics.md "Command line"); empty when no daemon seems to be running.
+std::filesystem::path embedded_socket_path(const std::filesystem::path& state_dir);
+
+}  // namespace nurture::engine::redis

@@ -1,0 +1,39 @@
+#pragma once
+// The Redis data model (DESIGN.md "Redis data model"). Every key a transition touches carries its partition as the
+// Redis Cluster hash tag `{p}`, so one Lua script commits a transition in one slot.
+
+#include <string>
+
+#include <fmt/format.h>
+
+namespace nurture::engine::redis {
+
+class Keys {
+ public:
+  explicit Keys(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  std::string meta() const { return prefix_ + "meta"; }
+  std::string events() const { return prefix_ + "events"; }
+  std::string events_dead() const { return prefix_ + "events:dead"; }
+  std::string lead(int p, const std::string& id) const { return fmt::format("{}{{{}}}:lead:{}", prefix_, p, id); }
+  std::string timers(int p) const { return fmt::format("{}{{{}}}:timers", prefix_, p); }
+  std::string outbox(int p) const { return fmt::format("{}{{{}}}:outbox", prefix_, p); }
+  std::string outbox_dead(int p) const { return fmt::format("{}{{{}}}:outbox:dead", prefix_, p); }
+  std::string retries(int p) const { return fmt::format("{}{{{}}}:retry", prefix_, p); }
+  std::string done(int p, const std::string& action_id) const {
+    return fmt::format("{}{{{}}}:done:{}", prefix_, p, action_id);
+  }
+  std::string seen(int p, const std::string& event_id) const {
+    return fmt::format("{}{{{}}}:seen:{}", prefix_, p, event_id);
+  }
+  std::string stats(int p, const std::string& workflow) const {
+    return fmt::format("{}{{{}}}:stats:{}", prefix_, p, workflow);
+  }
+  std::string suppress(const std::string& channel) const { return prefix_ + "suppress:" + channel; }
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace nurture::engine::redis

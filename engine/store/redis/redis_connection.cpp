@@ -1,0 +1,190 @@
+// hiredis, blocking, one context per RedisConnection. A broken connection (I/O error) is replaced on the next
+// call, so a Redis restart costs the caller one failed call, not a dead engine.
+
+#include "engine/store/redis/redis_connection.hpp"
+
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+
+namespace nurture::engine::redis {
+
+struct RedisConnection::Impl {
+  redisContext* context = nullptr;
+  std::string host;
+  int port = 6379;
+  std::string unix_path;
+  int db = 0;
+
+  ~Impl() {
+    if (context) redisFree(context);
+  }
+};
+
+std::string RedisReply::describe() const {
+  switch (type) {
+    case Type::nil: return "(nil)";
+    case Type::integer: return std::to_string(integer);
+    case Type::string:
+    case Type::status: return text;
+    case Type::error: return "ERR " + text;
+    case Type::io_error: return "I/O error: " + text;
+    case Type::array: return fmt::format("[{} elements]", elements.size());
+  }
+  return "?";
+}
+
+namespace {
+
+RedisReply copy_reply(const redisReply* reply) {
+  RedisReply out;
+  switch (reply->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::string;
+      out.text.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::status;
+      out.text.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::error;
+      out.text.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::integer;
+      out.integer = reply->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::array;
+      out.elements.reserve(reply->elements);
+      for (size_t i = 0; i < reply->elements; ++i) out.elements.push_back(copy_reply(reply->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::nil;
+  }
+  return out;
+}
+
+RedisReply io_error(const char* what) { return {RedisReply::Type::io_error, 0, what ? what : "connection lost", {}}; }
+
+void append(redisContext* context, const Command& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  redisAppendCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data());
+}
+
+}  // namespace
+
+tl::expected<std::unique_ptr<RedisConnection>, std::string> RedisConnection::open(const std::string& url) {
+  std::unique_ptr<RedisConnection> connection(new RedisConnection());
+  connection->impl_ = std::make_unique<Impl>();
+  connection->url_ = url;
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return tl::unexpected(fmt::format("\"{}\" is not a Redis URL (redis://host:port/db or unix:///path)", url));
+  const std::string scheme = parsed->scheme();
+  if (scheme == "unix") {
+    connection->impl_->unix_path = std::string(parsed->path());
+  } else if (scheme == "redis") {
+    connection->impl_->host = parsed->host().empty() ? "127.0.0.1" : std::string(parsed->host());
+    if (parsed->has_port()) connection->impl_->port = parsed->port_number();
+    std::string path = parsed->path();
+    if (path.size() > 1) {
+      try {
+        connection->impl_->db = std::stoi(path.substr(1));
+      } catch (const std::exception&) {
+        return tl::unexpected(fmt::format("\"{}\": the path must be a database number", url));
+      }
+    }
+  } else {
+    return tl::unexpected(fmt::format("\"{}\": scheme must be redis:// or unix://", url));
+  }
+  if (!connection->reconnect()) {
+    std::string why = connection->impl_->context && connection->impl_->context->err
+                          ? connection->impl_->context->errstr
+                          : "no answer";
+    return tl::unexpected(fmt::format("cannot reach Redis at {}: {}", url, why));
+  }
+  return connection;
+}
+
+RedisConnection::~RedisConnection() = default;
+
+bool RedisConnection::reconnect() {
+  if (impl_->context) {
+    redisFree(impl_->context);
+    impl_->context = nullptr;
+  }
+  const timeval timeout{5, 0};
+  impl_->context = impl_->unix_path.empty()
+                       ? redisConnectWithTimeout(impl_->host.c_str(), impl_->port, timeout)
+                       : redisConnectUnixWithTimeout(impl_->unix_path.c_str(), timeout);
+  if (!impl_->context || impl_->context->err) return false;
+  if (impl_->db != 0) {
+    auto* reply = static_cast<redisReply*>(redisCommand(impl_->context, "SELECT %d", impl_->db));
+    bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+    if (reply) freeReplyObject(reply);
+    return ok;
+  }
+  return true;
+}
+
+RedisReply RedisConnection::command(const Command& args) { return pipeline({args}).front(); }
+
+std::vector<RedisReply> RedisConnection::pipeline(const std::vector<Command>& commands) {
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  if ((!impl_->context || impl_->context->err) && !reconnect()) {
+    const char* why = impl_->context ? impl_->context->errstr : "cannot connect";
+    for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(io_error(why));
+    return replies;
+  }
+  for (const auto& c : commands) append(impl_->context, c);
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(impl_->context, &raw) != REDIS_OK || !raw) {
+      const RedisReply failure = io_error(impl_->context->errstr);
+      while (replies.size() < commands.size()) replies.push_back(failure);
+      return replies;
+    }
+    replies.push_back(copy_reply(static_cast<redisReply*>(raw)));
+    freeReplyObject(raw);
+  }
+  return replies;
+}
+
+bool RedisConnection::ensure_loaded(Script& script) {
+  if (!script.sha.empty()) return true;
+  RedisReply reply = command({"SCRIPT", "LOAD", script.source});
+  if (reply.type != RedisReply::Type::string) return false;
+  script.sha = reply.text;
+  return true;
+}
+
+Command RedisConnection::evalsha_command(const Script& script, const std::vector<std::string>& keys,
+                                         const std::vector<std::string>& args) {
+  Command c{"EVALSHA", script.sha, std::to_string(keys.size())};
+  c.insert(c.end(), keys.begin(), keys.end());
+  c.insert(c.end(), args.begin(), args.end());
+  return c;
+}
+
+RedisReply RedisConnection::eval(Script& script, const std::vector<std::string>& keys,
+                                 const std::vector<std::string>& args) {
+  if (!ensure_loaded(script)) return io_error("cannot load a Lua script");
+  RedisReply reply = command(evalsha_command(script, keys, args));
+  if (reply.type == RedisReply::Type::error && reply.text.rfind("NOSCRIPT", 0) == 0) {
+    script.sha.clear();
+    if (!ensure_loaded(script)) return io_error("cannot load a Lua script");
+    reply = command(evalsha_command(script, keys, args));
+  }
+  return reply;
+}
+
+}  // namespace nurture::engine::redis

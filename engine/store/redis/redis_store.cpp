@@ -1,0 +1,395 @@
+// Store on Redis. What it guarantees:
+// - commit() is one Lua script: it refuses a transition computed from a stale snapshot (compare-and-set on each
+//   enrollment's packed value) and one whose event was applied before (the lead's last front-door entry id, and
+//   the producer id within the dedupe window); otherwise it writes lead, timers, outbox and counters together.
+// - An event is acknowledged only after its commit, so a crash in between re-delivers it and the script
+//   recognises it.
+// - Dispatch records are `done:<action_id>` keys: `c` claimed, `r` retry pending, `s:`/`f:`/`x:`/`k:` final
+//   (sent, failed, suppressed, skipped). Recording a result and acknowledging the outbox entry is one MULTI.
+
+#include "engine/store/redis/redis_store.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "engine/identity.hpp"
+
+namespace nurture::engine::redis {
+
+namespace {
+
+const char* commit_lua = R"lua(
+local doc = cjson.decode(ARGV[1])
+local lead = KEYS[1]
+if doc.sid ~= '' then
+  local last = redis.call('HGET', lead, 'ev')
+  if last then
+    local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
+    local ms, seq = string.match(doc.sid, '^(%d+)-(%d+)$')
+    lms, lseq, ms, seq = tonumber(lms), tonumber(lseq), tonumber(ms), tonumber(seq)
+    if ms < lms or (ms == lms and seq <= lseq) then return 'duplicate' end
+  end
+end
+if doc.seen == 1 and redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
+for _, c in ipairs(doc.cas) do
+  local current = redis.call('HGET', lead, c[1])
+  if c[2] == '' then
+    if current then return 'conflict' end
+  elseif current ~= c[2] then
+    return 'conflict'
+  end
+end
+if #doc.attrs > 0 then redis.call('HSET', lead, unpack(doc.attrs)) end
+for _, c in ipairs(doc.cas) do redis.call('HSET', lead, c[1], c[3]) end
+if doc.sid ~= '' then redis.call('HSET', lead, 'ev', doc.sid) end
+if doc.seen == 1 then redis.call('SET', KEYS[4], '1', 'EX', doc.ttl) end
+if #doc.tadd > 0 then redis.call('ZADD', KEYS[2], unpack(doc.tadd)) end
+if #doc.trem > 0 then redis.call('ZREM', KEYS[2], unpack(doc.trem)) end
+for _, o in ipairs(doc.out) do redis.call('XADD', KEYS[3], '*', unpack(o)) end
+for _, s in ipairs(doc.stats) do redis.call('HINCRBY', KEYS[s[1]], s[2], s[3]) end
+return 'committed'
+)lua";
+
+// Moves due retries (members are JSON arrays of outbox fields) back into the outbox.
+const char* release_retries_lua = R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 256)
+for _, member in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', unpack(cjson.decode(member)))
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due
+)lua";
+
+constexpr const char* engine_group = "engine";
+constexpr const char* dispatch_group = "dispatch";
+
+std::vector<std::string> outbox_fields(const PlannedAction& a, int attempt) {
+  return {"aid", a.action_id, "lead", a.lead, "wf", a.workflow, "v", std::to_string(a.version), "step", a.step,
+          "kind", a.kind, "tpl", a.template_name, "conn", a.connector, "to", a.to, "attempt",
+          std::to_string(attempt)};
+}
+
+StreamFields field_map(const RedisReply& flat) {
+  StreamFields fields;
+  for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
+    fields[flat.elements[i].text] = flat.elements[i + 1].text;
+  }
+  return fields;
+}
+
+// XREADGROUP reply: [[stream, [[id, [f, v, ...]], ...]], ...]; entries deleted meanwhile have nil fields.
+template <typename Visit>
+void for_each_stream_entry(const RedisReply& reply, Visit visit) {
+  if (reply.type != RedisReply::Type::array) return;
+  for (const auto& stream : reply.elements) {
+    if (stream.elements.size() != 2) continue;
+    for (const auto& entry : stream.elements[1].elements) {
+      if (entry.elements.size() != 2) continue;
+      visit(stream.elements[0].text, entry.elements[0].text, entry.elements[1]);
+    }
+  }
+}
+
+const char* outcome_letter(DispatchOutcome outcome) {
+  switch (outcome) {
+    case DispatchOutcome::sent: return "s";
+    case DispatchOutcome::failed: return "f";
+    case DispatchOutcome::suppressed: return "x";
+    case DispatchOutcome::skipped: return "k";
+  }
+  return "?";
+}
+
+const char* outcome_name(DispatchOutcome outcome) {
+  switch (outcome) {
+    case DispatchOutcome::sent: return "sent";
+    case DispatchOutcome::failed: return "failed";
+    case DispatchOutcome::suppressed: return "suppressed";
+    case DispatchOutcome::skipped: return "skipped";
+  }
+  return "?";
+}
+
+}  // namespace
+
+RedisStore::RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOptions options)
+    : connection_(std::move(connection)), options_(std::move(options)), keys_(options_.key_prefix) {
+  commit_script_.source = commit_lua;
+  release_retries_script_.source = release_retries_lua;
+}
+
+RedisReply RedisStore::checked(const Command& command) { return checked(std::vector<Command>{command}).front(); }
+
+std::vector<RedisReply> RedisStore::checked(const std::vector<Command>& commands) {
+  auto replies = connection_->pipeline(commands);
+  for (const auto& r : replies) {
+    if (r.type == RedisReply::Type::io_error) throw StoreUnavailable("Redis: " + r.text);
+  }
+  return replies;
+}
+
+void RedisStore::prepare() {
+  auto replies = checked(std::vector<Command>{
+      {"HSETNX", keys_.meta(), "partitions", std::to_string(options_.partitions)},
+      {"HSETNX", keys_.meta(), "schema", "1"},
+      {"HGET", keys_.meta(), "partitions"}});
+  if (replies[2].text != std::to_string(options_.partitions)) {
+    throw std::runtime_error(fmt::format(
+        "this store was created with {} partitions and nurture.yaml says {}; the count is fixed once the store is "
+        "in use (set `partitions: {}`)",
+        replies[2].text, options_.partitions, replies[2].text));
+  }
+  std::vector<Command> groups{{"XGROUP", "CREATE", keys_.events(), engine_group, "0", "MKSTREAM"}};
+  for (int p = 0; p < options_.partitions; ++p) {
+    groups.push_back({"XGROUP", "CREATE", keys_.outbox(p), dispatch_group, "0", "MKSTREAM"});
+  }
+  for (const auto& reply : checked(groups)) {
+    if (reply.is_error() && reply.text.rfind("BUSYGROUP", 0) != 0) {
+      throw StoreUnavailable("cannot create a consumer group: " + reply.text);
+    }
+  }
+  if (!connection_->ensure_loaded(commit_script_) || !connection_->ensure_loaded(release_retries_script_)) {
+    throw StoreUnavailable("cannot load the Lua scripts");
+  }
+}
+
+std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::milliseconds block) {
+  std::vector<StreamEntry> entries;
+  Command command{"XREADGROUP", "GROUP", engine_group, options_.consumer, "COUNT", std::to_string(count)};
+  if (events_pending_drained_ && block.count() > 0) {
+    command.insert(command.end(), {"BLOCK", std::to_string(block.count())});
+  }
+  command.insert(command.end(), {"STREAMS", keys_.events(), events_pending_drained_ ? ">" : "0"});
+  RedisReply reply = checked(command);
+  if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
+  for_each_stream_entry(reply, [&](const std::string&, const std::string& id, const RedisReply& fields) {
+    entries.push_back({id, field_map(fields)});
+  });
+  if (!events_pending_drained_ && entries.empty()) events_pending_drained_ = true;
+  return entries;
+}
+
+void RedisStore::ack_events(const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  Command command{"XACK", keys_.events(), engine_group};
+  command.insert(command.end(), ids.begin(), ids.end());
+  checked(command);
+}
+
+void RedisStore::dead_letter_event(const StreamEntry& entry, const std::string& reason) {
+  Command add{"XADD", keys_.events_dead(), "*"};
+  for (const auto& [field, value] : entry.fields) add.insert(add.end(), {field, value});
+  add.insert(add.end(), {"reason", reason, "stream_id", entry.id});
+  checked(std::vector<Command>{{"MULTI"}, add, {"XACK", keys_.events(), engine_group, entry.id}, {"EXEC"}});
+}
+
+void RedisStore::add_event(const StreamFields& fields) {
+  Command add{"XADD", keys_.events(), "*"};
+  for (const auto& [field, value] : fields) add.insert(add.end(), {field, value});
+  RedisReply reply = checked(add);
+  if (reply.is_error()) throw StoreUnavailable("XADD: " + reply.text);
+}
+
+LeadSnapshot RedisStore::load_lead(const std::string& lead) {
+  const int p = partition_of(lead, options_.partitions);
+  RedisReply reply = checked(Command{"HGETALL", keys_.lead(p, lead)});
+  LeadSnapshot snapshot;
+  snapshot.id = lead;
+  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    const std::string& field = reply.elements[i].text;
+    const std::string& value = reply.elements[i + 1].text;
+    if (field.rfind("a:", 0) == 0) {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (!parsed.is_discarded()) snapshot.attrs[field.substr(2)] = std::move(parsed);
+    } else if (field.rfind("e:", 0) == 0) {
+      if (auto enrollment = Enrollment::unpack(value)) snapshot.enrollments[field.substr(2)] = *enrollment;
+    } else if (field == "ev") {
+      snapshot.last_stream_id = value;
+    }
+  }
+  return snapshot;
+}
+
+CommitOutcome RedisStore::commit(const Transition& t, const std::string& stream_id, const std::string& event_id) {
+  const int p = partition_of(t.lead, options_.partitions);
+  std::vector<std::string> keys{keys_.lead(p, t.lead), keys_.timers(p), keys_.outbox(p),
+                                event_id.empty() ? keys_.lead(p, t.lead) : keys_.seen(p, event_id)};
+
+  nlohmann::json doc;
+  doc["sid"] = stream_id;
+  doc["seen"] = event_id.empty() ? 0 : 1;
+  doc["ttl"] = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count());
+  doc["attrs"] = nlohmann::json::array();
+  for (const auto& [key, value] : t.attr_updates.items()) {
+    doc["attrs"].push_back("a:" + key);
+    doc["attrs"].push_back(value.dump());
+  }
+  doc["cas"] = nlohmann::json::array();
+  for (const auto& change : t.enrollments) {
+    doc["cas"].push_back({"e:" + change.workflow, change.expected.value_or(""), change.next.pack()});
+  }
+  doc["tadd"] = nlohmann::json::array();
+  for (const auto& [timer, due] : t.timers_to_add) {
+    doc["tadd"].push_back(std::to_string(to_unix_ms(due)));
+    doc["tadd"].push_back(timer.member());
+  }
+  doc["trem"] = nlohmann::json::array();
+  for (const auto& timer : t.timers_to_remove) doc["trem"].push_back(timer.member());
+  doc["out"] = nlohmann::json::array();
+  for (const auto& action : t.actions) doc["out"].push_back(outbox_fields(action, 1));
+
+  // Counters per workflow, from the timeline; their keys go into KEYS so the script stays in one slot.
+  doc["stats"] = nlohmann::json::array();
+  std::map<std::string, int> stats_key_index;
+  for (const auto& entry : t.timeline) {
+    auto [it, added] = stats_key_index.try_emplace(entry.workflow, static_cast<int>(keys.size()) + 1);
+    if (added) keys.push_back(keys_.stats(p, entry.workflow));
+    const std::string field = entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind);
+    doc["stats"].push_back({it->second, field, 1});
+  }
+
+  RedisReply reply = connection_->eval(commit_script_, keys, {doc.dump()});
+  if (reply.type == RedisReply::Type::io_error) throw StoreUnavailable("Redis: " + reply.text);
+  if (reply.is_error()) throw std::runtime_error("commit script failed: " + reply.text);
+  if (reply.text == "conflict") return CommitOutcome::conflict;
+  if (reply.text == "duplicate") return CommitOutcome::duplicate;
+  return CommitOutcome::committed;
+}
+
+std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
+  std::vector<Command> commands;
+  for (int p = 0; p < options_.partitions; ++p) {
+    commands.push_back({"ZRANGEBYSCORE", keys_.timers(p), "-inf", std::to_string(to_unix_ms(now)), "WITHSCORES",
+                        "LIMIT", "0", std::to_string(limit)});
+  }
+  std::vector<std::pair<long long, std::string>> due;
+  for (const auto& reply : checked(commands)) {
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      due.emplace_back(std::stoll(reply.elements[i + 1].text), reply.elements[i].text);
+    }
+  }
+  // Earliest first; at one instant by (lead, workflow), which is the member's own order.
+  std::sort(due.begin(), due.end());
+  std::vector<TimerRef> timers;
+  for (const auto& [score, member] : due) {
+    if (auto timer = TimerRef::parse(member)) timers.push_back(*timer);
+  }
+  return timers;
+}
+
+void RedisStore::release_due_retries(TimePoint now) {
+  connection_->ensure_loaded(release_retries_script_);
+  std::vector<Command> commands;
+  for (int p = 0; p < options_.partitions; ++p) {
+    commands.push_back(RedisConnection::evalsha_command(release_retries_script_, {keys_.retries(p), keys_.outbox(p)},
+                                                        {std::to_string(to_unix_ms(now))}));
+  }
+  for (const auto& reply : checked(commands)) {
+    if (reply.is_error() && reply.text.rfind("NOSCRIPT", 0) == 0) {
+      release_retries_script_.sha.clear();  // Redis restarted without its script cache: load again next time
+      return;
+    }
+  }
+}
+
+std::vector<OutboxEntry> RedisStore::read_outbox(int count) {
+  Command command{"XREADGROUP", "GROUP", dispatch_group, options_.consumer, "COUNT", std::to_string(count),
+                  "STREAMS"};
+  for (int p = 0; p < options_.partitions; ++p) command.push_back(keys_.outbox(p));
+  for (int p = 0; p < options_.partitions; ++p) command.push_back(outbox_pending_drained_ ? ">" : "0");
+  RedisReply reply = checked(command);
+  if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
+
+  std::vector<OutboxEntry> entries;
+  for_each_stream_entry(reply, [&](const std::string& stream, const std::string& id, const RedisReply& flat) {
+    StreamFields f = field_map(flat);
+    OutboxEntry entry;
+    entry.stream_id = id;
+    for (int p = 0; p < options_.partitions; ++p) {
+      if (keys_.outbox(p) == stream) entry.partition = p;
+    }
+    entry.action.action_id = f["aid"];
+    entry.action.lead = f["lead"];
+    entry.action.workflow = f["wf"];
+    entry.action.version = f["v"].empty() ? 1 : std::stoi(f["v"]);
+    entry.action.step = f["step"];
+    entry.action.kind = f["kind"];
+    entry.action.template_name = f["tpl"];
+    entry.action.connector = f["conn"];
+    entry.action.to = f["to"];
+    entry.attempt = f["attempt"].empty() ? 1 : std::stoi(f["attempt"]);
+    entries.push_back(std::move(entry));
+  });
+  if (!outbox_pending_drained_ && entries.empty()) outbox_pending_drained_ = true;
+  return entries;
+}
+
+ClaimOutcome RedisStore::claim(const OutboxEntry& entry) {
+  const std::string ttl =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
+  const std::string key = keys_.done(entry.partition, entry.action.action_id);
+  RedisReply previous = checked(Command{"GET", key});
+  if (!previous.is_nil() && previous.text.rfind("c", 0) != 0 && previous.text.rfind("r", 0) != 0) {
+    return ClaimOutcome::already_done;
+  }
+  checked(Command{"SET", key, "c", "EX", ttl});
+  if (!previous.is_nil() && previous.text.rfind("c", 0) == 0) {
+    checked(Command{"HINCRBY", keys_.stats(entry.partition, entry.action.workflow), "dispatch_reclaimed", "1"});
+    return ClaimOutcome::claimed_again;
+  }
+  return ClaimOutcome::claimed;
+}
+
+void RedisStore::ack_outbox(const OutboxEntry& entry) {
+  checked(Command{"XACK", keys_.outbox(entry.partition), dispatch_group, entry.stream_id});
+}
+
+bool RedisStore::is_suppressed(const std::string& channel, const std::string& address) {
+  return checked(Command{"SISMEMBER", keys_.suppress(channel), address}).integer == 1;
+}
+
+nlohmann::json RedisStore::lead_attributes(const std::string& lead) { return load_lead(lead).attrs; }
+
+void RedisStore::record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) {
+  const int p = entry.partition;
+  const std::string ttl =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
+  std::vector<Command> commands{
+      {"MULTI"},
+      {"SET", keys_.done(p, entry.action.action_id), fmt::format("{}:{}", outcome_letter(outcome), detail), "EX",
+       ttl},
+      {"XACK", keys_.outbox(p), dispatch_group, entry.stream_id},
+      {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:{}", entry.action.step,
+                                                                      outcome_name(outcome)),
+       "1"}};
+  if (outcome == DispatchOutcome::failed) {
+    Command dead{"XADD", keys_.outbox_dead(p), "*"};
+    auto fields = outbox_fields(entry.action, entry.attempt);
+    dead.insert(dead.end(), fields.begin(), fields.end());
+    dead.insert(dead.end(), {"reason", detail});
+    commands.push_back(dead);
+  }
+  commands.push_back({"EXEC"});
+  checked(commands);
+  if (outcome == DispatchOutcome::suppressed) {
+    // Global set by address, outside the partition's slot (DESIGN.md: read by the dispatcher).
+    checked(Command{"SADD", keys_.suppress("email"), entry.action.to});
+  }
+}
+
+void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {
+  const int p = entry.partition;
+  const std::string ttl =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
+  nlohmann::json member = outbox_fields(entry.action, entry.attempt + 1);
+  checked(std::vector<Command>{
+      {"MULTI"},
+      {"ZADD", keys_.retries(p), std::to_string(to_unix_ms(due)), member.dump()},
+      {"SET", keys_.done(p, entry.action.action_id), fmt::format("r:{}", entry.attempt), "EX", ttl},
+      {"XACK", keys_.outbox(p), dispatch_group, entry.stream_id},
+      {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:retried", entry.action.step), "1"},
+      {"EXEC"}});
+}
+
+}  // namespace nurture::engine::redis

@@ -1,0 +1,64 @@
+#pragma once
+// Store on one Redis (DESIGN.md data model). One engine process serves all partitions in this version.
+
+#include <memory>
+#include <string>
+
+#include "engine/store/redis/keys.hpp"
+#include "engine/store/redis/redis_connection.hpp"
+#include "engine/store/store.hpp"
+
+namespace nurture::engine::redis {
+
+struct RedisStoreOptions {
+  std::string key_prefix = "nurture:";
+  int partitions = 16;
+  std::string consumer = "engine-1";  // name in the consumer groups; stable across restarts of one engine
+  std::chrono::hours event_dedupe{24};
+  std::chrono::hours dispatch_record_ttl{24 * 30};
+};
+
+class RedisStore final : public Store {
+ public:
+  RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOptions options);
+
+  void prepare() override;
+  int partitions() const override { return options_.partitions; }
+
+  std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) override;
+  void ack_events(const std::vector<std::string>& ids) override;
+  void dead_letter_event(const StreamEntry& entry, const std::string& reason) override;
+  void add_event(const StreamFields& fields) override;
+
+  LeadSnapshot load_lead(const std::string& lead) override;
+  CommitOutcome commit(const Transition& transition, const std::string& stream_id,
+                       const std::string& event_id) override;
+
+  std::vector<TimerRef> due_timers(TimePoint now, int limit) override;
+  void release_due_retries(TimePoint now) override;
+
+  std::vector<OutboxEntry> read_outbox(int count) override;
+  ClaimOutcome claim(const OutboxEntry& entry) override;
+  void ack_outbox(const OutboxEntry& entry) override;
+  bool is_suppressed(const std::string& channel, const std::string& address) override;
+  nlohmann::json lead_attributes(const std::string& lead) override;
+  void record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) override;
+  void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
+
+  RedisConnection& connection() { return *connection_; }
+  const Keys& keys() const { return keys_; }
+
+ private:
+  RedisReply checked(const Command& command);
+  std::vector<RedisReply> checked(const std::vector<Command>& commands);
+
+  std::unique_ptr<RedisConnection> connection_;
+  RedisStoreOptions options_;
+  Keys keys_;
+  Script commit_script_;
+  Script release_retries_script_;
+  bool events_pending_drained_ = false;
+  bool outbox_pending_drained_ = false;
+};
+
+}  // namespace nurture::engine::redis

@@ -1,0 +1,84 @@
+#pragma once
+// The engine's view of durable state. Everything the interpreter's transitions need committed atomically, the
+// ingress stream, timers, the outbox and dispatch records. Redis implements it (store/redis/); nothing outside
+// engine/store/ speaks Redis.
+//
+// Unreachable storage is not an expected per-call failure but a condition of the whole process: every call may
+// throw StoreUnavailable, and the run loop handles it in one place (back off, retry; nothing was acknowledged).
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/event.hpp"
+#include "engine/lead.hpp"
+#include "engine/transition.hpp"
+
+namespace nurture::engine {
+
+struct StoreUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct StreamEntry {
+  std::string id;
+  StreamFields fields;
+};
+
+enum class CommitOutcome {
+  committed,
+  conflict,   // the lead changed since its snapshot was read: read again and recompute
+  duplicate,  // this event was applied before (re-delivery or a producer id seen within the dedupe window)
+};
+
+struct OutboxEntry {
+  int partition = 0;
+  std::string stream_id;
+  PlannedAction action;
+  int attempt = 1;
+};
+
+enum class ClaimOutcome {
+  claimed,          // first attempt: go ahead
+  claimed_again,    // a previous attempt crashed between claim and record: sending may duplicate (counted)
+  already_done,     // a result is recorded: skip
+};
+
+enum class DispatchOutcome { sent, failed, suppressed, skipped };
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Checks/records the partition count and creates the consumer groups.
+  virtual void prepare() = 0;
+  virtual int partitions() const = 0;
+
+  // Front door. The first call returns this consumer's pending entries (left by a crash), later calls new ones.
+  virtual std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) = 0;
+  virtual void ack_events(const std::vector<std::string>& ids) = 0;
+  virtual void dead_letter_event(const StreamEntry& entry, const std::string& reason) = 0;
+  virtual void add_event(const StreamFields& fields) = 0;
+
+  virtual LeadSnapshot load_lead(const std::string& lead) = 0;
+  // Atomic: all of the transition or none. `stream_id`/`event_id` make re-applying an event a no-op.
+  virtual CommitOutcome commit(const Transition& transition, const std::string& stream_id,
+                               const std::string& event_id) = 0;
+
+  virtual std::vector<TimerRef> due_timers(TimePoint now, int limit) = 0;
+  virtual void release_due_retries(TimePoint now) = 0;
+
+  virtual std::vector<OutboxEntry> read_outbox(int count) = 0;
+  virtual ClaimOutcome claim(const OutboxEntry& entry) = 0;
+  // Acknowledges an entry whose result was recorded before (a re-delivery): nothing else changes.
+  virtual void ack_outbox(const OutboxEntry& entry) = 0;
+  virtual bool is_suppressed(const std::string& channel, const std::string& address) = 0;
+  virtual nlohmann::json lead_attributes(const std::string& lead) = 0;
+  // Records the result and acknowledges the entry, atomically. `detail` is the provider id or the reason.
+  virtual void record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) = 0;
+  // Acknowledges the entry and puts it back `after` from now, with attempt + 1.
+  virtual void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) = 0;
+};
+
+}  // namespace nurture::engine

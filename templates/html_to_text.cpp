@@ -1,0 +1,160 @@
+// A deliberately small HTML-to-text pass for email bodies: marketers' templates are simple, hand-written HTML,
+// and the text part only needs to be readable. Script/style/head contents are dropped, block ends become line
+// breaks, entities that email HTML uses are decoded, and `<a href=URL>text</a>` becomes `text (URL)`.
+
+#include "templates/html_to_text.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+namespace nurture::templates {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::string attribute(std::string_view tag, std::string_view name) {
+  const std::string lowered = lower(tag);
+  std::size_t pos = 0;
+  while ((pos = lowered.find(name, pos)) != std::string::npos) {
+    const bool starts_word = pos > 0 && std::isspace(static_cast<unsigned char>(lowered[pos - 1]));
+    std::size_t after = pos + name.size();
+    while (after < tag.size() && std::isspace(static_cast<unsigned char>(tag[after]))) ++after;
+    if (starts_word && after < tag.size() && tag[after] == '=') {
+      ++after;
+      while (after < tag.size() && std::isspace(static_cast<unsigned char>(tag[after]))) ++after;
+      if (after >= tag.size()) return {};
+      const char quote = tag[after];
+      if (quote == '"' || quote == '\'') {
+        const std::size_t end = tag.find(quote, after + 1);
+        return std::string(tag.substr(after + 1, end == std::string::npos ? std::string::npos : end - after - 1));
+      }
+      std::size_t end = after;
+      while (end < tag.size() && !std::isspace(static_cast<unsigned char>(tag[end])) && tag[end] != '>') ++end;
+      return std::string(tag.substr(after, end - after));
+    }
+    pos = after;
+  }
+  return {};
+}
+
+std::string decode_entities(std::string_view text) {
+  static const std::pair<std::string_view, std::string_view> entities[] = {
+      {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
+      {"&apos;", "'"}, {"&nbsp;", " "}, {"&#x27;", "'"}, {"&#x2F;", "/"}, {"&#x3D;", "="}};
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (const auto& [entity, value] : entities) {
+        if (text.substr(i, entity.size()) == entity) {
+          out += value;
+          i += entity.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
+bool is_block_end(const std::string& name) {
+  static const char* blocks[] = {"p", "/p", "br", "br/", "div", "/div", "/h1", "/h2", "/h3", "/h4",
+                                 "/h5", "/h6", "/li", "/tr", "/table", "hr", "/ul", "/ol", "/blockquote"};
+  return std::any_of(std::begin(blocks), std::end(blocks), [&](const char* b) { return name == b; });
+}
+
+// Collapses runs of spaces inside lines, trims lines, keeps at most one blank line between paragraphs.
+std::string tidy(const std::string& raw) {
+  std::string out;
+  std::string line;
+  int blank_run = 0;
+  auto flush = [&](bool end_of_line) {
+    std::size_t begin = line.find_first_not_of(' ');
+    std::size_t end = line.find_last_not_of(' ');
+    std::string trimmed = begin == std::string::npos ? "" : line.substr(begin, end - begin + 1);
+    if (trimmed.empty()) {
+      ++blank_run;
+      if (blank_run == 1 && !out.empty()) out += '\n';
+    } else {
+      blank_run = 0;
+      out += trimmed;
+      if (end_of_line) out += '\n';
+    }
+    line.clear();
+  };
+  for (char c : raw) {
+    if (c == '\n') {
+      flush(true);
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      if (!line.empty() && line.back() != ' ') line += ' ';
+    } else {
+      line += c;
+    }
+  }
+  flush(false);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out + "\n";
+}
+
+}  // namespace
+
+std::string html_to_text(std::string_view html) {
+  std::string raw;
+  std::string pending_href;
+  std::size_t i = 0;
+  while (i < html.size()) {
+    if (html[i] != '<') {
+      std::size_t next = html.find('<', i);
+      if (next == std::string_view::npos) next = html.size();
+      std::string chunk = decode_entities(html.substr(i, next - i));
+      std::replace(chunk.begin(), chunk.end(), '\n', ' ');
+      raw += chunk;
+      i = next;
+      continue;
+    }
+    if (html.substr(i, 4) == "<!--") {
+      std::size_t end = html.find("-->", i);
+      i = end == std::string_view::npos ? html.size() : end + 3;
+      continue;
+    }
+    std::size_t end = html.find('>', i);
+    if (end == std::string_view::npos) break;
+    const std::string_view tag = html.substr(i + 1, end - i - 1);
+    std::size_t name_end = 0;
+    while (name_end < tag.size() && !std::isspace(static_cast<unsigned char>(tag[name_end])) && tag[name_end] != '>')
+      ++name_end;
+    const std::string name = lower(tag.substr(0, name_end));
+    i = end + 1;
+    if (name == "style" || name == "script" || name == "head" || name == "title") {
+      const std::string closing = "</" + name;
+      const std::string rest = lower(html.substr(i));
+      std::size_t close = rest.find(closing);
+      if (close == std::string::npos) break;
+      std::size_t close_end = html.find('>', i + close);
+      i = close_end == std::string_view::npos ? html.size() : close_end + 1;
+      continue;
+    }
+    if (name == "a") {
+      pending_href = decode_entities(attribute(tag, "href"));
+    } else if (name == "/a") {
+      if (!pending_href.empty() && pending_href.rfind("mailto:", 0) != 0) raw += " (" + pending_href + ")";
+      pending_href.clear();
+    } else if (name == "li") {
+      raw += "\n- ";
+    } else if (is_block_end(name)) {
+      raw += (name == "br" || name == "br/") ? "\n" : "\n\n";
+    }
+  }
+  return tidy(raw);
+}
+
+}  // namespace nurture::templates

@@ -1,0 +1,197 @@
+// Composition follows RFC 5322 (headers, dates), RFC 2045/2046 (MIME, quoted-printable, multipart), RFC 2047
+// (encoded words) and RFC 8058 (List-Unsubscribe-Post). The boundary starts with "=_", which quoted-printable
+// output can never contain, so it cannot collide with a body.
+
+#include "templates/mime.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+namespace nurture::templates {
+
+namespace {
+
+bool is_printable_ascii(std::string_view text) {
+  for (unsigned char c : text) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(written));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  const auto begin = s.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  const auto end = s.find_last_not_of(" \t");
+  return std::string(s.substr(begin, end - begin + 1));
+}
+
+// Normalises line ends to CRLF.
+std::string crlf(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r') continue;
+    if (text[i] == '\n') out += "\r\n";
+    else out += text[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Mailbox> parse_mailbox(std::string_view text) {
+  const std::string trimmed = trim(text);
+  const auto open = trimmed.rfind('<');
+  Mailbox mailbox;
+  if (open != std::string::npos) {
+    const auto close = trimmed.find('>', open);
+    if (close == std::string::npos) return std::nullopt;
+    mailbox.address = trim(std::string_view(trimmed).substr(open + 1, close - open - 1));
+    std::string name = trim(std::string_view(trimmed).substr(0, open));
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    mailbox.display_name = name;
+  } else {
+    mailbox.address = trimmed;
+  }
+  const auto at = mailbox.address.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == mailbox.address.size() ||
+      mailbox.address.find_first_of(" \t\r\n<>\",") != std::string::npos) {
+    return std::nullopt;
+  }
+  return mailbox;
+}
+
+std::string address_domain(std::string_view address) {
+  const auto at = address.rfind('@');
+  if (at == std::string_view::npos || at + 1 >= address.size()) return "localhost";
+  std::string domain(address.substr(at + 1));
+  if (!domain.empty() && domain.back() == '>') domain.pop_back();
+  return domain;
+}
+
+std::string encode_header_text(std::string_view text) {
+  if (is_printable_ascii(text)) return std::string(text);
+  // Each encoded word holds at most 45 bytes (60 base64 chars + 12 of framing < 75), split on UTF-8 boundaries.
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = std::min(text.size(), pos + 45);
+    while (end < text.size() && end > pos && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + base64(text.substr(pos, end - pos)) + "?=";
+    pos = end;
+  }
+  return out;
+}
+
+std::string format_mailbox(const Mailbox& mailbox) {
+  if (mailbox.display_name.empty()) return mailbox.address;
+  std::string name;
+  if (!is_printable_ascii(mailbox.display_name)) {
+    name = encode_header_text(mailbox.display_name);
+  } else if (mailbox.display_name.find_first_of("()<>[]:;@\\,.\"") != std::string::npos) {
+    name = "\"";
+    for (char c : mailbox.display_name) {
+      if (c == '"' || c == '\\') name += '\\';
+      name += c;
+    }
+    name += "\"";
+  } else {
+    name = mailbox.display_name;
+  }
+  return name + " <" + mailbox.address + ">";
+}
+
+std::string quoted_printable(std::string_view text) {
+  static const char hex[] = "0123456789ABCDEF";
+  const std::string input = crlf(text);
+  std::string out;
+  out.reserve(input.size() + input.size() / 8);
+  std::size_t line_length = 0;
+  auto emit = [&](std::string_view piece) {
+    if (line_length + piece.size() > 75) {  // room for the soft break's "="
+      out += "=\r\n";
+      line_length = 0;
+    }
+    out += piece;
+    line_length += piece.size();
+  };
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(input[i]);
+    if (c == '\r' && i + 1 < input.size() && input[i + 1] == '\n') {
+      out += "\r\n";
+      line_length = 0;
+      ++i;
+      continue;
+    }
+    const bool line_ends_next = i + 1 == input.size() || input[i + 1] == '\r';
+    const bool trailing_space = (c == ' ' || c == '\t') && line_ends_next;
+    const bool leading_dot = c == '.' && line_length == 0;  // never a lone "." line in SMTP DATA
+    if ((c >= 33 && c <= 126 && c != '=' && !leading_dot) || ((c == ' ' || c == '\t') && !trailing_space)) {
+      const char plain[1] = {static_cast<char>(c)};
+      emit(std::string_view(plain, 1));
+    } else {
+      const char encoded[3] = {'=', hex[c >> 4], hex[c & 0x0f]};
+      emit(std::string_view(encoded, 3));
+    }
+  }
+  return out;
+}
+
+std::string rfc5322_date(std::chrono::system_clock::time_point time) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  return fmt::format("{}, {:02d} {} {} {:02d}:{:02d}:{:02d} +0000", days[utc.tm_wday], utc.tm_mday,
+                     months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+}
+
+std::string compose_mime(const OutgoingEmail& email) {
+  auto mailbox_header = [](std::string_view value) {
+    auto parsed = parse_mailbox(value);
+    return parsed ? format_mailbox(*parsed) : std::string(value);
+  };
+  const std::string boundary = "=_nurture_" + email.message_id.substr(0, email.message_id.find('@'));
+  std::string out;
+  out.reserve(email.text.size() + email.html.size() + 1024);
+  out += "From: " + mailbox_header(email.from) + "\r\n";
+  out += "To: " + mailbox_header(email.to) + "\r\n";
+  if (!email.reply_to.empty()) out += "Reply-To: " + mailbox_header(email.reply_to) + "\r\n";
+  out += "Subject: " + encode_header_text(email.subject) + "\r\n";
+  out += "Date: " + rfc5322_date(email.date) + "\r\n";
+  out += "Message-ID: <" + email.message_id + ">\r\n";
+  if (!email.list_unsubscribe_url.empty()) {
+    std::string value = "<" + email.list_unsubscribe_url + ">";
+    if (!email.list_unsubscribe_mailto.empty()) value += ",\r\n <mailto:" + email.list_unsubscribe_mailto + ">";
+    out += "List-Unsubscribe: " + value + "\r\n";
+    out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+  }
+  out += "MIME-Version: 1.0\r\n";
+  out += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n";
+  out += "\r\n";
+  out += "--" + boundary + "\r\n";
+  out += "Content-Type: text/plain; charset=UTF-8\r\n";
+  out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+  out += quoted_printable(email.text) + "\r\n";
+  out += "--" + boundary + "\r\n";
+  out += "Content-Type: text/html; charset=UTF-8\r\n";
+  out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+  out += quoted_printable(email.html) + "\r\n";
+  out += "--" + boundary + "--\r\n";
+  return out;
+}
+
+}  // namespace nurture::templates

@@ -1,0 +1,208 @@
+// Rendering with kainjow::mustache. Templates are read once and cached by name; partials are resolved from
+// templates/partials/ on demand. HTML parts escape variables (Mustache's default); subject and text parts do not,
+// since they are not HTML.
+
+#include "templates/template_library.hpp"
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <kainjow/mustache.hpp>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "templates/html_to_text.hpp"
+
+namespace nurture::templates {
+
+namespace fs = std::filesystem;
+using kainjow::mustache::data;
+using kainjow::mustache::mustache;
+
+struct TemplateLibrary::Cache {
+  std::mutex mutex;
+  std::map<std::string, EmailTemplate> emails;
+  std::map<std::string, std::string> sources;  // layouts and partials by relative path
+};
+
+TemplateLibrary::TemplateLibrary(fs::path templates_dir)
+    : dir_(std::move(templates_dir)), cache_(std::make_unique<Cache>()) {}
+TemplateLibrary::~TemplateLibrary() = default;
+TemplateLibrary::TemplateLibrary(TemplateLibrary&&) noexcept = default;
+
+FrontMatterSplit split_front_matter(const std::string& text) {
+  FrontMatterSplit split;
+  if (text.rfind("---\n", 0) != 0 && text.rfind("---\r\n", 0) != 0) {
+    split.body = text;
+    return split;
+  }
+  std::size_t start = text.find('\n') + 1;
+  std::size_t pos = start;
+  int line = 2;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    std::string current = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    if (!current.empty() && current.back() == '\r') current.pop_back();
+    if (current == "---") {
+      split.yaml = text.substr(start, pos - start);
+      split.body = eol == std::string::npos ? "" : text.substr(eol + 1);
+      split.body_line = line + 1;
+      return split;
+    }
+    if (eol == std::string::npos) break;
+    pos = eol + 1;
+    ++line;
+  }
+  split.body = text;  // an opening `---` without a closing one: treat it all as body
+  return split;
+}
+
+tl::expected<std::string, TemplateError> TemplateLibrary::read_file(const fs::path& relative) const {
+  std::ifstream in(dir_ / relative);
+  if (!in) return tl::unexpected(TemplateError{"templates/" + relative.string(), "cannot read the file"});
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+tl::expected<EmailTemplate, TemplateError> TemplateLibrary::load_email(const std::string& name) const {
+  {
+    std::lock_guard lock(cache_->mutex);
+    if (auto it = cache_->emails.find(name); it != cache_->emails.end()) return it->second;
+  }
+  const std::string shown = "templates/" + name + ".mustache";
+  auto text = read_file(name + ".mustache");
+  if (!text) return tl::unexpected(text.error());
+
+  EmailTemplate email;
+  email.name = name;
+  FrontMatterSplit split = split_front_matter(*text);
+  email.html = split.body;
+  try {
+    YAML::Node front = YAML::Load(split.yaml);
+    if (front.IsMap()) {
+      for (const auto& entry : front) {
+        const std::string key = entry.first.as<std::string>();
+        const std::string value = entry.second.IsScalar() ? entry.second.Scalar() : "";
+        if (key == "subject") email.subject = value;
+        else if (key == "preheader") email.preheader = value;
+        else if (key == "layout") email.layout = value;
+        else
+          return tl::unexpected(TemplateError{
+              fmt::format("{}:{}:{}", shown, entry.first.Mark().line + 2, entry.first.Mark().column + 1),
+              fmt::format("unknown front matter key \"{}\" (known: subject, preheader, layout)", key)});
+      }
+    } else if (!front.IsNull()) {
+      return tl::unexpected(TemplateError{shown, "front matter must be a map of keys"});
+    }
+  } catch (const YAML::Exception& e) {
+    return tl::unexpected(TemplateError{
+        fmt::format("{}:{}:{}", shown, e.mark.line + 2, e.mark.column + 1), "front matter: " + e.msg});
+  }
+  if (email.subject.empty()) {
+    return tl::unexpected(TemplateError{shown, "an email template needs a `subject` in its front matter"});
+  }
+  if (fs::exists(dir_ / (name + ".txt.mustache"))) {
+    auto plain = read_file(name + ".txt.mustache");
+    if (!plain) return tl::unexpected(plain.error());
+    email.text = *plain;
+  }
+  std::lock_guard lock(cache_->mutex);
+  cache_->emails.emplace(name, email);
+  return email;
+}
+
+namespace {
+
+data to_mustache(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+      data object{data::type::object};
+      for (const auto& [key, item] : value.items()) object.set(key, to_mustache(item));
+      return object;
+    }
+    case nlohmann::json::value_t::array: {
+      data list{data::type::list};
+      for (const auto& item : value) list.push_back(to_mustache(item));
+      return list;
+    }
+    case nlohmann::json::value_t::string:
+      return data{value.get<std::string>()};
+    case nlohmann::json::value_t::boolean:
+      return data{value.get<bool>() ? data::type::bool_true : data::type::bool_false};
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::discarded:
+      return data{data::type::bool_false};
+    default:
+      return data{value.dump()};
+  }
+}
+
+}  // namespace
+
+tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const std::string& name,
+                                                                         const nlohmann::json& variables) const {
+  auto email = load_email(name);
+  if (!email) return tl::unexpected(email.error());
+  const std::string shown = "templates/" + name + ".mustache";
+
+  data context = to_mustache(variables);
+  // Partials are looked up by name when a template uses them; an unknown partial renders empty (Mustache spec).
+  if (fs::is_directory(dir_ / "partials")) {
+    for (const auto& entry : fs::directory_iterator(dir_ / "partials")) {
+      const std::string file = entry.path().filename().string();
+      const std::string suffix = ".mustache";
+      if (file.size() <= suffix.size() || file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
+      const std::string partial_name = file.substr(0, file.size() - suffix.size());
+      const fs::path path = entry.path();
+      context.set(partial_name, data{kainjow::mustache::partial{[path]() {
+                    std::ifstream in(path);
+                    std::stringstream buffer;
+                    buffer << in.rdbuf();
+                    return buffer.str();
+                  }}});
+    }
+  }
+
+  auto render = [&](const std::string& source, const std::string& what, bool html,
+                    const data& ctx) -> tl::expected<std::string, TemplateError> {
+    mustache compiled{source};
+    if (!html) compiled.set_custom_escape([](const std::string& s) { return s; });
+    if (!compiled.is_valid()) return tl::unexpected(TemplateError{what, compiled.error_message()});
+    std::string out = compiled.render(ctx);
+    if (!compiled.is_valid()) return tl::unexpected(TemplateError{what, compiled.error_message()});
+    return out;
+  };
+
+  RenderedEmail rendered;
+  auto subject = render(email->subject, shown + " (subject)", false, context);
+  if (!subject) return tl::unexpected(subject.error());
+  rendered.subject = *subject;
+
+  auto body = render(email->html, shown, true, context);
+  if (!body) return tl::unexpected(body.error());
+  rendered.html = *body;
+  if (!email->layout.empty()) {
+    const std::string layout_file = "layouts/" + email->layout + ".mustache";
+    auto layout = read_file(layout_file);
+    if (!layout) return tl::unexpected(layout.error());
+    data with_content = context;
+    with_content.set("content", rendered.html);
+    auto wrapped = render(*layout, "templates/" + layout_file, true, with_content);
+    if (!wrapped) return tl::unexpected(wrapped.error());
+    rendered.html = *wrapped;
+  }
+  if (!email->text.empty()) {
+    auto text = render(email->text, "templates/" + name + ".txt.mustache", false, context);
+    if (!text) return tl::unexpected(text.error());
+    rendered.text = *text;
+  } else {
+    rendered.text = html_to_text(rendered.html);
+  }
+  return rendered;
+}
+
+}  // namespace nurture::templates

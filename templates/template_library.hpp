@@ -1,0 +1,66 @@
+#pragma once
+// The templates of a campaign (spec/templates.md): `templates/NAME.mustache` with YAML front matter, layouts in
+// `templates/layouts/`, partials in `templates/partials/`, optional `NAME.txt.mustache` for the text part.
+// A render error is a value, returned per call: one lead's bad data never stops the others.
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+#include <tl/expected.hpp>
+
+namespace nurture::templates {
+
+struct TemplateError {
+  std::string file;  // as shown to people, e.g. templates/welcome.mustache
+  std::string message;
+  std::string format() const { return file + ": error: " + message; }
+};
+
+struct EmailTemplate {
+  std::string name;
+  std::string subject;    // Mustache source
+  std::string preheader;  // Mustache source
+  std::string layout;     // empty: none
+  std::string html;       // Mustache source of the body
+  std::string text;       // Mustache source of the text part; empty: derived from the HTML
+};
+
+struct RenderedEmail {
+  std::string subject;
+  std::string html;
+  std::string text;
+};
+
+class TemplateLibrary {
+ public:
+  explicit TemplateLibrary(std::filesystem::path templates_dir);
+  ~TemplateLibrary();
+  TemplateLibrary(TemplateLibrary&&) noexcept;
+
+  tl::expected<EmailTemplate, TemplateError> load_email(const std::string& name) const;
+
+  // `variables` is the Mustache context: {"lead": {...}, "sender": {...}, "unsubscribe_url": ..., ...}.
+  tl::expected<RenderedEmail, TemplateError> render_email(const std::string& name,
+                                                          const nlohmann::json& variables) const;
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  tl::expected<std::string, TemplateError> read_file(const std::filesystem::path& relative) const;
+  std::filesystem::path dir_;
+  struct Cache;
+  std::unique_ptr<Cache> cache_;
+};
+
+// Front matter split: `---\nYAML\n---\nbody`. No front matter: empty YAML, the whole text as body.
+struct FrontMatterSplit {
+  std::string yaml;
+  std::string body;
+  int body_line = 1;  // 1-based line of the body's first line in the file
+};
+FrontMatterSplit split_front_matter(const std::string& text);
+
+}  // namespace nurture::templates

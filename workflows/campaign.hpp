@@ -1,0 +1,44 @@
+#pragma once
+// A campaign directory: nurture.yaml, workflows/*.yaml, templates/. Loading checks everything that can be checked
+// without running: the language, references between workflows, templates and connectors.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "workflows/config.hpp"
+#include "workflows/diagnostic.hpp"
+#include "workflows/model.hpp"
+
+namespace nurture::workflows {
+
+struct Campaign {
+  std::filesystem::path dir;
+  Config config;
+  std::vector<Workflow> workflows;  // sorted by id
+  std::filesystem::path templates_dir;
+
+  const Workflow* workflow(std::string_view id) const;
+};
+
+// Parses one workflow file. `shown_name` is what diagnostics call the file (e.g. `workflows/welcome.yaml`).
+// `default_email_connector` fills `email` steps that name none.
+tl::expected<Workflow, Diagnostics> load_workflow(const std::filesystem::path& path, const std::string& shown_name,
+                                                  const std::string& default_email_connector = {});
+
+// Parses nurture.yaml.
+tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path, const std::string& shown_name);
+
+struct CampaignLoad {
+  Campaign campaign;
+  Diagnostics diagnostics;  // warnings, and errors when loading failed
+  bool ok() const { return !has_errors(diagnostics); }
+};
+
+// Loads the whole directory, reporting every problem found, not just the first.
+// `config_path` empty: DIR/nurture.yaml.
+CampaignLoad load_campaign(const std::filesystem::path& dir, const std::filesystem::path& config_path = {});
+
+}  // namespace nurture::workflows

@@ -1,0 +1,46 @@
+#pragma once
+// The engine config, nurture.yaml (spec/config.md), as a typed model. Relative paths resolve against the
+// directory of nurture.yaml (spec/semantics.md).
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "workflows/diagnostic.hpp"
+
+namespace nurture::workflows {
+
+// One entry of `connectors:`. Values are scalars as written; the connector's factory declares and checks its keys.
+struct ConnectorSettings {
+  std::string name;
+  std::string type;
+  std::map<std::string, std::string> values;  // every key but `type`
+  std::map<std::string, SourceLocation> value_locations;
+  SourceLocation where;
+};
+
+struct SenderConfig {
+  std::string from;
+  std::string reply_to;
+  std::string postal_address;
+  std::string unsubscribe_mailto;  // optional `mailto:` target for List-Unsubscribe
+};
+
+struct Config {
+  std::filesystem::path file;      // nurture.yaml itself
+  std::filesystem::path base_dir;  // its directory
+  std::string redis = "auto";
+  std::string key_prefix = "nurture:";
+  int partitions = 16;
+  SenderConfig sender;
+  std::string tracking_base_url = "http://localhost:8080";
+  std::string default_email_connector;
+  std::string default_timezone = "UTC";
+  std::vector<ConnectorSettings> connectors;
+
+  const ConnectorSettings* connector(std::string_view name) const;
+  std::filesystem::path resolve(const std::filesystem::path& relative) const;
+};
+
+}  // namespace nurture::workflows

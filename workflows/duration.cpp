@@ -1,0 +1,40 @@
+#include "workflows/duration.hpp"
+
+#include <charconv>
+
+namespace nurture::workflows {
+
+namespace {
+struct Unit {
+  char suffix;
+  Duration length;
+};
+constexpr Unit units[] = {
+    {'w', std::chrono::hours(24 * 7)}, {'d', std::chrono::hours(24)}, {'h', std::chrono::hours(1)},
+    {'m', std::chrono::minutes(1)},    {'s', std::chrono::seconds(1)},
+};
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  const char suffix = text.back();
+  const std::string_view digits = text.substr(0, text.size() - 1);
+  long long count = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || count < 0) return std::nullopt;
+  for (const auto& unit : units) {
+    if (unit.suffix == suffix) return unit.length * count;
+  }
+  return std::nullopt;
+}
+
+std::string format_duration(Duration duration) {
+  for (const auto& unit : units) {
+    if (duration.count() != 0 && duration % unit.length == Duration::zero()) {
+      return std::to_string(duration / unit.length) + unit.suffix;
+    }
+  }
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) + "s";
+}
+
+}  // namespace nurture::workflows

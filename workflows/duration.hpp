@@ -1,0 +1,16 @@
+#pragma once
+// Durations of the language: `30s`, `15m`, `2h`, `3d`, `1w`. Elapsed time: 1d = 24 h whatever the DST.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nurture::workflows {
+
+using Duration = std::chrono::milliseconds;
+
+std::optional<Duration> parse_duration(std::string_view text);
+std::string format_duration(Duration duration);
+
+}  // namespace nurture::workflows
