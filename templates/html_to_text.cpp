@@ -68,7 +68,7 @@ std::string decode_entities(std::string_view text) {
 
 bool is_block_end(const std::string& name) {
   static const char* blocks[] = {"p", "/p", "br", "br/", "div", "/div", "/h1", "/h2", "/h3", "/h4",
-                                 "/h5", "/h6", "/li", "/tr", "/table", "hr", "/ul", "/ol", "/blockquote"};
+                                 "/h5", "/h6", "/tr", "/table", "hr", "/ul", "/ol", "/blockquote"};
   return std::any_of(std::begin(blocks), std::end(blocks), [&](const char* b) { return name == b; });
 }
 

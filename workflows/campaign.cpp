@@ -24,10 +24,10 @@ std::string shown(const fs::path& dir, const fs::path& file) {
   return relative.empty() || *relative.begin() == ".." ? file.string() : relative.string();
 }
 
-void check_references(const Campaign& campaign, Diagnostics& diagnostics) {
+void check_references(const Campaign& campaign, const std::vector<Workflow>& workflows, Diagnostics& diagnostics) {
   std::vector<std::string> connector_names;
   for (const auto& c : campaign.config.connectors) connector_names.push_back(c.name);
-  for (const auto& workflow : campaign.workflows) {
+  for (const auto& workflow : workflows) {
     for (const auto& step : workflow.steps) {
       const auto* email = std::get_if<EmailStep>(&step.action);
       if (!email) continue;
@@ -81,25 +81,29 @@ CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
     result.diagnostics.push_back({Severity::error, {shown(campaign.dir, campaign.dir / "workflows"), 0, 0},
                                   "no workflows found", "add workflows/NAME.yaml"});
   }
+  std::vector<Workflow> with_errors;  // still checked against templates and connectors, never run
   for (const auto& file : files) {
-    auto workflow = load_workflow(file, shown(campaign.dir, file), campaign.config.default_email_connector);
-    if (!workflow) {
-      auto& errors = workflow.error();
-      result.diagnostics.insert(result.diagnostics.end(), errors.begin(), errors.end());
+    Diagnostics found;
+    Workflow workflow =
+        parse_workflow_file(file, shown(campaign.dir, file), campaign.config.default_email_connector, found);
+    result.diagnostics.insert(result.diagnostics.end(), found.begin(), found.end());
+    if (has_errors(found)) {
+      with_errors.push_back(std::move(workflow));
       continue;
     }
-    if (const Workflow* twin = campaign.workflow(workflow->id)) {
-      result.diagnostics.push_back({Severity::error, workflow->where,
-                                    fmt::format("workflow id \"{}\" is also used by {}", workflow->id,
+    if (const Workflow* twin = campaign.workflow(workflow.id)) {
+      result.diagnostics.push_back({Severity::error, workflow.where,
+                                    fmt::format("workflow id \"{}\" is also used by {}", workflow.id,
                                                 twin->where.file),
                                     "give each workflow its own id"});
       continue;
     }
-    campaign.workflows.push_back(std::move(*workflow));
+    campaign.workflows.push_back(std::move(workflow));
   }
   std::sort(campaign.workflows.begin(), campaign.workflows.end(),
             [](const Workflow& a, const Workflow& b) { return a.id < b.id; });
-  check_references(campaign, result.diagnostics);
+  check_references(campaign, campaign.workflows, result.diagnostics);
+  check_references(campaign, with_errors, result.diagnostics);
   return result;
 }
 

@@ -28,6 +28,11 @@ struct Campaign {
 tl::expected<Workflow, Diagnostics> load_workflow(const std::filesystem::path& path, const std::string& shown_name,
                                                   const std::string& default_email_connector = {});
 
+// The same, reporting into `diagnostics` and returning what could be read even when there are errors, so
+// checks across files can still run on it.
+Workflow parse_workflow_file(const std::filesystem::path& path, const std::string& shown_name,
+                             const std::string& default_email_connector, Diagnostics& diagnostics);
+
 // Parses nurture.yaml.
 tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path, const std::string& shown_name);
 

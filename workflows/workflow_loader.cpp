@@ -228,14 +228,19 @@ bool Workflow::may_revisit() const {
   return false;
 }
 
+Workflow parse_workflow_file(const std::filesystem::path& path, const std::string& shown_name,
+                             const std::string& default_email_connector, Diagnostics& diagnostics) {
+  auto root = load_yaml_file(path.string(), shown_name, diagnostics);
+  if (!root) return Workflow{};
+  YamlContext context(shown_name, diagnostics);
+  WorkflowParser parser(context, default_email_connector);
+  return parser.parse(*root);
+}
+
 tl::expected<Workflow, Diagnostics> load_workflow(const std::filesystem::path& path, const std::string& shown_name,
                                                   const std::string& default_email_connector) {
   Diagnostics diagnostics;
-  auto root = load_yaml_file(path.string(), shown_name, diagnostics);
-  if (!root) return tl::unexpected(std::move(diagnostics));
-  YamlContext context(shown_name, diagnostics);
-  WorkflowParser parser(context, default_email_connector);
-  Workflow workflow = parser.parse(*root);
+  Workflow workflow = parse_workflow_file(path, shown_name, default_email_connector, diagnostics);
   if (has_errors(diagnostics)) return tl::unexpected(std::move(diagnostics));
   return workflow;
 }

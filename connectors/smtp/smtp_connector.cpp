@@ -38,6 +38,18 @@ std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void*
   return n;
 }
 
+// libcurl's error text says only "RCPT failed: 550"; the server's own reply line carries the enhanced status
+// code (5.1.1) that tells a hard bounce from a policy refusal, so the replies are kept from the debug stream.
+int keep_server_reply(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+  // Only refusals (4xx/5xx): after one, libcurl says QUIT and the "221 Bye" that follows is not the answer.
+  if (type == CURLINFO_HEADER_IN && size >= 3 && (data[0] == '4' || data[0] == '5')) {
+    std::string line(data, size);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    *static_cast<std::string*>(user) = line;
+  }
+  return 0;
+}
+
 class SmtpConnector final : public sdk::Connector {
  public:
   SmtpConnector(std::string url, long timeout_ms, std::string username, std::string password)
@@ -74,6 +86,10 @@ class SmtpConnector final : public sdk::Connector {
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, std::min<long>(timeout_ms_, 10000));
     curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    std::string last_reply;
+    curl_easy_setopt(curl_, CURLOPT_DEBUGFUNCTION, keep_server_reply);
+    curl_easy_setopt(curl_, CURLOPT_DEBUGDATA, &last_reply);
+    curl_easy_setopt(curl_, CURLOPT_VERBOSE, 1L);
     if (!username_.empty()) {
       curl_easy_setopt(curl_, CURLOPT_USERNAME, username_.c_str());
       curl_easy_setopt(curl_, CURLOPT_PASSWORD, password_.c_str());
@@ -90,7 +106,7 @@ class SmtpConnector final : public sdk::Connector {
     }
     const std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
     if (reply >= 400) {
-      done(classify_smtp_reply(reply, detail));
+      done(classify_smtp_reply(reply, last_reply.empty() ? detail : last_reply));
       return;
     }
     // No SMTP reply to judge by: connection refused, timeout, TLS... all transient from our side.

@@ -38,6 +38,21 @@ fs::path choose_socket(const fs::path& state_dir, bool& indirect) {
   return base / fmt::format("nurture-{:016x}.sock", std::hash<std::string>{}(state_dir.string()));
 }
 
+// The process that started the server of this directory, if it still runs.
+bool owner_alive(const fs::path& state_dir) {
+  std::ifstream in(state_dir / "owner.pid");
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) return false;
+  return pid == ::getpid() || ::kill(pid, 0) == 0;
+}
+
+void wait_until_gone(const fs::path& socket) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && RedisConnection::open("unix://" + socket.string())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace
 
 fs::path embedded_socket_path(const fs::path& state_dir) {
@@ -58,9 +73,14 @@ tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(c
   bool indirect = false;
   const fs::path socket = choose_socket(state_dir, indirect);
   if (fs::exists(socket)) {
-    if (RedisConnection::open("unix://" + socket.string())) {
-      return tl::unexpected(fmt::format("a Redis is already serving {} (is another `nurture run` using this "
-                                        "directory?)", socket.string()));
+    if (auto orphan = RedisConnection::open("unix://" + socket.string())) {
+      if (owner_alive(state_dir)) {
+        return tl::unexpected(fmt::format("a Redis is already serving {} (is another `nurture run` using this "
+                                          "directory?)", socket.string()));
+      }
+      // Its owner died (kill -9) and the server is still on its way down: let it finish, flushing the AOF.
+      (*orphan)->command({"SHUTDOWN"});
+      wait_until_gone(socket);
     }
     fs::remove(socket, ec);  // left behind by a crash
   }
@@ -95,6 +115,7 @@ tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(c
   server->pid_ = pid;
   server->socket_ = socket;
   server->url_ = "unix://" + socket.string();
+  std::ofstream(state_dir / "owner.pid") << ::getpid() << "\n";
   if (indirect) {
     server->path_file_ = state_dir / "redis.path";
     std::ofstream(server->path_file_) << socket.string() << "\n";

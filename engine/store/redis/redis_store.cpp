@@ -155,19 +155,25 @@ void RedisStore::prepare() {
 }
 
 std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::milliseconds block) {
-  std::vector<StreamEntry> entries;
-  Command command{"XREADGROUP", "GROUP", engine_group, options_.consumer, "COUNT", std::to_string(count)};
-  if (events_pending_drained_ && block.count() > 0) {
-    command.insert(command.end(), {"BLOCK", std::to_string(block.count())});
+  auto read = [&](const char* from, bool blocking) {
+    Command command{"XREADGROUP", "GROUP", engine_group, options_.consumer, "COUNT", std::to_string(count)};
+    if (blocking) command.insert(command.end(), {"BLOCK", std::to_string(block.count())});
+    command.insert(command.end(), {"STREAMS", keys_.events(), from});
+    RedisReply reply = checked(command);
+    if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
+    std::vector<StreamEntry> entries;
+    for_each_stream_entry(reply, [&](const std::string&, const std::string& id, const RedisReply& fields) {
+      entries.push_back({id, field_map(fields)});
+    });
+    return entries;
+  };
+  // First this consumer's own pending entries (delivered before a crash, never acknowledged), then new ones.
+  if (!events_pending_drained_) {
+    auto pending = read("0", false);
+    if (!pending.empty()) return pending;
+    events_pending_drained_ = true;
   }
-  command.insert(command.end(), {"STREAMS", keys_.events(), events_pending_drained_ ? ">" : "0"});
-  RedisReply reply = checked(command);
-  if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
-  for_each_stream_entry(reply, [&](const std::string&, const std::string& id, const RedisReply& fields) {
-    entries.push_back({id, field_map(fields)});
-  });
-  if (!events_pending_drained_ && entries.empty()) events_pending_drained_ = true;
-  return entries;
+  return read(">", block.count() > 0);
 }
 
 void RedisStore::ack_events(const std::vector<std::string>& ids) {
@@ -294,10 +300,19 @@ void RedisStore::release_due_retries(TimePoint now) {
 }
 
 std::vector<OutboxEntry> RedisStore::read_outbox(int count) {
+  if (!outbox_pending_drained_) {
+    auto pending = read_outbox_from("0", count);
+    if (!pending.empty()) return pending;
+    outbox_pending_drained_ = true;
+  }
+  return read_outbox_from(">", count);
+}
+
+std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int count) {
   Command command{"XREADGROUP", "GROUP", dispatch_group, options_.consumer, "COUNT", std::to_string(count),
                   "STREAMS"};
   for (int p = 0; p < options_.partitions; ++p) command.push_back(keys_.outbox(p));
-  for (int p = 0; p < options_.partitions; ++p) command.push_back(outbox_pending_drained_ ? ">" : "0");
+  for (int p = 0; p < options_.partitions; ++p) command.push_back(from);
   RedisReply reply = checked(command);
   if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
 
@@ -321,7 +336,6 @@ std::vector<OutboxEntry> RedisStore::read_outbox(int count) {
     entry.attempt = f["attempt"].empty() ? 1 : std::stoi(f["attempt"]);
     entries.push_back(std::move(entry));
   });
-  if (!outbox_pending_drained_ && entries.empty()) outbox_pending_drained_ = true;
   return entries;
 }
 

@@ -49,6 +49,7 @@ class RedisStore final : public Store {
   const Keys& keys() const { return keys_; }
 
  private:
+  std::vector<OutboxEntry> read_outbox_from(const char* from, int count);
   RedisReply checked(const Command& command);
   std::vector<RedisReply> checked(const std::vector<Command>& commands);
 

@@ -1,0 +1,41 @@
+#include <doctest/doctest.h>
+
+#include "connectors/file/file_connector.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture;
+using nurture::testing::read_file;
+using nurture::testing::TempDir;
+
+namespace {
+sdk::Result send_now(sdk::Connector& connector, const sdk::Action& action) {
+  sdk::Result result;
+  connector.send(action, [&](sdk::Result r) { result = std::move(r); });
+  return result;
+}
+}  // namespace
+
+TEST_CASE("the file connector writes one .eml per email action, named by action id, and counts duplicates") {
+  TempDir dir;
+  connectors::FileConnector connector(dir / "outbox");
+  sdk::Action action;
+  action.action_id = "abc123";
+  action.email.mime = "Subject: hi\r\n\r\nbody\r\n";
+  auto first = send_now(connector, action);
+  CHECK(first.kind == sdk::Result::Kind::sent);
+  CHECK(first.provider_id == "abc123.eml");
+  CHECK(read_file(dir / "outbox/abc123.eml") == action.email.mime);
+
+  action.email.mime = "Subject: changed\r\n\r\n";
+  auto second = send_now(connector, action);
+  CHECK(second.kind == sdk::Result::Kind::sent);
+  CHECK(connector.duplicates() == 1);
+  CHECK(read_file(dir / "outbox/abc123.eml") == "Subject: hi\r\n\r\nbody\r\n");  // the first delivery stands
+
+  sdk::Action webhook;
+  webhook.action_id = "def456";
+  webhook.channel = sdk::Channel::webhook;
+  webhook.json_body = "{\"a\":1}";
+  CHECK(send_now(connector, webhook).provider_id == "def456.json");
+  CHECK(read_file(dir / "outbox/def456.json") == "{\"a\":1}");
+}

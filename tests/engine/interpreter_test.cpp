@@ -1,0 +1,168 @@
+#include <doctest/doctest.h>
+
+#include "engine/identity.hpp"
+#include "engine/interpreter.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture;
+using namespace nurture::engine;
+using namespace std::chrono;
+using nurture::testing::TempDir;
+
+namespace {
+
+const char* config = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: outbox }
+connectors: { outbox: { type: file, dir: ./outbox } }
+)";
+
+struct Fixture {
+  TempDir dir;
+  workflows::Campaign campaign;
+  explicit Fixture(const std::string& workflow) {
+    nurture::testing::write_campaign(
+        dir.path(), {config,
+                     {{"welcome", workflow}},
+                     {{"welcome", "---\nsubject: a\n---\nb"}, {"tips", "---\nsubject: a\n---\nb"}}});
+    campaign = nurture::testing::load_campaign_or_fail(dir.path());
+  }
+};
+
+const char* drip = R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - wait: 2d
+  - id: tips
+    email: { template: tips }
+)";
+
+Event created(const std::string& lead, nlohmann::json attrs) {
+  Event e;
+  e.type = "lead.created";
+  e.lead = lead;
+  e.attrs = std::move(attrs);
+  return e;
+}
+
+const TimePoint t0 = sys_days{year{2026} / March / 2} + hours(8);
+
+LeadSnapshot snapshot(const std::string& id) {
+  LeadSnapshot lead;
+  lead.id = id;
+  return lead;
+}
+
+// Applies a transition to a snapshot the way the store would.
+void apply(LeadSnapshot& lead, const Transition& t) {
+  for (const auto& [k, v] : t.attr_updates.items()) lead.attrs[k] = v;
+  for (const auto& change : t.enrollments) lead.enrollments[change.workflow] = change.next;
+}
+
+}  // namespace
+
+TEST_CASE("a trigger enrolls the lead, sends the first email and arms a timer for the wait") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  Transition t = interpreter.apply_event(lead, created("L1", {{"email", "ana@example.com"}}), t0);
+  CHECK(t.attr_updates["email"] == "ana@example.com");
+  REQUIRE(t.actions.size() == 1);
+  CHECK(t.actions[0].step == "hello");
+  CHECK(t.actions[0].to == "ana@example.com");
+  CHECK(t.actions[0].connector == "outbox");
+  CHECK(t.actions[0].action_id == action_id("L1", "welcome", 1, 1, "hello", 1));
+  REQUIRE(t.timers_to_add.size() == 1);
+  CHECK(t.timers_to_add[0].second == t0 + hours(48));
+  REQUIRE(t.enrollments.size() == 1);
+  CHECK_FALSE(t.enrollments[0].expected.has_value());
+  CHECK(t.enrollments[0].next.status == EnrollmentStatus::waiting);
+  CHECK(t.enrollments[0].next.step == 1);
+  REQUIRE(t.timeline.size() == 2);
+  CHECK(t.timeline[0].kind == "entered");
+  CHECK(t.timeline[1].kind == "action");
+}
+
+TEST_CASE("the timer continues after the wait, and the workflow completes at its end") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  Transition first = interpreter.apply_event(lead, created("L1", {{"email", "ana@example.com"}}), t0);
+  apply(lead, first);
+  const TimerRef timer = first.timers_to_add[0].first;
+  Transition second = interpreter.fire_timer(lead, timer, t0 + hours(48));
+  REQUIRE(second.actions.size() == 1);
+  CHECK(second.actions[0].step == "tips");
+  REQUIRE(second.enrollments.size() == 1);
+  CHECK(second.enrollments[0].expected == lead.enrollments["welcome"].pack());
+  CHECK(second.enrollments[0].next.status == EnrollmentStatus::completed);
+  CHECK(second.timeline.back().kind == "completed");
+  CHECK(second.timers_to_remove.size() == 1);
+}
+
+TEST_CASE("a stale timer (its enrollment moved on) only removes itself") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  Transition first = interpreter.apply_event(lead, created("L1", {{"email", "ana@example.com"}}), t0);
+  apply(lead, first);
+  TimerRef stale = first.timers_to_add[0].first;
+  stale.seq += 5;
+  Transition t = interpreter.fire_timer(lead, stale, t0 + hours(48));
+  CHECK(t.actions.empty());
+  CHECK(t.enrollments.empty());
+  REQUIRE(t.timers_to_remove.size() == 1);
+  CHECK(t.timers_to_remove[0].member() == stale.member());
+}
+
+TEST_CASE("a lead enrolls once: a second trigger while or after enrolled does nothing") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  apply(lead, interpreter.apply_event(lead, created("L1", {{"email", "a@example.com"}}), t0));
+  Transition again = interpreter.apply_event(lead, created("L1", {}), t0 + hours(1));
+  CHECK(again.actions.empty());
+  CHECK(again.enrollments.empty());
+}
+
+TEST_CASE("an email to a lead without an address is skipped with no_address, and the workflow goes on") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  Transition t = interpreter.apply_event(snapshot("L1"), created("L1", {{"first_name", "Ana"}}), t0);
+  CHECK(t.actions.empty());
+  REQUIRE(t.timeline.size() == 2);
+  CHECK(t.timeline[1].kind == "skipped");
+  CHECK(t.timeline[1].reason == "no_address");
+  CHECK(t.timers_to_add.size() == 1);
+}
+
+TEST_CASE("events of other types only merge attributes") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  Event e = created("L1", {{"plan", "pro"}});
+  e.type = "page.viewed";
+  Transition t = interpreter.apply_event(snapshot("L1"), e, t0);
+  CHECK(t.attr_updates == nlohmann::json{{"plan", "pro"}});
+  CHECK(t.enrollments.empty());
+}
+
+TEST_CASE("a goto loop visits a step again under a new action id") {
+  Fixture f(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: remind
+    email: { template: welcome }
+  - id: pause
+    wait: 1d
+    goto: remind
+)");
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  Transition first = interpreter.apply_event(lead, created("L1", {{"email", "a@example.com"}}), t0);
+  apply(lead, first);
+  Transition second = interpreter.fire_timer(lead, first.timers_to_add[0].first, t0 + hours(24));
+  REQUIRE(second.actions.size() == 1);
+  CHECK(second.actions[0].action_id == action_id("L1", "welcome", 1, 1, "remind", 2));
+  CHECK(first.actions[0].action_id != second.actions[0].action_id);
+}

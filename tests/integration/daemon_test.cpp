@@ -1,0 +1,119 @@
+// The daemon as ops run it: the `nurture` binary in its own process with its private redis-server, real seconds,
+// signals. Kept short: the workflow waits 2 s.
+
+#include <signal.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture::testing;
+using namespace std::chrono;
+
+namespace {
+
+struct DaemonWorld {
+  TempDir dir;
+  SmtpSink smtp{dir / "mail"};
+  std::filesystem::path campaign = dir / "campaign";
+
+  DaemonWorld() {
+    write_campaign(campaign, {fmt::format(R"(redis: auto
+sender: {{ from: "Acme <hello@acme.example>", postal_address: "1 Main St" }}
+defaults: {{ email: smtp_main }}
+connectors:
+  smtp_main: {{ type: smtp, url: "{}" }}
+)",
+                                          smtp.url()),
+                              {{"welcome", R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - wait: 2s
+  - id: tips
+    email: { template: tips }
+)"}},
+                              {{"welcome", email_template("Welcome, {{lead.first_name}}", "<p>hi</p>")},
+                               {"tips", email_template("Tips, {{lead.first_name}}", "<p>tips</p>")}}});
+  }
+
+  std::unique_ptr<ChildProcess> start_daemon() {
+    auto daemon = std::make_unique<ChildProcess>(std::vector<std::string>{NURTURE_BINARY, "run", campaign.string()},
+                                                 dir / "daemon.log");
+    const auto deadline = steady_clock::now() + seconds(20);
+    while (read_file(dir / "daemon.log").find("nurture running") == std::string::npos) {
+      REQUIRE_MESSAGE(daemon->running(), read_file(dir / "daemon.log"));
+      REQUIRE_MESSAGE(steady_clock::now() < deadline, read_file(dir / "daemon.log"));
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return daemon;
+  }
+
+  int emit(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{NURTURE_BINARY, "emit"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, dir / "emit.log", campaign);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the daemon sends on emit, stops cleanly on SIGTERM, and resumes the wait after a restart") {
+  DaemonWorld w;
+  auto daemon = w.start_daemon();
+  REQUIRE(w.emit({"lead.created", "--lead", "L1", "--attr", "email=ana@example.com", "--attr", "first_name=Ana"}) ==
+          0);
+  auto mails = w.smtp.wait_for(1, seconds(10));
+  REQUIRE_MESSAGE(mails.size() == 1, read_file(w.dir / "daemon.log"));
+  CHECK(header(mails[0].raw, "Subject") == "Welcome, Ana");
+  const auto first_at = steady_clock::now();
+
+  CHECK(daemon->stop(SIGTERM) == 0);
+  // The private Redis went down with the daemon: emitting now says how to fix it.
+  CHECK(w.emit({"lead.created", "--lead", "L2"}) == 3);
+  CHECK(read_file(w.dir / "emit.log").find("start `nurture run") != std::string::npos);
+
+  daemon = w.start_daemon();
+  mails = w.smtp.wait_for(2, seconds(15));
+  REQUIRE_MESSAGE(mails.size() == 2, read_file(w.dir / "daemon.log"));
+  CHECK(header(mails[1].raw, "Subject") == "Tips, Ana");
+  CHECK(steady_clock::now() - first_at >= milliseconds(1900));  // not before the wait was over
+
+  std::this_thread::sleep_for(milliseconds(500));  // give a duplicate every chance to show up
+  CHECK(w.smtp.messages().size() == 2);
+  CHECK(daemon->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("a daemon killed with SIGKILL loses nothing: the wait and the second email survive") {
+  DaemonWorld w;
+  auto daemon = w.start_daemon();
+  REQUIRE(w.emit({"lead.created", "--lead", "L1", "--attr", "email=ana@example.com", "--attr", "first_name=Ana"}) ==
+          0);
+  REQUIRE(w.smtp.wait_for(1, seconds(10)).size() == 1);
+  // AOF is fsynced every second: let the commit reach the disk, then pull the plug.
+  std::this_thread::sleep_for(milliseconds(1200));
+  CHECK(daemon->stop(SIGKILL) == 128 + SIGKILL);
+
+  daemon = w.start_daemon();
+  auto mails = w.smtp.wait_for(2, seconds(15));
+  REQUIRE_MESSAGE(mails.size() == 2, read_file(w.dir / "daemon.log"));
+  CHECK(header(mails[1].raw, "Subject") == "Tips, Ana");
+  std::this_thread::sleep_for(milliseconds(500));
+  CHECK(w.smtp.messages().size() == 2);
+  CHECK(daemon->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("validate exits 0 for a valid campaign and 1 with file:line:col errors for an invalid one") {
+  DaemonWorld w;
+  CHECK(run_command({NURTURE_BINARY, "validate", w.campaign.string()}, w.dir / "validate.log") == 0);
+  write_file(w.campaign / "workflows/broken.yaml", "workflow: broken\ntrigger: { event: x }\nsteps:\n  - wiat: 1d\n");
+  CHECK(run_command({NURTURE_BINARY, "validate", w.campaign.string()}, w.dir / "validate2.log") == 1);
+  CHECK(read_file(w.dir / "validate2.log").find("workflows/broken.yaml:4:5: error: unknown key \"wiat\" in step 1 "
+                                                "(did you mean \"wait\"?)") != std::string::npos);
+  CHECK(run_command({NURTURE_BINARY, "frobnicate"}, w.dir / "usage.log") == 2);
+}

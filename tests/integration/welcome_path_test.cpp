@@ -1,0 +1,277 @@
+// The whole path in-process on a virtual clock: real redis-server, real SMTP server, the real engine.
+
+#include <doctest/doctest.h>
+
+#include "connectors/builtins.hpp"
+#include "engine/engine.hpp"
+#include "engine/identity.hpp"
+#include "engine/store/redis/redis_store.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture;
+using namespace nurture::engine;
+using namespace std::chrono;
+using nurture::testing::header;
+using nurture::testing::mime_part;
+using nurture::testing::RedisServer;
+using nurture::testing::SmtpSink;
+using nurture::testing::TempDir;
+
+namespace {
+
+const TimePoint t0 = sys_days{year{2026} / March / 2} + hours(8);
+
+// A campaign, a Redis, an SMTP server; engines come and go on top of them like daemon restarts.
+struct World {
+  TempDir dir;
+  RedisServer redis{dir / "redis"};
+  SmtpSink smtp{dir / "mail"};
+  workflows::Campaign campaign;
+  std::unique_ptr<templates::TemplateLibrary> templates;
+  std::unique_ptr<ConnectorSet> connectors;
+  VirtualClock clock{t0};
+  RetryPolicy retry{3, seconds(10), minutes(10)};
+
+  World() {
+    nurture::testing::write_campaign(
+        dir / "campaign",
+        {fmt::format(R"(sender:
+  from: "Acme Team <hello@acme.example>"
+  postal_address: "Acme Inc., 1 Main St, Springfield"
+tracking: {{ base_url: "https://t.acme.example" }}
+defaults: {{ email: smtp_main }}
+partitions: 4
+connectors:
+  smtp_main: {{ type: smtp, url: "{}", timeout_ms: 5000 }}
+)",
+                     smtp.url()),
+         {{"welcome", R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - wait: 2d
+  - id: tips
+    email: { template: tips }
+)"}},
+         {{"welcome", nurture::testing::email_template("Welcome aboard, {{lead.first_name}}!",
+                                                       "<p>Hi {{lead.first_name}}, <a href=\"https://acme.example/"
+                                                       "start\">start here</a>.</p>")},
+          {"tips", nurture::testing::email_template("Three tips, {{lead.first_name}}", "<p>Tip one.</p>")}}});
+    campaign = nurture::testing::load_campaign_or_fail(dir / "campaign");
+    templates = std::make_unique<templates::TemplateLibrary>(campaign.templates_dir);
+    sdk::Registry registry;
+    connectors::register_builtin_connectors(registry);
+    auto set = ConnectorSet::create(campaign.config, registry);
+    REQUIRE(set);
+    connectors = std::make_unique<ConnectorSet>(std::move(*set));
+  }
+
+  std::unique_ptr<redis::RedisStore> store() {
+    auto s = std::make_unique<redis::RedisStore>(
+        redis.connect(), redis::RedisStoreOptions{"nurture:", 4, "engine-test", hours(24), hours(24)});
+    s->prepare();
+    return s;
+  }
+
+  void emit(Store& store, const std::string& type, const std::string& lead, nlohmann::json attrs,
+            const std::string& id = {}) {
+    StreamFields fields{{"type", type}, {"lead", lead}, {"attrs", attrs.dump()}};
+    if (!id.empty()) fields["id"] = id;
+    store.add_event(fields);
+  }
+
+  redis::RedisReply redis_command(const redis::Command& command) { return redis.connect()->command(command); }
+};
+
+}  // namespace
+
+TEST_CASE("a new lead gets the first email at once and the second only after the wait, across a restart") {
+  World w;
+  {
+    auto store = w.store();
+    Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+    w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}, {"first_name", "Ana"}});
+    engine.drain();
+
+    auto mails = w.smtp.messages();
+    REQUIRE(mails.size() == 1);
+    const std::string& raw = mails[0].raw;
+    CHECK(mails[0].mail_from == "hello@acme.example");
+    CHECK(mails[0].rcpt_to == std::vector<std::string>{"ana@example.com"});
+    CHECK(header(raw, "Subject") == "Welcome aboard, Ana!");
+    CHECK(header(raw, "From") == "Acme Team <hello@acme.example>");
+    CHECK(header(raw, "To") == "ana@example.com");
+    const std::string id = action_id("L1", "welcome", 1, 1, "hello", 1);
+    CHECK(header(raw, "Message-ID") == "<" + id + "@acme.example>");
+    CHECK(header(raw, "List-Unsubscribe") == "<https://t.acme.example/u/" + id + ">");
+    CHECK(header(raw, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click");
+    CHECK(header(raw, "Date") == "Mon, 02 Mar 2026 08:00:00 +0000");
+    CHECK(header(raw, "Content-Type").rfind("multipart/alternative", 0) == 0);
+    const std::string text = mime_part(raw, "text/plain; charset=UTF-8");
+    CHECK(text.find("Hi Ana, start here (https://acme.example/start).") != std::string::npos);
+    CHECK(text.find("Acme Inc., 1 Main St, Springfield") != std::string::npos);
+    const std::string html = mime_part(raw, "text/html; charset=UTF-8");
+    CHECK(html.find("<p>Hi Ana, <a href=\"https://acme.example/start\">start here</a>.</p>") != std::string::npos);
+
+    w.clock.advance(hours(48) - seconds(1));
+    engine.drain();
+    CHECK(w.smtp.messages().size() == 1);  // not a second early
+  }
+  {
+    // The engine restarts (a new process would build exactly this from the same Redis).
+    auto store = w.store();
+    Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+    engine.drain();
+    CHECK(w.smtp.messages().size() == 1);
+    w.clock.advance(seconds(1));
+    engine.drain();
+    auto mails = w.smtp.messages();
+    REQUIRE(mails.size() == 2);
+    CHECK(header(mails[1].raw, "Subject") == "Three tips, Ana");
+    CHECK(header(mails[1].raw, "Date") == "Wed, 04 Mar 2026 08:00:00 +0000");
+
+    w.clock.advance(days(30));
+    engine.drain();
+    CHECK(w.smtp.messages().size() == 2);  // the workflow is over
+  }
+  const int p = partition_of("L1", 4);
+  auto stats = w.redis_command({"HGETALL", fmt::format("nurture:{{{}}}:stats:welcome", p)});
+  std::map<std::string, std::string> counters;
+  for (std::size_t i = 0; i + 1 < stats.elements.size(); i += 2) counters[stats.elements[i].text] = stats.elements[i + 1].text;
+  CHECK(counters["entered"] == "1");
+  CHECK(counters["completed"] == "1");
+  CHECK(counters["step:hello:sent"] == "1");
+  CHECK(counters["step:tips:sent"] == "1");
+}
+
+TEST_CASE("an event committed but not acknowledged before a crash is re-delivered and applied once") {
+  World w;
+  {
+    auto store = w.store();
+    w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}, {"first_name", "Ana"}});
+    // The engine reads the event and commits its transition, then dies before XACK.
+    auto entries = store->read_events(10, milliseconds(0));
+    REQUIRE(entries.size() == 1);
+    auto event = parse_event(entries[0].fields, entries[0].id);
+    REQUIRE(event);
+    Interpreter interpreter(w.campaign);
+    REQUIRE(store->commit(interpreter.apply_event(store->load_lead("L1"), *event, w.clock.now()), entries[0].id,
+                          "") == CommitOutcome::committed);
+  }
+  auto store = w.store();
+  CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 1);
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  engine.drain();
+  CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
+  CHECK(w.smtp.messages().size() == 1);
+  w.clock.advance(days(2));
+  engine.drain();
+  CHECK(w.smtp.messages().size() == 2);
+}
+
+TEST_CASE("an event read but not committed before a crash is processed after the restart") {
+  World w;
+  {
+    auto store = w.store();
+    w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}});
+    REQUIRE(store->read_events(10, milliseconds(0)).size() == 1);  // read, then the process dies
+  }
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  engine.drain();
+  CHECK(w.smtp.messages().size() == 1);
+}
+
+TEST_CASE("a producer's event id makes a repeated event a no-op") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}}, "signup-1");
+  w.emit(*store, "lead.updated", "L1", {{"first_name", "Changed"}}, "signup-1");
+  engine.drain();
+  CHECK(store->load_lead("L1").attrs.count("first_name") == 0);
+}
+
+TEST_CASE("a malformed event is dead-lettered with its reason and the engine goes on") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  store->add_event({{"type", "lead.created"}, {"attrs", "{}"}});
+  store->add_event({{"type", "lead.created"}, {"lead", "L2"}, {"attrs", "{broken"}});
+  w.emit(*store, "lead.created", "L3", {{"email", "sam@example.com"}});
+  engine.drain();
+  auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
+  REQUIRE(dead.elements.size() == 2);
+  auto reason_of = [](const redis::RedisReply& entry) {
+    const auto& f = entry.elements[1].elements;
+    for (std::size_t i = 0; i + 1 < f.size(); i += 2)
+      if (f[i].text == "reason") return f[i + 1].text;
+    return std::string{};
+  };
+  CHECK(reason_of(dead.elements[0]) == "missing field `lead`");
+  CHECK(reason_of(dead.elements[1]) == "`attrs` is not valid JSON");
+  CHECK(w.smtp.messages().size() == 1);
+  CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
+}
+
+TEST_CASE("an address the server refuses as unknown is suppressed, and later emails to it are skipped") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L1", {{"email", "nosuchuser@example.com"}});
+  engine.drain();
+  CHECK(w.redis_command({"SISMEMBER", "nurture:suppress:email", "nosuchuser@example.com"}).integer == 1);
+  w.clock.advance(days(2));
+  engine.drain();
+  CHECK(w.smtp.messages().empty());
+  const int p = partition_of("L1", 4);
+  CHECK(w.redis_command({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), "step:hello:suppressed"}).text ==
+        "1");
+  CHECK(w.redis_command({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), "step:tips:skipped"}).text == "1");
+}
+
+TEST_CASE("a temporary SMTP refusal is retried with backoff, then dead-lettered after the last attempt") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L1", {{"email", "busy@example.com"}});
+  engine.drain();
+  const int p = partition_of("L1", 4);
+  const std::string stats = fmt::format("nurture:{{{}}}:stats:welcome", p);
+  CHECK(w.redis_command({"HGET", stats, "step:hello:retried"}).text == "1");
+  CHECK(w.redis_command({"ZCARD", fmt::format("nurture:{{{}}}:retry", p)}).integer == 1);
+  // A 4xx asks for at least 30 s, more than this policy's jittered backoff: attempts at +30 s and +60 s.
+  for (int i = 0; i < 8; ++i) {
+    w.clock.advance(seconds(10));
+    engine.drain();
+  }
+  CHECK(w.redis_command({"HGET", stats, "step:hello:retried"}).text == "2");
+  CHECK(w.redis_command({"HGET", stats, "step:hello:failed"}).text == "1");
+  auto dead = w.redis_command({"XRANGE", fmt::format("nurture:{{{}}}:outbox:dead", p), "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  const auto& f = dead.elements[0].elements[1].elements;
+  std::string reason;
+  for (std::size_t i = 0; i + 1 < f.size(); i += 2)
+    if (f[i].text == "reason") reason = f[i + 1].text;
+  CHECK(reason.find("gave up after 3 attempts") == 0);
+  CHECK(reason.find("451") != std::string::npos);
+  CHECK(w.smtp.messages().empty());
+}
+
+TEST_CASE("an outbox entry whose result is recorded is not sent again") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}});
+  engine.drain();
+  REQUIRE(w.smtp.messages().size() == 1);
+  // The same action reaches the outbox again (as a re-run after a crash would put it there).
+  const int p = partition_of("L1", 4);
+  const std::string id = action_id("L1", "welcome", 1, 1, "hello", 1);
+  w.redis_command({"XADD", fmt::format("nurture:{{{}}}:outbox", p), "*", "aid", id, "lead", "L1", "wf", "welcome",
+                   "v", "1", "step", "hello", "kind", "email", "tpl", "welcome", "conn", "smtp_main", "to",
+                   "ana@example.com", "attempt", "1"});
+  engine.drain();
+  CHECK(w.smtp.messages().size() == 1);
+}

@@ -1,0 +1,202 @@
+#include "tests/support/fixtures.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace nurture::testing {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string pattern = "/tmp/nurture-test-XXXXXX";
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void write_file(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+void write_campaign(const fs::path& dir, const CampaignFiles& files) {
+  write_file(dir / "nurture.yaml", files.config);
+  for (const auto& [name, text] : files.workflows) write_file(dir / "workflows" / (name + ".yaml"), text);
+  for (const auto& [name, text] : files.templates) write_file(dir / "templates" / (name + ".mustache"), text);
+}
+
+workflows::Campaign load_campaign_or_fail(const fs::path& dir) {
+  auto load = workflows::load_campaign(dir);
+  std::string problems;
+  for (const auto& d : load.diagnostics) problems += d.format() + "\n";
+  REQUIRE_MESSAGE(load.ok(), problems);
+  return std::move(load.campaign);
+}
+
+std::string email_template(const std::string& subject, const std::string& body) {
+  return fmt::format(
+      "---\nsubject: \"{}\"\n---\n{}\n<p>{{{{sender.postal_address}}}} "
+      "<a href=\"{{{{unsubscribe_url}}}}\">Unsubscribe</a></p>\n",
+      subject, body);
+}
+
+RedisServer::RedisServer(const fs::path& dir) {
+  auto started = engine::redis::EmbeddedRedis::start(dir);
+  if (!started) throw std::runtime_error("redis-server: " + started.error());
+  server_ = std::move(*started);
+}
+
+std::unique_ptr<engine::redis::RedisConnection> RedisServer::connect() const {
+  auto connection = engine::redis::RedisConnection::open(server_->url());
+  if (!connection) throw std::runtime_error(connection.error());
+  return std::move(*connection);
+}
+
+int free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+namespace {
+bool port_open(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return ok;
+}
+}  // namespace
+
+SmtpSink::SmtpSink(const fs::path& dir) : dir_(dir) {
+  fs::create_directories(dir_);
+  port_ = free_tcp_port();
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/python3", std::string(NURTURE_TEST_SUPPORT_DIR) + "/smtp_recorder.py",
+                               "--port", std::to_string(port_), "--dir", dir_.string()},
+      dir_.parent_path() / "smtp_recorder.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!port_open(port_)) {
+    if (!process_->running() || std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the SMTP recorder did not start: " +
+                               read_file(dir_.parent_path() / "smtp_recorder.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<ReceivedMail> SmtpSink::messages() const {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().extension() == ".eml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<ReceivedMail> mails;
+  for (const auto& file : files) {
+    ReceivedMail mail;
+    mail.raw = read_file(file);
+    auto envelope = nlohmann::json::parse(read_file(fs::path(file).replace_extension(".json")), nullptr, false);
+    if (!envelope.is_discarded()) {
+      mail.mail_from = envelope.value("mail_from", "");
+      mail.rcpt_to = envelope.value("rcpt_to", std::vector<std::string>{});
+    }
+    mails.push_back(std::move(mail));
+  }
+  return mails;
+}
+
+std::vector<ReceivedMail> SmtpSink::wait_for(std::size_t count, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto mails = messages();
+    if (mails.size() >= count || std::chrono::steady_clock::now() > deadline) return mails;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+}
+
+std::string header(const std::string& raw, const std::string& name) {
+  const std::string head = raw.substr(0, raw.find("\r\n\r\n"));
+  std::string lowered_name = name;
+  std::transform(lowered_name.begin(), lowered_name.end(), lowered_name.begin(), ::tolower);
+  std::size_t pos = 0;
+  while (pos < head.size()) {
+    std::size_t eol = head.find("\r\n", pos);
+    if (eol == std::string::npos) eol = head.size();
+    std::string line = head.substr(pos, eol - pos);
+    pos = eol + 2;
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+    if (key != lowered_name) continue;
+    std::string value = line.substr(colon + 1);
+    while (pos < head.size() && (head[pos] == ' ' || head[pos] == '\t')) {  // folded continuation
+      std::size_t next = head.find("\r\n", pos);
+      if (next == std::string::npos) next = head.size();
+      value += head.substr(pos, next - pos);
+      pos = next + 2;
+    }
+    const auto start = value.find_first_not_of(' ');
+    return start == std::string::npos ? "" : value.substr(start);
+  }
+  return {};
+}
+
+std::string decode_quoted_printable(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '=' && i + 2 < text.size() + 1) {
+      if (text.compare(i + 1, 2, "\r\n") == 0) {
+        i += 2;
+        continue;
+      }
+      if (i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+        out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+std::string mime_part(const std::string& raw, const std::string& content_type) {
+  const std::string marker = "Content-Type: " + content_type;
+  const auto start = raw.find(marker);
+  if (start == std::string::npos) return {};
+  const auto body = raw.find("\r\n\r\n", start);
+  const auto end = raw.find("\r\n--", body);
+  return decode_quoted_printable(raw.substr(body + 4, end - body - 4));
+}
+
+}  // namespace nurture::testing

@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""A real SMTP server for tests (Debian's python3-aiosmtpd). Each accepted message is written to
+DIR/NNNNNN.eml exactly as received, with DIR/NNNNNN.json holding the envelope. Recipients named
+nosuchuser@... are refused with 550 5.1.1, busy@... with 451 4.3.0, so tests can see reply codes."""
+import argparse
+import json
+import os
+import signal
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Recorder:
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split('@', 1)[0]
+        if local == 'nosuchuser':
+            return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address
+        if local == 'busy':
+            return '451 4.3.0 Try again later'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            base = os.path.join(self.directory, '%06d' % self.count)
+        with open(base + '.json', 'w') as f:
+            json.dump({'mail_from': envelope.mail_from, 'rcpt_to': envelope.rcpt_tos}, f)
+        with open(base + '.eml.tmp', 'wb') as f:
+            f.write(envelope.original_content)
+        os.rename(base + '.eml.tmp', base + '.eml')
+        return '250 2.0.0 OK queued as %06d' % self.count
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--port', type=int, required=True)
+    parser.add_argument('--dir', required=True)
+    args = parser.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    controller = Controller(Recorder(args.dir), hostname='127.0.0.1', port=args.port)
+    controller.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    controller.stop()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,98 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "templates/template_library.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture::templates;
+using nurture::testing::TempDir;
+using nurture::testing::write_file;
+
+namespace {
+nlohmann::json lead_variables(nlohmann::json lead) {
+  return {{"lead", std::move(lead)},
+          {"sender", {{"postal_address", "1 Main St"}}},
+          {"unsubscribe_url", "https://t.example/u/abc"}};
+}
+}  // namespace
+
+TEST_CASE("front matter gives the subject; the body renders lead variables HTML-escaped") {
+  TempDir dir;
+  write_file(dir / "welcome.mustache",
+             "---\nsubject: \"Welcome, {{lead.first_name}} & co\"\n---\n<p>Hi {{lead.first_name}}</p>\n");
+  TemplateLibrary library(dir.path());
+  auto email = library.render_email("welcome", lead_variables({{"first_name", "<Ana>"}}));
+  REQUIRE(email);
+  CHECK(email->subject == "Welcome, <Ana> & co");  // the subject is not HTML: no escaping
+  CHECK(email->html == "<p>Hi &lt;Ana&gt;</p>\n");
+  CHECK(email->text == "Hi <Ana>\n");  // derived from the HTML
+}
+
+TEST_CASE("a layout wraps the body as {{{content}}} and partials come from partials/") {
+  TempDir dir;
+  write_file(dir / "layouts/default.mustache",
+             "<body>{{{content}}}<footer>{{sender.postal_address}} <a href=\"{{unsubscribe_url}}\">Unsubscribe</a>"
+             "</footer></body>");
+  write_file(dir / "partials/cta.mustache", "<a href=\"https://x.example/go\">Go, {{lead.first_name}}</a>");
+  write_file(dir / "welcome.mustache", "---\nsubject: Hi\nlayout: default\n---\n<p>Body</p>{{> cta}}");
+  TemplateLibrary library(dir.path());
+  auto email = library.render_email("welcome", lead_variables({{"first_name", "Ana"}}));
+  REQUIRE(email);
+  CHECK(email->html ==
+        "<body><p>Body</p><a href=\"https://x.example/go\">Go, Ana</a><footer>1 Main St "
+        "<a href=\"https://t.example/u/abc\">Unsubscribe</a></footer></body>");
+  CHECK(email->text.find("Go, Ana (https://x.example/go)") != std::string::npos);
+  CHECK(email->text.find("Unsubscribe (https://t.example/u/abc)") != std::string::npos);
+}
+
+TEST_CASE("a missing variable renders empty and an inverted section gives the fallback") {
+  TempDir dir;
+  write_file(dir / "welcome.mustache",
+             "---\nsubject: Hi {{lead.first_name}}{{^lead.first_name}}there{{/lead.first_name}}\n---\nx");
+  TemplateLibrary library(dir.path());
+  auto email = library.render_email("welcome", lead_variables(nlohmann::json::object()));
+  REQUIRE(email);
+  CHECK(email->subject == "Hi there");
+}
+
+TEST_CASE("NAME.txt.mustache, when present, is the text part") {
+  TempDir dir;
+  write_file(dir / "welcome.mustache", "---\nsubject: Hi\n---\n<p>html</p>");
+  write_file(dir / "welcome.txt.mustache", "Plain & simple, {{lead.first_name}}");
+  TemplateLibrary library(dir.path());
+  auto email = library.render_email("welcome", lead_variables({{"first_name", "A&B"}}));
+  REQUIRE(email);
+  CHECK(email->text == "Plain & simple, A&B");
+}
+
+TEST_CASE("render errors are values naming the file: bad syntax, no subject, unknown front matter") {
+  TempDir dir;
+  write_file(dir / "broken.mustache", "---\nsubject: Hi\n---\n{{#lead}}never closed");
+  write_file(dir / "nosubject.mustache", "<p>x</p>");
+  write_file(dir / "typo.mustache", "---\nsubjct: Hi\n---\nx");
+  TemplateLibrary library(dir.path());
+  auto broken = library.render_email("broken", lead_variables({}));
+  REQUIRE_FALSE(broken);
+  CHECK(broken.error().file == "templates/broken.mustache");
+  auto nosubject = library.render_email("nosubject", lead_variables({}));
+  REQUIRE_FALSE(nosubject);
+  CHECK(nosubject.error().message.find("needs a `subject`") != std::string::npos);
+  auto typo = library.render_email("typo", lead_variables({}));
+  REQUIRE_FALSE(typo);
+  CHECK(typo.error().file == "templates/typo.mustache:2:1");
+  CHECK(typo.error().message.find("unknown front matter key \"subjct\"") != std::string::npos);
+  auto missing = library.render_email("nope", lead_variables({}));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "cannot read the file");
+}
+
+TEST_CASE("front matter is split off only when the file starts with ---") {
+  auto split = split_front_matter("---\nsubject: x\n---\nbody\n");
+  CHECK(split.yaml == "subject: x\n");
+  CHECK(split.body == "body\n");
+  CHECK(split.body_line == 4);
+  auto none = split_front_matter("<p>---</p>");
+  CHECK(none.yaml.empty());
+  CHECK(none.body == "<p>---</p>");
+}
