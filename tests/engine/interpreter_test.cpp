@@ -28,15 +28,7 @@ struct Fixture {
   }
 };
 
-const char* drip = R"(workflow: welcome
-trigger: { event: lead.created }
-steps:
-  - id: hello
-    email: { template: welcome }
-  - wait: 2d
-  - id: tips
-    email: { template: tips }
-)";
+const std::string drip = nurture::testing::two_email_drip("2d");
 
 Event created(const std::string& lead, nlohmann::json attrs) {
   Event e;

@@ -112,12 +112,10 @@ TEST_CASE("malformed events go to the dead-letter stream with their reason and a
   f.store.dead_letter_event(entries[0], "missing field `x`");
   auto dead = f.redis({"XRANGE", "nurture:events:dead", "-", "+"});
   REQUIRE(dead.elements.size() == 1);
-  const auto& fields = dead.elements[0].elements[1].elements;
-  std::map<std::string, std::string> map;
-  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) map[fields[i].text] = fields[i + 1].text;
-  CHECK(map["reason"] == "missing field `x`");
-  CHECK(map["type"] == "lead.created");
-  CHECK(map["stream_id"] == entries[0].id);
+  using nurture::testing::stream_field;
+  CHECK(stream_field(dead.elements[0], "reason") == "missing field `x`");
+  CHECK(stream_field(dead.elements[0], "type") == "lead.created");
+  CHECK(stream_field(dead.elements[0], "stream_id") == entries[0].id);
   CHECK(f.redis({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
 }
 

@@ -29,15 +29,7 @@ connectors:
   smtp_main: {{ type: smtp, url: "{}" }}
 )",
                                           smtp.url()),
-                              {{"welcome", R"(workflow: welcome
-trigger: { event: lead.created }
-steps:
-  - id: hello
-    email: { template: welcome }
-  - wait: 2s
-  - id: tips
-    email: { template: tips }
-)"}},
+                              {{"welcome", two_email_drip("2s")}},
                               {{"welcome", email_template("Welcome, {{lead.first_name}}", "<p>hi</p>")},
                                {"tips", email_template("Tips, {{lead.first_name}}", "<p>tips</p>")}}});
   }

@@ -45,15 +45,7 @@ connectors:
   smtp_main: {{ type: smtp, url: "{}", timeout_ms: 5000 }}
 )",
                      smtp.url()),
-         {{"welcome", R"(workflow: welcome
-trigger: { event: lead.created }
-steps:
-  - id: hello
-    email: { template: welcome }
-  - wait: 2d
-  - id: tips
-    email: { template: tips }
-)"}},
+         {{"welcome", nurture::testing::two_email_drip("2d")}},
          {{"welcome", nurture::testing::email_template("Welcome aboard, {{lead.first_name}}!",
                                                        "<p>Hi {{lead.first_name}}, <a href=\"https://acme.example/"
                                                        "start\">start here</a>.</p>")},
@@ -82,6 +74,11 @@ steps:
   }
 
   redis::RedisReply redis_command(const redis::Command& command) { return redis.connect()->command(command); }
+
+  // A counter of the welcome workflow in the lead's partition.
+  std::string stat(const std::string& lead, const std::string& field) {
+    return redis_command({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", partition_of(lead, 4)), field}).text;
+  }
 };
 
 }  // namespace
@@ -135,14 +132,10 @@ TEST_CASE("a new lead gets the first email at once and the second only after the
     engine.drain();
     CHECK(w.smtp.messages().size() == 2);  // the workflow is over
   }
-  const int p = partition_of("L1", 4);
-  auto stats = w.redis_command({"HGETALL", fmt::format("nurture:{{{}}}:stats:welcome", p)});
-  std::map<std::string, std::string> counters;
-  for (std::size_t i = 0; i + 1 < stats.elements.size(); i += 2) counters[stats.elements[i].text] = stats.elements[i + 1].text;
-  CHECK(counters["entered"] == "1");
-  CHECK(counters["completed"] == "1");
-  CHECK(counters["step:hello:sent"] == "1");
-  CHECK(counters["step:tips:sent"] == "1");
+  CHECK(w.stat("L1", "entered") == "1");
+  CHECK(w.stat("L1", "completed") == "1");
+  CHECK(w.stat("L1", "step:hello:sent") == "1");
+  CHECK(w.stat("L1", "step:tips:sent") == "1");
 }
 
 TEST_CASE("an event committed but not acknowledged before a crash is re-delivered and applied once") {
@@ -203,14 +196,8 @@ TEST_CASE("a malformed event is dead-lettered with its reason and the engine goe
   engine.drain();
   auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
   REQUIRE(dead.elements.size() == 2);
-  auto reason_of = [](const redis::RedisReply& entry) {
-    const auto& f = entry.elements[1].elements;
-    for (std::size_t i = 0; i + 1 < f.size(); i += 2)
-      if (f[i].text == "reason") return f[i + 1].text;
-    return std::string{};
-  };
-  CHECK(reason_of(dead.elements[0]) == "missing field `lead`");
-  CHECK(reason_of(dead.elements[1]) == "`attrs` is not valid JSON");
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason") == "missing field `lead`");
+  CHECK(nurture::testing::stream_field(dead.elements[1], "reason") == "`attrs` is not valid JSON");
   CHECK(w.smtp.messages().size() == 1);
   CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
 }
@@ -225,10 +212,8 @@ TEST_CASE("an address the server refuses as unknown is suppressed, and later ema
   w.clock.advance(days(2));
   engine.drain();
   CHECK(w.smtp.messages().empty());
-  const int p = partition_of("L1", 4);
-  CHECK(w.redis_command({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), "step:hello:suppressed"}).text ==
-        "1");
-  CHECK(w.redis_command({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), "step:tips:skipped"}).text == "1");
+  CHECK(w.stat("L1", "step:hello:suppressed") == "1");
+  CHECK(w.stat("L1", "step:tips:skipped") == "1");
 }
 
 TEST_CASE("a temporary SMTP refusal is retried with backoff, then dead-lettered after the last attempt") {
@@ -238,22 +223,18 @@ TEST_CASE("a temporary SMTP refusal is retried with backoff, then dead-lettered 
   w.emit(*store, "lead.created", "L1", {{"email", "busy@example.com"}});
   engine.drain();
   const int p = partition_of("L1", 4);
-  const std::string stats = fmt::format("nurture:{{{}}}:stats:welcome", p);
-  CHECK(w.redis_command({"HGET", stats, "step:hello:retried"}).text == "1");
+  CHECK(w.stat("L1", "step:hello:retried") == "1");
   CHECK(w.redis_command({"ZCARD", fmt::format("nurture:{{{}}}:retry", p)}).integer == 1);
   // A 4xx asks for at least 30 s, more than this policy's jittered backoff: attempts at +30 s and +60 s.
   for (int i = 0; i < 8; ++i) {
     w.clock.advance(seconds(10));
     engine.drain();
   }
-  CHECK(w.redis_command({"HGET", stats, "step:hello:retried"}).text == "2");
-  CHECK(w.redis_command({"HGET", stats, "step:hello:failed"}).text == "1");
+  CHECK(w.stat("L1", "step:hello:retried") == "2");
+  CHECK(w.stat("L1", "step:hello:failed") == "1");
   auto dead = w.redis_command({"XRANGE", fmt::format("nurture:{{{}}}:outbox:dead", p), "-", "+"});
   REQUIRE(dead.elements.size() == 1);
-  const auto& f = dead.elements[0].elements[1].elements;
-  std::string reason;
-  for (std::size_t i = 0; i + 1 < f.size(); i += 2)
-    if (f[i].text == "reason") reason = f[i + 1].text;
+  const std::string reason = nurture::testing::stream_field(dead.elements[0], "reason");
   CHECK(reason.find("gave up after 3 attempts") == 0);
   CHECK(reason.find("451") != std::string::npos);
   CHECK(w.smtp.messages().empty());

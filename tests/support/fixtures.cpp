@@ -51,6 +51,28 @@ workflows::Campaign load_campaign_or_fail(const fs::path& dir) {
   return std::move(load.campaign);
 }
 
+std::string two_email_drip(const std::string& wait) {
+  return fmt::format(R"(workflow: welcome
+trigger: {{ event: lead.created }}
+steps:
+  - id: hello
+    email: {{ template: welcome }}
+  - wait: {}
+  - id: tips
+    email: {{ template: tips }}
+)",
+                     wait);
+}
+
+std::string stream_field(const engine::redis::RedisReply& entry, const std::string& field) {
+  if (entry.elements.size() != 2) return {};
+  const auto& flat = entry.elements[1].elements;
+  for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
+    if (flat[i].text == field) return flat[i + 1].text;
+  }
+  return {};
+}
+
 std::string email_template(const std::string& subject, const std::string& body) {
   return fmt::format(
       "---\nsubject: \"{}\"\n---\n{}\n<p>{{{{sender.postal_address}}}} "

@@ -38,6 +38,10 @@ struct CampaignFiles {
 void write_campaign(const std::filesystem::path& dir, const CampaignFiles& files);
 // Loads it; a campaign with errors fails the test, showing them.
 workflows::Campaign load_campaign_or_fail(const std::filesystem::path& dir);
+// `welcome`: email `hello` (template welcome), wait WAIT, email `tips` (template tips).
+std::string two_email_drip(const std::string& wait = "2d");
+// The value of `field` in a stream entry as XRANGE returns it ([id, [f, v, ...]]); "" when absent.
+std::string stream_field(const engine::redis::RedisReply& entry, const std::string& field);
 // An email template with the compliance footer, subject `SUBJECT`, body `BODY` (Mustache both).
 std::string email_template(const std::string& subject, const std::string& body);
 
