@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <cmath>
 #include <random>
 
 #include <fmt/format.h>
@@ -76,7 +77,7 @@ int Dispatcher::poll() {
 
 void Dispatcher::dispatch(const OutboxEntry& entry) {
   const PlannedAction& planned = entry.action;
-  if (store_.is_suppressed("email", planned.to)) {
+  if (planned.kind == "email" && store_.is_suppressed("email", planned.to)) {
     store_.record_dispatch(entry, DispatchOutcome::skipped, "suppressed");
     return;
   }
@@ -98,14 +99,28 @@ void Dispatcher::dispatch(const OutboxEntry& entry) {
                            fmt::format("connector \"{}\" is not configured", planned.connector));
     return;
   }
+  auto action = build_action(entry);
+  if (!action) {
+    store_.record_dispatch(entry, DispatchOutcome::failed, action.error());
+    return;
+  }
+  PendingResult pending;
+  connector->send(*action, pending.completion());
+  settle(entry, pending.wait(std::chrono::steady_clock::now() + send_deadline));
+}
 
+tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry) const {
+  const PlannedAction& planned = entry.action;
   const workflows::Config& config = campaign_.config;
   const TimePoint now = clock_.now();
-  nlohmann::json lead = store_.lead_attributes(planned.lead);
-  lead["id"] = planned.lead;
+  const LeadSnapshot lead = store_.load_lead(planned.lead);
+  nlohmann::json attributes = lead.attrs;
+  attributes["id"] = planned.lead;
   const std::string unsubscribe_url = fmt::format("{}/u/{}", config.tracking_base_url, planned.action_id);
   const nlohmann::json variables = {
-      {"lead", lead},
+      {"lead", attributes},
+      {"score", std::lround(lead.score)},
+      {"stage", lead.stage},
       {"workflow", planned.workflow},
       {"step", planned.step},
       {"sender",
@@ -115,19 +130,50 @@ void Dispatcher::dispatch(const OutboxEntry& entry) {
       {"unsubscribe_url", unsubscribe_url},
       {"now", format_rfc3339(now)},
   };
-  auto rendered = templates_.render_email(planned.template_name, variables);
-  if (!rendered) {
-    store_.record_dispatch(entry, DispatchOutcome::failed, rendered.error().format());
-    return;
-  }
 
   sdk::Action action;
   action.action_id = planned.action_id;
   action.lead_id = planned.lead;
-  action.channel = sdk::Channel::email;
   action.workflow = planned.workflow;
   action.step = planned.step;
   action.deadline = now + send_deadline;
+
+  if (planned.kind == "post") {
+    auto rendered = templates_.render_post(planned.template_name, variables);
+    if (!rendered) return tl::unexpected(rendered.error().format());
+    action.channel = sdk::Channel::social;
+    action.post.text = rendered->text;
+    action.post.visibility = rendered->visibility;
+    return action;
+  }
+  if (planned.kind == "webhook" || planned.kind == "handoff") {
+    // The body of spec/semantics.md "Webhook and handoff requests".
+    nlohmann::ordered_json body;
+    body["action_id"] = planned.action_id;
+    body["kind"] = planned.kind;
+    body["at"] = format_rfc3339(now);
+    body["workflow"] = planned.workflow;
+    body["step"] = planned.step;
+    if (!planned.note.empty()) body["note"] = planned.note;
+    body["lead"] = {{"id", planned.lead},
+                    {"attrs", lead.attrs},
+                    {"score", std::lround(lead.score)},
+                    {"stage", lead.stage.empty() ? nlohmann::json(nullptr) : nlohmann::json(lead.stage)}};
+    if (planned.kind == "handoff") {
+      nlohmann::json recent = nlohmann::json::array();
+      for (const auto& h : lead.history) {
+        recent.push_back({{"type", h.type}, {"at", format_rfc3339(from_unix_ms(h.at_ms))}, {"props", h.props}});
+      }
+      body["recent"] = recent;
+    }
+    action.channel = sdk::Channel::webhook;
+    action.json_body = body.dump();
+    return action;
+  }
+
+  auto rendered = templates_.render_email(planned.template_name, variables);
+  if (!rendered) return tl::unexpected(rendered.error().format());
+  action.channel = sdk::Channel::email;
   action.email.from = config.sender.from;
   action.email.to = planned.to;
   action.email.subject = rendered->subject;
@@ -145,10 +191,7 @@ void Dispatcher::dispatch(const OutboxEntry& entry) {
   outgoing.list_unsubscribe_url = unsubscribe_url;
   outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
   action.email.mime = templates::compose_mime(outgoing);
-
-  PendingResult pending;
-  connector->send(action, pending.completion());
-  settle(entry, pending.wait(std::chrono::steady_clock::now() + send_deadline));
+  return action;
 }
 
 void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result) {

@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include <tl/expected.hpp>
+
 #include "engine/clock.hpp"
 #include "engine/connector_set.hpp"
 #include "engine/store/store.hpp"
@@ -32,6 +34,8 @@ class Dispatcher {
  private:
   void dispatch(const OutboxEntry& entry);
   void settle(const OutboxEntry& entry, const sdk::Result& result);
+  // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
+  tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry) const;
 
   Store& store_;
   const workflows::Campaign& campaign_;

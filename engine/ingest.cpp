@@ -17,8 +17,8 @@ CommitOutcome commit_with_retry(Store& store, const std::string& lead,
                                 const std::function<Transition(const LeadSnapshot&)>& compute,
                                 const std::string& stream_id, const std::string& event_id) {
   for (int attempt = 1;; ++attempt) {
-    Transition transition = compute(store.load_lead(lead));
-    CommitOutcome outcome = store.commit(transition, stream_id, event_id);
+    const LeadSnapshot snapshot = store.load_lead(lead);
+    CommitOutcome outcome = store.commit(snapshot, compute(snapshot), stream_id, event_id);
     if (outcome != CommitOutcome::conflict) return outcome;
     if (attempt == max_commit_attempts) {
       throw std::runtime_error("the lead kept changing during " + std::to_string(attempt) + " commit attempts");

@@ -8,6 +8,11 @@
 
 namespace nurture::engine {
 
+int Enrollment::visit_of(std::size_t step_index) const {
+  auto it = visits.find(step_index);
+  return it == visits.end() ? 1 : it->second;
+}
+
 std::string Enrollment::pack() const {
   std::string out = fmt::format("{},{},{},{},{},{}", version, step, seq, entered_ms, static_cast<char>(status), number);
   if (!visits.empty()) {
@@ -51,7 +56,7 @@ std::optional<Enrollment> Enrollment::unpack(const std::string& text) {
     return std::nullopt;
   }
   const char status = parts[4][0];
-  if (status != 'w' && status != 'c' && status != 'x') return std::nullopt;
+  if (std::string_view("wfdcx").find(status) == std::string_view::npos) return std::nullopt;
   e.status = static_cast<EnrollmentStatus>(status);
   if (parts.size() == 7) {
     for (auto item : split(parts[6], ';')) {

@@ -31,40 +31,38 @@ struct PlannedAction {
   std::string workflow;
   int version = 1;
   std::string step;
-  std::string kind;  // email
+  std::string kind;  // email, post, webhook, handoff
   std::string template_name;
   std::string connector;
-  std::string to;
+  std::string to;    // email: the address
+  std::string note;  // handoff
 };
 
+// One line of the timeline (spec/cli.md "simulate"); empty fields are not printed.
 struct TimelineEntry {
   TimePoint at;
   std::string lead;
   std::string workflow;
-  std::string kind;  // entered, action, skipped, completed
+  std::string kind;  // entered, action, skipped, exited, completed, stage
   std::string step;
-  std::string reason;
-};
-
-struct EnrollmentChange {
-  std::string workflow;
-  std::optional<std::string> expected;  // the packed enrollment the transition was computed from; nullopt: none
-  Enrollment next;
+  std::string action;  // action lines: email, post, webhook, handoff
+  std::string connector;
+  std::string template_name;
+  std::string reason;  // skipped, exited
+  std::string goal;    // exited with a goal
+  int version = 0;     // entered
+  std::optional<std::string> from;  // stage lines: the stage before (null for none)
+  std::string to;
+  long score = 0;
 };
 
 struct Transition {
-  std::string lead;
-  nlohmann::json attr_updates = nlohmann::json::object();
-  std::vector<EnrollmentChange> enrollments;
+  std::uint64_t expected_version = 0;  // the snapshot's version: the commit is refused if the lead moved on
+  LeadSnapshot lead;                   // the state after
   std::vector<std::pair<TimerRef, TimePoint>> timers_to_add;
   std::vector<TimerRef> timers_to_remove;
   std::vector<PlannedAction> actions;
   std::vector<TimelineEntry> timeline;
-
-  bool changes_nothing() const {
-    return attr_updates.empty() && enrollments.empty() && timers_to_add.empty() && timers_to_remove.empty() &&
-           actions.empty();
-  }
 };
 
 }  // namespace nurture::engine

@@ -142,6 +142,34 @@ data to_mustache(const nlohmann::json& value) {
 
 }  // namespace
 
+tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std::string& name,
+                                                                       const nlohmann::json& variables) const {
+  const std::string shown = "templates/" + name + ".mustache";
+  auto text = read_file(name + ".mustache");
+  if (!text) return tl::unexpected(text.error());
+  FrontMatterSplit split = split_front_matter(*text);
+  RenderedPost post;
+  try {
+    YAML::Node front = YAML::Load(split.yaml);
+    if (front.IsMap()) {
+      for (const auto& entry : front) {
+        const std::string key = entry.first.as<std::string>();
+        if (key == "visibility") post.visibility = entry.second.as<std::string>("");
+        else if (key != "media")
+          return tl::unexpected(TemplateError{shown, fmt::format("unknown front matter key \"{}\" (known: visibility, media)", key)});
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return tl::unexpected(TemplateError{shown, "front matter: " + e.msg});
+  }
+  mustache compiled{split.body};
+  compiled.set_custom_escape([](const std::string& s) { return s; });
+  if (!compiled.is_valid()) return tl::unexpected(TemplateError{shown, compiled.error_message()});
+  post.text = compiled.render(to_mustache(variables));
+  if (!compiled.is_valid()) return tl::unexpected(TemplateError{shown, compiled.error_message()});
+  return post;
+}
+
 tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const std::string& name,
                                                                          const nlohmann::json& variables) const {
   auto email = load_email(name);

@@ -28,6 +28,17 @@ struct EmailTemplate {
   std::string text;       // Mustache source of the text part; empty: derived from the HTML
 };
 
+struct PostTemplate {
+  std::string name;
+  std::string visibility;  // front matter, optional
+  std::string text;        // Mustache source; plain text
+};
+
+struct RenderedPost {
+  std::string text;
+  std::string visibility;
+};
+
 struct RenderedEmail {
   std::string subject;
   std::string html;
@@ -45,6 +56,10 @@ class TemplateLibrary {
   // `variables` is the Mustache context: {"lead": {...}, "sender": {...}, "unsubscribe_url": ..., ...}.
   tl::expected<RenderedEmail, TemplateError> render_email(const std::string& name,
                                                           const nlohmann::json& variables) const;
+
+  // A post (social) template: plain text, front matter `visibility` optional, no escaping.
+  tl::expected<RenderedPost, TemplateError> render_post(const std::string& name,
+                                                        const nlohmann::json& variables) const;
 
   const std::filesystem::path& dir() const { return dir_; }
 

@@ -24,25 +24,43 @@ std::string shown(const fs::path& dir, const fs::path& file) {
   return relative.empty() || *relative.begin() == ".." ? file.string() : relative.string();
 }
 
+void check_template(const Campaign& campaign, const std::string& name, const SourceLocation& where,
+                    Diagnostics& diagnostics) {
+  if (name.empty() || fs::exists(campaign.templates_dir / (name + ".mustache"))) return;
+  diagnostics.push_back({Severity::error, where, fmt::format("template \"{}\" does not exist", name),
+                         fmt::format("create templates/{}.mustache", name)});
+}
+
+void check_connector(const Campaign& campaign, const std::string& name, const SourceLocation& where,
+                     Diagnostics& diagnostics) {
+  if (name.empty() || campaign.config.connector(name)) return;
+  std::vector<std::string> names;
+  for (const auto& c : campaign.config.connectors) names.push_back(c.name);
+  const std::string suggestion = closest_match(name, names);
+  diagnostics.push_back({Severity::error, where, fmt::format("connector \"{}\" is not configured", name),
+                         suggestion.empty() ? "add it under `connectors:` in nurture.yaml"
+                                            : fmt::format("did you mean \"{}\"?", suggestion)});
+}
+
 void check_references(const Campaign& campaign, const std::vector<Workflow>& workflows, Diagnostics& diagnostics) {
-  std::vector<std::string> connector_names;
-  for (const auto& c : campaign.config.connectors) connector_names.push_back(c.name);
   for (const auto& workflow : workflows) {
     for (const auto& step : workflow.steps) {
-      const auto* email = std::get_if<EmailStep>(&step.action);
-      if (!email) continue;
-      if (!email->template_name.empty() &&
-          !fs::exists(campaign.templates_dir / (email->template_name + ".mustache"))) {
-        diagnostics.push_back({Severity::error, email->where,
-                               fmt::format("template \"{}\" does not exist", email->template_name),
-                               fmt::format("create templates/{}.mustache", email->template_name)});
-      }
-      if (!email->connector.empty() && !campaign.config.connector(email->connector)) {
-        const std::string suggestion = closest_match(email->connector, connector_names);
-        diagnostics.push_back({Severity::error, email->where,
-                               fmt::format("connector \"{}\" is not configured", email->connector),
-                               suggestion.empty() ? "add it under `connectors:` in nurture.yaml"
-                                                  : fmt::format("did you mean \"{}\"?", suggestion)});
+      if (const auto* email = std::get_if<EmailStep>(&step.action)) {
+        check_template(campaign, email->template_name, email->where, diagnostics);
+        check_connector(campaign, email->connector, email->where, diagnostics);
+      } else if (const auto* post = std::get_if<PostStep>(&step.action)) {
+        check_template(campaign, post->template_name, post->where, diagnostics);
+        check_connector(campaign, post->connector, post->where, diagnostics);
+      } else if (const auto* webhook = std::get_if<WebhookStep>(&step.action)) {
+        check_template(campaign, webhook->template_name, webhook->where, diagnostics);
+        check_connector(campaign, webhook->connector, webhook->where, diagnostics);
+      } else if (const auto* handoff = std::get_if<HandoffStep>(&step.action)) {
+        check_connector(campaign, handoff->connector, handoff->where, diagnostics);
+      } else if (const auto* set = std::get_if<SetStep>(&step.action);
+                 set && set->stage && !campaign.scoring.stages.empty() && !campaign.scoring.stage_rank(*set->stage)) {
+        diagnostics.push_back({Severity::warning, step.where,
+                               fmt::format("stage \"{}\" is not one of the stages in scoring.yaml", *set->stage),
+                               "check the spelling"});
       }
     }
   }
@@ -68,6 +86,14 @@ CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
     return result;
   }
   campaign.config = std::move(*config);
+  if (fs::exists(campaign.dir / "scoring.yaml")) {
+    auto scoring = load_scoring(campaign.dir / "scoring.yaml", "scoring.yaml");
+    if (scoring) {
+      campaign.scoring = std::move(*scoring);
+    } else {
+      result.diagnostics.insert(result.diagnostics.end(), scoring.error().begin(), scoring.error().end());
+    }
+  }
 
   std::vector<fs::path> files;
   if (fs::is_directory(campaign.dir / "workflows")) {

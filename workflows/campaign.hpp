@@ -11,6 +11,7 @@
 #include "workflows/config.hpp"
 #include "workflows/diagnostic.hpp"
 #include "workflows/model.hpp"
+#include "workflows/scoring.hpp"
 
 namespace nurture::workflows {
 
@@ -18,6 +19,7 @@ struct Campaign {
   std::filesystem::path dir;
   Config config;
   std::vector<Workflow> workflows;  // sorted by id
+  Scoring scoring;                  // scoring.yaml; empty without one
   std::filesystem::path templates_dir;
 
   const Workflow* workflow(std::string_view id) const;
@@ -32,6 +34,9 @@ tl::expected<Workflow, Diagnostics> load_workflow(const std::filesystem::path& p
 // checks across files can still run on it.
 Workflow parse_workflow_file(const std::filesystem::path& path, const std::string& shown_name,
                              const std::string& default_email_connector, Diagnostics& diagnostics);
+
+// Parses scoring.yaml.
+tl::expected<Scoring, Diagnostics> load_scoring(const std::filesystem::path& path, const std::string& shown_name);
 
 // Parses nurture.yaml.
 tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path, const std::string& shown_name);

@@ -2,21 +2,46 @@
 // The typed, immutable model of a workflow (spec/workflow.md). The loader builds it; the engine interprets it.
 // Nothing here knows YAML.
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "workflows/condition.hpp"
 #include "workflows/diagnostic.hpp"
 #include "workflows/duration.hpp"
 
 namespace nurture::workflows {
 
+// Days of the week, Sunday = 0 (as std::chrono::weekday::c_encoding()).
+using DaySet = std::array<bool, 7>;
+
 struct EmailStep {
   std::string template_name;
   std::string connector;  // resolved: the step's own, else config `defaults.email`
-  std::string to;         // empty: the lead's `email` attribute
+  std::string to;         // empty: the lead's `email` attribute; `attr.X`: that attribute; else an address
+  SourceLocation where;
+};
+
+struct PostStep {
+  std::string template_name;
+  std::string connector;
+  SourceLocation where;
+};
+
+struct WebhookStep {
+  std::string connector;
+  std::string template_name;  // optional
+  SourceLocation where;
+};
+
+struct HandoffStep {
+  std::string connector;
+  std::string note;
   SourceLocation where;
 };
 
@@ -24,7 +49,56 @@ struct WaitStep {
   Duration duration{};
 };
 
-using StepAction = std::variant<EmailStep, WaitStep>;
+// `{at: "09:00", days?}` (a time of day in the lead's zone) or `{attr: NAME, offset?}` (a date attribute).
+struct WaitUntilStep {
+  std::optional<int> at_minute;  // minutes after local midnight
+  DaySet days{true, true, true, true, true, true, true};
+  std::string attr;
+  Duration offset{};
+};
+
+struct WaitForStep {
+  std::string event;
+  std::vector<PropTest> where;
+  Duration timeout{};
+  std::string on_timeout;  // step id; empty: the next step
+};
+
+struct BranchCase {
+  Condition condition;
+  std::string target;
+};
+
+struct BranchStep {
+  std::vector<BranchCase> cases;
+  std::string else_target;  // empty: no else (fall through to the next step)
+};
+
+struct SplitArm {
+  int weight = 0;
+  std::string target;
+};
+
+struct SplitStep {
+  std::vector<SplitArm> arms;
+};
+
+struct ScoreStep {
+  double points = 0;
+};
+
+struct SetStep {
+  std::vector<std::pair<std::string, nlohmann::json>> attrs;  // name without `attr.`
+  std::optional<std::string> stage;
+  std::vector<std::string> tags;
+};
+
+struct ExitStep {
+  std::string goal;
+};
+
+using StepAction = std::variant<EmailStep, PostStep, WebhookStep, HandoffStep, WaitStep, WaitUntilStep, WaitForStep,
+                                BranchStep, SplitStep, ScoreStep, SetStep, ExitStep>;
 
 struct Step {
   std::string id;           // given, or `step-N` (1-based position)
@@ -34,10 +108,36 @@ struct Step {
 
   // The action key as written in YAML: "email", "wait", ...
   std::string_view kind() const;
+  // Steps that deliver something through a connector (and so respect the send window).
+  bool is_delivery() const;
+  // Steps that make the enrollment wait (and so break a goto loop).
+  bool is_wait() const;
 };
 
 struct Trigger {
   std::string event;
+  std::optional<Condition> when;
+};
+
+struct Reentry {
+  enum class Policy { never, always, after };
+  Policy policy = Policy::never;
+  Duration after{};
+};
+
+struct ExitRule {
+  std::string event;  // exits when this event arrives; empty for a condition rule
+  std::string goal;   // counted as a goal when set
+  std::optional<Condition> condition;
+};
+
+struct SendWindow {
+  DaySet days{true, true, true, true, true, true, true};
+  int from_minute = 0;       // [from, to) in local minutes after midnight
+  int to_minute = 24 * 60;
+  bool lead_timezone = true;  // `timezone: lead`; else `timezone` names the zone
+  std::string timezone;       // the zone when not `lead`
+  std::string fallback;       // when the lead has no valid zone
 };
 
 struct Workflow {
@@ -45,14 +145,19 @@ struct Workflow {
   std::string name;
   std::string description;
   Trigger trigger;
+  Reentry reentry;
+  std::vector<ExitRule> exit_when;
+  std::optional<SendWindow> send_window;
   std::vector<Step> steps;
   SourceLocation where;
 
   std::optional<std::size_t> step_index(std::string_view step_id) const;
   // Where execution goes after step `index` ran: its goto, else the next step; nullopt past the end.
   std::optional<std::size_t> next_after(std::size_t index) const;
-  // True when some goto leads back to an earlier step or itself, so a step can be reached twice.
+  // True when some edge leads back to an earlier step or itself, so a step can be reached twice.
   bool may_revisit() const;
+  // Every step id that step `index` may continue with (goto, fall-through, branch/split/timeout targets).
+  std::vector<std::size_t> successors(std::size_t index) const;
 };
 
 }  // namespace nurture::workflows

@@ -1,13 +1,18 @@
 // Workflow files -> model. Strict: every key is declared, each problem is reported with its position and a fix,
-// and loading goes on after an error so one run shows them all.
+// and loading goes on after an error so one run shows them all. Checks that need the whole workflow (targets,
+// reachability, loops without a wait) run after parsing; checks that need the campaign (templates, connectors)
+// run in campaign.cpp.
 
 #include <algorithm>
+#include <functional>
 #include <regex>
 #include <set>
 
+#include <date/tz.h>
 #include <fmt/format.h>
 
 #include "workflows/campaign.hpp"
+#include "workflows/condition_parser.hpp"
 #include "workflows/yaml_reader.hpp"
 
 namespace nurture::workflows {
@@ -16,15 +21,47 @@ namespace {
 
 const std::vector<std::string> workflow_keys = {"workflow", "name",    "description", "trigger",
                                                 "reentry",  "exit_when", "send_window", "steps"};
-// Part of spec/workflow.md, not yet implemented by this engine: refused by name rather than as unknown keys.
-const std::set<std::string> pending_workflow_keys = {"reentry", "exit_when", "send_window"};
 const std::vector<std::string> step_kinds = {"email", "post",   "webhook", "handoff", "wait", "wait_until", "wait_for",
                                              "branch", "split", "score",   "set",     "exit"};
-const std::set<std::string> implemented_step_kinds = {"email", "wait"};
+const char* day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 bool is_identifier(const std::string& text) {
   static const std::regex pattern("[a-z0-9][a-z0-9_-]*");
   return std::regex_match(text, pattern);
+}
+
+std::optional<int> day_index(const std::string& name) {
+  for (int i = 0; i < 7; ++i) {
+    if (name == day_names[i]) return i;
+  }
+  return std::nullopt;
+}
+
+// `HH:MM` -> minutes after midnight; `24:00` is allowed as the end of a range.
+std::optional<int> parse_clock(const std::string& text) {
+  static const std::regex pattern("([01]?[0-9]|2[0-4]):([0-5][0-9])");
+  std::smatch match;
+  if (!std::regex_match(text, match, pattern)) return std::nullopt;
+  const int minutes = std::stoi(match[1]) * 60 + std::stoi(match[2]);
+  return minutes <= 24 * 60 ? std::optional<int>(minutes) : std::nullopt;
+}
+
+std::optional<Duration> parse_signed_duration(const std::string& text) {
+  if (!text.empty() && text[0] == '-') {
+    auto d = parse_duration(text.substr(1));
+    return d ? std::optional<Duration>(-*d) : std::nullopt;
+  }
+  if (!text.empty() && text[0] == '+') return parse_duration(text.substr(1));
+  return parse_duration(text);
+}
+
+bool valid_timezone(const std::string& name) {
+  try {
+    date::locate_zone(name);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 class WorkflowParser {
@@ -47,16 +84,14 @@ class WorkflowParser {
     }
     workflow.name = top.string("name").value_or("");
     workflow.description = top.string("description").value_or("");
-    for (const auto& key : pending_workflow_keys) {
-      if (top.has(key)) {
-        context_.error(top[key], fmt::format("`{}` is not supported by this version of nurture yet", key),
-                       "remove it for now");
-      }
-    }
     parse_trigger(top, workflow);
+    if (top.has("reentry")) parse_reentry(top["reentry"], workflow.reentry);
+    if (top.has("exit_when")) parse_exit_when(top["exit_when"], workflow.exit_when);
+    if (top.has("send_window")) workflow.send_window = parse_send_window(top["send_window"]);
     parse_steps(top, workflow);
     top.finish();
-    check_gotos(workflow);
+    check_targets(workflow);
+    check_graph(workflow);
     return workflow;
   }
 
@@ -68,11 +103,121 @@ class WorkflowParser {
     }
     MapReader trigger(context_, top["trigger"], "`trigger`", {"event", "when"});
     if (auto event = trigger.string("event", true)) workflow.trigger.event = *event;
-    if (trigger.has("when")) {
-      context_.error(trigger["when"], "`trigger.when` is not supported by this version of nurture yet",
-                     "remove it for now");
-    }
+    if (trigger.has("when")) workflow.trigger.when = parse_condition(context_, trigger["when"]);
     trigger.finish();
+  }
+
+  void parse_reentry(const YAML::Node& node, Reentry& reentry) {
+    auto text = context_.scalar(node, "`reentry`");
+    if (!text) return;
+    if (*text == "never") {
+      reentry.policy = Reentry::Policy::never;
+    } else if (*text == "always") {
+      reentry.policy = Reentry::Policy::always;
+    } else if (text->rfind("after ", 0) == 0 && parse_duration(text->substr(6))) {
+      reentry.policy = Reentry::Policy::after;
+      reentry.after = *parse_duration(text->substr(6));
+    } else {
+      context_.error(node, fmt::format("reentry \"{}\" is not a policy", *text),
+                     "write never, always, or after DURATION (e.g. \"after 30d\")");
+    }
+  }
+
+  void parse_exit_when(const YAML::Node& node, std::vector<ExitRule>& rules) {
+    if (!node.IsSequence()) {
+      context_.error(node, "`exit_when` must be a list", "e.g. `- event: purchase.completed`");
+      return;
+    }
+    for (const auto& item : node) {
+      MapReader reader(context_, item, "an exit_when rule", {"event", "goal", "condition"});
+      if (!reader.ok()) continue;
+      ExitRule rule;
+      rule.event = reader.string("event").value_or("");
+      rule.goal = reader.string("goal").value_or("");
+      if (reader.has("condition")) rule.condition = parse_condition(context_, reader["condition"]);
+      if (rule.event.empty() && !reader.has("condition")) {
+        context_.error(item, "an exit_when rule needs `event` or `condition`",
+                       "e.g. `- event: purchase.completed` or `- condition: { stage: customer }`");
+      } else if (!rule.event.empty() && reader.has("condition")) {
+        context_.error(item, "an exit_when rule has `event` or `condition`, not both", "split it into two rules");
+      }
+      reader.finish();
+      rules.push_back(std::move(rule));
+    }
+  }
+
+  std::optional<DaySet> parse_days(const YAML::Node& node) {
+    DaySet days{};
+    auto bad = [&] {
+      context_.error(node, "days must be `every day`, a range like `mon-fri`, or a list like `[mon, wed]`",
+                     "day names: sun mon tue wed thu fri sat");
+      return std::nullopt;
+    };
+    if (node.IsSequence()) {
+      for (const auto& item : node) {
+        auto index = day_index(item.as<std::string>(""));
+        if (!index) return bad();
+        days[*index] = true;
+      }
+      return days;
+    }
+    if (!node.IsScalar()) return bad();
+    const std::string text = node.Scalar();
+    if (text == "every day" || text == "daily") return DaySet{true, true, true, true, true, true, true};
+    const auto dash = text.find('-');
+    if (dash == std::string::npos) {
+      auto index = day_index(text);
+      if (!index) return bad();
+      days[*index] = true;
+      return days;
+    }
+    auto first = day_index(text.substr(0, dash));
+    auto last = day_index(text.substr(dash + 1));
+    if (!first || !last) return bad();
+    for (int d = *first;; d = (d + 1) % 7) {  // ranges may wrap: fri-mon
+      days[d] = true;
+      if (d == *last) break;
+    }
+    return days;
+  }
+
+  std::optional<SendWindow> parse_send_window(const YAML::Node& node) {
+    MapReader reader(context_, node, "`send_window`", {"days", "hours", "timezone", "fallback"});
+    if (!reader.ok()) return std::nullopt;
+    SendWindow window;
+    if (reader.has("days")) {
+      if (auto days = parse_days(reader["days"])) window.days = *days;
+    }
+    if (auto hours = reader.string("hours")) {
+      const auto dash = hours->find('-');
+      auto from = dash == std::string::npos ? std::nullopt : parse_clock(hours->substr(0, dash));
+      auto to = dash == std::string::npos ? std::nullopt : parse_clock(hours->substr(dash + 1));
+      if (!from || !to || *from >= *to) {
+        context_.error(reader["hours"], fmt::format("hours \"{}\" are not a range of the day", *hours),
+                       "write \"09:00-17:00\" (start before end)");
+      } else {
+        window.from_minute = *from;
+        window.to_minute = *to;
+      }
+    }
+    const std::string zone = reader.string("timezone").value_or("lead");
+    window.lead_timezone = zone == "lead";
+    if (!window.lead_timezone) {
+      window.timezone = zone;
+      if (!valid_timezone(zone)) {
+        context_.error(reader["timezone"], fmt::format("\"{}\" is not an IANA time zone", zone),
+                       "write `lead` or a zone like Europe/Berlin");
+      }
+    }
+    if (auto fallback = reader.string("fallback")) {
+      window.fallback = *fallback;
+      if (!valid_timezone(*fallback)) {
+        context_.error(reader["fallback"], fmt::format("\"{}\" is not an IANA time zone", *fallback),
+                       "e.g. Europe/Berlin or UTC");
+      }
+    }
+    reader.finish();
+    return window;
   }
 
   void parse_steps(MapReader& top, Workflow& workflow) {
@@ -115,10 +260,7 @@ class WorkflowParser {
     }
     if (auto target = reader.string("goto")) {
       step.goto_target = *target;
-      goto_nodes_.push_back({step.id, reader["goto"]});
-    }
-    if (reader.has("on_timeout")) {
-      context_.error(reader["on_timeout"], "`on_timeout` belongs to a `wait_for` step", "remove it");
+      references_.push_back({reader["goto"], *target});
     }
 
     std::vector<std::string> kinds_here;
@@ -131,19 +273,31 @@ class WorkflowParser {
                      kinds_here.empty() ? "a step needs an action"
                                         : fmt::format("a step has exactly one action, this one has {}",
                                                       fmt::join(kinds_here, ", ")),
-                     "write one of: email, wait (split the others into steps of their own)");
+                     fmt::format("write one of: {} (split the others into steps of their own)",
+                                 fmt::join(step_kinds, ", ")));
       return step;
     }
     const std::string& kind = kinds_here.front();
     const YAML::Node value = reader[kind];
-    if (!implemented_step_kinds.count(kind)) {
-      context_.error(node[kind].IsDefined() ? node : value,
-                     fmt::format("step kind `{}` is not supported by this version of nurture yet", kind),
-                     "use email or wait");
-    } else if (kind == "email") {
-      step.action = parse_email(value);
-    } else if (kind == "wait") {
-      step.action = parse_wait(value);
+    if (kind == "email") step.action = parse_email(value);
+    else if (kind == "post") step.action = parse_post(value);
+    else if (kind == "webhook") step.action = parse_webhook(value);
+    else if (kind == "handoff") step.action = parse_handoff(value);
+    else if (kind == "wait") step.action = parse_wait(value);
+    else if (kind == "wait_until") step.action = parse_wait_until(value);
+    else if (kind == "wait_for") step.action = parse_wait_for(value, reader);
+    else if (kind == "branch") step.action = parse_branch(value);
+    else if (kind == "split") step.action = parse_split(value);
+    else if (kind == "score") step.action = parse_score(value);
+    else if (kind == "set") step.action = parse_set(value);
+    else if (kind == "exit") step.action = parse_exit(value);
+
+    if (reader.has("on_timeout") && kind != "wait_for") {
+      context_.error(reader["on_timeout"], "`on_timeout` belongs to a `wait_for` step", "remove it");
+    }
+    if (!step.goto_target.empty() && (kind == "branch" || kind == "split" || kind == "exit")) {
+      context_.error(reader["goto"], fmt::format("a `{}` step has no `goto`", kind),
+                     kind == "exit" ? "an exit ends the workflow" : "it chooses its own targets");
     }
     return step;
   }
@@ -163,25 +317,233 @@ class WorkflowParser {
     return email;
   }
 
-  WaitStep parse_wait(const YAML::Node& node) {
-    WaitStep wait;
-    auto text = context_.scalar(node, "`wait`");
-    if (!text) return wait;
+  PostStep parse_post(const YAML::Node& node) {
+    PostStep post;
+    MapReader reader(context_, node, "`post`", {"template", "connector"});
+    post.template_name = reader.string("template", true).value_or("");
+    post.connector = reader.string("connector", true).value_or("");
+    reader.finish();
+    post.where = context_.where(node);
+    return post;
+  }
+
+  WebhookStep parse_webhook(const YAML::Node& node) {
+    WebhookStep webhook;
+    MapReader reader(context_, node, "`webhook`", {"connector", "template"});
+    webhook.connector = reader.string("connector", true).value_or("");
+    webhook.template_name = reader.string("template").value_or("");
+    reader.finish();
+    webhook.where = context_.where(node);
+    return webhook;
+  }
+
+  HandoffStep parse_handoff(const YAML::Node& node) {
+    HandoffStep handoff;
+    MapReader reader(context_, node, "`handoff`", {"connector", "note"});
+    handoff.connector = reader.string("connector", true).value_or("");
+    handoff.note = reader.string("note").value_or("");
+    reader.finish();
+    handoff.where = context_.where(node);
+    return handoff;
+  }
+
+  std::optional<Duration> duration_of(const YAML::Node& node, const std::string& what, bool allow_zero = false) {
+    auto text = context_.scalar(node, what);
+    if (!text) return std::nullopt;
     auto duration = parse_duration(*text);
-    if (!duration || duration->count() == 0) {
+    if (!duration || (!allow_zero && duration->count() == 0)) {
       context_.error(node, fmt::format("\"{}\" is not a duration", *text),
                      "write a number and a unit: 30s, 15m, 2h, 3d, 1w");
-      return wait;
+      return std::nullopt;
     }
-    wait.duration = *duration;
+    return duration;
+  }
+
+  WaitStep parse_wait(const YAML::Node& node) {
+    WaitStep wait;
+    if (auto d = duration_of(node, "`wait`")) wait.duration = *d;
     return wait;
   }
 
-  void check_gotos(const Workflow& workflow) {
+  WaitUntilStep parse_wait_until(const YAML::Node& node) {
+    WaitUntilStep until;
+    MapReader reader(context_, node, "`wait_until`", {"at", "days", "attr", "offset"});
+    if (!reader.ok()) return until;
+    if (reader.has("at") == reader.has("attr")) {
+      context_.error(node, "`wait_until` takes `at` (a time of day) or `attr` (a date attribute)",
+                     "e.g. `{ at: \"09:00\" }` or `{ attr: renewal_date, offset: -7d }`");
+    }
+    if (auto at = reader.string("at")) {
+      until.at_minute = parse_clock(*at);
+      if (!until.at_minute || *until.at_minute >= 24 * 60) {
+        context_.error(reader["at"], fmt::format("\"{}\" is not a time of day", *at), "write HH:MM, e.g. \"09:00\"");
+      }
+    }
+    if (reader.has("days")) {
+      if (auto days = parse_days(reader["days"])) until.days = *days;
+    }
+    until.attr = reader.string("attr").value_or("");
+    if (until.attr.rfind("attr.", 0) == 0) until.attr = until.attr.substr(5);
+    if (auto offset = reader.string("offset")) {
+      auto d = parse_signed_duration(*offset);
+      if (!d) {
+        context_.error(reader["offset"], fmt::format("\"{}\" is not a duration", *offset), "e.g. -7d or 2h");
+      } else {
+        until.offset = *d;
+      }
+    }
+    if (reader.has("days") && reader.has("attr")) {
+      context_.error(reader["days"], "`days` goes with `at`, not with `attr`", "remove it");
+    }
+    reader.finish();
+    return until;
+  }
+
+  WaitForStep parse_wait_for(const YAML::Node& node, MapReader& step) {
+    WaitForStep wait;
+    MapReader reader(context_, node, "`wait_for`", {"event", "where", "timeout"});
+    wait.event = reader.string("event", true).value_or("");
+    if (reader.has("where")) wait.where = parse_where(context_, reader["where"]);
+    if (!reader.has("timeout") && reader.ok()) {
+      context_.error(node, "`wait_for` needs a `timeout`", "e.g. `timeout: 5d`");
+    } else if (reader.has("timeout")) {
+      if (auto d = duration_of(reader["timeout"], "`timeout`")) wait.timeout = *d;
+    }
+    reader.finish();
+    if (auto target = step.string("on_timeout")) {
+      wait.on_timeout = *target;
+      references_.push_back({step["on_timeout"], *target});
+    }
+    return wait;
+  }
+
+  BranchStep parse_branch(const YAML::Node& node) {
+    BranchStep branch;
+    if (!node.IsSequence() || node.size() == 0) {
+      context_.error(node, "`branch` takes a list of `{if: condition, goto: id}`, the last may be `{else: id}`",
+                     "e.g. `- if: { attr.plan: pro }` / `  goto: pro_tips`");
+      return branch;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      if (item.IsMap() && item["else"].IsDefined()) {
+        MapReader reader(context_, item, "an else", {"else"});
+        if (i + 1 != node.size()) {
+          context_.error(item, "`else` must be the last case of a branch", "move it to the end");
+        }
+        if (auto target = reader.string("else")) {
+          branch.else_target = *target;
+          references_.push_back({reader["else"], *target});
+        }
+        reader.finish();
+        continue;
+      }
+      MapReader reader(context_, item, "a branch case", {"if", "goto"});
+      if (!reader.ok()) continue;
+      BranchCase branch_case;
+      if (!reader.has("if")) {
+        context_.error(item, "a branch case needs `if`", "write `- if: {...}` with `goto: id`");
+      } else if (auto condition = parse_condition(context_, reader["if"])) {
+        branch_case.condition = std::move(*condition);
+      }
+      if (auto target = reader.string("goto", true)) {
+        branch_case.target = *target;
+        references_.push_back({reader["goto"], *target});
+      }
+      reader.finish();
+      branch.cases.push_back(std::move(branch_case));
+    }
+    return branch;
+  }
+
+  SplitStep parse_split(const YAML::Node& node) {
+    SplitStep split;
+    if (!node.IsSequence() || node.size() == 0) {
+      context_.error(node, "`split` takes a list of `{weight, goto}`", "e.g. `- { weight: 50, goto: variant_a }`");
+      return split;
+    }
+    long total = 0;
+    for (const auto& item : node) {
+      MapReader reader(context_, item, "a split arm", {"weight", "goto"});
+      if (!reader.ok()) continue;
+      SplitArm arm;
+      if (auto weight = reader.string("weight", true)) {
+        try {
+          std::size_t used = 0;
+          arm.weight = std::stoi(*weight, &used);
+          if (used != weight->size() || arm.weight < 0) throw std::invalid_argument("weight");
+        } catch (const std::exception&) {
+          context_.error(reader["weight"], fmt::format("weight \"{}\" must be a whole number, 0 or more", *weight),
+                         "e.g. 50");
+          arm.weight = 0;
+        }
+      }
+      total += arm.weight;
+      if (auto target = reader.string("goto", true)) {
+        arm.target = *target;
+        references_.push_back({reader["goto"], *target});
+      }
+      reader.finish();
+      split.arms.push_back(std::move(arm));
+    }
+    if (total <= 0) context_.error(node, "the weights of a split add up to 0", "give at least one arm a weight above 0");
+    return split;
+  }
+
+  ScoreStep parse_score(const YAML::Node& node) {
+    ScoreStep score;
+    auto text = context_.scalar(node, "`score`");
+    if (!text) return score;
+    try {
+      std::size_t used = 0;
+      score.points = std::stod(*text, &used);
+      if (used != text->size()) throw std::invalid_argument("score");
+    } catch (const std::exception&) {
+      context_.error(node, fmt::format("score \"{}\" is not a number of points", *text), "write +5 or -3");
+    }
+    return score;
+  }
+
+  SetStep parse_set(const YAML::Node& node) {
+    SetStep set;
+    if (!node.IsMap() || node.size() == 0) {
+      context_.error(node, "`set` takes a map of attr.NAME: value, stage: S, tag: T", "e.g. `{ stage: mql }`");
+      return set;
+    }
+    for (const auto& entry : node) {
+      const std::string key = entry.first.as<std::string>("");
+      if (key.rfind("attr.", 0) == 0 && key.size() > 5) {
+        set.attrs.emplace_back(key.substr(5), yaml_to_json(entry.second));
+      } else if (key == "stage") {
+        if (auto stage = context_.scalar(entry.second, "`stage`")) set.stage = *stage;
+      } else if (key == "tag") {
+        if (entry.second.IsSequence()) {
+          for (const auto& tag : entry.second) set.tags.push_back(tag.as<std::string>(""));
+        } else if (auto tag = context_.scalar(entry.second, "`tag`")) {
+          set.tags.push_back(*tag);
+        }
+      } else {
+        const std::string suggestion = closest_match(key, {"stage", "tag", "attr.NAME"});
+        context_.error(entry.first, fmt::format("`set` cannot set \"{}\"", key),
+                       suggestion.empty() ? "write attr.NAME, stage or tag" : fmt::format("did you mean \"{}\"?", suggestion));
+      }
+    }
+    return set;
+  }
+
+  ExitStep parse_exit(const YAML::Node& node) {
+    ExitStep exit;
+    if (node.IsNull() || (node.IsMap() && node.size() == 0)) return exit;
+    MapReader reader(context_, node, "`exit`", {"goal"});
+    exit.goal = reader.string("goal").value_or("");
+    reader.finish();
+    return exit;
+  }
+
+  void check_targets(const Workflow& workflow) {
     std::vector<std::string> ids;
     for (const auto& step : workflow.steps) ids.push_back(step.id);
-    for (const auto& [from, node] : goto_nodes_) {
-      const std::string target = node.as<std::string>("");
+    for (const auto& [node, target] : references_) {
       if (workflow.step_index(target)) continue;
       const std::string suggestion = closest_match(target, ids);
       context_.error(node, fmt::format("goto target \"{}\" does not exist", target),
@@ -190,20 +552,83 @@ class WorkflowParser {
     }
   }
 
- private:
+  // Unreachable steps, and loops in which no step waits (they would spin forever at one instant).
+  void check_graph(const Workflow& workflow) {
+    const std::size_t n = workflow.steps.size();
+    if (n == 0) return;
+    std::vector<bool> reached(n, false);
+    std::vector<std::size_t> stack{0};
+    reached[0] = true;
+    while (!stack.empty()) {
+      const std::size_t i = stack.back();
+      stack.pop_back();
+      for (std::size_t next : workflow.successors(i)) {
+        if (!reached[next]) {
+          reached[next] = true;
+          stack.push_back(next);
+        }
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!reached[i]) {
+        diagnostics_at(workflow.steps[i].where, fmt::format("step \"{}\" can never be reached", workflow.steps[i].id),
+                       "add a goto to it, or remove it");
+      }
+    }
+    // Depth-first search over steps that do not wait; a back edge is a loop without a wait.
+    std::vector<int> state(n, 0);  // 0 new, 1 on the path, 2 done
+    std::vector<std::size_t> path;
+    std::function<bool(std::size_t)> visit = [&](std::size_t i) -> bool {
+      state[i] = 1;
+      path.push_back(i);
+      for (std::size_t next : workflow.successors(i)) {
+        if (workflow.steps[next].is_wait()) continue;
+        if (state[next] == 1) {
+          std::vector<std::string> names;
+          auto start = std::find(path.begin(), path.end(), next);
+          for (auto it = start; it != path.end(); ++it) names.push_back(workflow.steps[*it].id);
+          names.push_back(workflow.steps[next].id);
+          diagnostics_at(workflow.steps[i].where,
+                         fmt::format("the steps {} form a loop with no wait in it", fmt::join(names, " -> ")),
+                         "add a `wait` or `wait_for` inside the loop");
+          return true;
+        }
+        if (state[next] == 0 && visit(next)) return true;
+      }
+      path.pop_back();
+      state[i] = 2;
+      return false;
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+      if (state[i] == 0 && !workflow.steps[i].is_wait() && visit(i)) break;
+    }
+  }
+
+  void diagnostics_at(const SourceLocation& where, std::string message, std::string hint) {
+    context_.diagnostics().push_back({Severity::error, where, std::move(message), std::move(hint)});
+  }
+
   YamlContext& context_;
   std::string default_email_connector_;
-  std::vector<std::pair<std::string, YAML::Node>> goto_nodes_;
+  std::vector<std::pair<YAML::Node, std::string>> references_;  // every step id named somewhere
 };
 
 }  // namespace
 
 std::string_view Step::kind() const {
-  struct Visitor {
-    std::string_view operator()(const EmailStep&) const { return "email"; }
-    std::string_view operator()(const WaitStep&) const { return "wait"; }
-  };
-  return std::visit(Visitor{}, action);
+  static constexpr std::string_view names[] = {"email",  "post",  "webhook", "handoff", "wait", "wait_until",
+                                               "wait_for", "branch", "split", "score",   "set",  "exit"};
+  return names[action.index()];
+}
+
+bool Step::is_delivery() const {
+  return std::holds_alternative<EmailStep>(action) || std::holds_alternative<PostStep>(action) ||
+         std::holds_alternative<WebhookStep>(action) || std::holds_alternative<HandoffStep>(action);
+}
+
+bool Step::is_wait() const {
+  return std::holds_alternative<WaitStep>(action) || std::holds_alternative<WaitUntilStep>(action) ||
+         std::holds_alternative<WaitForStep>(action);
 }
 
 std::optional<std::size_t> Workflow::step_index(std::string_view step_id) const {
@@ -219,11 +644,35 @@ std::optional<std::size_t> Workflow::next_after(std::size_t index) const {
   return std::nullopt;
 }
 
+std::vector<std::size_t> Workflow::successors(std::size_t index) const {
+  std::vector<std::size_t> out;
+  auto add = [&](std::optional<std::size_t> i) {
+    if (i && std::find(out.begin(), out.end(), *i) == out.end()) out.push_back(*i);
+  };
+  const Step& step = steps[index];
+  const std::optional<std::size_t> fall_through =
+      index + 1 < steps.size() ? std::optional<std::size_t>(index + 1) : std::nullopt;
+  if (const auto* branch = std::get_if<BranchStep>(&step.action)) {
+    for (const auto& c : branch->cases) add(step_index(c.target));
+    add(branch->else_target.empty() ? fall_through : step_index(branch->else_target));
+  } else if (const auto* split = std::get_if<SplitStep>(&step.action)) {
+    for (const auto& arm : split->arms) add(step_index(arm.target));
+  } else if (std::holds_alternative<ExitStep>(step.action)) {
+    // ends the enrollment
+  } else {
+    add(next_after(index));
+    if (const auto* wait_for = std::get_if<WaitForStep>(&step.action); wait_for && !wait_for->on_timeout.empty()) {
+      add(step_index(wait_for->on_timeout));
+    }
+  }
+  return out;
+}
+
 bool Workflow::may_revisit() const {
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    if (steps[i].goto_target.empty()) continue;
-    auto target = step_index(steps[i].goto_target);
-    if (target && *target <= i) return true;
+    for (std::size_t next : successors(i)) {
+      if (next <= i) return true;
+    }
   }
   return false;
 }

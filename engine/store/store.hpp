@@ -62,9 +62,10 @@ class Store {
   virtual void add_event(const StreamFields& fields) = 0;
 
   virtual LeadSnapshot load_lead(const std::string& lead) = 0;
-  // Atomic: all of the transition or none. `stream_id`/`event_id` make re-applying an event a no-op.
-  virtual CommitOutcome commit(const Transition& transition, const std::string& stream_id,
-                               const std::string& event_id) = 0;
+  // Atomic: all of the transition or none, refused (conflict) when the lead's version is no longer `before`'s.
+  // `stream_id`/`event_id` make re-applying an event a no-op.
+  virtual CommitOutcome commit(const LeadSnapshot& before, const Transition& transition,
+                               const std::string& stream_id, const std::string& event_id) = 0;
 
   virtual std::vector<TimerRef> due_timers(TimePoint now, int limit) = 0;
   virtual void release_due_retries(TimePoint now) = 0;
@@ -74,7 +75,6 @@ class Store {
   // Acknowledges an entry whose result was recorded before (a re-delivery): nothing else changes.
   virtual void ack_outbox(const OutboxEntry& entry) = 0;
   virtual bool is_suppressed(const std::string& channel, const std::string& address) = 0;
-  virtual nlohmann::json lead_attributes(const std::string& lead) = 0;
   // Records the result and acknowledges the entry, atomically. `detail` is the provider id or the reason.
   virtual void record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) = 0;
   // Acknowledges the entry and puts it back `after` from now, with attempt + 1.

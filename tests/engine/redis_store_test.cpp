@@ -22,13 +22,22 @@ struct StoreFixture {
 
 const TimePoint t0 = sys_days{year{2026} / March / 2} + hours(8);
 
-Transition enroll(const std::string& lead, std::uint64_t seq = 1) {
+LeadSnapshot empty_lead(const std::string& id) {
+  LeadSnapshot lead;
+  lead.id = id;
+  return lead;
+}
+
+// A transition from `before` that enrolls the lead in welcome, arms a timer and plans an email.
+Transition enroll(const LeadSnapshot& before, std::uint64_t seq = 1) {
+  const std::string& lead = before.id;
   Transition t;
-  t.lead = lead;
-  t.attr_updates = {{"email", "ana@example.com"}};
+  t.expected_version = before.version;
+  t.lead = before;
+  t.lead.attrs["email"] = "ana@example.com";
   Enrollment e;
   e.seq = seq;
-  t.enrollments.push_back({"welcome", std::nullopt, e});
+  t.lead.enrollments["welcome"] = e;
   t.timers_to_add.push_back({TimerRef{lead, "welcome", seq}, t0 + hours(48)});
   PlannedAction action;
   action.action_id = action_id(lead, "welcome", 1, 1, "hello", 1);
@@ -38,7 +47,21 @@ Transition enroll(const std::string& lead, std::uint64_t seq = 1) {
   action.kind = "email";
   action.to = "ana@example.com";
   t.actions.push_back(action);
-  t.timeline.push_back({t0, lead, "welcome", "entered", {}, {}});
+  TimelineEntry entered;
+  entered.at = t0;
+  entered.lead = lead;
+  entered.workflow = "welcome";
+  entered.kind = "entered";
+  t.timeline.push_back(entered);
+  return t;
+}
+
+// A transition from `before` that only sets an attribute.
+Transition set_attr(const LeadSnapshot& before, const std::string& name, nlohmann::json value) {
+  Transition t;
+  t.expected_version = before.version;
+  t.lead = before;
+  t.lead.attrs[name] = std::move(value);
   return t;
 }
 
@@ -46,8 +69,9 @@ Transition enroll(const std::string& lead, std::uint64_t seq = 1) {
 
 TEST_CASE("a commit writes lead, enrollment, timer, outbox entry and counters together") {
   StoreFixture f;
-  CHECK(f.store.commit(enroll("L1"), "100-0", "") == CommitOutcome::committed);
+  CHECK(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "100-0", "") == CommitOutcome::committed);
   LeadSnapshot lead = f.store.load_lead("L1");
+  CHECK(lead.version == 1);
   CHECK(lead.attrs["email"] == "ana@example.com");
   REQUIRE(lead.enrollments.count("welcome"));
   CHECK(lead.enrollments["welcome"].seq == 1);
@@ -64,44 +88,57 @@ TEST_CASE("a commit writes lead, enrollment, timer, outbox entry and counters to
   CHECK(f.redis({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), "entered"}).text == "1");
 }
 
-TEST_CASE("a transition computed from a stale snapshot is refused (compare-and-set)") {
+TEST_CASE("a transition computed from a stale snapshot is refused (compare-and-set on the lead version)") {
   StoreFixture f;
-  REQUIRE(f.store.commit(enroll("L1"), "", "") == CommitOutcome::committed);
+  const LeadSnapshot empty = empty_lead("L1");
+  REQUIRE(f.store.commit(empty, enroll(empty), "", "") == CommitOutcome::committed);
   // Someone else enrolls too, from the same empty snapshot: refused.
-  CHECK(f.store.commit(enroll("L1"), "", "") == CommitOutcome::conflict);
+  CHECK(f.store.commit(empty, enroll(empty), "", "") == CommitOutcome::conflict);
   // A transition from the current snapshot goes through; one from the old one does not.
-  LeadSnapshot lead = f.store.load_lead("L1");
-  Transition next;
-  next.lead = "L1";
-  Enrollment advanced = lead.enrollments["welcome"];
-  advanced.seq = 2;
-  next.enrollments.push_back({"welcome", lead.enrollments["welcome"].pack(), advanced});
-  CHECK(f.store.commit(next, "", "") == CommitOutcome::committed);
-  CHECK(f.store.commit(next, "", "") == CommitOutcome::conflict);
+  const LeadSnapshot current = f.store.load_lead("L1");
+  CHECK(f.store.commit(current, set_attr(current, "plan", "pro"), "", "") == CommitOutcome::committed);
+  CHECK(f.store.commit(current, set_attr(current, "plan", "basic"), "", "") == CommitOutcome::conflict);
+  CHECK(f.store.load_lead("L1").attrs["plan"] == "pro");
   CHECK(f.store.read_outbox(10).size() == 1);  // the refused commits wrote nothing
+}
+
+TEST_CASE("fields the transition dropped are deleted from the lead hash") {
+  StoreFixture f;
+  const LeadSnapshot empty = empty_lead("L1");
+  REQUIRE(f.store.commit(empty, set_attr(empty, "plan", "pro"), "", "") == CommitOutcome::committed);
+  LeadSnapshot current = f.store.load_lead("L1");
+  Transition t = set_attr(current, "x", 1);
+  t.lead.attrs.erase("plan");
+  t.lead.stage = "mql";
+  t.lead.score = 12.5;
+  t.lead.tags = {"vip"};
+  REQUIRE(f.store.commit(current, t, "", "") == CommitOutcome::committed);
+  LeadSnapshot after = f.store.load_lead("L1");
+  CHECK(after.attrs == nlohmann::json{{"x", 1}});
+  CHECK(after.stage == "mql");
+  CHECK(after.score == 12.5);
+  CHECK(after.tags == std::set<std::string>{"vip"});
 }
 
 TEST_CASE("an event applied once is a no-op the second time: by stream id and by producer id") {
   StoreFixture f;
-  REQUIRE(f.store.commit(enroll("L1"), "200-5", "") == CommitOutcome::committed);
-  Transition again;
-  again.lead = "L1";
-  again.attr_updates = {{"plan", "pro"}};
-  CHECK(f.store.commit(again, "200-5", "") == CommitOutcome::duplicate);
-  CHECK(f.store.commit(again, "199-9", "") == CommitOutcome::duplicate);
+  REQUIRE(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "200-5", "") == CommitOutcome::committed);
+  LeadSnapshot current = f.store.load_lead("L1");
+  CHECK(f.store.commit(current, set_attr(current, "plan", "pro"), "200-5", "") == CommitOutcome::duplicate);
+  CHECK(f.store.commit(current, set_attr(current, "plan", "pro"), "199-9", "") == CommitOutcome::duplicate);
   CHECK(f.store.load_lead("L1").attrs.count("plan") == 0);
-  CHECK(f.store.commit(again, "200-6", "evt-1") == CommitOutcome::committed);
-  CHECK(f.store.commit(again, "300-0", "evt-1") == CommitOutcome::duplicate);  // same producer id, new entry
+  CHECK(f.store.commit(current, set_attr(current, "plan", "pro"), "200-6", "evt-1") == CommitOutcome::committed);
+  current = f.store.load_lead("L1");
+  CHECK(f.store.commit(current, set_attr(current, "plan", "x"), "300-0", "evt-1") == CommitOutcome::duplicate);
 }
 
 TEST_CASE("a refused commit does not mark the producer id as seen") {
   StoreFixture f;
-  REQUIRE(f.store.commit(enroll("L1"), "", "") == CommitOutcome::committed);
-  CHECK(f.store.commit(enroll("L1"), "", "evt-9") == CommitOutcome::conflict);
-  Transition t;
-  t.lead = "L1";
-  t.attr_updates = {{"x", 1}};
-  CHECK(f.store.commit(t, "", "evt-9") == CommitOutcome::committed);
+  const LeadSnapshot empty = empty_lead("L1");
+  REQUIRE(f.store.commit(empty, enroll(empty), "", "") == CommitOutcome::committed);
+  CHECK(f.store.commit(empty, enroll(empty), "", "evt-9") == CommitOutcome::conflict);
+  const LeadSnapshot current = f.store.load_lead("L1");
+  CHECK(f.store.commit(current, set_attr(current, "x", 1), "", "evt-9") == CommitOutcome::committed);
 }
 
 TEST_CASE("malformed events go to the dead-letter stream with their reason and are acknowledged") {
@@ -122,16 +159,14 @@ TEST_CASE("malformed events go to the dead-letter stream with their reason and a
 TEST_CASE("timers due at one instant come in (lead, workflow) order, earliest instant first") {
   StoreFixture f;
   for (const std::string lead : {"Lc", "La", "Lb"}) {
-    Transition t;
-    t.lead = lead;
+    Transition t = set_attr(empty_lead(lead), "x", 1);
     t.timers_to_add.push_back({TimerRef{lead, "w2", 1}, t0});
     t.timers_to_add.push_back({TimerRef{lead, "w1", 1}, t0});
-    REQUIRE(f.store.commit(t, "", "") == CommitOutcome::committed);
+    REQUIRE(f.store.commit(empty_lead(lead), t, "", "") == CommitOutcome::committed);
   }
-  Transition early;
-  early.lead = "Lz";
+  Transition early = set_attr(empty_lead("Lz"), "x", 1);
   early.timers_to_add.push_back({TimerRef{"Lz", "w1", 1}, t0 - seconds(1)});
-  REQUIRE(f.store.commit(early, "", "") == CommitOutcome::committed);
+  REQUIRE(f.store.commit(empty_lead("Lz"), early, "", "") == CommitOutcome::committed);
   std::vector<std::string> order;
   for (const auto& timer : f.store.due_timers(t0, 100)) order.push_back(timer.lead + "/" + timer.workflow);
   CHECK(order == std::vector<std::string>{"Lz/w1", "La/w1", "La/w2", "Lb/w1", "Lb/w2", "Lc/w1", "Lc/w2"});
@@ -148,7 +183,7 @@ TEST_CASE("the partition count is fixed once the store is in use") {
 
 TEST_CASE("dispatch claims: a recorded result is final, an unfinished claim is reclaimed and counted") {
   StoreFixture f;
-  REQUIRE(f.store.commit(enroll("L1"), "", "") == CommitOutcome::committed);
+  REQUIRE(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "", "") == CommitOutcome::committed);
   auto entries = f.store.read_outbox(10);
   REQUIRE(entries.size() == 1);
   CHECK(f.store.claim(entries[0]) == ClaimOutcome::claimed);
@@ -163,7 +198,7 @@ TEST_CASE("dispatch claims: a recorded result is final, an unfinished claim is r
 
 TEST_CASE("a retried action comes back to the outbox when due, with its attempt counted") {
   StoreFixture f;
-  REQUIRE(f.store.commit(enroll("L1"), "", "") == CommitOutcome::committed);
+  REQUIRE(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "", "") == CommitOutcome::committed);
   auto entries = f.store.read_outbox(10);
   REQUIRE(entries.size() == 1);
   REQUIRE(f.store.claim(entries[0]) == ClaimOutcome::claimed);

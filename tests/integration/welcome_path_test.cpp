@@ -149,8 +149,9 @@ TEST_CASE("an event committed but not acknowledged before a crash is re-delivere
     auto event = parse_event(entries[0].fields, entries[0].id);
     REQUIRE(event);
     Interpreter interpreter(w.campaign);
-    REQUIRE(store->commit(interpreter.apply_event(store->load_lead("L1"), *event, w.clock.now()), entries[0].id,
-                          "") == CommitOutcome::committed);
+    const LeadSnapshot before = store->load_lead("L1");
+    REQUIRE(store->commit(before, interpreter.apply_event(before, *event, w.clock.now()), entries[0].id, "") ==
+            CommitOutcome::committed);
   }
   auto store = w.store();
   CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 1);

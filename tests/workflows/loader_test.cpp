@@ -133,20 +133,6 @@ TEST_CASE("a YAML syntax error names its position") {
   CHECK(text.find("error: YAML syntax") != std::string::npos);
 }
 
-TEST_CASE("language features this version lacks are refused by name, not ignored") {
-  CampaignDir campaign(R"(workflow: welcome
-trigger: { event: lead.created }
-reentry: always
-steps:
-  - score: +5
-)");
-  auto load = campaign.load();
-  REQUIRE_FALSE(load.ok());
-  const std::string text = all_messages(load.diagnostics);
-  CHECK(text.find(":3:10: error: `reentry` is not supported by this version of nurture yet") != std::string::npos);
-  CHECK(text.find("step kind `score` is not supported by this version of nurture yet") != std::string::npos);
-}
-
 TEST_CASE("an email step naming an unconfigured connector is refused with the closest name") {
   CampaignDir campaign(R"(workflow: welcome
 trigger: { event: lead.created }

@@ -1,6 +1,6 @@
 // Store on Redis. What it guarantees:
-// - commit() is one Lua script: it refuses a transition computed from a stale snapshot (compare-and-set on each
-//   enrollment's packed value) and one whose event was applied before (the lead's last front-door entry id, and
+// - commit() is one Lua script: it refuses a transition computed from a stale snapshot (compare-and-set on the
+//   lead's version, bumped by every commit) and one whose event was applied before (the lead's last front-door entry id, and
 //   the producer id within the dedupe window); otherwise it writes lead, timers, outbox and counters together.
 // - An event is acknowledged only after its commit, so a crash in between re-delivers it and the script
 //   recognises it.
@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "engine/identity.hpp"
+#include "engine/store/redis/lead_fields.hpp"
 
 namespace nurture::engine::redis {
 
@@ -32,17 +33,9 @@ if doc.sid ~= '' then
   end
 end
 if doc.seen == 1 and redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
-for _, c in ipairs(doc.cas) do
-  local current = redis.call('HGET', lead, c[1])
-  if c[2] == '' then
-    if current then return 'conflict' end
-  elseif current ~= c[2] then
-    return 'conflict'
-  end
-end
-if #doc.attrs > 0 then redis.call('HSET', lead, unpack(doc.attrs)) end
-for _, c in ipairs(doc.cas) do redis.call('HSET', lead, c[1], c[3]) end
-if doc.sid ~= '' then redis.call('HSET', lead, 'ev', doc.sid) end
+if (redis.call('HGET', lead, 'ver') or '0') ~= doc.ver then return 'conflict' end
+if #doc.set > 0 then redis.call('HSET', lead, unpack(doc.set)) end
+if #doc.del > 0 then redis.call('HDEL', lead, unpack(doc.del)) end
 if doc.seen == 1 then redis.call('SET', KEYS[4], '1', 'EX', doc.ttl) end
 if #doc.tadd > 0 then redis.call('ZADD', KEYS[2], unpack(doc.tadd)) end
 if #doc.trem > 0 then redis.call('ZREM', KEYS[2], unpack(doc.trem)) end
@@ -65,9 +58,11 @@ constexpr const char* engine_group = "engine";
 constexpr const char* dispatch_group = "dispatch";
 
 std::vector<std::string> outbox_fields(const PlannedAction& a, int attempt) {
-  return {"aid", a.action_id, "lead", a.lead, "wf", a.workflow, "v", std::to_string(a.version), "step", a.step,
-          "kind", a.kind, "tpl", a.template_name, "conn", a.connector, "to", a.to, "attempt",
-          std::to_string(attempt)};
+  std::vector<std::string> fields{"aid", a.action_id, "lead", a.lead, "wf", a.workflow, "v",
+                                  std::to_string(a.version), "step", a.step, "kind", a.kind, "tpl", a.template_name,
+                                  "conn", a.connector, "to", a.to, "attempt", std::to_string(attempt)};
+  if (!a.note.empty()) fields.insert(fields.end(), {"note", a.note});
+  return fields;
 }
 
 StreamFields field_map(const RedisReply& flat) {
@@ -200,40 +195,41 @@ void RedisStore::add_event(const StreamFields& fields) {
 LeadSnapshot RedisStore::load_lead(const std::string& lead) {
   const int p = partition_of(lead, options_.partitions);
   RedisReply reply = checked(Command{"HGETALL", keys_.lead(p, lead)});
-  LeadSnapshot snapshot;
-  snapshot.id = lead;
+  FieldMap fields;
   for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    const std::string& field = reply.elements[i].text;
-    const std::string& value = reply.elements[i + 1].text;
-    if (field.rfind("a:", 0) == 0) {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (!parsed.is_discarded()) snapshot.attrs[field.substr(2)] = std::move(parsed);
-    } else if (field.rfind("e:", 0) == 0) {
-      if (auto enrollment = Enrollment::unpack(value)) snapshot.enrollments[field.substr(2)] = *enrollment;
-    } else if (field == "ev") {
-      snapshot.last_stream_id = value;
-    }
+    fields[reply.elements[i].text] = reply.elements[i + 1].text;
   }
-  return snapshot;
+  return unpack_lead(lead, fields);
 }
 
-CommitOutcome RedisStore::commit(const Transition& t, const std::string& stream_id, const std::string& event_id) {
-  const int p = partition_of(t.lead, options_.partitions);
-  std::vector<std::string> keys{keys_.lead(p, t.lead), keys_.timers(p), keys_.outbox(p),
-                                event_id.empty() ? keys_.lead(p, t.lead) : keys_.seen(p, event_id)};
+CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t, const std::string& stream_id,
+                                 const std::string& event_id) {
+  const std::string& lead = before.id;
+  const int p = partition_of(lead, options_.partitions);
+  std::vector<std::string> keys{keys_.lead(p, lead), keys_.timers(p), keys_.outbox(p),
+                                event_id.empty() ? keys_.lead(p, lead) : keys_.seen(p, event_id)};
+
+  LeadSnapshot after = t.lead;
+  after.version = before.version + 1;
+  if (!stream_id.empty()) after.last_stream_id = stream_id;
+  const FieldMap old_fields = pack_lead(before);
+  const FieldMap new_fields = pack_lead(after);
 
   nlohmann::json doc;
   doc["sid"] = stream_id;
   doc["seen"] = event_id.empty() ? 0 : 1;
   doc["ttl"] = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count());
-  doc["attrs"] = nlohmann::json::array();
-  for (const auto& [key, value] : t.attr_updates.items()) {
-    doc["attrs"].push_back("a:" + key);
-    doc["attrs"].push_back(value.dump());
+  doc["ver"] = std::to_string(t.expected_version);
+  doc["set"] = nlohmann::json::array();
+  for (const auto& [field, value] : new_fields) {
+    auto old = old_fields.find(field);
+    if (old != old_fields.end() && old->second == value) continue;
+    doc["set"].push_back(field);
+    doc["set"].push_back(value);
   }
-  doc["cas"] = nlohmann::json::array();
-  for (const auto& change : t.enrollments) {
-    doc["cas"].push_back({"e:" + change.workflow, change.expected.value_or(""), change.next.pack()});
+  doc["del"] = nlohmann::json::array();
+  for (const auto& [field, value] : old_fields) {
+    if (!new_fields.count(field)) doc["del"].push_back(field);
   }
   doc["tadd"] = nlohmann::json::array();
   for (const auto& [timer, due] : t.timers_to_add) {
@@ -249,10 +245,12 @@ CommitOutcome RedisStore::commit(const Transition& t, const std::string& stream_
   doc["stats"] = nlohmann::json::array();
   std::map<std::string, int> stats_key_index;
   for (const auto& entry : t.timeline) {
+    if (entry.workflow.empty()) continue;
     auto [it, added] = stats_key_index.try_emplace(entry.workflow, static_cast<int>(keys.size()) + 1);
     if (added) keys.push_back(keys_.stats(p, entry.workflow));
     const std::string field = entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind);
     doc["stats"].push_back({it->second, field, 1});
+    if (!entry.goal.empty()) doc["stats"].push_back({it->second, "goal:" + entry.goal, 1});
   }
 
   RedisReply reply = connection_->eval(commit_script_, keys, {doc.dump()});
@@ -333,6 +331,7 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
     entry.action.template_name = f["tpl"];
     entry.action.connector = f["conn"];
     entry.action.to = f["to"];
+    entry.action.note = f["note"];
     entry.attempt = f["attempt"].empty() ? 1 : std::stoi(f["attempt"]);
     entries.push_back(std::move(entry));
   });
@@ -362,8 +361,6 @@ void RedisStore::ack_outbox(const OutboxEntry& entry) {
 bool RedisStore::is_suppressed(const std::string& channel, const std::string& address) {
   return checked(Command{"SISMEMBER", keys_.suppress(channel), address}).integer == 1;
 }
-
-nlohmann::json RedisStore::lead_attributes(const std::string& lead) { return load_lead(lead).attrs; }
 
 void RedisStore::record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) {
   const int p = entry.partition;

@@ -31,7 +31,7 @@ class RedisStore final : public Store {
   void add_event(const StreamFields& fields) override;
 
   LeadSnapshot load_lead(const std::string& lead) override;
-  CommitOutcome commit(const Transition& transition, const std::string& stream_id,
+  CommitOutcome commit(const LeadSnapshot& before, const Transition& transition, const std::string& stream_id,
                        const std::string& event_id) override;
 
   std::vector<TimerRef> due_timers(TimePoint now, int limit) override;
@@ -41,7 +41,6 @@ class RedisStore final : public Store {
   ClaimOutcome claim(const OutboxEntry& entry) override;
   void ack_outbox(const OutboxEntry& entry) override;
   bool is_suppressed(const std::string& channel, const std::string& address) override;
-  nlohmann::json lead_attributes(const std::string& lead) override;
   void record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) override;
   void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
 

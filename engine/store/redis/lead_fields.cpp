@@ -1,0 +1,89 @@
+#include "engine/store/redis/lead_fields.hpp"
+
+#include <fmt/format.h>
+
+namespace nurture::engine::redis {
+
+namespace {
+
+nlohmann::json to_json(const std::set<std::string>& items) { return nlohmann::json(items); }
+
+std::set<std::string> set_from(const std::string& text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  std::set<std::string> out;
+  if (parsed.is_array()) {
+    for (const auto& item : parsed) {
+      if (item.is_string()) out.insert(item.get<std::string>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+FieldMap pack_lead(const LeadSnapshot& lead) {
+  FieldMap fields;
+  fields["ver"] = std::to_string(lead.version);
+  if (!lead.last_stream_id.empty()) fields["ev"] = lead.last_stream_id;
+  for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = value.dump();
+  for (const auto& [workflow, enrollment] : lead.enrollments) fields["e:" + workflow] = enrollment.pack();
+  if (lead.score != 0) fields["sc"] = fmt::format("{},{}", lead.score, lead.score_at_ms);
+  if (!lead.stage.empty()) fields["st"] = lead.stage;
+  if (!lead.tags.empty()) fields["tg"] = to_json(lead.tags).dump();
+  if (!lead.suppressed.empty()) fields["sp"] = to_json(lead.suppressed).dump();
+  if (!lead.attr_rules_scored.empty()) fields["ar"] = to_json(lead.attr_rules_scored).dump();
+  if (!lead.history.empty()) {
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& h : lead.history) {
+      history.push_back({h.type, h.at_ms, h.workflow, h.step, h.action_id, h.props});
+    }
+    fields["h"] = history.dump();
+  }
+  if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump();
+  return fields;
+}
+
+LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
+  LeadSnapshot lead;
+  lead.id = id;
+  for (const auto& [field, value] : fields) {
+    if (field.rfind("a:", 0) == 0) {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (!parsed.is_discarded()) lead.attrs[field.substr(2)] = std::move(parsed);
+    } else if (field.rfind("e:", 0) == 0) {
+      if (auto enrollment = Enrollment::unpack(value)) lead.enrollments[field.substr(2)] = *enrollment;
+    } else if (field == "ver") {
+      lead.version = std::stoull(value);
+    } else if (field == "ev") {
+      lead.last_stream_id = value;
+    } else if (field == "sc") {
+      const auto comma = value.find(',');
+      lead.score = std::stod(value.substr(0, comma));
+      if (comma != std::string::npos) lead.score_at_ms = std::stoll(value.substr(comma + 1));
+    } else if (field == "st") {
+      lead.stage = value;
+    } else if (field == "tg") {
+      lead.tags = set_from(value);
+    } else if (field == "sp") {
+      lead.suppressed = set_from(value);
+    } else if (field == "ar") {
+      lead.attr_rules_scored = set_from(value);
+    } else if (field == "h") {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (!parsed.is_array()) continue;
+      for (const auto& item : parsed) {
+        if (!item.is_array() || item.size() != 6) continue;
+        lead.history.push_back({item[0].get<std::string>(), item[1].get<std::int64_t>(), item[2].get<std::string>(),
+                                item[3].get<std::string>(), item[4].get<std::string>(), item[5]});
+      }
+    } else if (field == "n") {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (parsed.is_object()) {
+        for (const auto& [type, count] : parsed.items()) lead.counts[type] = count.get<long>();
+      }
+    }
+  }
+  return lead;
+}
+
+}  // namespace nurture::engine::redis

@@ -1,0 +1,21 @@
+#pragma once
+// A lead snapshot as the fields of its Redis hash, and back. Small values, so the hash stays a listpack:
+//   ver  version (compare-and-set token)      ev   last front-door entry applied
+//   a:N  attribute N as JSON                   e:W  enrollment in workflow W, packed
+//   sc   "score,score_at_ms"                   st   stage
+//   tg   tags (JSON array)                     sp   suppressed channels (JSON array)
+//   ar   attribute rules already scored       h    history (JSON)      n   counts per event type (JSON)
+
+#include <map>
+#include <string>
+
+#include "engine/lead.hpp"
+
+namespace nurture::engine::redis {
+
+using FieldMap = std::map<std::string, std::string>;
+
+FieldMap pack_lead(const LeadSnapshot& lead);
+LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields);
+
+}  // namespace nurture::engine::redis

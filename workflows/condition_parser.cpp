@@ -1,0 +1,250 @@
+// Conditions are maps; every key is one test and all must hold. `event:` takes its modifiers (within, step,
+// where, count) from the same map, since that is how marketers write `{ event: email.clicked, within: 7d }`.
+
+#include "workflows/condition_parser.hpp"
+
+#include <fmt/format.h>
+
+namespace nurture::workflows {
+
+namespace {
+
+const std::vector<std::string> operators = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte",
+                                            "contains", "matches", "exists"};
+const std::vector<std::string> condition_keys = {"attr.NAME", "score", "stage", "tag", "event", "within", "step",
+                                                 "where", "count", "all", "any", "not"};
+
+Comparison::Op op_named(const std::string& name) {
+  static const std::map<std::string, Comparison::Op> ops = {
+      {"eq", Comparison::Op::eq},   {"ne", Comparison::Op::ne},   {"in", Comparison::Op::in},
+      {"not_in", Comparison::Op::not_in}, {"gt", Comparison::Op::gt}, {"gte", Comparison::Op::gte},
+      {"lt", Comparison::Op::lt},   {"lte", Comparison::Op::lte}, {"contains", Comparison::Op::contains},
+      {"matches", Comparison::Op::matches}, {"exists", Comparison::Op::exists}};
+  return ops.at(name);
+}
+
+}  // namespace
+
+nlohmann::json scalar_value(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted: a string whatever it looks like
+  if (text == "true" || text == "True") return true;
+  if (text == "false" || text == "False") return false;
+  if (text == "~" || text == "null" || text.empty()) return nullptr;
+  auto number = nlohmann::json::parse(text, nullptr, false);
+  if (!number.is_discarded() && number.is_number()) return number;
+  return text;
+}
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  if (node.IsScalar()) return scalar_value(node);
+  if (node.IsSequence()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& item : node) list.push_back(yaml_to_json(item));
+    return list;
+  }
+  if (node.IsMap()) {
+    nlohmann::json map = nlohmann::json::object();
+    for (const auto& item : node) map[item.first.as<std::string>("")] = yaml_to_json(item.second);
+    return map;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const std::regex> compile_regex(YamlContext& context, const YAML::Node& node,
+                                                const std::string& pattern) {
+  auto flags = std::regex::ECMAScript;
+  std::string body = pattern;
+  if (body.rfind("(?i)", 0) == 0) {
+    flags |= std::regex::icase;
+    body = body.substr(4);
+  }
+  try {
+    return std::make_shared<const std::regex>(body, flags);
+  } catch (const std::regex_error& e) {
+    context.error(node, fmt::format("\"{}\" is not a valid regular expression: {}", pattern, e.what()),
+                  "use ECMAScript syntax; `(?i)` in front makes it case-insensitive");
+    return nullptr;
+  }
+}
+
+std::optional<Comparison> parse_comparison(YamlContext& context, const YAML::Node& node, const std::string& what) {
+  Comparison comparison;
+  if (node.IsScalar() || node.IsNull()) {
+    comparison.value = node.IsNull() ? nlohmann::json(nullptr) : scalar_value(node);
+    return comparison;
+  }
+  if (node.IsSequence()) {
+    context.error(node, fmt::format("{}: a list needs an operator", what), "write `{ in: [a, b] }`");
+    return std::nullopt;
+  }
+  if (node.size() != 1) {
+    context.error(node, fmt::format("{}: write exactly one operator", what),
+                  fmt::format("one of: {}", fmt::join(operators, ", ")));
+    return std::nullopt;
+  }
+  const auto entry = *node.begin();
+  const std::string name = entry.first.as<std::string>("");
+  if (std::find(operators.begin(), operators.end(), name) == operators.end()) {
+    const std::string suggestion = closest_match(name, operators);
+    context.error(entry.first, fmt::format("unknown operator \"{}\"", name),
+                  suggestion.empty() ? fmt::format("one of: {}", fmt::join(operators, ", "))
+                                     : fmt::format("did you mean \"{}\"?", suggestion));
+    return std::nullopt;
+  }
+  comparison.op = op_named(name);
+  comparison.value = yaml_to_json(entry.second);
+  using Op = Comparison::Op;
+  switch (comparison.op) {
+    case Op::in:
+    case Op::not_in:
+      if (!comparison.value.is_array()) {
+        context.error(entry.second, fmt::format("`{}` takes a list", name), fmt::format("write `{}: [a, b]`", name));
+        return std::nullopt;
+      }
+      break;
+    case Op::gt:
+    case Op::gte:
+    case Op::lt:
+    case Op::lte:
+      if (!comparison.value.is_number() && !comparison.value.is_string()) {
+        context.error(entry.second, fmt::format("`{}` takes a number (or a date as text)", name), "e.g. `gte: 50`");
+        return std::nullopt;
+      }
+      break;
+    case Op::matches:
+      if (!comparison.value.is_string()) {
+        context.error(entry.second, "`matches` takes a regular expression", "e.g. `matches: \"^/pricing\"`");
+        return std::nullopt;
+      }
+      comparison.regex = compile_regex(context, entry.second, comparison.value.get<std::string>());
+      if (!comparison.regex) return std::nullopt;
+      break;
+    case Op::exists:
+      if (!comparison.value.is_boolean()) {
+        context.error(entry.second, "`exists` takes true or false", "e.g. `exists: true`");
+        return std::nullopt;
+      }
+      break;
+    default:
+      break;
+  }
+  return comparison;
+}
+
+std::vector<PropTest> parse_where(YamlContext& context, const YAML::Node& node) {
+  std::vector<PropTest> tests;
+  if (!node.IsMap()) {
+    context.error(node, "`where` must be a map of prop.NAME: value", "e.g. `where: { prop.path: \"/pricing\" }`");
+    return tests;
+  }
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>("");
+    if (key.rfind("prop.", 0) != 0 || key.size() == 5) {
+      context.error(entry.first, fmt::format("`where` keys are prop.NAME, not \"{}\"", key),
+                    fmt::format("write `prop.{}`", key));
+      continue;
+    }
+    if (auto comparison = parse_comparison(context, entry.second, key)) {
+      tests.push_back({key.substr(5), std::move(*comparison)});
+    }
+  }
+  return tests;
+}
+
+std::optional<Condition> parse_condition(YamlContext& context, const YAML::Node& node) {
+  if (!node.IsMap() || node.size() == 0) {
+    context.error(node, "a condition must be a map of tests", "e.g. `{ attr.plan: pro }` or `{ score: { gte: 50 } }`");
+    return std::nullopt;
+  }
+  Condition condition;
+  bool ok = true;
+  const bool has_event = node["event"].IsDefined();
+  auto list = [&](const YAML::Node& value, const std::string& key) -> std::optional<std::vector<Condition>> {
+    if (!value.IsSequence() || value.size() == 0) {
+      context.error(value, fmt::format("`{}` takes a list of conditions", key), fmt::format("`{}: [ {{...}}, {{...}} ]`", key));
+      return std::nullopt;
+    }
+    std::vector<Condition> items;
+    for (const auto& item : value) {
+      auto parsed = parse_condition(context, item);
+      if (!parsed) return std::nullopt;
+      items.push_back(std::move(*parsed));
+    }
+    return items;
+  };
+  EventTest event;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>("");
+    const YAML::Node value = entry.second;
+    if (key.rfind("attr.", 0) == 0 && key.size() > 5) {
+      auto comparison = parse_comparison(context, value, key);
+      if (comparison) condition.terms.push_back(AttrTest{key.substr(5), std::move(*comparison)});
+      else ok = false;
+    } else if (key == "score") {
+      auto comparison = parse_comparison(context, value, key);
+      if (comparison) condition.terms.push_back(ScoreTest{std::move(*comparison)});
+      else ok = false;
+    } else if (key == "stage" || key == "tag") {
+      auto text = context.scalar(value, fmt::format("`{}`", key));
+      if (!text) {
+        ok = false;
+      } else if (key == "stage") {
+        condition.terms.push_back(StageTest{*text});
+      } else {
+        condition.terms.push_back(TagTest{*text});
+      }
+    } else if (key == "event") {
+      if (auto text = context.scalar(value, "`event`")) event.type = *text;
+      else ok = false;
+    } else if (key == "within" || key == "step" || key == "where" || key == "count") {
+      if (!has_event) {
+        context.error(entry.first, fmt::format("`{}` qualifies an `event:` test", key),
+                      "add `event: TYPE` to this map");
+        ok = false;
+      } else if (key == "within") {
+        auto text = context.scalar(value, "`within`");
+        auto duration = text ? parse_duration(*text) : std::nullopt;
+        if (!duration) {
+          context.error(value, "`within` must be a duration", "e.g. `within: 7d`");
+          ok = false;
+        } else {
+          event.within = *duration;
+        }
+      } else if (key == "step") {
+        if (auto text = context.scalar(value, "`step`")) event.step = *text;
+        else ok = false;
+      } else if (key == "where") {
+        event.where = parse_where(context, value);
+      } else {
+        auto comparison = parse_comparison(context, value, "count");
+        if (comparison) event.count = std::move(*comparison);
+        else ok = false;
+      }
+    } else if (key == "all" || key == "any") {
+      auto items = list(value, key);
+      if (!items) ok = false;
+      else if (key == "all") condition.terms.push_back(AllOf{std::move(*items)});
+      else condition.terms.push_back(AnyOf{std::move(*items)});
+    } else if (key == "not") {
+      auto inner = parse_condition(context, value);
+      if (inner) condition.terms.push_back(NotOf{std::make_shared<const Condition>(std::move(*inner))});
+      else ok = false;
+    } else if (key == "segment") {
+      context.error(entry.first, "`segment` conditions are not supported by this version of nurture yet",
+                    "write the segment's condition here for now");
+      ok = false;
+    } else {
+      const std::string suggestion = closest_match(key, condition_keys);
+      context.error(entry.first, fmt::format("unknown condition \"{}\"", key),
+                    suggestion.empty() ? fmt::format("known: {}", fmt::join(condition_keys, ", "))
+                                       : fmt::format("did you mean \"{}\"?", suggestion));
+      ok = false;
+    }
+  }
+  if (has_event && !event.type.empty()) condition.terms.push_back(std::move(event));
+  if (!ok) return std::nullopt;
+  return condition;
+}
+
+}  // namespace nurture::workflows
