@@ -2,7 +2,9 @@
 // 3 cannot reach Redis or a connector.
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 #include "engine/connector_set.hpp"
 #include "engine/daemon.hpp"
 #include "engine/event.hpp"
+#include "engine/simulation.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "engine/store_target.hpp"
 #include "workflows/campaign.hpp"
@@ -50,6 +53,73 @@ bool add_pairs(const std::vector<std::string>& pairs, nlohmann::json& into, cons
                                                                                          : nlohmann::json(value);
   }
   return true;
+}
+
+struct SimulateOptions {
+  std::string dir = ".";
+  std::string events;
+  std::string start;
+  std::string until;
+  std::string out;
+  std::string format = "jsonl";
+};
+
+int simulate(const SimulateOptions& options, const std::string& config) {
+  auto load = workflows::load_campaign(options.dir, config);
+  for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
+  if (!load.ok()) return 1;
+  std::ifstream in(options.events);
+  if (!in) {
+    std::cerr << fmt::format("error: cannot read {}\n", options.events);
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto events = engine::read_event_lines(text.str(), options.events);
+  if (!events) {
+    std::cerr << "error: " << events.error() << "\n";
+    return 1;
+  }
+  engine::SimulationOptions sim;
+  if (!options.start.empty()) {
+    auto start = engine::parse_rfc3339(options.start);
+    if (!start) {
+      std::cerr << "error: --start: " << start.error() << "\n";
+      return 2;
+    }
+    sim.start = *start;
+  }
+  if (!options.until.empty()) {
+    if (auto duration = workflows::parse_duration(options.until)) {
+      const engine::TimePoint base = sim.start ? *sim.start
+                                     : events->empty() ? std::chrono::system_clock::now()
+                                                       : std::min_element(events->begin(), events->end(),
+                                                                          [](const auto& a, const auto& b) {
+                                                                            return a.at < b.at;
+                                                                          })->at;
+      sim.until = base + *duration;
+    } else if (auto until = engine::parse_rfc3339(options.until)) {
+      sim.until = *until;
+    } else {
+      std::cerr << "error: --until takes a duration (30d) or an RFC 3339 time\n";
+      return 2;
+    }
+  }
+  engine::Simulation simulation(load.campaign);
+  const auto timeline = simulation.run(std::move(*events), sim);
+  std::string output;
+  if (options.format == "table") {
+    output = engine::timeline_table(timeline);
+  } else {
+    for (const auto& entry : timeline) output += engine::timeline_json(entry).dump() + "\n";
+  }
+  if (options.out.empty()) {
+    std::cout << output;
+  } else {
+    std::ofstream(options.out) << output;
+  }
+  std::cerr << engine::timeline_summary(timeline);
+  return 0;
 }
 
 struct EmitOptions {
@@ -147,6 +217,18 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("dir", dir, "campaign directory")->capture_default_str();
   validate_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
 
+  auto* simulate_cmd = app.add_subcommand("simulate", "run the campaign on a virtual clock against events from a file");
+  SimulateOptions simulate_options;
+  simulate_cmd->add_option("dir", simulate_options.dir, "campaign directory")->capture_default_str();
+  simulate_cmd->add_option("--events", simulate_options.events, "JSON Lines events, `at` required")->required();
+  simulate_cmd->add_option("--start", simulate_options.start, "start of the clock (default: the first event)");
+  simulate_cmd->add_option("--until", simulate_options.until, "a duration after start, or a time");
+  simulate_cmd->add_option("--out", simulate_options.out, "write the timeline here instead of stdout");
+  simulate_cmd->add_option("--format", simulate_options.format, "jsonl or table")
+      ->check(CLI::IsMember({"jsonl", "table"}))
+      ->capture_default_str();
+  simulate_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
+
   auto* emit_cmd = app.add_subcommand("emit", "add one event to the stream");
   EmitOptions emit_options;
   emit_cmd->add_option("type", emit_options.type, "event type, e.g. lead.created")->required();
@@ -175,5 +257,6 @@ int main(int argc, char** argv) {
   }
   if (*validate_cmd) return validate(dir, config_path);
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
+  if (*simulate_cmd) return simulate(simulate_options, config_path);
   return 2;
 }
