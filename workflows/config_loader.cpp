@@ -51,6 +51,11 @@ void parse_connectors(YamlContext& context, const YAML::Node& node, Config& conf
     }
     for (const auto& item : body) {
       const std::string key = item.first.as<std::string>("");
+      // `type: null` is the null connector, though YAML reads a plain `null` as no value at all.
+      if (key == "type" && item.second.IsNull()) {
+        settings.type = "null";
+        continue;
+      }
       auto value = context.scalar(item.second, fmt::format("`{}.{}`", settings.name, key));
       if (!value) continue;
       if (key == "type") {
