@@ -165,3 +165,178 @@ TEST_CASE("the example campaign is valid") {
   CHECK_MESSAGE(load.ok(), all_messages(load.diagnostics));
   CHECK(load.campaign.workflows.size() == 1);
 }
+
+TEST_CASE("the whole language loads: trigger.when, reentry, exit_when, send_window and every step kind") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger:
+  event: lead.created
+  when: { attr.country: { in: [DE, AT] } }
+reentry: after 30d
+exit_when:
+  - event: purchase.completed
+    goal: converted
+  - condition: { stage: customer }
+send_window: { days: mon-fri, hours: "09:00-17:00", timezone: lead, fallback: Europe/Berlin }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - wait_until: { at: "09:00", days: [mon, wed] }
+  - id: registered
+    wait_for: { event: webinar.registered, where: { prop.webinar: w1 }, timeout: 5d }
+    on_timeout: last
+  - id: check
+    branch:
+      - if: { event: email.clicked, step: hello, within: 7d }
+        goto: ab
+      - if: { any: [ { score: { gte: 50 } }, { not: { tag: cold } } ] }
+        goto: last
+      - else: ab
+  - id: ab
+    split:
+      - { weight: 70, goto: a }
+      - { weight: 30, goto: last }
+  - id: a
+    post: { connector: outbox, template: tips }
+  - score: -3
+  - set: { attr.nurtured: true, stage: mql, tag: warm }
+  - webhook: { connector: outbox }
+  - handoff: { connector: outbox, note: "Finished" }
+  - id: last
+    email: { template: tips }
+  - exit: { goal: done }
+)");
+  auto load = campaign.load();
+  REQUIRE_MESSAGE(load.ok(), all_messages(load.diagnostics));
+  const Workflow& w = load.campaign.workflows[0];
+  REQUIRE(w.trigger.when);
+  CHECK(w.reentry.policy == Reentry::Policy::after);
+  CHECK(w.reentry.after == std::chrono::hours(24 * 30));
+  REQUIRE(w.exit_when.size() == 2);
+  CHECK(w.exit_when[0].goal == "converted");
+  REQUIRE(w.send_window);
+  CHECK(w.send_window->from_minute == 9 * 60);
+  CHECK(w.send_window->to_minute == 17 * 60);
+  CHECK(w.send_window->days == DaySet{false, true, true, true, true, true, false});
+  CHECK(w.send_window->fallback == "Europe/Berlin");
+  std::vector<std::string_view> kinds;
+  for (const auto& step : w.steps) kinds.push_back(step.kind());
+  CHECK(kinds == std::vector<std::string_view>{"email", "wait_until", "wait_for", "branch", "split", "post", "score",
+                                               "set", "webhook", "handoff", "email", "exit"});
+  const auto& wait_for = std::get<WaitForStep>(w.steps[2].action);
+  CHECK(wait_for.on_timeout == "last");
+  CHECK(wait_for.timeout == std::chrono::hours(120));
+  CHECK(std::get<ScoreStep>(w.steps[6].action).points == -3);
+  CHECK(std::get<SplitStep>(w.steps[4].action).arms[0].weight == 70);
+}
+
+TEST_CASE("validation refuses unreachable steps and loops without a wait") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: a
+    email: { template: welcome }
+  - id: b
+    email: { template: tips }
+    goto: a
+  - id: orphan
+    wait: 1d
+)");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  const std::string text = all_messages(load.diagnostics);
+  CHECK(text.find(":9:5: error: step \"orphan\" can never be reached (add a goto to it, or remove it)") !=
+        std::string::npos);
+  CHECK(text.find("error: the steps a -> b -> a form a loop with no wait in it (add a `wait` or `wait_for` inside "
+                  "the loop)") != std::string::npos);
+}
+
+TEST_CASE("a loop through a wait is fine") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: a
+    email: { template: welcome }
+  - id: pause
+    wait_for: { event: x, timeout: 1d }
+    on_timeout: a
+)");
+  auto load = campaign.load();
+  CHECK_MESSAGE(load.ok(), all_messages(load.diagnostics));
+}
+
+TEST_CASE("bad zones, regexes, weights, hours, operators and targets are each refused at their position") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger:
+  event: lead.created
+  when: { attr.email: { matches: "([a-z" } }
+send_window: { hours: "17:00-09:00", timezone: Europe/Berln }
+steps:
+  - id: ab
+    split:
+      - { weight: 0, goto: a }
+      - { weight: 0, goto: b }
+  - id: a
+    branch:
+      - if: { score: { greater: 5 } }
+        goto: nowhere
+  - id: b
+    wait_for: { event: x }
+)");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  const std::string text = all_messages(load.diagnostics);
+  CHECK(text.find(":4:34: error: \"([a-z\" is not a valid regular expression") != std::string::npos);
+  CHECK(text.find(":5:23: error: hours \"17:00-09:00\" are not a range of the day") != std::string::npos);
+  CHECK(text.find(":5:48: error: \"Europe/Berln\" is not an IANA time zone") != std::string::npos);
+  CHECK(text.find(":9:7: error: the weights of a split add up to 0") != std::string::npos);
+  CHECK(text.find(":13:24: error: unknown operator \"greater\" (one of: eq, ne, in, not_in, gt, gte, lt, lte, "
+                  "contains, matches, exists)") != std::string::npos);
+  CHECK(text.find(":14:15: error: goto target \"nowhere\" does not exist") != std::string::npos);
+  CHECK(text.find(":16:15: error: `wait_for` needs a `timeout` (e.g. `timeout: 5d`)") != std::string::npos);
+}
+
+TEST_CASE("scoring.yaml loads rules, decay and ordered stages, and is checked like the rest") {
+  CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n");
+  write_file(campaign.dir / "scoring.yaml", R"yaml(rules:
+  - { event: email.opened, points: 1 }
+  - { event: page.viewed, where: { prop.path: { matches: "^/pricing" } }, points: 10 }
+  - { attr: job_title, matches: "(?i)(director|vp)", points: 15 }
+decay: { half_life: 30d }
+stages:
+  lead: { attr.email: { exists: true } }
+  mql: { score: { gte: 50 } }
+)yaml");
+  auto load = campaign.load();
+  REQUIRE_MESSAGE(load.ok(), all_messages(load.diagnostics));
+  const Scoring& scoring = load.campaign.scoring;
+  REQUIRE(scoring.rules.size() == 3);
+  CHECK(scoring.rules[2].test->holds("VP Sales"));  // (?i): case-insensitive
+  CHECK_FALSE(scoring.rules[2].test->holds("Engineer"));
+  CHECK(scoring.half_life == std::chrono::hours(24 * 30));
+  REQUIRE(scoring.stages.size() == 2);
+  CHECK(scoring.stages[0].name == "lead");
+  CHECK(scoring.stage_rank("mql") == 1u);
+
+  write_file(campaign.dir / "scoring.yaml", "rules:\n  - { event: x, pionts: 1 }\n");
+  auto bad = campaign.load();
+  REQUIRE_FALSE(bad.ok());
+  CHECK(all_messages(bad.diagnostics).find("scoring.yaml:2:17: error: unknown key \"pionts\" in rule 1 (did you "
+                                           "mean \"points\"?)") != std::string::npos);
+}
+
+TEST_CASE("comparisons follow the condition language") {
+  using Op = Comparison::Op;
+  auto make = [](Op op, nlohmann::json value) { return Comparison{op, std::move(value), nullptr}; };
+  CHECK(make(Op::eq, 5).holds(5.0));
+  CHECK_FALSE(make(Op::eq, "5").holds(5));
+  CHECK(make(Op::ne, "x").holds(nullptr));
+  CHECK(make(Op::in, {"DE", "AT"}).holds("AT"));
+  CHECK(make(Op::not_in, {"DE", "AT"}).holds("FR"));
+  CHECK(make(Op::gte, 50).holds(50));
+  CHECK_FALSE(make(Op::gt, 50).holds("60"));  // text and numbers do not compare
+  CHECK(make(Op::lt, "2026-05-01").holds("2026-04-30"));
+  CHECK(make(Op::contains, "corp").holds("acme corp"));
+  CHECK(make(Op::contains, "vip").holds(nlohmann::json::array({"vip", "beta"})));
+  CHECK(make(Op::exists, true).holds("x"));
+  CHECK(make(Op::exists, false).holds(nullptr));
+}
