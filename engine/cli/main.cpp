@@ -19,6 +19,8 @@
 #include "engine/store/redis/redis_store.hpp"
 #include "engine/store_target.hpp"
 #include "workflows/campaign.hpp"
+#include "workflows/graph.hpp"
+#include "workflows/schema.hpp"
 
 namespace {
 
@@ -229,6 +231,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   simulate_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
 
+  auto* graph_cmd = app.add_subcommand("graph", "draw a workflow (mermaid or dot)");
+  std::string graph_file;
+  std::string graph_format = "mermaid";
+  graph_cmd->add_option("file", graph_file, "workflow file")->required();
+  graph_cmd->add_option("--format", graph_format, "mermaid or dot")
+      ->check(CLI::IsMember({"mermaid", "dot"}))
+      ->capture_default_str();
+
+  auto* schema_cmd = app.add_subcommand("schema", "print the JSON Schema of the workflow language or of nurture.yaml");
+  std::string schema_of = "workflow";
+  schema_cmd->add_option("of", schema_of, "workflow or config")
+      ->check(CLI::IsMember({"workflow", "config"}))
+      ->capture_default_str();
+
   auto* emit_cmd = app.add_subcommand("emit", "add one event to the stream");
   EmitOptions emit_options;
   emit_cmd->add_option("type", emit_options.type, "event type, e.g. lead.created")->required();
@@ -258,5 +274,19 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return validate(dir, config_path);
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
   if (*simulate_cmd) return simulate(simulate_options, config_path);
+  if (*graph_cmd) {
+    // Drawing needs no config: email steps without a connector are drawn with the default one.
+    auto workflow = workflows::load_workflow(graph_file, graph_file, "default");
+    if (!workflow) {
+      for (const auto& d : workflow.error()) std::cerr << d.format() << "\n";
+      return 1;
+    }
+    std::cout << (graph_format == "dot" ? workflows::to_dot(*workflow) : workflows::to_mermaid(*workflow));
+    return 0;
+  }
+  if (*schema_cmd) {
+    std::cout << (schema_of == "config" ? workflows::config_schema() : workflows::workflow_schema()) << "\n";
+    return 0;
+  }
   return 2;
 }

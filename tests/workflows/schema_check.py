@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Validates `nurture schema` with an independent validator (python3-jsonschema, draft 2020-12): every example and
+golden workflow must pass, and workflows broken in the ways marketers break them must be rejected."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import yaml
+
+nurture, source = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def schema(of):
+    text = subprocess.run([nurture, 'schema', of], check=True, capture_output=True, text=True).stdout
+    parsed = json.loads(text)
+    jsonschema.Draft202012Validator.check_schema(parsed)
+    return jsonschema.Draft202012Validator(parsed)
+
+
+workflow = schema('workflow')
+config = schema('config')
+
+good = sorted(set(os.path.realpath(p) for p in
+                  glob.glob(f'{source}/examples/*/workflows/*.yaml') +
+                  glob.glob(f'{source}/tests/workflows/golden/*/campaign/workflows/*.yaml')))
+for path in good:
+    errors = list(workflow.iter_errors(yaml.safe_load(open(path))))
+    if errors:
+        failures.append(f'{path}: rejected: {errors[0].message}')
+
+configs = sorted(set(os.path.realpath(p) for p in
+                     glob.glob(f'{source}/examples/*/nurture.yaml') +
+                     glob.glob(f'{source}/tests/workflows/golden/_shared/nurture.yaml')))
+for path in configs:
+    errors = list(config.iter_errors(yaml.safe_load(open(path))))
+    if errors:
+        failures.append(f'{path}: rejected: {errors[0].message}')
+
+base = 'workflow: w\ntrigger: { event: lead.created }\n'
+broken = {
+    'unknown top-level key': base + 'stpes:\n  - wait: 1d\n',
+    'two actions in one step': base + 'steps:\n  - { wait: 1d, email: { template: t } }\n',
+    'no action in a step': base + 'steps:\n  - { id: a }\n',
+    'bad duration': base + 'steps:\n  - wait: 2 days\n',
+    'missing trigger': 'workflow: w\nsteps:\n  - wait: 1d\n',
+    'bad workflow id': 'workflow: Welcome!\ntrigger: { event: x }\nsteps:\n  - wait: 1d\n',
+    'unknown operator': base + 'steps:\n  - branch:\n      - if: { score: { greater: 5 } }\n        goto: a\n',
+    'within without event': base + 'steps:\n  - branch:\n      - if: { within: 7d }\n        goto: a\n',
+    'wait_for without timeout': base + 'steps:\n  - wait_for: { event: x }\n',
+    'on_timeout outside wait_for': base + 'steps:\n  - { wait: 1d, on_timeout: a }\n',
+    'email without template': base + 'steps:\n  - email: { connector: c }\n',
+    'negative split weight': base + 'steps:\n  - split:\n      - { weight: -1, goto: a }\n',
+    'bad reentry': base + 'reentry: sometimes\nsteps:\n  - wait: 1d\n',
+}
+for name, text in broken.items():
+    if workflow.is_valid(yaml.safe_load(text)):
+        failures.append(f'accepted a broken workflow: {name}')
+if config.is_valid(yaml.safe_load('redis: auto\nsendr: { from: x }\n')):
+    failures.append('accepted a config with an unknown key')
+
+checked = len(good) + len(configs) + len(broken) + 1
+for failure in failures:
+    print(failure)
+print(f'{checked - len(failures)} passed, {len(failures)} failed')
+sys.exit(1 if failures else 0)
