@@ -56,6 +56,7 @@ void Simulation::commit(const Transition& transition, std::vector<TimelineEntry>
     timer_due_[member] = to_unix_ms(due);
   }
   timeline.insert(timeline.end(), transition.timeline.begin(), transition.timeline.end());
+  actions_.insert(actions_.end(), transition.actions.begin(), transition.actions.end());
 }
 
 std::vector<TimelineEntry> Simulation::run(std::vector<Event> events, const SimulationOptions& options) {

@@ -36,12 +36,15 @@ class Simulation {
   std::vector<TimelineEntry> run(std::vector<Event> events, const SimulationOptions& options);
 
   const std::map<std::string, LeadSnapshot>& leads() const { return leads_; }
+  // Every action the run planned (what the daemon would have put in its outbox).
+  const std::vector<PlannedAction>& actions() const { return actions_; }
 
  private:
   void commit(const Transition& transition, std::vector<TimelineEntry>& timeline);
 
   Interpreter interpreter_;
   std::map<std::string, LeadSnapshot> leads_;
+  std::vector<PlannedAction> actions_;
   std::set<std::pair<std::int64_t, std::string>> timers_;  // (due ms, member): due order, then (lead, workflow)
   std::unordered_map<std::string, std::int64_t> timer_due_;  // member -> due ms, to remove a timer by name
 };

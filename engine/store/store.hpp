@@ -68,6 +68,8 @@ class Store {
                                const std::string& stream_id, const std::string& event_id) = 0;
 
   virtual std::vector<TimerRef> due_timers(TimePoint now, int limit) = 0;
+  // When the earliest timer falls due; nullopt when none is set.
+  virtual std::optional<TimePoint> next_timer_due() = 0;
   virtual void release_due_retries(TimePoint now) = 0;
 
   virtual std::vector<OutboxEntry> read_outbox(int count) = 0;

@@ -282,6 +282,21 @@ std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
   return timers;
 }
 
+std::optional<TimePoint> RedisStore::next_timer_due() {
+  std::vector<Command> commands;
+  for (int p = 0; p < options_.partitions; ++p) {
+    commands.push_back({"ZRANGE", keys_.timers(p), "0", "0", "WITHSCORES"});
+  }
+  std::optional<long long> earliest;
+  for (const auto& reply : checked(commands)) {
+    if (reply.elements.size() != 2) continue;
+    const long long due = std::stoll(reply.elements[1].text);
+    if (!earliest || due < *earliest) earliest = due;
+  }
+  if (!earliest) return std::nullopt;
+  return from_unix_ms(*earliest);
+}
+
 void RedisStore::release_due_retries(TimePoint now) {
   connection_->ensure_loaded(release_retries_script_);
   std::vector<Command> commands;

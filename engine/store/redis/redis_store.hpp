@@ -35,6 +35,7 @@ class RedisStore final : public Store {
                        const std::string& event_id) override;
 
   std::vector<TimerRef> due_timers(TimePoint now, int limit) override;
+  std::optional<TimePoint> next_timer_due() override;
   void release_due_retries(TimePoint now) override;
 
   std::vector<OutboxEntry> read_outbox(int count) override;
