@@ -1,6 +1,9 @@
 // A campaign directory as a whole: config, every workflow, and the references between them.
 
 #include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -61,6 +64,69 @@ void check_references(const Campaign& campaign, const std::vector<Workflow>& wor
         diagnostics.push_back({Severity::warning, step.where,
                                fmt::format("stage \"{}\" is not one of the stages in scoring.yaml", *set->stage),
                                "check the spelling"});
+      }
+    }
+  }
+}
+
+// Attribute names the campaign itself knows of: the standard ones, and every one it names anywhere (conditions,
+// `set`, scoring, wait_until, `to:`). A template variable `lead.X` outside them is likely a typo or an attribute no
+// producer sends: a warning, since producers may still send it.
+void collect_condition_attributes(const Condition& condition, std::set<std::string>& names) {
+  for (const auto& term : condition.terms) {
+    if (const auto* attr = std::get_if<AttrTest>(&term)) names.insert(attr->name);
+    else if (const auto* all = std::get_if<AllOf>(&term)) for (const auto& c : all->items) collect_condition_attributes(c, names);
+    else if (const auto* any = std::get_if<AnyOf>(&term)) for (const auto& c : any->items) collect_condition_attributes(c, names);
+    else if (const auto* negated = std::get_if<NotOf>(&term)) collect_condition_attributes(*negated->item, names);
+  }
+}
+
+std::set<std::string> known_attributes(const Campaign& campaign) {
+  std::set<std::string> names = {"id", "email", "first_name", "last_name", "timezone", "locale", "phone"};
+  for (const auto& workflow : campaign.workflows) {
+    if (workflow.trigger.when) collect_condition_attributes(*workflow.trigger.when, names);
+    for (const auto& rule : workflow.exit_when) {
+      if (rule.condition) collect_condition_attributes(*rule.condition, names);
+    }
+    for (const auto& step : workflow.steps) {
+      if (const auto* branch = std::get_if<BranchStep>(&step.action)) {
+        for (const auto& c : branch->cases) collect_condition_attributes(c.condition, names);
+      } else if (const auto* set = std::get_if<SetStep>(&step.action)) {
+        for (const auto& [name, value] : set->attrs) names.insert(name);
+      } else if (const auto* until = std::get_if<WaitUntilStep>(&step.action); until && !until->attr.empty()) {
+        names.insert(until->attr);
+      } else if (const auto* email = std::get_if<EmailStep>(&step.action); email && email->to.rfind("attr.", 0) == 0) {
+        names.insert(email->to.substr(5));
+      }
+    }
+  }
+  for (const auto& rule : campaign.scoring.rules) {
+    if (!rule.attr.empty()) names.insert(rule.attr);
+  }
+  for (const auto& stage : campaign.scoring.stages) collect_condition_attributes(stage.condition, names);
+  return names;
+}
+
+void check_template_variables(const Campaign& campaign, Diagnostics& diagnostics) {
+  if (!fs::is_directory(campaign.templates_dir)) return;
+  const std::set<std::string> known = known_attributes(campaign);
+  static const std::regex variable(R"(\{\{[{#^&/]?\s*lead\.([A-Za-z0-9_]+))");
+  for (const auto& entry : fs::recursive_directory_iterator(campaign.templates_dir)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".mustache") continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    int number = 0;
+    std::set<std::string> reported;
+    while (std::getline(in, line)) {
+      ++number;
+      for (auto it = std::sregex_iterator(line.begin(), line.end(), variable); it != std::sregex_iterator(); ++it) {
+        const std::string name = (*it)[1];
+        if (known.count(name) || !reported.insert(name).second) continue;
+        diagnostics.push_back(
+            {Severity::warning,
+             {shown(campaign.dir, entry.path()), number, static_cast<int>(it->position(0)) + 1},
+             fmt::format("template variable lead.{} is not an attribute this campaign knows of", name),
+             "check the spelling; if producers send it, name it in a condition or ignore this"});
       }
     }
   }
@@ -130,6 +196,7 @@ CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
             [](const Workflow& a, const Workflow& b) { return a.id < b.id; });
   check_references(campaign, campaign.workflows, result.diagnostics);
   check_references(campaign, with_errors, result.diagnostics);
+  check_template_variables(campaign, result.diagnostics);
   return result;
 }
 
