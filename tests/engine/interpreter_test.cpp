@@ -11,10 +11,7 @@ using nurture::testing::TempDir;
 
 namespace {
 
-const char* config = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
-defaults: { email: outbox }
-connectors: { outbox: { type: file, dir: ./outbox } }
-)";
+const char* const config = nurture::testing::minimal_config;
 
 struct Fixture {
   TempDir dir;

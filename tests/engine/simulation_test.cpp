@@ -10,10 +10,7 @@ using namespace nurture::engine;
 using nurture::testing::TempDir;
 
 namespace {
-const char* config = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
-defaults: { email: outbox }
-connectors: { outbox: { type: file, dir: ./outbox } }
-)";
+const char* const config = nurture::testing::minimal_config;
 }  // namespace
 
 TEST_CASE("a split sends each arm its share of leads, within 2% over 10k leads, the same on every run") {

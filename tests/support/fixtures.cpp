@@ -51,6 +51,11 @@ workflows::Campaign load_campaign_or_fail(const fs::path& dir) {
   return std::move(load.campaign);
 }
 
+const char* const minimal_config = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: outbox }
+connectors: { outbox: { type: file, dir: ./outbox } }
+)";
+
 std::string two_email_drip(const std::string& wait) {
   return fmt::format(R"(workflow: welcome
 trigger: {{ event: lead.created }}

@@ -38,6 +38,8 @@ struct CampaignFiles {
 void write_campaign(const std::filesystem::path& dir, const CampaignFiles& files);
 // Loads it; a campaign with errors fails the test, showing them.
 workflows::Campaign load_campaign_or_fail(const std::filesystem::path& dir);
+// nurture.yaml with a sender and one `file` connector `outbox` as the default for email.
+extern const char* const minimal_config;
 // `welcome`: email `hello` (template welcome), wait WAIT, email `tips` (template tips).
 std::string two_email_drip(const std::string& wait = "2d");
 // The value of `field` in a stream entry as XRANGE returns it ([id, [f, v, ...]]); "" when absent.
