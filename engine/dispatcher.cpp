@@ -24,7 +24,8 @@
 namespace nurture::engine {
 
 namespace {
-constexpr int batch_size = 64;
+constexpr int batch_size = 256;
+constexpr std::chrono::milliseconds record_interval{50};
 constexpr std::chrono::seconds send_deadline{60};
 
 // Waits for a connector's completion, which may come on another thread.
@@ -36,6 +37,10 @@ class PendingResult {
       result_ = std::move(result);
       ready_.notify_all();
     };
+  }
+  bool ready() {
+    std::lock_guard lock(mutex_);
+    return result_.has_value();
   }
   sdk::Result wait(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mutex_);
@@ -62,58 +67,87 @@ std::chrono::milliseconds RetryPolicy::backoff(int attempt, std::chrono::millise
 
 int Dispatcher::poll() {
   const std::vector<OutboxEntry> entries = store_.read_outbox(batch_size);
-  for (const auto& entry : entries) {
-    try {
-      dispatch(entry);
-    } catch (const StoreUnavailable&) {
-      throw;  // nothing recorded: the entry stays pending and comes back
-    } catch (const std::exception& e) {
-      spdlog::error("action {} failed in the engine: {}", entry.action.action_id, e.what());
-      store_.record_dispatch(entry, DispatchOutcome::failed, std::string("engine error: ") + e.what());
-    }
+  if (entries.empty()) return 0;
+  try {
+    dispatch(entries);
+  } catch (const StoreUnavailable&) {
+    store_.replay_pending();  // what was recorded is skipped when it comes again; the rest is sent then
+    throw;
   }
   return static_cast<int>(entries.size());
 }
 
-void Dispatcher::dispatch(const OutboxEntry& entry) {
-  const PlannedAction& planned = entry.action;
-  if (planned.kind == "email" && store_.is_suppressed("email", planned.to)) {
-    store_.record_dispatch(entry, DispatchOutcome::skipped, "suppressed");
-    return;
-  }
-  switch (store_.claim(entry)) {
-    case ClaimOutcome::already_done:
-      store_.ack_outbox(entry);
-      return;
-    case ClaimOutcome::claimed_again:
-      spdlog::warn("action {} was claimed by an attempt that did not finish; sending again",
-                   planned.action_id);
-      break;
-    case ClaimOutcome::claimed:
-      break;
+void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
+  const std::vector<DispatchCheck> checks = store_.check_and_claim(entries);
+  std::vector<DispatchRecord> records;
+  std::vector<const OutboxEntry*> to_send;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const OutboxEntry& entry = entries[i];
+    switch (checks[i].claim) {
+      case ClaimOutcome::already_done:
+        store_.ack_outbox(entry);
+        continue;
+      case ClaimOutcome::claimed_again:
+        spdlog::warn("action {} was claimed by an attempt that did not finish; sending again",
+                     entry.action.action_id);
+        break;
+      case ClaimOutcome::claimed:
+        break;
+    }
+    if (checks[i].suppressed) {
+      records.push_back({&entry, DispatchOutcome::skipped, "suppressed"});
+    } else if (!connectors_.find(entry.action.connector)) {
+      records.push_back({&entry, DispatchOutcome::failed,
+                         fmt::format("connector \"{}\" is not configured", entry.action.connector)});
+    } else {
+      to_send.push_back(&entry);
+    }
   }
 
-  sdk::Connector* connector = connectors_.find(planned.connector);
-  if (!connector) {
-    store_.record_dispatch(entry, DispatchOutcome::failed,
-                           fmt::format("connector \"{}\" is not configured", planned.connector));
-    return;
+  std::vector<std::string> leads;
+  leads.reserve(to_send.size());
+  for (const OutboxEntry* entry : to_send) leads.push_back(entry->action.lead);
+  const std::vector<LeadSnapshot> snapshots = store_.load_leads(leads);
+
+  // Results are recorded in batches, but at least every `record_interval`: the time between a provider's accept
+  // and our record is the duplicate window after a crash, so slow providers get theirs recorded promptly.
+  auto last_flush = std::chrono::steady_clock::now();
+  auto flush_if_due = [&] {
+    if (std::chrono::steady_clock::now() - last_flush < record_interval) return;
+    store_.record_many(records);
+    records.clear();
+    last_flush = std::chrono::steady_clock::now();
+  };
+  std::vector<std::pair<const OutboxEntry*, std::unique_ptr<PendingResult>>> in_flight;
+  for (std::size_t i = 0; i < to_send.size(); ++i) {
+    const OutboxEntry& entry = *to_send[i];
+    auto action = build_action(entry, snapshots[i]);
+    if (!action) {
+      records.push_back({&entry, DispatchOutcome::failed, action.error()});
+      continue;
+    }
+    auto pending = std::make_unique<PendingResult>();
+    connectors_.find(entry.action.connector)->send(*action, pending->completion());
+    if (pending->ready()) {
+      settle(entry, pending->wait(std::chrono::steady_clock::now()), records);
+      flush_if_due();
+    } else {
+      in_flight.emplace_back(&entry, std::move(pending));
+    }
   }
-  auto action = build_action(entry);
-  if (!action) {
-    store_.record_dispatch(entry, DispatchOutcome::failed, action.error());
-    return;
+  const auto deadline = std::chrono::steady_clock::now() + send_deadline;
+  for (auto& [entry, pending] : in_flight) {
+    settle(*entry, pending->wait(deadline), records);
+    flush_if_due();
   }
-  PendingResult pending;
-  connector->send(*action, pending.completion());
-  settle(entry, pending.wait(std::chrono::steady_clock::now() + send_deadline));
+  store_.record_many(records);
 }
 
-tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry) const {
+tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry,
+                                                               const LeadSnapshot& lead) const {
   const PlannedAction& planned = entry.action;
   const workflows::Config& config = campaign_.config;
   const TimePoint now = clock_.now();
-  const LeadSnapshot lead = store_.load_lead(planned.lead);
   nlohmann::json attributes = lead.attrs;
   attributes["id"] = planned.lead;
   const std::string unsubscribe_url = fmt::format("{}/u/{}", config.tracking_base_url, planned.action_id);
@@ -194,22 +228,22 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   return action;
 }
 
-void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result) {
+void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records) {
   switch (result.kind) {
     case sdk::Result::Kind::sent:
-      store_.record_dispatch(entry, DispatchOutcome::sent, result.provider_id);
+      records.push_back({&entry, DispatchOutcome::sent, result.provider_id});
       return;
     case sdk::Result::Kind::failed:
       spdlog::warn("action {} failed: {}", entry.action.action_id, result.reason);
-      store_.record_dispatch(entry, DispatchOutcome::failed, result.reason);
+      records.push_back({&entry, DispatchOutcome::failed, result.reason});
       return;
     case sdk::Result::Kind::suppressed:
-      store_.record_dispatch(entry, DispatchOutcome::suppressed, result.reason);
+      records.push_back({&entry, DispatchOutcome::suppressed, result.reason});
       return;
     case sdk::Result::Kind::retry:
       if (entry.attempt >= policy_.max_attempts) {
-        store_.record_dispatch(entry, DispatchOutcome::failed,
-                               fmt::format("gave up after {} attempts: {}", entry.attempt, result.reason));
+        records.push_back({&entry, DispatchOutcome::failed,
+                           fmt::format("gave up after {} attempts: {}", entry.attempt, result.reason)});
         return;
       }
       const auto wait = policy_.backoff(entry.attempt, result.after);

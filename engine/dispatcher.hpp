@@ -32,10 +32,10 @@ class Dispatcher {
   int poll();
 
  private:
-  void dispatch(const OutboxEntry& entry);
-  void settle(const OutboxEntry& entry, const sdk::Result& result);
+  void dispatch(const std::vector<OutboxEntry>& entries);
+  void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);
   // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
-  tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry) const;
+  tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead) const;
 
   Store& store_;
   const workflows::Campaign& campaign_;

@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/ingest.hpp"
+#include "engine/batch_commit.hpp"
 
 namespace nurture::engine {
 
@@ -19,15 +19,17 @@ int Scheduler::poll() {
   const TimePoint now = clock_.now();
   store_.release_due_retries(now);
   const std::vector<TimerRef> due = store_.due_timers(now, batch_size);
+  if (due.empty()) return 0;
+  std::vector<WorkItem> work;
+  work.reserve(due.size());
   for (const auto& timer : due) {
-    try {
-      commit_with_retry(store_, timer.lead,
-                        [&](const LeadSnapshot& lead) { return interpreter_.fire_timer(lead, timer, now); });
-    } catch (const StoreUnavailable&) {
-      throw;
-    } catch (const std::exception& e) {
-      spdlog::error("timer {}/{} failed: {}", timer.lead, timer.workflow, e.what());
-    }
+    work.push_back({timer.lead, [this, &timer, now](const LeadSnapshot& lead) {
+                      return interpreter_.fire_timer(lead, timer, now);
+                    }});
+  }
+  const auto results = commit_batch(store_, work);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results[i].failed) spdlog::error("timer {}/{} failed: {}", due[i].lead, due[i].workflow, results[i].error);
   }
   return static_cast<int>(due.size());
 }

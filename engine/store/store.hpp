@@ -47,6 +47,26 @@ enum class ClaimOutcome {
 
 enum class DispatchOutcome { sent, failed, suppressed, skipped };
 
+// One transition to commit, computed from `before`.
+struct CommitRequest {
+  const LeadSnapshot* before = nullptr;
+  const Transition* transition = nullptr;
+  std::string stream_id;  // the front-door entry it applies, if any
+  std::string event_id;   // the producer's idempotency key, if any
+};
+
+// What the dispatcher learns about an outbox entry before it sends it, in one round trip for a whole batch.
+struct DispatchCheck {
+  bool suppressed = false;
+  ClaimOutcome claim = ClaimOutcome::claimed;
+};
+
+struct DispatchRecord {
+  const OutboxEntry* entry = nullptr;
+  DispatchOutcome outcome = DispatchOutcome::sent;
+  std::string detail;  // provider id or reason
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -58,14 +78,21 @@ class Store {
   // Front door. The first call returns this consumer's pending entries (left by a crash), later calls new ones.
   virtual std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) = 0;
   virtual void ack_events(const std::vector<std::string>& ids) = 0;
+  // After a failure mid-batch: read this consumer's pending entries (events and outbox) again, from the start.
+  virtual void replay_pending() = 0;
   virtual void dead_letter_event(const StreamEntry& entry, const std::string& reason) = 0;
   virtual void add_event(const StreamFields& fields) = 0;
 
   virtual LeadSnapshot load_lead(const std::string& lead) = 0;
+  // Many at once (one round trip); in the order asked.
+  virtual std::vector<LeadSnapshot> load_leads(const std::vector<std::string>& leads) = 0;
   // Atomic: all of the transition or none, refused (conflict) when the lead's version is no longer `before`'s.
   // `stream_id`/`event_id` make re-applying an event a no-op.
   virtual CommitOutcome commit(const LeadSnapshot& before, const Transition& transition,
                                const std::string& stream_id, const std::string& event_id) = 0;
+  // Many at once (one round trip), each atomic on its own; outcomes in the order given. No two may be for the
+  // same lead.
+  virtual std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) = 0;
 
   virtual std::vector<TimerRef> due_timers(TimePoint now, int limit) = 0;
   // When the earliest timer falls due; nullopt when none is set.
@@ -74,6 +101,11 @@ class Store {
 
   virtual std::vector<OutboxEntry> read_outbox(int count) = 0;
   virtual ClaimOutcome claim(const OutboxEntry& entry) = 0;
+  // Suppression and claim for a batch (one round trip). Entries found suppressed are claimed too; recording them
+  // as skipped settles that.
+  virtual std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) = 0;
+  // Many results at once (one round trip), each atomic with its acknowledgement.
+  virtual void record_many(const std::vector<DispatchRecord>& records) = 0;
   // Acknowledges an entry whose result was recorded before (a re-delivery): nothing else changes.
   virtual void ack_outbox(const OutboxEntry& entry) = 0;
   virtual bool is_suppressed(const std::string& channel, const std::string& address) = 0;

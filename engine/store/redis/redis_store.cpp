@@ -192,18 +192,33 @@ void RedisStore::add_event(const StreamFields& fields) {
   if (reply.is_error()) throw StoreUnavailable("XADD: " + reply.text);
 }
 
-LeadSnapshot RedisStore::load_lead(const std::string& lead) {
-  const int p = partition_of(lead, options_.partitions);
-  RedisReply reply = checked(Command{"HGETALL", keys_.lead(p, lead)});
-  FieldMap fields;
-  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    fields[reply.elements[i].text] = reply.elements[i + 1].text;
+LeadSnapshot RedisStore::load_lead(const std::string& lead) { return load_leads({lead}).front(); }
+
+std::vector<LeadSnapshot> RedisStore::load_leads(const std::vector<std::string>& leads) {
+  std::vector<Command> commands;
+  commands.reserve(leads.size());
+  for (const auto& lead : leads) {
+    commands.push_back({"HGETALL", keys_.lead(partition_of(lead, options_.partitions), lead)});
   }
-  return unpack_lead(lead, fields);
+  const auto replies = checked(commands);
+  std::vector<LeadSnapshot> snapshots;
+  snapshots.reserve(leads.size());
+  for (std::size_t i = 0; i < leads.size(); ++i) {
+    FieldMap fields;
+    const auto& reply = replies[i];
+    for (std::size_t j = 0; j + 1 < reply.elements.size(); j += 2) {
+      fields[reply.elements[j].text] = reply.elements[j + 1].text;
+    }
+    snapshots.push_back(unpack_lead(leads[i], fields));
+  }
+  return snapshots;
 }
 
-CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t, const std::string& stream_id,
-                                 const std::string& event_id) {
+Command RedisStore::commit_command(const CommitRequest& request) {
+  const LeadSnapshot& before = *request.before;
+  const Transition& t = *request.transition;
+  const std::string& stream_id = request.stream_id;
+  const std::string& event_id = request.event_id;
   const std::string& lead = before.id;
   const int p = partition_of(lead, options_.partitions);
   std::vector<std::string> keys{keys_.lead(p, lead), keys_.timers(p), keys_.outbox(p),
@@ -252,13 +267,39 @@ CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t
     doc["stats"].push_back({it->second, field, 1});
     if (!entry.goal.empty()) doc["stats"].push_back({it->second, "goal:" + entry.goal, 1});
   }
+  return RedisConnection::evalsha_command(commit_script_, keys, {doc.dump()});
+}
 
-  RedisReply reply = connection_->eval(commit_script_, keys, {doc.dump()});
-  if (reply.type == RedisReply::Type::io_error) throw StoreUnavailable("Redis: " + reply.text);
-  if (reply.is_error()) throw std::runtime_error("commit script failed: " + reply.text);
-  if (reply.text == "conflict") return CommitOutcome::conflict;
-  if (reply.text == "duplicate") return CommitOutcome::duplicate;
-  return CommitOutcome::committed;
+CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t, const std::string& stream_id,
+                                 const std::string& event_id) {
+  return commit_many({CommitRequest{&before, &t, stream_id, event_id}}).front();
+}
+
+std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitRequest>& requests) {
+  if (requests.empty()) return {};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!connection_->ensure_loaded(commit_script_)) throw StoreUnavailable("cannot load the commit script");
+    std::vector<Command> commands;
+    commands.reserve(requests.size());
+    for (const auto& request : requests) commands.push_back(commit_command(request));
+    const auto replies = checked(commands);
+    std::vector<CommitOutcome> outcomes;
+    outcomes.reserve(replies.size());
+    bool script_missing = false;
+    for (const auto& reply : replies) {
+      if (reply.is_error() && reply.text.rfind("NOSCRIPT", 0) == 0) {
+        script_missing = true;  // Redis restarted and lost its script cache; nothing of this batch ran
+        break;
+      }
+      if (reply.is_error()) throw std::runtime_error("commit script failed: " + reply.text);
+      outcomes.push_back(reply.text == "conflict"    ? CommitOutcome::conflict
+                         : reply.text == "duplicate" ? CommitOutcome::duplicate
+                                                     : CommitOutcome::committed);
+    }
+    if (!script_missing) return outcomes;
+    commit_script_.sha.clear();
+  }
+  throw StoreUnavailable("the commit script keeps disappearing");
 }
 
 std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
@@ -353,20 +394,72 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
   return entries;
 }
 
-ClaimOutcome RedisStore::claim(const OutboxEntry& entry) {
-  const std::string ttl =
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
-  const std::string key = keys_.done(entry.partition, entry.action.action_id);
-  RedisReply previous = checked(Command{"GET", key});
-  if (!previous.is_nil() && previous.text.rfind("c", 0) != 0 && previous.text.rfind("r", 0) != 0) {
-    return ClaimOutcome::already_done;
+std::string RedisStore::record_ttl() const {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
+}
+
+ClaimOutcome RedisStore::claim(const OutboxEntry& entry) { return check_and_claim({entry}).front().claim; }
+
+std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxEntry>& entries) {
+  // Per entry: is the address suppressed, and claim the action unless a claim or result exists (SET NX GET).
+  std::vector<Command> commands;
+  commands.reserve(entries.size() * 2);
+  for (const auto& entry : entries) {
+    commands.push_back({"SISMEMBER", keys_.suppress("email"), entry.action.kind == "email" ? entry.action.to : ""});
+    commands.push_back({"SET", keys_.done(entry.partition, entry.action.action_id), "c", "NX", "GET", "EX",
+                        record_ttl()});
   }
-  checked(Command{"SET", key, "c", "EX", ttl});
-  if (!previous.is_nil() && previous.text.rfind("c", 0) == 0) {
-    checked(Command{"HINCRBY", keys_.stats(entry.partition, entry.action.workflow), "dispatch_reclaimed", "1"});
-    return ClaimOutcome::claimed_again;
+  const auto replies = checked(commands);
+  std::vector<DispatchCheck> checks(entries.size());
+  std::vector<Command> follow_up;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& entry = entries[i];
+    checks[i].suppressed = entry.action.kind == "email" && replies[2 * i].integer == 1;
+    const RedisReply& previous = replies[2 * i + 1];
+    if (previous.is_error()) throw StoreUnavailable("claim: " + previous.text);
+    if (previous.is_nil()) {
+      checks[i].claim = ClaimOutcome::claimed;
+    } else if (previous.text.rfind("r", 0) == 0) {  // a retry coming back: claim it again
+      checks[i].claim = ClaimOutcome::claimed;
+      follow_up.push_back({"SET", keys_.done(entry.partition, entry.action.action_id), "c", "EX", record_ttl()});
+    } else if (previous.text.rfind("c", 0) == 0) {
+      checks[i].claim = ClaimOutcome::claimed_again;
+      follow_up.push_back(
+          {"HINCRBY", keys_.stats(entry.partition, entry.action.workflow), "dispatch_reclaimed", "1"});
+    } else {
+      checks[i].claim = ClaimOutcome::already_done;
+    }
   }
-  return ClaimOutcome::claimed;
+  if (!follow_up.empty()) checked(follow_up);
+  return checks;
+}
+
+void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
+  std::vector<Command> commands;
+  commands.reserve(records.size() * 6);
+  for (const auto& record : records) {
+    const OutboxEntry& entry = *record.entry;
+    const int p = entry.partition;
+    commands.push_back({"MULTI"});
+    commands.push_back({"SET", keys_.done(p, entry.action.action_id),
+                        fmt::format("{}:{}", outcome_letter(record.outcome), record.detail), "EX", record_ttl()});
+    commands.push_back({"XACK", keys_.outbox(p), dispatch_group, entry.stream_id});
+    commands.push_back({"HINCRBY", keys_.stats(p, entry.action.workflow),
+                        fmt::format("step:{}:{}", entry.action.step, outcome_name(record.outcome)), "1"});
+    if (record.outcome == DispatchOutcome::failed) {
+      Command dead{"XADD", keys_.outbox_dead(p), "*"};
+      auto fields = outbox_fields(entry.action, entry.attempt);
+      dead.insert(dead.end(), fields.begin(), fields.end());
+      dead.insert(dead.end(), {"reason", record.detail});
+      commands.push_back(dead);
+    }
+    commands.push_back({"EXEC"});
+    if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) {
+      // Global set by address, outside the partition's slot (DESIGN.md: read by the dispatcher).
+      commands.push_back({"SADD", keys_.suppress("email"), entry.action.to});
+    }
+  }
+  checked(commands);
 }
 
 void RedisStore::ack_outbox(const OutboxEntry& entry) {
@@ -378,30 +471,7 @@ bool RedisStore::is_suppressed(const std::string& channel, const std::string& ad
 }
 
 void RedisStore::record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) {
-  const int p = entry.partition;
-  const std::string ttl =
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
-  std::vector<Command> commands{
-      {"MULTI"},
-      {"SET", keys_.done(p, entry.action.action_id), fmt::format("{}:{}", outcome_letter(outcome), detail), "EX",
-       ttl},
-      {"XACK", keys_.outbox(p), dispatch_group, entry.stream_id},
-      {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:{}", entry.action.step,
-                                                                      outcome_name(outcome)),
-       "1"}};
-  if (outcome == DispatchOutcome::failed) {
-    Command dead{"XADD", keys_.outbox_dead(p), "*"};
-    auto fields = outbox_fields(entry.action, entry.attempt);
-    dead.insert(dead.end(), fields.begin(), fields.end());
-    dead.insert(dead.end(), {"reason", detail});
-    commands.push_back(dead);
-  }
-  commands.push_back({"EXEC"});
-  checked(commands);
-  if (outcome == DispatchOutcome::suppressed) {
-    // Global set by address, outside the partition's slot (DESIGN.md: read by the dispatcher).
-    checked(Command{"SADD", keys_.suppress("email"), entry.action.to});
-  }
+  record_many({DispatchRecord{&entry, outcome, detail}});
 }
 
 void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {

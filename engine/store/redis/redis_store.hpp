@@ -27,12 +27,18 @@ class RedisStore final : public Store {
 
   std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) override;
   void ack_events(const std::vector<std::string>& ids) override;
+  void replay_pending() override {
+    events_pending_drained_ = false;
+    outbox_pending_drained_ = false;
+  }
   void dead_letter_event(const StreamEntry& entry, const std::string& reason) override;
   void add_event(const StreamFields& fields) override;
 
   LeadSnapshot load_lead(const std::string& lead) override;
+  std::vector<LeadSnapshot> load_leads(const std::vector<std::string>& leads) override;
   CommitOutcome commit(const LeadSnapshot& before, const Transition& transition, const std::string& stream_id,
                        const std::string& event_id) override;
+  std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
 
   std::vector<TimerRef> due_timers(TimePoint now, int limit) override;
   std::optional<TimePoint> next_timer_due() override;
@@ -40,6 +46,8 @@ class RedisStore final : public Store {
 
   std::vector<OutboxEntry> read_outbox(int count) override;
   ClaimOutcome claim(const OutboxEntry& entry) override;
+  std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) override;
+  void record_many(const std::vector<DispatchRecord>& records) override;
   void ack_outbox(const OutboxEntry& entry) override;
   bool is_suppressed(const std::string& channel, const std::string& address) override;
   void record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) override;
@@ -50,6 +58,8 @@ class RedisStore final : public Store {
 
  private:
   std::vector<OutboxEntry> read_outbox_from(const char* from, int count);
+  Command commit_command(const CommitRequest& request);
+  std::string record_ttl() const;
   RedisReply checked(const Command& command);
   std::vector<RedisReply> checked(const std::vector<Command>& commands);
 

@@ -1,0 +1,75 @@
+#include "engine/batch_commit.hpp"
+
+#include <map>
+
+namespace nurture::engine {
+
+namespace {
+constexpr int max_commit_attempts = 32;
+
+// The slow path for a conflict: another writer moved the lead on; read it again and recompute, alone.
+CommitOutcome commit_alone(Store& store, const WorkItem& item) {
+  for (int attempt = 1;; ++attempt) {
+    const LeadSnapshot snapshot = store.load_lead(item.lead);
+    const Transition transition = item.compute(snapshot);
+    const CommitOutcome outcome = store.commit(snapshot, transition, item.stream_id, item.event_id);
+    if (outcome != CommitOutcome::conflict) return outcome;
+    if (attempt == max_commit_attempts) {
+      throw std::runtime_error("the lead kept changing during " + std::to_string(attempt) + " commit attempts");
+    }
+  }
+}
+}  // namespace
+
+std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& items) {
+  std::vector<WorkResult> results(items.size());
+  // Wave k holds the k-th item of each lead, so no wave has two items for one lead.
+  std::vector<std::vector<std::size_t>> waves;
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::size_t wave = seen[items[i].lead]++;
+    if (waves.size() <= wave) waves.resize(wave + 1);
+    waves[wave].push_back(i);
+  }
+  for (const auto& wave : waves) {
+    std::vector<std::string> leads;
+    leads.reserve(wave.size());
+    for (std::size_t i : wave) leads.push_back(items[i].lead);
+    const std::vector<LeadSnapshot> snapshots = store.load_leads(leads);
+
+    std::vector<Transition> transitions(wave.size());
+    std::vector<CommitRequest> requests;
+    std::vector<std::size_t> requested;  // index into wave
+    for (std::size_t k = 0; k < wave.size(); ++k) {
+      const WorkItem& item = items[wave[k]];
+      try {
+        transitions[k] = item.compute(snapshots[k]);
+      } catch (const std::exception& e) {
+        results[wave[k]].failed = true;
+        results[wave[k]].error = e.what();
+        continue;
+      }
+      requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id});
+      requested.push_back(k);
+    }
+    const std::vector<CommitOutcome> outcomes = store.commit_many(requests);
+    for (std::size_t r = 0; r < outcomes.size(); ++r) {
+      const std::size_t index = wave[requested[r]];
+      if (outcomes[r] != CommitOutcome::conflict) {
+        results[index].outcome = outcomes[r];
+        continue;
+      }
+      try {
+        results[index].outcome = commit_alone(store, items[index]);
+      } catch (const StoreUnavailable&) {
+        throw;
+      } catch (const std::exception& e) {
+        results[index].failed = true;
+        results[index].error = e.what();
+      }
+    }
+  }
+  return results;
+}
+
+}  // namespace nurture::engine
