@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -72,6 +73,12 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   store_options.partitions = campaign.config.partitions;
   store_options.consumer = options.consumer.empty() ? hostname() : options.consumer;
   redis::RedisStore store(std::move(*connection), store_options);
+  auto dispatch_connection = redis::RedisConnection::open(target.url);
+  if (!dispatch_connection) {
+    spdlog::error("{} (start Redis or pass --redis)", dispatch_connection.error());
+    return 3;
+  }
+  redis::RedisStore dispatch_store(std::move(*dispatch_connection), store_options);
   try {
     store.prepare();
   } catch (const StoreUnavailable& e) {
@@ -88,24 +95,37 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   std::signal(SIGPIPE, SIG_IGN);
 
   RealClock clock;
-  Engine engine(store, campaign, templates, *connectors, clock);
+  Engine engine(store, dispatch_store, campaign, templates, *connectors, clock);
   spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", campaign.workflows.size(),
                campaign.dir.string(), store_options.consumer);
-  std::chrono::milliseconds backoff{100};
-  while (!stop_requested) {
+
+  // Two loops, each with its own Redis connection: lead state (ingest and timers) here, dispatch on a thread, so
+  // rendering and delivery overlap with the commits that feed them. Each blocks only when it is idle, and briefly,
+  // so timers stay punctual and a stop request is seen within a few milliseconds.
+  auto keep_running = [](const char* loop, const std::function<int(bool idle)>& pass) {
+    std::chrono::milliseconds backoff{100};
+    bool idle = false;
+    while (!stop_requested) {
+      try {
+        idle = pass(idle) == 0;
+        backoff = std::chrono::milliseconds(100);
+      } catch (const StoreUnavailable& e) {
+        spdlog::warn("{}: {}; retrying in {} ms", loop, e.what(), backoff.count());
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+      }
+    }
+  };
+  std::thread dispatch_thread([&] {
+    keep_running("dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
+  });
+  keep_running("state", [&](bool idle) {
     if (reload_requested.exchange(false)) {
       spdlog::warn("SIGHUP: reloading is not supported by this version yet; restart to apply changes");
     }
-    try {
-      // Block on the stream only when idle, and briefly, so timers stay punctual and stop requests are seen.
-      engine.run_once(std::chrono::milliseconds(50));
-      backoff = std::chrono::milliseconds(100);
-    } catch (const StoreUnavailable& e) {
-      spdlog::warn("{}; retrying in {} ms", e.what(), backoff.count());
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
-    }
-  }
+    return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
+  });
+  dispatch_thread.join();
   spdlog::info("stopping: in-flight work finished");
   return 0;
 }

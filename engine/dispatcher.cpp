@@ -65,8 +65,8 @@ std::chrono::milliseconds RetryPolicy::backoff(int attempt, std::chrono::millise
   return std::max(at_least, std::chrono::milliseconds(jitter(random)));
 }
 
-int Dispatcher::poll() {
-  const std::vector<OutboxEntry> entries = store_.read_outbox(batch_size);
+int Dispatcher::poll(std::chrono::milliseconds block) {
+  const std::vector<OutboxEntry> entries = store_.read_outbox(batch_size, block);
   if (entries.empty()) return 0;
   try {
     dispatch(entries);

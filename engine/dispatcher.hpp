@@ -28,8 +28,8 @@ class Dispatcher {
       : store_(store), campaign_(campaign), templates_(templates), connectors_(connectors), clock_(clock),
         policy_(policy) {}
 
-  // Dispatches one batch from the outbox; returns how many entries it handled.
-  int poll();
+  // Dispatches one batch from the outbox, waiting up to `block` for one; returns how many entries it handled.
+  int poll(std::chrono::milliseconds block = std::chrono::milliseconds(0));
 
  private:
   void dispatch(const std::vector<OutboxEntry>& entries);

@@ -20,10 +20,22 @@ class Engine {
  public:
   Engine(Store& store, const workflows::Campaign& campaign, const templates::TemplateLibrary& templates,
          const ConnectorSet& connectors, const Clock& clock, RetryPolicy retry = {})
+      : Engine(store, store, campaign, templates, connectors, clock, retry) {}
+
+  // With a store (connection) of its own for dispatch, so that dispatch can run on a thread of its own: see
+  // run_state_once() and run_dispatch_once().
+  Engine(Store& state_store, Store& dispatch_store, const workflows::Campaign& campaign,
+         const templates::TemplateLibrary& templates, const ConnectorSet& connectors, const Clock& clock,
+         RetryPolicy retry = {})
       : interpreter_(campaign),
-        ingest_(store, interpreter_, clock),
-        scheduler_(store, interpreter_, clock),
-        dispatcher_(store, campaign, templates, connectors, clock, retry) {}
+        ingest_(state_store, interpreter_, clock),
+        scheduler_(state_store, interpreter_, clock),
+        dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry) {}
+
+  // The two halves, for two threads: lead state (ingest and timers), and dispatch. Each blocks up to `block`
+  // for new work.
+  int run_state_once(std::chrono::milliseconds block) { return ingest_.poll(block) + scheduler_.poll(); }
+  int run_dispatch_once(std::chrono::milliseconds block) { return dispatcher_.poll(block); }
 
   // Returns how much work the pass did. `block`: how long ingest may wait for new events.
   int run_once(std::chrono::milliseconds block = std::chrono::milliseconds(0)) {

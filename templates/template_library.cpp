@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -21,10 +22,14 @@ namespace fs = std::filesystem;
 using kainjow::mustache::data;
 using kainjow::mustache::mustache;
 
+// Everything read from disk is read once: a running engine renders the same few templates millions of times.
 struct TemplateLibrary::Cache {
   std::mutex mutex;
   std::map<std::string, EmailTemplate> emails;
-  std::map<std::string, std::string> sources;  // layouts and partials by relative path
+  std::map<std::string, std::string> layouts;   // by file name under layouts/
+  std::optional<std::map<std::string, std::string>> partials;  // by name; read at first use
+  // Compiled templates by (source, escaping): compiling is most of the cost of a small template.
+  std::map<std::pair<std::string, bool>, std::unique_ptr<mustache>> compiled;
 };
 
 TemplateLibrary::TemplateLibrary(fs::path templates_dir)
@@ -172,36 +177,45 @@ tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std
 
 tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const std::string& name,
                                                                          const nlohmann::json& variables) const {
-  auto email = load_email(name);
+  auto email = load_email(name);  // before taking the lock: it takes it itself
   if (!email) return tl::unexpected(email.error());
   const std::string shown = "templates/" + name + ".mustache";
 
+  std::lock_guard lock(cache_->mutex);
   data context = to_mustache(variables);
   // Partials are looked up by name when a template uses them; an unknown partial renders empty (Mustache spec).
-  if (fs::is_directory(dir_ / "partials")) {
-    for (const auto& entry : fs::directory_iterator(dir_ / "partials")) {
-      const std::string file = entry.path().filename().string();
-      const std::string suffix = ".mustache";
-      if (file.size() <= suffix.size() || file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
-        continue;
-      const std::string partial_name = file.substr(0, file.size() - suffix.size());
-      const fs::path path = entry.path();
-      context.set(partial_name, data{kainjow::mustache::partial{[path]() {
-                    std::ifstream in(path);
-                    std::stringstream buffer;
-                    buffer << in.rdbuf();
-                    return buffer.str();
-                  }}});
+  if (!cache_->partials) {
+    cache_->partials.emplace();
+    if (fs::is_directory(dir_ / "partials")) {
+      for (const auto& entry : fs::directory_iterator(dir_ / "partials")) {
+        const std::string file = entry.path().filename().string();
+        const std::string suffix = ".mustache";
+        if (file.size() <= suffix.size() || file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
+          continue;
+        auto text = read_file("partials/" + file);
+        if (text) (*cache_->partials)[file.substr(0, file.size() - suffix.size())] = *text;
+      }
     }
+  }
+  for (const auto& [partial_name, text] : *cache_->partials) {
+    const std::string* source = &text;
+    context.set(partial_name, data{kainjow::mustache::partial{[source]() { return *source; }}});
   }
 
   auto render = [&](const std::string& source, const std::string& what, bool html,
                     const data& ctx) -> tl::expected<std::string, TemplateError> {
-    mustache compiled{source};
-    if (!html) compiled.set_custom_escape([](const std::string& s) { return s; });
-    if (!compiled.is_valid()) return tl::unexpected(TemplateError{what, compiled.error_message()});
-    std::string out = compiled.render(ctx);
-    if (!compiled.is_valid()) return tl::unexpected(TemplateError{what, compiled.error_message()});
+    auto& slot = cache_->compiled[{source, html}];
+    if (!slot) {
+      slot = std::make_unique<mustache>(source);
+      if (!html) slot->set_custom_escape([](const std::string& s) { return s; });
+    }
+    if (!slot->is_valid()) return tl::unexpected(TemplateError{what, slot->error_message()});
+    std::string out = slot->render(ctx);
+    if (!slot->is_valid()) {
+      const std::string error = slot->error_message();
+      slot.reset();  // a render error sticks to the compiled object: start clean next time
+      return tl::unexpected(TemplateError{what, error});
+    }
     return out;
   };
 
@@ -215,11 +229,14 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
   rendered.html = *body;
   if (!email->layout.empty()) {
     const std::string layout_file = "layouts/" + email->layout + ".mustache";
-    auto layout = read_file(layout_file);
-    if (!layout) return tl::unexpected(layout.error());
-    data with_content = context;
-    with_content.set("content", rendered.html);
-    auto wrapped = render(*layout, "templates/" + layout_file, true, with_content);
+    auto cached = cache_->layouts.find(layout_file);
+    if (cached == cache_->layouts.end()) {
+      auto layout = read_file(layout_file);
+      if (!layout) return tl::unexpected(layout.error());
+      cached = cache_->layouts.emplace(layout_file, *layout).first;
+    }
+    context.set("content", rendered.html);
+    auto wrapped = render(cached->second, "templates/" + layout_file, true, context);
     if (!wrapped) return tl::unexpected(wrapped.error());
     rendered.html = *wrapped;
   }

@@ -99,7 +99,9 @@ class Store {
   virtual std::optional<TimePoint> next_timer_due() = 0;
   virtual void release_due_retries(TimePoint now) = 0;
 
-  virtual std::vector<OutboxEntry> read_outbox(int count) = 0;
+  // `block`: how long to wait for entries when there are none (0: do not wait).
+  virtual std::vector<OutboxEntry> read_outbox(int count,
+                                               std::chrono::milliseconds block = std::chrono::milliseconds(0)) = 0;
   virtual ClaimOutcome claim(const OutboxEntry& entry) = 0;
   // Suppression and claim for a batch (one round trip). Entries found suppressed are claimed too; recording them
   // as skipped settles that.

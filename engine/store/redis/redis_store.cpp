@@ -20,27 +20,51 @@ namespace nurture::engine::redis {
 
 namespace {
 
+// ARGV, flat (no JSON to encode here and decode there): sid, seen (0|1), ttl, expected version, then counted
+// groups: #set, field/value...; #del, field...; #tadd, score/member...; #trem, member...; #outbox entries, and per
+// entry #fields, field/value...; #stats, (key index, field, increment)...
 const char* commit_lua = R"lua(
-local doc = cjson.decode(ARGV[1])
 local lead = KEYS[1]
-if doc.sid ~= '' then
+local sid, seen, ttl, ver = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if sid ~= '' then
   local last = redis.call('HGET', lead, 'ev')
   if last then
     local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
-    local ms, seq = string.match(doc.sid, '^(%d+)-(%d+)$')
+    local ms, seq = string.match(sid, '^(%d+)-(%d+)$')
     lms, lseq, ms, seq = tonumber(lms), tonumber(lseq), tonumber(ms), tonumber(seq)
     if ms < lms or (ms == lms and seq <= lseq) then return 'duplicate' end
   end
 end
-if doc.seen == 1 and redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
-if (redis.call('HGET', lead, 'ver') or '0') ~= doc.ver then return 'conflict' end
-if #doc.set > 0 then redis.call('HSET', lead, unpack(doc.set)) end
-if #doc.del > 0 then redis.call('HDEL', lead, unpack(doc.del)) end
-if doc.seen == 1 then redis.call('SET', KEYS[4], '1', 'EX', doc.ttl) end
-if #doc.tadd > 0 then redis.call('ZADD', KEYS[2], unpack(doc.tadd)) end
-if #doc.trem > 0 then redis.call('ZREM', KEYS[2], unpack(doc.trem)) end
-for _, o in ipairs(doc.out) do redis.call('XADD', KEYS[3], '*', unpack(o)) end
-for _, s in ipairs(doc.stats) do redis.call('HINCRBY', KEYS[s[1]], s[2], s[3]) end
+if seen == '1' and redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
+if (redis.call('HGET', lead, 'ver') or '0') ~= ver then return 'conflict' end
+local i = 5
+local function group()
+  local n = tonumber(ARGV[i])
+  local first = i + 1
+  i = i + 1 + n
+  return n, first, first + n - 1
+end
+local n, a, b = group()
+if n > 0 then redis.call('HSET', lead, unpack(ARGV, a, b)) end
+n, a, b = group()
+if n > 0 then redis.call('HDEL', lead, unpack(ARGV, a, b)) end
+if seen == '1' then redis.call('SET', KEYS[4], '1', 'EX', ttl) end
+n, a, b = group()
+if n > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, b)) end
+n, a, b = group()
+if n > 0 then redis.call('ZREM', KEYS[2], unpack(ARGV, a, b)) end
+local entries = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, entries do
+  n, a, b = group()
+  redis.call('XADD', KEYS[3], '*', unpack(ARGV, a, b))
+end
+local stats = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, stats do
+  redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])
+  i = i + 3
+end
 return 'committed'
 )lua";
 
@@ -230,44 +254,57 @@ Command RedisStore::commit_command(const CommitRequest& request) {
   const FieldMap old_fields = pack_lead(before);
   const FieldMap new_fields = pack_lead(after);
 
-  nlohmann::json doc;
-  doc["sid"] = stream_id;
-  doc["seen"] = event_id.empty() ? 0 : 1;
-  doc["ttl"] = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count());
-  doc["ver"] = std::to_string(t.expected_version);
-  doc["set"] = nlohmann::json::array();
+  std::vector<std::string> args{
+      stream_id, event_id.empty() ? "0" : "1",
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()),
+      std::to_string(t.expected_version)};
+  auto group = [&args](std::vector<std::string> items) {
+    args.push_back(std::to_string(items.size()));
+    for (auto& item : items) args.push_back(std::move(item));
+  };
+  std::vector<std::string> set;
   for (const auto& [field, value] : new_fields) {
     auto old = old_fields.find(field);
     if (old != old_fields.end() && old->second == value) continue;
-    doc["set"].push_back(field);
-    doc["set"].push_back(value);
+    set.push_back(field);
+    set.push_back(value);
   }
-  doc["del"] = nlohmann::json::array();
+  group(std::move(set));
+  std::vector<std::string> del;
   for (const auto& [field, value] : old_fields) {
-    if (!new_fields.count(field)) doc["del"].push_back(field);
+    if (!new_fields.count(field)) del.push_back(field);
   }
-  doc["tadd"] = nlohmann::json::array();
+  group(std::move(del));
+  std::vector<std::string> timers_added;
   for (const auto& [timer, due] : t.timers_to_add) {
-    doc["tadd"].push_back(std::to_string(to_unix_ms(due)));
-    doc["tadd"].push_back(timer.member());
+    timers_added.push_back(std::to_string(to_unix_ms(due)));
+    timers_added.push_back(timer.member());
   }
-  doc["trem"] = nlohmann::json::array();
-  for (const auto& timer : t.timers_to_remove) doc["trem"].push_back(timer.member());
-  doc["out"] = nlohmann::json::array();
-  for (const auto& action : t.actions) doc["out"].push_back(outbox_fields(action, 1));
+  group(std::move(timers_added));
+  std::vector<std::string> timers_removed;
+  for (const auto& timer : t.timers_to_remove) timers_removed.push_back(timer.member());
+  group(std::move(timers_removed));
+  args.push_back(std::to_string(t.actions.size()));
+  for (const auto& action : t.actions) group(outbox_fields(action, 1));
 
   // Counters per workflow, from the timeline; their keys go into KEYS so the script stays in one slot.
-  doc["stats"] = nlohmann::json::array();
+  std::vector<std::string> stats;
   std::map<std::string, int> stats_key_index;
+  auto count = [&stats](int key, std::string field) {
+    stats.push_back(std::to_string(key));
+    stats.push_back(std::move(field));
+    stats.push_back("1");
+  };
   for (const auto& entry : t.timeline) {
     if (entry.workflow.empty()) continue;
     auto [it, added] = stats_key_index.try_emplace(entry.workflow, static_cast<int>(keys.size()) + 1);
     if (added) keys.push_back(keys_.stats(p, entry.workflow));
-    const std::string field = entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind);
-    doc["stats"].push_back({it->second, field, 1});
-    if (!entry.goal.empty()) doc["stats"].push_back({it->second, "goal:" + entry.goal, 1});
+    count(it->second, entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind));
+    if (!entry.goal.empty()) count(it->second, "goal:" + entry.goal);
   }
-  return RedisConnection::evalsha_command(commit_script_, keys, {doc.dump()});
+  args.push_back(std::to_string(stats.size() / 3));
+  args.insert(args.end(), std::make_move_iterator(stats.begin()), std::make_move_iterator(stats.end()));
+  return RedisConnection::evalsha_command(commit_script_, keys, args);
 }
 
 CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t, const std::string& stream_id,
@@ -353,18 +390,19 @@ void RedisStore::release_due_retries(TimePoint now) {
   }
 }
 
-std::vector<OutboxEntry> RedisStore::read_outbox(int count) {
+std::vector<OutboxEntry> RedisStore::read_outbox(int count, std::chrono::milliseconds block) {
   if (!outbox_pending_drained_) {
-    auto pending = read_outbox_from("0", count);
+    auto pending = read_outbox_from("0", count, std::chrono::milliseconds(0));
     if (!pending.empty()) return pending;
     outbox_pending_drained_ = true;
   }
-  return read_outbox_from(">", count);
+  return read_outbox_from(">", count, block);
 }
 
-std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int count) {
-  Command command{"XREADGROUP", "GROUP", dispatch_group, options_.consumer, "COUNT", std::to_string(count),
-                  "STREAMS"};
+std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int count, std::chrono::milliseconds block) {
+  Command command{"XREADGROUP", "GROUP", dispatch_group, options_.consumer, "COUNT", std::to_string(count)};
+  if (block.count() > 0) command.insert(command.end(), {"BLOCK", std::to_string(block.count())});
+  command.push_back("STREAMS");
   for (int p = 0; p < options_.partitions; ++p) command.push_back(keys_.outbox(p));
   for (int p = 0; p < options_.partitions; ++p) command.push_back(from);
   RedisReply reply = checked(command);

@@ -44,7 +44,8 @@ class RedisStore final : public Store {
   std::optional<TimePoint> next_timer_due() override;
   void release_due_retries(TimePoint now) override;
 
-  std::vector<OutboxEntry> read_outbox(int count) override;
+  std::vector<OutboxEntry> read_outbox(int count,
+                                       std::chrono::milliseconds block = std::chrono::milliseconds(0)) override;
   ClaimOutcome claim(const OutboxEntry& entry) override;
   std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) override;
   void record_many(const std::vector<DispatchRecord>& records) override;
@@ -57,7 +58,7 @@ class RedisStore final : public Store {
   const Keys& keys() const { return keys_; }
 
  private:
-  std::vector<OutboxEntry> read_outbox_from(const char* from, int count);
+  std::vector<OutboxEntry> read_outbox_from(const char* from, int count, std::chrono::milliseconds block);
   Command commit_command(const CommitRequest& request);
   std::string record_ttl() const;
   RedisReply checked(const Command& command);

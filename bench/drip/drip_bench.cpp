@@ -1,0 +1,191 @@
+// bench/drip, nurture's side: the 3-step drip of the BullMQ peer (shared/bench/peer-bullmq) on nurture. LEADS
+// `lead.created` events are added to the stream in pipelined chunks of 1000 (the peer's addBulk), one engine
+// process (this one) runs the campaign welcome -> wait DELAY -> nudge -> wait DELAY -> offer, and every email is
+// rendered and handed to a counting connector (the peer's simulated send). Wall time runs from the first XADD to
+// the last send; overhead = wall - 2 x DELAY, the time beyond the waits both engines must sit out.
+// Prints one JSON line with the peer's field names.
+//
+//   bench_drip REDIS_URL [LEADS] [DELAY_MS]
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.hpp"
+#include "engine/store/redis/redis_store.hpp"
+#include "workflows/campaign.hpp"
+
+namespace fs = std::filesystem;
+using namespace nurture;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The peer's simulated send: count it, remember when.
+class CountingConnector final : public sdk::Connector {
+ public:
+  void send(const sdk::Action& action, sdk::Completion done) override {
+    bytes_ += action.email.mime.size();
+    const auto now = Clock::now();
+    last_ = now;
+    const int step = action.step == "welcome" ? 0 : action.step == "nudge" ? 1 : 2;
+    if (step_first_[step].load() == Clock::time_point{}) step_first_[step] = now;
+    step_last_[step] = now;
+    ++sent_;
+    done(sdk::Result::sent("counted"));
+  }
+  std::atomic<Clock::time_point> step_first_[3]{};
+  std::atomic<Clock::time_point> step_last_[3]{};
+  long sent() const { return sent_.load(); }
+  long bytes() const { return bytes_.load(); }
+  Clock::time_point last() const { return last_.load(); }
+
+ private:
+  std::atomic<long> sent_{0};
+  std::atomic<long> bytes_{0};
+  std::atomic<Clock::time_point> last_{};
+};
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+fs::path make_campaign(long delay_ms) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("nurture-bench-drip-{}", ::getpid());
+  write(dir / "nurture.yaml", R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: counter }
+partitions: 16
+connectors: { counter: { type: null } }
+)");
+  write(dir / "workflows/drip.yaml", fmt::format(R"(workflow: drip
+trigger: {{ event: lead.created }}
+steps:
+  - id: welcome
+    email: {{ template: welcome }}
+  - wait: {0}s
+  - id: nudge
+    email: {{ template: nudge }}
+  - wait: {0}s
+  - id: offer
+    email: {{ template: offer }}
+)",
+                                                 delay_ms / 1000));
+  const char* footer = "<p>{{sender.postal_address}} <a href=\"{{unsubscribe_url}}\">Unsubscribe</a></p>";
+  write(dir / "templates/welcome.mustache",
+        std::string("---\nsubject: \"Welcome aboard, {{lead.name}}!\"\n---\n<p>Hi {{lead.name}}, thanks for signing "
+                    "up (lead #{{lead.id}}).</p>") + footer);
+  write(dir / "templates/nudge.mustache",
+        std::string("---\nsubject: \"{{lead.name}}, did you see this?\"\n---\n<p>Hi {{lead.name}}, here are three "
+                    "tips to get started.</p>") + footer);
+  write(dir / "templates/offer.mustache",
+        std::string("---\nsubject: \"A gift for you, {{lead.name}}\"\n---\n<p>Use code DRIP{{lead.id}} for 20% "
+                    "off.</p>") + footer);
+  return dir;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: bench_drip REDIS_URL [LEADS] [DELAY_MS]\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  const long leads = argc > 2 ? std::atol(argv[2]) : 20000;
+  const long delay_ms = argc > 3 ? std::atol(argv[3]) : 1000;
+  if (delay_ms % 1000 != 0) {
+    std::cerr << "DELAY_MS must be whole seconds (the language's smallest unit)\n";
+    return 2;
+  }
+  const fs::path dir = make_campaign(delay_ms);
+  auto load = workflows::load_campaign(dir);
+  if (!load.ok()) {
+    for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
+    return 1;
+  }
+  const std::string prefix = fmt::format("bench{}:", ::getpid());
+  auto open = [&] {
+    auto connection = engine::redis::RedisConnection::open(url);
+    if (!connection) {
+      std::cerr << connection.error() << "\n";
+      std::exit(3);
+    }
+    return std::move(*connection);
+  };
+  const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
+  engine::redis::RedisStore store(open(), options);
+  store.prepare();
+  engine::redis::RedisStore dispatch_store(open(), options);
+  templates::TemplateLibrary templates(load.campaign.templates_dir);
+  engine::ConnectorSet connectors;
+  auto counter = std::make_unique<CountingConnector>();
+  CountingConnector* counting = counter.get();
+  connectors.add("counter", std::move(counter));
+  engine::RealClock clock;
+  engine::Engine engine(store, dispatch_store, load.campaign, templates, connectors, clock);
+
+  // The daemon's two loops: lead state (ingest, timers) and dispatch, each with its own Redis connection.
+  std::atomic<bool> stop{false};
+  std::thread state_loop([&] {
+    bool idle = false;
+    while (!stop) idle = engine.run_state_once(std::chrono::milliseconds(idle ? 1 : 0)) == 0;
+  });
+  std::thread dispatch_loop([&] {
+    while (!stop) engine.run_dispatch_once(std::chrono::milliseconds(5));
+  });
+
+  auto producer = open();
+  const auto t0 = Clock::now();
+  const std::string stream = prefix + "events";
+  for (long start = 0; start < leads; start += 1000) {
+    std::vector<engine::redis::Command> chunk;
+    for (long i = start; i < std::min(leads, start + 1000); ++i) {
+      chunk.push_back({"XADD", stream, "*", "type", "lead.created", "lead", fmt::format("lead-{}", i), "attrs",
+                       fmt::format(R"({{"email":"lead{0}@example.com","name":"Lead{0}"}})", i)});
+    }
+    producer->pipeline(chunk);
+  }
+  const auto t_enqueued = Clock::now();
+  while (counting->sent() < 3 * leads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double seconds = std::chrono::duration<double>(counting->last() - t0).count();
+  stop = true;
+  state_loop.join();
+  dispatch_loop.join();
+
+  // Clean up this run's keys.
+  for (const std::string& pattern : {prefix + "*"}) {
+    std::string cursor = "0";
+    do {
+      auto reply = producer->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "10000"});
+      cursor = reply.elements[0].text;
+      std::vector<engine::redis::Command> deletes;
+      for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
+      if (!deletes.empty()) producer->pipeline(deletes);
+    } while (cursor != "0");
+  }
+  fs::remove_all(dir);
+
+  nlohmann::ordered_json result;
+  result["engine"] = "nurture";
+  result["leads"] = leads;
+  result["sends"] = counting->sent();
+  result["seconds"] = std::round(seconds * 1000) / 1000;
+  result["sends_per_s"] = std::lround(counting->sent() / seconds);
+  result["delay_ms"] = delay_ms;
+  result["enqueue_s"] = std::round(std::chrono::duration<double>(t_enqueued - t0).count() * 1000) / 1000;
+  result["overhead_s"] = std::round((seconds - 2.0 * delay_ms / 1000.0) * 1000) / 1000;
+  result["outbox_bytes"] = counting->bytes();
+  auto rel = [&](Clock::time_point t) { return std::round(std::chrono::duration<double>(t - t0).count() * 1000) / 1000; };
+  result["step_first_s"] = {rel(counting->step_first_[0]), rel(counting->step_first_[1]), rel(counting->step_first_[2])};
+  result["step_last_s"] = {rel(counting->step_last_[0]), rel(counting->step_last_[1]), rel(counting->step_last_[2])};
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
