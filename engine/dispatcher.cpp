@@ -104,10 +104,28 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
     }
   }
 
+  // Templates render from the lead as it was when the action was planned, carried in the entry; only a handoff,
+  // which sends recent activity too, reads the lead itself.
+  std::vector<LeadSnapshot> snapshots(to_send.size());
   std::vector<std::string> leads;
-  leads.reserve(to_send.size());
-  for (const OutboxEntry* entry : to_send) leads.push_back(entry->action.lead);
-  const std::vector<LeadSnapshot> snapshots = store_.load_leads(leads);
+  std::vector<std::size_t> loaded;
+  for (std::size_t i = 0; i < to_send.size(); ++i) {
+    const PlannedAction& planned = to_send[i]->action;
+    auto data = nlohmann::json::parse(planned.lead_data, nullptr, false);
+    if (planned.kind != "handoff" && data.is_object()) {
+      snapshots[i].id = planned.lead;
+      snapshots[i].attrs = data.value("a", nlohmann::json::object());
+      snapshots[i].score = data.value("s", 0.0);
+      snapshots[i].stage = data.value("st", "");
+    } else {
+      leads.push_back(planned.lead);
+      loaded.push_back(i);
+    }
+  }
+  if (!leads.empty()) {
+    auto read = store_.load_leads(leads);
+    for (std::size_t k = 0; k < loaded.size(); ++k) snapshots[loaded[k]] = std::move(read[k]);
+  }
 
   // Results are recorded in batches, but at least every `record_interval`: the time between a provider's accept
   // and our record is the duplicate window after a crash, so slow providers get theirs recorded promptly.

@@ -27,14 +27,19 @@ class Engine {
   Engine(Store& state_store, Store& dispatch_store, const workflows::Campaign& campaign,
          const templates::TemplateLibrary& templates, const ConnectorSet& connectors, const Clock& clock,
          RetryPolicy retry = {})
-      : interpreter_(campaign),
+      : state_store_(state_store),
+        interpreter_(campaign),
         ingest_(state_store, interpreter_, clock),
         scheduler_(state_store, interpreter_, clock),
         dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry) {}
 
   // The two halves, for two threads: lead state (ingest and timers), and dispatch. Each blocks up to `block`
   // for new work.
-  int run_state_once(std::chrono::milliseconds block) { return ingest_.poll(block) + scheduler_.poll(); }
+  int run_state_once(std::chrono::milliseconds block) {
+    const int work = ingest_.poll(block) + scheduler_.poll();
+    trim_now_and_then();
+    return work;
+  }
   int run_dispatch_once(std::chrono::milliseconds block) { return dispatcher_.poll(block); }
 
   // Returns how much work the pass did. `block`: how long ingest may wait for new events.
@@ -42,6 +47,7 @@ class Engine {
     int work = ingest_.poll(block);
     work += scheduler_.poll();
     work += dispatcher_.poll();
+    trim_now_and_then();
     return work;
   }
 
@@ -52,6 +58,16 @@ class Engine {
   }
 
  private:
+  // Streams are trimmed of what every consumer is done with about once a second (a few commands each time).
+  void trim_now_and_then() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_trim_ < std::chrono::seconds(1)) return;
+    last_trim_ = now;
+    state_store_.trim_streams();
+  }
+
+  Store& state_store_;
+  std::chrono::steady_clock::time_point last_trim_ = std::chrono::steady_clock::now();
   Interpreter interpreter_;
   Ingest ingest_;
   Scheduler scheduler_;

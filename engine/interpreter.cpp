@@ -628,6 +628,7 @@ class Run {
     action.connector = connector;
     action.to = to;
     action.note = note_text;
+    action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump();
     out_.actions.push_back(std::move(action));
     TimelineEntry line;
     line.workflow = workflow.id;

@@ -36,6 +36,9 @@ struct PlannedAction {
   std::string connector;
   std::string to;    // email: the address
   std::string note;  // handoff
+  // The lead as the action was planned, {"a": attrs, "s": score, "st": stage}, what the templates render from: it
+  // saves the dispatcher a read of the lead per action.
+  std::string lead_data;
 };
 
 // One line of the timeline (spec/cli.md "simulate"); empty fields are not printed.

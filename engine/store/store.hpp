@@ -94,6 +94,10 @@ class Store {
   // same lead.
   virtual std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) = 0;
 
+  // Drops stream entries every consumer group is done with (front door and outboxes), so streams do not grow
+  // without bound. Safe at any time: pending and undelivered entries stay.
+  virtual void trim_streams() = 0;
+
   virtual std::vector<TimerRef> due_timers(TimePoint now, int limit) = 0;
   // When the earliest timer falls due; nullopt when none is set.
   virtual std::optional<TimePoint> next_timer_due() = 0;

@@ -86,6 +86,7 @@ std::vector<std::string> outbox_fields(const PlannedAction& a, int attempt) {
                                   std::to_string(a.version), "step", a.step, "kind", a.kind, "tpl", a.template_name,
                                   "conn", a.connector, "to", a.to, "attempt", std::to_string(attempt)};
   if (!a.note.empty()) fields.insert(fields.end(), {"note", a.note});
+  if (!a.lead_data.empty()) fields.insert(fields.end(), {"ld", a.lead_data});
   return fields;
 }
 
@@ -360,6 +361,41 @@ std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
   return timers;
 }
 
+void RedisStore::trim_streams() {
+  std::vector<std::pair<std::string, const char*>> streams{{keys_.events(), engine_group}};
+  for (int p = 0; p < options_.partitions; ++p) streams.emplace_back(keys_.outbox(p), dispatch_group);
+  std::vector<Command> commands;
+  for (const auto& [stream, group] : streams) {
+    commands.push_back({"XPENDING", stream, group});
+    commands.push_back({"XINFO", "GROUPS", stream});
+  }
+  const auto replies = checked(commands);
+  std::vector<Command> trims;
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    const RedisReply& pending = replies[2 * i];
+    const RedisReply& groups = replies[2 * i + 1];
+    if (pending.is_error() || groups.is_error()) continue;
+    // Everything before the oldest pending entry, or before the last delivered one when none is pending, is done
+    // for every group (several groups: the least advanced one decides).
+    std::string keep_from;
+    if (pending.elements.size() >= 2 && pending.elements[0].integer > 0) keep_from = pending.elements[1].text;
+    for (const auto& group : groups.elements) {
+      for (std::size_t f = 0; f + 1 < group.elements.size(); f += 2) {
+        if (group.elements[f].text != "last-delivered-id") continue;
+        const std::string& delivered = group.elements[f + 1].text;
+        auto before = [](const std::string& a, const std::string& b) {
+          const auto da = a.find('-'), db = b.find('-');
+          const long long ma = std::stoll(a.substr(0, da)), mb = std::stoll(b.substr(0, db));
+          return ma != mb ? ma < mb : std::stoll(a.substr(da + 1)) < std::stoll(b.substr(db + 1));
+        };
+        if (keep_from.empty() || before(delivered, keep_from)) keep_from = delivered;
+      }
+    }
+    if (!keep_from.empty() && keep_from != "0-0") trims.push_back({"XTRIM", streams[i].first, "MINID", "~", keep_from});
+  }
+  if (!trims.empty()) checked(trims);
+}
+
 std::optional<TimePoint> RedisStore::next_timer_due() {
   std::vector<Command> commands;
   for (int p = 0; p < options_.partitions; ++p) {
@@ -426,6 +462,7 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
     entry.action.connector = f["conn"];
     entry.action.to = f["to"];
     entry.action.note = f["note"];
+    entry.action.lead_data = f["ld"];
     entry.attempt = f["attempt"].empty() ? 1 : std::stoi(f["attempt"]);
     entries.push_back(std::move(entry));
   });
