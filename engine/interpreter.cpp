@@ -198,8 +198,14 @@ class Run {
   void note(TimelineEntry entry) {
     entry.at = now_;
     entry.lead = lead().id;
+    if (!entry.workflow.empty()) {
+      count(entry.workflow, entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind));
+      if (!entry.goal.empty()) count(entry.workflow, "goal:" + entry.goal);
+    }
     out_.timeline.push_back(std::move(entry));
   }
+
+  void count(const std::string& workflow, std::string field) { out_.counters.push_back({workflow, std::move(field)}); }
 
   void decay_score() {
     const std::int64_t now_ms = to_unix_ms(now_);
@@ -215,6 +221,13 @@ class Run {
   void apply_to_lead(const Event& event) {
     for (const auto& [key, value] : event.attrs.items()) lead().attrs[key] = value;
     remember(event);
+    if (event.type == "email.opened" || event.type == "email.clicked") {
+      const std::string workflow = prop_text(event.props, "workflow");
+      const std::string step = prop_text(event.props, "step");
+      if (!workflow.empty() && !step.empty()) {
+        count(workflow, fmt::format("step:{}:{}", step, event.type == "email.opened" ? "opened" : "clicked"));
+      }
+    }
     if (event.type == "lead.unsubscribed") {
       const std::string channel = prop_text(event.props, "channel");
       lead().suppressed.insert(channel.empty() ? "email" : channel);
@@ -452,6 +465,7 @@ class Run {
       }
       // Reaching a step again (a goto loop) is a new visit, hence a new action id for the same step.
       enrollment.visits[*current] += 1;
+      count(workflow.id, fmt::format("step:{}:reached", step.id));
       auto next = execute(workflow, enrollment, step);
       if (!next) return;  // it waits, or it ended
       current = *next;

@@ -59,6 +59,13 @@ struct TimelineEntry {
   long score = 0;
 };
 
+// A counter of a workflow's funnel (`nurture report`): `entered`, `completed`, `exited`, `goal:NAME`,
+// `step:ID:reached|action|skipped|opened|clicked`.
+struct Counter {
+  std::string workflow;
+  std::string field;
+};
+
 struct Transition {
   std::uint64_t expected_version = 0;  // the snapshot's version: the commit is refused if the lead moved on
   LeadSnapshot lead;                   // the state after
@@ -66,6 +73,7 @@ struct Transition {
   std::vector<TimerRef> timers_to_remove;
   std::vector<PlannedAction> actions;
   std::vector<TimelineEntry> timeline;
+  std::vector<Counter> counters;
 };
 
 }  // namespace nurture::engine

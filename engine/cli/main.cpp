@@ -15,6 +15,7 @@
 #include "engine/connector_set.hpp"
 #include "engine/daemon.hpp"
 #include "engine/event.hpp"
+#include "engine/report.hpp"
 #include "engine/simulation.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "engine/store_target.hpp"
@@ -124,6 +125,85 @@ int simulate(const SimulateOptions& options, const std::string& config) {
   return 0;
 }
 
+// The store a command-line tool talks to (spec/semantics.md "Command line"), with the config it came from.
+struct CliStore {
+  std::unique_ptr<engine::redis::RedisStore> store;
+  std::optional<workflows::Config> config;
+};
+
+tl::expected<CliStore, int> open_cli_store(const std::string& redis_flag, const std::string& config_path) {
+  CliStore opened;
+  std::string config_redis = "auto";
+  engine::redis::RedisStoreOptions store_options;
+  std::filesystem::path config_dir = std::filesystem::current_path();
+  const std::filesystem::path config_file = config_path.empty() ? "nurture.yaml" : config_path;
+  if (std::filesystem::exists(config_file)) {
+    auto config = workflows::load_config(config_file, config_file.string());
+    if (!config) {
+      for (const auto& d : config.error()) std::cerr << d.format() << "\n";
+      return tl::unexpected(1);
+    }
+    config_redis = config->redis;
+    store_options.key_prefix = config->key_prefix;
+    store_options.partitions = config->partitions;
+    config_dir = config->base_dir;
+    opened.config = std::move(*config);
+  } else if (!config_path.empty()) {
+    std::cerr << fmt::format("error: no config at {}\n", config_path);
+    return tl::unexpected(2);
+  }
+  const engine::StoreTarget target = engine::resolve_store_target(redis_flag, config_redis, config_dir);
+  if (target.url.empty()) {
+    std::cerr << fmt::format("error: no nurture daemon is running for {} (start `nurture run {}` or pass --redis)\n",
+                             config_dir.string(), config_dir.string());
+    return tl::unexpected(3);
+  }
+  auto connection = engine::redis::RedisConnection::open(target.url);
+  if (!connection) {
+    std::cerr << "error: " << connection.error()
+              << (target.embedded ? fmt::format(" (start `nurture run {}` or pass --redis)", config_dir.string())
+                                  : "")
+              << "\n";
+    return tl::unexpected(3);
+  }
+  opened.store = std::make_unique<engine::redis::RedisStore>(std::move(*connection), store_options);
+  return opened;
+}
+
+int report(const std::string& workflow, const std::string& format, const std::string& redis_flag,
+           const std::string& config_path) {
+  auto opened = open_cli_store(redis_flag, config_path);
+  if (!opened) return opened.error();
+  if (!opened->config) {
+    std::cerr << "error: report needs the campaign's nurture.yaml (run it in the campaign directory or pass --config)\n";
+    return 2;
+  }
+  auto load = workflows::load_campaign(opened->config->base_dir, opened->config->file);
+  for (const auto& d : load.diagnostics) {
+    if (d.severity == workflows::Severity::error) std::cerr << d.format() << "\n";
+  }
+  if (!load.ok()) return 1;
+  if (!workflow.empty() && !load.campaign.workflow(workflow)) {
+    std::cerr << fmt::format("error: no workflow \"{}\" in {}\n", workflow, load.campaign.dir.string());
+    return 2;
+  }
+  std::map<std::string, engine::CounterMap> counters;
+  try {
+    for (const auto& w : load.campaign.workflows) {
+      if (workflow.empty() || w.id == workflow) counters[w.id] = opened->store->workflow_counters(w.id);
+    }
+  } catch (const engine::StoreUnavailable& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 3;
+  }
+  auto report = engine::build_report(load.campaign, counters);
+  if (!workflow.empty()) {
+    std::erase_if(report, [&](const engine::WorkflowReport& r) { return r.workflow != workflow; });
+  }
+  std::cout << (format == "json" ? engine::report_json(report).dump() + "\n" : engine::report_table(report));
+  return 0;
+}
+
 struct EmitOptions {
   std::string type;
   std::string lead;
@@ -154,40 +234,9 @@ int emit(const EmitOptions& options, const std::string& redis_flag, const std::s
     return 2;
   }
 
-  std::string config_redis = "auto";
-  std::string prefix = "nurture:";
-  std::filesystem::path config_dir = std::filesystem::current_path();
-  const std::filesystem::path config_file = config_path.empty() ? "nurture.yaml" : config_path;
-  if (std::filesystem::exists(config_file)) {
-    auto config = workflows::load_config(config_file, config_file.string());
-    if (!config) {
-      for (const auto& d : config.error()) std::cerr << d.format() << "\n";
-      return 1;
-    }
-    config_redis = config->redis;
-    prefix = config->key_prefix;
-    config_dir = config->base_dir;
-  } else if (!config_path.empty()) {
-    std::cerr << fmt::format("error: no config at {}\n", config_path);
-    return 2;
-  }
-  const engine::StoreTarget target = engine::resolve_store_target(redis_flag, config_redis, config_dir);
-  if (target.url.empty()) {
-    std::cerr << fmt::format("error: no nurture daemon is running for {} (start `nurture run {}` or pass --redis)\n",
-                             config_dir.string(), config_dir.string());
-    return 3;
-  }
-  auto connection = engine::redis::RedisConnection::open(target.url);
-  if (!connection) {
-    std::cerr << "error: " << connection.error()
-              << (target.embedded ? fmt::format(" (start `nurture run {}` or pass --redis)", config_dir.string())
-                                  : "")
-              << "\n";
-    return 3;
-  }
-  engine::redis::RedisStoreOptions store_options;
-  store_options.key_prefix = prefix;
-  engine::redis::RedisStore store(std::move(*connection), store_options);
+  auto opened = open_cli_store(redis_flag, config_path);
+  if (!opened) return opened.error();
+  engine::redis::RedisStore& store = *opened->store;
   try {
     store.add_event(fields);
   } catch (const engine::StoreUnavailable& e) {
@@ -230,6 +279,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"jsonl", "table"}))
       ->capture_default_str();
   simulate_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
+
+  auto* report_cmd = app.add_subcommand("report", "funnel per workflow and step: entered, sent, opened, clicked, goals");
+  std::string report_workflow;
+  std::string report_format = "table";
+  report_cmd->add_option("--workflow", report_workflow, "only this workflow");
+  report_cmd->add_option("--format", report_format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  report_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
+  report_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
 
   auto* graph_cmd = app.add_subcommand("graph", "draw a workflow (mermaid or dot)");
   std::string graph_file;
@@ -274,6 +333,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return validate(dir, config_path);
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
   if (*simulate_cmd) return simulate(simulate_options, config_path);
+  if (*report_cmd) return report(report_workflow, report_format, redis_flag, config_path);
   if (*graph_cmd) {
     // Drawing needs no config: email steps without a connector are drawn with the default one.
     auto workflow = workflows::load_workflow(graph_file, graph_file, "default");

@@ -7,6 +7,7 @@
 // throw StoreUnavailable, and the run loop handles it in one place (back off, retry; nothing was acknowledged).
 
 #include <chrono>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -93,6 +94,9 @@ class Store {
   // Many at once (one round trip), each atomic on its own; outcomes in the order given. No two may be for the
   // same lead.
   virtual std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) = 0;
+
+  // The funnel counters of a workflow, summed over partitions.
+  virtual std::map<std::string, long> workflow_counters(const std::string& workflow) = 0;
 
   // Drops stream entries every consumer group is done with (front door and outboxes), so streams do not grow
   // without bound. Safe at any time: pending and undelivered entries stay.

@@ -29,6 +29,8 @@ emit() { (cd "$WORK" && "$NURTURE" emit "$@"); }
 emit lead.created --lead L1 --attr email=ana@example.com --attr first_name=Ana --attr timezone=Europe/Lisbon
 emit lead.created --lead L2 --attr email=zoe@example.com --attr first_name=Zoë
 emit lead.created --lead L3 --attr email=sam@example.com
+emit email.opened --lead L1 --prop workflow=welcome --prop step=hello
+emit email.clicked --lead L1 --prop workflow=welcome --prop step=hello --prop url=https://acme.example/start
 bold "emitted 3 lead.created events; waiting for 9 emails (3 now, 3 after 3s, 3 after 4s more)"
 
 summary() {
@@ -55,6 +57,8 @@ done
 rm -f "$WORK"/outbox/*.shown
 bold "one of them in full:"
 sed -n '1,40p' "$(ls "$WORK"/outbox/*.eml | head -1)"
+bold "the funnel (nurture report):"
+(cd "$WORK" && "$NURTURE" report)
 cleanup
 trap - EXIT
 bold "done: 9 emails in $WORK/outbox, daemon and its redis-server stopped"

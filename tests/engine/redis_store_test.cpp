@@ -53,6 +53,7 @@ Transition enroll(const LeadSnapshot& before, std::uint64_t seq = 1) {
   entered.workflow = "welcome";
   entered.kind = "entered";
   t.timeline.push_back(entered);
+  t.counters.push_back({"welcome", "entered"});
   return t;
 }
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <doctest/doctest.h>
 
@@ -78,6 +79,21 @@ TEST_CASE("the daemon sends on emit, stops cleanly on SIGTERM, and resumes the w
 
   std::this_thread::sleep_for(milliseconds(500));  // give a duplicate every chance to show up
   CHECK(w.smtp.messages().size() == 2);
+
+  // The funnel, as `nurture report` prints it (spec/semantics.md: JSON shape).
+  REQUIRE(run_command({NURTURE_BINARY, "report", "--format", "json"}, w.dir / "report.json", w.campaign) == 0);
+  const auto report = nlohmann::json::parse(read_file(w.dir / "report.json"));
+  const auto& welcome = report["workflows"][0];
+  CHECK(welcome["workflow"] == "welcome");
+  CHECK(welcome["entered"] == 1);
+  CHECK(welcome["completed"] == 1);
+  CHECK(welcome["active"] == 0);
+  REQUIRE(welcome["steps"].size() == 3);
+  CHECK(welcome["steps"][0] == nlohmann::json{{"step", "hello"}, {"action", "email"}, {"reached", 1}, {"sent", 1},
+                                              {"failed", 0}, {"skipped", 0}, {"opened", 0}, {"clicked", 0}});
+  CHECK(welcome["steps"][1]["action"] == "wait");
+  CHECK(welcome["steps"][1]["reached"] == 1);
+  CHECK(welcome["steps"][2]["sent"] == 1);
   CHECK(daemon->stop(SIGTERM) == 0);
 }
 

@@ -288,7 +288,7 @@ Command RedisStore::commit_command(const CommitRequest& request) {
   args.push_back(std::to_string(t.actions.size()));
   for (const auto& action : t.actions) group(outbox_fields(action, 1));
 
-  // Counters per workflow, from the timeline; their keys go into KEYS so the script stays in one slot.
+  // Funnel counters per workflow; their keys go into KEYS so the script stays in one slot.
   std::vector<std::string> stats;
   std::map<std::string, int> stats_key_index;
   auto count = [&stats](int key, std::string field) {
@@ -296,12 +296,10 @@ Command RedisStore::commit_command(const CommitRequest& request) {
     stats.push_back(std::move(field));
     stats.push_back("1");
   };
-  for (const auto& entry : t.timeline) {
-    if (entry.workflow.empty()) continue;
-    auto [it, added] = stats_key_index.try_emplace(entry.workflow, static_cast<int>(keys.size()) + 1);
-    if (added) keys.push_back(keys_.stats(p, entry.workflow));
-    count(it->second, entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind));
-    if (!entry.goal.empty()) count(it->second, "goal:" + entry.goal);
+  for (const auto& counter : t.counters) {
+    auto [it, added] = stats_key_index.try_emplace(counter.workflow, static_cast<int>(keys.size()) + 1);
+    if (added) keys.push_back(keys_.stats(p, counter.workflow));
+    count(it->second, counter.field);
   }
   args.push_back(std::to_string(stats.size() / 3));
   args.insert(args.end(), std::make_move_iterator(stats.begin()), std::make_move_iterator(stats.end()));
@@ -359,6 +357,18 @@ std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
     if (auto timer = TimerRef::parse(member)) timers.push_back(*timer);
   }
   return timers;
+}
+
+std::map<std::string, long> RedisStore::workflow_counters(const std::string& workflow) {
+  std::vector<Command> commands;
+  for (int p = 0; p < options_.partitions; ++p) commands.push_back({"HGETALL", keys_.stats(p, workflow)});
+  std::map<std::string, long> sums;
+  for (const auto& reply : checked(commands)) {
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      sums[reply.elements[i].text] += std::stol(reply.elements[i + 1].text);
+    }
+  }
+  return sums;
 }
 
 void RedisStore::trim_streams() {

@@ -41,6 +41,7 @@ class RedisStore final : public Store {
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
 
   void trim_streams() override;
+  std::map<std::string, long> workflow_counters(const std::string& workflow) override;
   std::vector<TimerRef> due_timers(TimePoint now, int limit) override;
   std::optional<TimePoint> next_timer_due() override;
   void release_due_retries(TimePoint now) override;

@@ -1,0 +1,36 @@
+#pragma once
+// `nurture report`: the funnel per workflow and step, from the counters the engine keeps in the store
+// (spec/semantics.md "Command line" gives the JSON shape).
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "workflows/campaign.hpp"
+
+namespace nurture::engine {
+
+using CounterMap = std::map<std::string, long>;  // field -> value, summed over partitions
+
+struct StepReport {
+  std::string step;
+  std::string action;
+  long reached = 0, sent = 0, failed = 0, skipped = 0, opened = 0, clicked = 0;
+};
+
+struct WorkflowReport {
+  std::string workflow;
+  int version = 1;
+  long entered = 0, active = 0, completed = 0, exited = 0;
+  std::map<std::string, long> goals;
+  std::vector<StepReport> steps;
+};
+
+std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
+                                         const std::map<std::string, CounterMap>& counters);
+nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report);
+std::string report_table(const std::vector<WorkflowReport>& report);
+
+}  // namespace nurture::engine
