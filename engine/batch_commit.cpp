@@ -12,7 +12,9 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
   for (int attempt = 1;; ++attempt) {
     const LeadSnapshot snapshot = store.load_lead(item.lead);
     const Transition transition = item.compute(snapshot);
-    const CommitOutcome outcome = store.commit(snapshot, transition, item.stream_id, item.event_id);
+    const CommitOutcome outcome =
+        store.commit_many({CommitRequest{&snapshot, &transition, item.stream_id, item.event_id, item.from_inbox}})
+            .front();
     if (outcome != CommitOutcome::conflict) return outcome;
     if (attempt == max_commit_attempts) {
       throw std::runtime_error("the lead kept changing during " + std::to_string(attempt) + " commit attempts");
@@ -49,7 +51,7 @@ std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& 
         results[wave[k]].error = e.what();
         continue;
       }
-      requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id});
+      requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id, item.from_inbox});
       requested.push_back(k);
     }
     const std::vector<CommitOutcome> outcomes = store.commit_many(requests);

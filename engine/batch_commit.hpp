@@ -16,6 +16,7 @@ struct WorkItem {
   std::function<Transition(const LeadSnapshot&)> compute;
   std::string stream_id;  // the front-door entry it applies, if any
   std::string event_id;   // the producer's idempotency key, if any
+  bool from_inbox = false;
 };
 
 struct WorkResult {

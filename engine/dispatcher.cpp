@@ -132,7 +132,7 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
   auto last_flush = std::chrono::steady_clock::now();
   auto flush_if_due = [&] {
     if (std::chrono::steady_clock::now() - last_flush < record_interval) return;
-    store_.record_many(records);
+    record(records);
     records.clear();
     last_flush = std::chrono::steady_clock::now();
   };
@@ -157,6 +157,14 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
   for (auto& [entry, pending] : in_flight) {
     settle(*entry, pending->wait(deadline), records);
     flush_if_due();
+  }
+  record(records);
+}
+
+void Dispatcher::record(std::vector<DispatchRecord>& records) {
+  const TimePoint now = clock_.now();
+  for (auto& r : records) {
+    if (r.at == TimePoint{}) r.at = now;
   }
   store_.record_many(records);
 }

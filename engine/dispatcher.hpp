@@ -33,6 +33,7 @@ class Dispatcher {
 
  private:
   void dispatch(const std::vector<OutboxEntry>& entries);
+  void record(std::vector<DispatchRecord>& records);
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);
   // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
   tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead) const;

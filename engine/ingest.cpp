@@ -37,8 +37,9 @@ int Ingest::poll(std::chrono::milliseconds block) {
   for (const auto& event : events) {
     work.push_back({event.lead,
                     [this, &event, now](const LeadSnapshot& lead) { return interpreter_.apply_event(lead, event, now); },
-                    event.stream_id, event.id});
+                    event.stream_id, event.id, false});
   }
+  for (std::size_t i = 0; i < work.size(); ++i) work[i].from_inbox = sources[i]->from_inbox;
   std::vector<WorkResult> results;
   try {
     results = commit_batch(store_, work);
@@ -46,14 +47,14 @@ int Ingest::poll(std::chrono::milliseconds block) {
     store_.replay_pending();  // whatever was committed is recognised as a duplicate when it comes again
     throw;
   }
-  std::vector<std::string> handled;
+  std::vector<StreamEntry> handled;
   handled.reserve(results.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].failed) {
       spdlog::error("event {} for lead {} dead-lettered: {}", sources[i]->id, events[i].lead, results[i].error);
       store_.dead_letter_event(*sources[i], "engine error: " + results[i].error);
     } else {
-      handled.push_back(sources[i]->id);
+      handled.push_back(*sources[i]);
     }
   }
   store_.ack_events(handled);

@@ -66,6 +66,7 @@ struct LeadSnapshot {
   std::map<std::string, long> counts;        // per named event type, for `count` without `within`
   std::map<std::string, Enrollment> enrollments;  // by workflow id
   std::string last_stream_id;                     // last front-door entry applied to this lead
+  std::string last_inbox_id;                      // last entry of its partition's inbox applied to it
 };
 
 }  // namespace nurture::engine

@@ -25,6 +25,8 @@ struct StoreUnavailable : std::runtime_error {
 struct StreamEntry {
   std::string id;
   StreamFields fields;
+  std::string stream;       // the key it was read from
+  bool from_inbox = false;  // a partition's inbox (events the engine raised itself), not the front door
 };
 
 enum class CommitOutcome {
@@ -52,8 +54,9 @@ enum class DispatchOutcome { sent, failed, suppressed, skipped };
 struct CommitRequest {
   const LeadSnapshot* before = nullptr;
   const Transition* transition = nullptr;
-  std::string stream_id;  // the front-door entry it applies, if any
+  std::string stream_id;  // the stream entry it applies, if any
   std::string event_id;   // the producer's idempotency key, if any
+  bool from_inbox = false;  // stream_id is an inbox entry (its own order), not a front-door one
 };
 
 // What the dispatcher learns about an outbox entry before it sends it, in one round trip for a whole batch.
@@ -66,6 +69,7 @@ struct DispatchRecord {
   const OutboxEntry* entry = nullptr;
   DispatchOutcome outcome = DispatchOutcome::sent;
   std::string detail;  // provider id or reason
+  TimePoint at;        // when; the raised event (`email.sent`, `action.failed`) carries it
 };
 
 class Store {
@@ -76,9 +80,10 @@ class Store {
   virtual void prepare() = 0;
   virtual int partitions() const = 0;
 
-  // Front door. The first call returns this consumer's pending entries (left by a crash), later calls new ones.
+  // The front door and the partitions' inboxes. The first call returns this consumer's pending entries (left by a
+  // crash), later calls new ones.
   virtual std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) = 0;
-  virtual void ack_events(const std::vector<std::string>& ids) = 0;
+  virtual void ack_events(const std::vector<StreamEntry>& entries) = 0;
   // After a failure mid-batch: read this consumer's pending entries (events and outbox) again, from the start.
   virtual void replay_pending() = 0;
   virtual void dead_letter_event(const StreamEntry& entry, const std::string& reason) = 0;

@@ -219,7 +219,7 @@ TEST_CASE("streams are trimmed of what the groups are done with, never of pendin
   for (int i = 0; i < 5; ++i) f.store.add_event({{"type", "x"}, {"lead", "L" + std::to_string(i)}});
   auto first = f.store.read_events(3, milliseconds(0));  // delivered, 3 pending
   REQUIRE(first.size() == 3);
-  f.store.ack_events({first[0].id, first[1].id});  // 1 pending, 2 never delivered
+  f.store.ack_events({first[0], first[1]});  // 1 pending, 2 never delivered
   f.store.trim_streams();
   // Exact trimming is approximate (~) in Redis: check only what must stay.
   auto left = f.redis({"XRANGE", "nurture:events", "-", "+"});
@@ -230,7 +230,7 @@ TEST_CASE("streams are trimmed of what the groups are done with, never of pendin
   auto rest = f.store.read_events(10, milliseconds(0));
   CHECK(rest.size() == 1);  // the pending one first...
   CHECK(rest[0].id == first[2].id);
-  f.store.ack_events({rest[0].id});
+  f.store.ack_events({rest[0]});
   CHECK(f.store.read_events(10, milliseconds(0)).size() == 2);  // ...then the two never delivered
 }
 
@@ -240,9 +240,7 @@ TEST_CASE("a fully acknowledged stream is trimmed") {
   auto entries = f.store.read_events(1000, milliseconds(0));
   if (entries.empty()) entries = f.store.read_events(1000, milliseconds(0));
   REQUIRE(entries.size() == 300);
-  std::vector<std::string> ids;
-  for (const auto& e : entries) ids.push_back(e.id);
-  f.store.ack_events(ids);
+  f.store.ack_events(entries);
   f.redis({"CONFIG", "SET", "stream-node-max-entries", "10"});
   f.store.trim_streams();
   CHECK(f.redis({"XLEN", "nurture:events"}).integer < 300);

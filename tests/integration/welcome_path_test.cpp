@@ -257,3 +257,46 @@ TEST_CASE("an outbox entry whose result is recorded is not sent again") {
   engine.drain();
   CHECK(w.smtp.messages().size() == 1);
 }
+
+TEST_CASE("a sent email comes back to the lead as email.sent through its partition's inbox") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}});
+  engine.drain();
+  REQUIRE(w.smtp.messages().size() == 1);
+  const int p = partition_of("L1", 4);
+  auto inbox = w.redis_command({"XRANGE", fmt::format("nurture:{{{}}}:inbox", p), "-", "+"});
+  REQUIRE(inbox.elements.size() == 1);
+  using nurture::testing::stream_field;
+  CHECK(stream_field(inbox.elements[0], "type") == "email.sent");
+  CHECK(stream_field(inbox.elements[0], "lead") == "L1");
+  CHECK(stream_field(inbox.elements[0], "at") == "2026-03-02T08:00:00Z");
+  const auto props = nlohmann::json::parse(stream_field(inbox.elements[0], "props"));
+  CHECK(props["workflow"] == "welcome");
+  CHECK(props["step"] == "hello");
+  CHECK(props["action_id"] == action_id("L1", "welcome", 1, 1, "hello", 1));
+  CHECK(props["connector"] == "smtp_main");
+  CHECK(props["provider_id"].get<std::string>().rfind("smtp:250", 0) == 0);
+  // The engine consumed it like any event: acknowledged, and remembered as the lead's last inbox entry.
+  CHECK(w.redis_command({"XPENDING", fmt::format("nurture:{{{}}}:inbox", p), "engine"}).elements[0].integer == 0);
+  CHECK(store->load_lead("L1").last_inbox_id == inbox.elements[0].elements[0].text);
+}
+
+TEST_CASE("an action that fails for good raises action.failed with the reason") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L1", {{"email", "busy@example.com"}});
+  engine.drain();
+  for (int i = 0; i < 8; ++i) {
+    w.clock.advance(seconds(10));
+    engine.drain();
+  }
+  const int p = partition_of("L1", 4);
+  auto inbox = w.redis_command({"XRANGE", fmt::format("nurture:{{{}}}:inbox", p), "-", "+"});
+  REQUIRE(inbox.elements.size() == 1);
+  CHECK(nurture::testing::stream_field(inbox.elements[0], "type") == "action.failed");
+  const auto props = nlohmann::json::parse(nurture::testing::stream_field(inbox.elements[0], "props"));
+  CHECK(props["reason"].get<std::string>().find("gave up after 3 attempts") == 0);
+}

@@ -18,6 +18,7 @@ class Keys {
   std::string lead(int p, const std::string& id) const { return fmt::format("{}{{{}}}:lead:{}", prefix_, p, id); }
   std::string timers(int p) const { return fmt::format("{}{{{}}}:timers", prefix_, p); }
   std::string outbox(int p) const { return fmt::format("{}{{{}}}:outbox", prefix_, p); }
+  std::string inbox(int p) const { return fmt::format("{}{{{}}}:inbox", prefix_, p); }
   std::string outbox_dead(int p) const { return fmt::format("{}{{{}}}:outbox:dead", prefix_, p); }
   std::string retries(int p) const { return fmt::format("{}{{{}}}:retry", prefix_, p); }
   std::string done(int p, const std::string& action_id) const {

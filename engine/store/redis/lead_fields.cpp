@@ -25,6 +25,7 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
   FieldMap fields;
   fields["ver"] = std::to_string(lead.version);
   if (!lead.last_stream_id.empty()) fields["ev"] = lead.last_stream_id;
+  if (!lead.last_inbox_id.empty()) fields["ei"] = lead.last_inbox_id;
   for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = value.dump();
   for (const auto& [workflow, enrollment] : lead.enrollments) fields["e:" + workflow] = enrollment.pack();
   if (lead.score != 0) fields["sc"] = fmt::format("{},{}", lead.score, lead.score_at_ms);
@@ -56,6 +57,8 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
       lead.version = std::stoull(value);
     } else if (field == "ev") {
       lead.last_stream_id = value;
+    } else if (field == "ei") {
+      lead.last_inbox_id = value;
     } else if (field == "sc") {
       const auto comma = value.find(',');
       lead.score = std::stod(value.substr(0, comma));

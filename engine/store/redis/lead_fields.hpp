@@ -1,6 +1,6 @@
 #pragma once
 // A lead snapshot as the fields of its Redis hash, and back. Small values, so the hash stays a listpack:
-//   ver  version (compare-and-set token)      ev   last front-door entry applied
+//   ver  version (compare-and-set token)      ev   last front-door entry applied  ei  last inbox entry applied
 //   a:N  attribute N as JSON                   e:W  enrollment in workflow W, packed
 //   sc   "score,score_at_ms"                   st   stage
 //   tg   tags (JSON array)                     sp   suppressed channels (JSON array)

@@ -20,14 +20,15 @@ namespace nurture::engine::redis {
 
 namespace {
 
-// ARGV, flat (no JSON to encode here and decode there): sid, seen (0|1), ttl, expected version, then counted
+// ARGV, flat (no JSON to encode here and decode there): sid, seen (0|1), ttl, expected version, the lead field
+// that remembers the last entry of sid's stream (ev: front door, ei: inbox), then counted
 // groups: #set, field/value...; #del, field...; #tadd, score/member...; #trem, member...; #outbox entries, and per
 // entry #fields, field/value...; #stats, (key index, field, increment)...
 const char* commit_lua = R"lua(
 local lead = KEYS[1]
-local sid, seen, ttl, ver = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local sid, seen, ttl, ver, sid_field = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if sid ~= '' then
-  local last = redis.call('HGET', lead, 'ev')
+  local last = redis.call('HGET', lead, sid_field)
   if last then
     local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
     local ms, seq = string.match(sid, '^(%d+)-(%d+)$')
@@ -37,7 +38,7 @@ if sid ~= '' then
 end
 if seen == '1' and redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
 if (redis.call('HGET', lead, 'ver') or '0') ~= ver then return 'conflict' end
-local i = 5
+local i = 6
 local function group()
   local n = tonumber(ARGV[i])
   local first = i + 1
@@ -163,6 +164,7 @@ void RedisStore::prepare() {
   std::vector<Command> groups{{"XGROUP", "CREATE", keys_.events(), engine_group, "0", "MKSTREAM"}};
   for (int p = 0; p < options_.partitions; ++p) {
     groups.push_back({"XGROUP", "CREATE", keys_.outbox(p), dispatch_group, "0", "MKSTREAM"});
+    groups.push_back({"XGROUP", "CREATE", keys_.inbox(p), engine_group, "0", "MKSTREAM"});
   }
   for (const auto& reply : checked(groups)) {
     if (reply.is_error() && reply.text.rfind("BUSYGROUP", 0) != 0) {
@@ -178,12 +180,14 @@ std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::millise
   auto read = [&](const char* from, bool blocking) {
     Command command{"XREADGROUP", "GROUP", engine_group, options_.consumer, "COUNT", std::to_string(count)};
     if (blocking) command.insert(command.end(), {"BLOCK", std::to_string(block.count())});
-    command.insert(command.end(), {"STREAMS", keys_.events(), from});
+    command.insert(command.end(), {"STREAMS", keys_.events()});
+    for (int p = 0; p < options_.partitions; ++p) command.push_back(keys_.inbox(p));
+    for (int p = 0; p <= options_.partitions; ++p) command.push_back(from);
     RedisReply reply = checked(command);
     if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
     std::vector<StreamEntry> entries;
-    for_each_stream_entry(reply, [&](const std::string&, const std::string& id, const RedisReply& fields) {
-      entries.push_back({id, field_map(fields)});
+    for_each_stream_entry(reply, [&](const std::string& stream, const std::string& id, const RedisReply& fields) {
+      entries.push_back({id, field_map(fields), stream, stream != keys_.events()});
     });
     return entries;
   };
@@ -196,18 +200,23 @@ std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::millise
   return read(">", block.count() > 0);
 }
 
-void RedisStore::ack_events(const std::vector<std::string>& ids) {
-  if (ids.empty()) return;
-  Command command{"XACK", keys_.events(), engine_group};
-  command.insert(command.end(), ids.begin(), ids.end());
-  checked(command);
+void RedisStore::ack_events(const std::vector<StreamEntry>& entries) {
+  std::map<std::string, Command> by_stream;
+  for (const auto& entry : entries) {
+    auto [it, added] = by_stream.try_emplace(entry.stream, Command{"XACK", entry.stream, engine_group});
+    it->second.push_back(entry.id);
+  }
+  std::vector<Command> commands;
+  for (auto& [stream, command] : by_stream) commands.push_back(std::move(command));
+  if (!commands.empty()) checked(commands);
 }
 
 void RedisStore::dead_letter_event(const StreamEntry& entry, const std::string& reason) {
   Command add{"XADD", keys_.events_dead(), "*"};
   for (const auto& [field, value] : entry.fields) add.insert(add.end(), {field, value});
   add.insert(add.end(), {"reason", reason, "stream_id", entry.id});
-  checked(std::vector<Command>{{"MULTI"}, add, {"XACK", keys_.events(), engine_group, entry.id}, {"EXEC"}});
+  const std::string& stream = entry.stream.empty() ? keys_.events() : entry.stream;
+  checked(std::vector<Command>{{"MULTI"}, add, {"XACK", stream, engine_group, entry.id}, {"EXEC"}});
 }
 
 void RedisStore::add_event(const StreamFields& fields) {
@@ -251,14 +260,14 @@ Command RedisStore::commit_command(const CommitRequest& request) {
 
   LeadSnapshot after = t.lead;
   after.version = before.version + 1;
-  if (!stream_id.empty()) after.last_stream_id = stream_id;
+  if (!stream_id.empty()) (request.from_inbox ? after.last_inbox_id : after.last_stream_id) = stream_id;
   const FieldMap old_fields = pack_lead(before);
   const FieldMap new_fields = pack_lead(after);
 
   std::vector<std::string> args{
       stream_id, event_id.empty() ? "0" : "1",
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()),
-      std::to_string(t.expected_version)};
+      std::to_string(t.expected_version), request.from_inbox ? "ei" : "ev"};
   auto group = [&args](std::vector<std::string> items) {
     args.push_back(std::to_string(items.size()));
     for (auto& item : items) args.push_back(std::move(item));
@@ -373,7 +382,10 @@ std::map<std::string, long> RedisStore::workflow_counters(const std::string& wor
 
 void RedisStore::trim_streams() {
   std::vector<std::pair<std::string, const char*>> streams{{keys_.events(), engine_group}};
-  for (int p = 0; p < options_.partitions; ++p) streams.emplace_back(keys_.outbox(p), dispatch_group);
+  for (int p = 0; p < options_.partitions; ++p) {
+    streams.emplace_back(keys_.outbox(p), dispatch_group);
+    streams.emplace_back(keys_.inbox(p), engine_group);
+  }
   std::vector<Command> commands;
   for (const auto& [stream, group] : streams) {
     commands.push_back({"XPENDING", stream, group});
@@ -538,6 +550,25 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
       dead.insert(dead.end(), {"reason", record.detail});
       commands.push_back(dead);
     }
+    // The outcome comes back to the lead as an event (spec/events.md), through the partition's inbox: same slot,
+    // same transaction, so it is raised exactly when the result is recorded.
+    if (record.outcome == DispatchOutcome::sent || record.outcome == DispatchOutcome::failed) {
+      const std::string& kind = entry.action.kind;
+      nlohmann::json props = {{"workflow", entry.action.workflow},
+                              {"step", entry.action.step},
+                              {"action_id", entry.action.action_id},
+                              {"connector", entry.action.connector}};
+      std::string type;
+      if (record.outcome == DispatchOutcome::sent) {
+        type = kind == "email" ? "email.sent" : kind == "post" ? "post.sent" : "webhook.sent";
+        props["provider_id"] = record.detail;
+      } else {
+        type = "action.failed";
+        props["reason"] = record.detail;
+      }
+      commands.push_back({"XADD", keys_.inbox(p), "*", "type", type, "lead", entry.action.lead, "at",
+                          format_rfc3339(record.at), "props", props.dump()});
+    }
     commands.push_back({"EXEC"});
     if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) {
       // Global set by address, outside the partition's slot (DESIGN.md: read by the dispatcher).
@@ -556,7 +587,7 @@ bool RedisStore::is_suppressed(const std::string& channel, const std::string& ad
 }
 
 void RedisStore::record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) {
-  record_many({DispatchRecord{&entry, outcome, detail}});
+  record_many({DispatchRecord{&entry, outcome, detail, std::chrono::system_clock::now()}});
 }
 
 void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {

@@ -26,7 +26,7 @@ class RedisStore final : public Store {
   int partitions() const override { return options_.partitions; }
 
   std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) override;
-  void ack_events(const std::vector<std::string>& ids) override;
+  void ack_events(const std::vector<StreamEntry>& entries) override;
   void replay_pending() override {
     events_pending_drained_ = false;
     outbox_pending_drained_ = false;
