@@ -21,12 +21,17 @@ int Ingest::poll(std::chrono::milliseconds block) {
   const TimePoint now = clock_.now();
   std::vector<Event> events;
   std::vector<const StreamEntry*> sources;
+  std::vector<StreamEntry> handled;
   events.reserve(entries.size());
   for (const auto& entry : entries) {
     auto event = parse_event(entry.fields, entry.id);
     if (!event) {
       spdlog::warn("event {} dead-lettered: {}", entry.id, event.error());
       store_.dead_letter_event(entry, event.error());
+      continue;
+    }
+    if (!interpreter_.is_relevant(*event)) {
+      handled.push_back(entry);  // nothing in the campaign looks at it: nothing to commit
       continue;
     }
     events.push_back(std::move(*event));
@@ -47,8 +52,6 @@ int Ingest::poll(std::chrono::milliseconds block) {
     store_.replay_pending();  // whatever was committed is recognised as a duplicate when it comes again
     throw;
   }
-  std::vector<StreamEntry> handled;
-  handled.reserve(results.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].failed) {
       spdlog::error("event {} for lead {} dead-lettered: {}", sources[i]->id, events[i].lead, results[i].error);

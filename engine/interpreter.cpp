@@ -691,6 +691,27 @@ Interpreter::Interpreter(const wf::Campaign& campaign) : campaign_(campaign) {
     }
   }
   for (const auto& stage : campaign.scoring.stages) collect_remembered(stage.condition, remembered_);
+
+  relevant_types_ = {"lead.unsubscribed", "email.bounced", "email.complained", "email.opened", "email.clicked",
+                     "lead.stage_changed", "lead.handed_off"};
+  for (const auto& [type, props] : remembered_) relevant_types_.insert(type);
+  for (const auto& workflow : campaign.workflows) {
+    relevant_types_.insert(workflow.trigger.event);
+    for (const auto& rule : workflow.exit_when) {
+      if (!rule.event.empty()) relevant_types_.insert(rule.event);
+      if (rule.condition) relevant_types_.insert("*");  // checked on every event
+    }
+    for (const auto& step : workflow.steps) {
+      if (const auto* wait_for = std::get_if<wf::WaitForStep>(&step.action)) relevant_types_.insert(wait_for->event);
+    }
+  }
+  for (const auto& rule : campaign.scoring.rules) {
+    if (!rule.event.empty()) relevant_types_.insert(rule.event);
+  }
+}
+
+bool Interpreter::is_relevant(const Event& event) const {
+  return !event.attrs.empty() || relevant_types_.count(event.type) || relevant_types_.count("*");
 }
 
 Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const {

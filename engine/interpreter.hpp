@@ -22,12 +22,16 @@ class Interpreter {
   Transition fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const;
 
   const workflows::Campaign& campaign() const { return campaign_; }
+  // False for an event that can change nothing: no attributes, and a type no trigger, exit, wait_for, condition,
+  // scoring rule or suppression looks at. Ingest acknowledges those without reading or writing the lead.
+  bool is_relevant(const Event& event) const;
   // Event types some condition looks back at, with the props those conditions name.
   const std::map<std::string, std::set<std::string>>& remembered_events() const { return remembered_; }
 
  private:
   const workflows::Campaign& campaign_;
   std::map<std::string, std::set<std::string>> remembered_;
+  std::set<std::string> relevant_types_;
 };
 
 }  // namespace nurture::engine

@@ -156,3 +156,33 @@ steps:
   CHECK(second.actions[0].action_id == action_id("L1", "welcome", 1, 1, "remind", 2));
   CHECK(first.actions[0].action_id != second.actions[0].action_id);
 }
+
+TEST_CASE("an event nothing in the campaign looks at is not relevant; attributes always are") {
+  Fixture f(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - id: registered
+    wait_for: { event: webinar.registered, timeout: 1d }
+  - branch:
+      - if: { event: email.sent, within: 1d }
+        goto: hello2
+  - id: hello2
+    email: { template: tips }
+)");
+  Interpreter interpreter(f.campaign);
+  auto event = [](const char* type, nlohmann::json attrs = nlohmann::json::object()) {
+    Event e;
+    e.type = type;
+    e.lead = "L1";
+    e.attrs = std::move(attrs);
+    return e;
+  };
+  CHECK(interpreter.is_relevant(event("lead.created")));        // a trigger
+  CHECK(interpreter.is_relevant(event("webinar.registered")));  // a wait_for
+  CHECK(interpreter.is_relevant(event("email.sent")));          // a condition looks back at it
+  CHECK(interpreter.is_relevant(event("lead.unsubscribed")));   // suppression
+  CHECK_FALSE(interpreter.is_relevant(event("page.viewed")));
+  CHECK(interpreter.is_relevant(event("page.viewed", {{"plan", "pro"}})));
+}
