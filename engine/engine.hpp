@@ -28,6 +28,7 @@ class Engine {
          const templates::TemplateLibrary& templates, const ConnectorSet& connectors, const Clock& clock,
          RetryPolicy retry = {})
       : state_store_(state_store),
+        dispatch_store_(dispatch_store),
         interpreter_(campaign),
         ingest_(state_store, interpreter_, clock),
         scheduler_(state_store, interpreter_, clock),
@@ -40,10 +41,14 @@ class Engine {
     trim_now_and_then();
     return work;
   }
-  int run_dispatch_once(std::chrono::milliseconds block) { return dispatcher_.poll(block); }
+  int run_dispatch_once(std::chrono::milliseconds block) {
+    reclaim_outbox_now_and_then();
+    return dispatcher_.poll(block);
+  }
 
   // Returns how much work the pass did. `block`: how long ingest may wait for new events.
   int run_once(std::chrono::milliseconds block = std::chrono::milliseconds(0)) {
+    reclaim_outbox_now_and_then();
     int work = ingest_.poll(block);
     work += scheduler_.poll();
     work += dispatcher_.poll();
@@ -58,16 +63,32 @@ class Engine {
   }
 
  private:
-  // Streams are trimmed of what every consumer is done with about once a second (a few commands each time).
+  // Streams are trimmed of what every consumer is done with about once a second (a few commands each time), and
+  // entries a dead consumer held for longer than `reclaim_idle` are taken over about every ten.
   void trim_now_and_then() {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_trim_ < std::chrono::seconds(1)) return;
     last_trim_ = now;
     state_store_.trim_streams();
+    if (now - last_events_reclaim_ >= std::chrono::seconds(10)) {
+      last_events_reclaim_ = now;
+      state_store_.reclaim_events(reclaim_idle);
+    }
+  }
+  void reclaim_outbox_now_and_then() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_outbox_reclaim_ < std::chrono::seconds(10)) return;
+    last_outbox_reclaim_ = now;
+    dispatch_store_.reclaim_outbox(reclaim_idle);
   }
 
+  static constexpr std::chrono::milliseconds reclaim_idle{60000};
   Store& state_store_;
+  Store& dispatch_store_;
   std::chrono::steady_clock::time_point last_trim_ = std::chrono::steady_clock::now();
+  // In the past, so the first pass takes over what a crashed predecessor left.
+  std::chrono::steady_clock::time_point last_events_reclaim_{};
+  std::chrono::steady_clock::time_point last_outbox_reclaim_{};
   Interpreter interpreter_;
   Ingest ingest_;
   Scheduler scheduler_;

@@ -103,6 +103,11 @@ class Store {
   // The funnel counters of a workflow, summed over partitions.
   virtual std::map<std::string, long> workflow_counters(const std::string& workflow) = 0;
 
+  // Takes over entries another consumer was given and has not acknowledged for `idle` (it died, or its host was
+  // renamed): they come back through read_events / read_outbox. Returns how many it took.
+  virtual int reclaim_events(std::chrono::milliseconds idle) = 0;
+  virtual int reclaim_outbox(std::chrono::milliseconds idle) = 0;
+
   // Drops stream entries every consumer group is done with (front door and outboxes), so streams do not grow
   // without bound. Safe at any time: pending and undelivered entries stay.
   virtual void trim_streams() = 0;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "engine/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
@@ -244,4 +246,18 @@ TEST_CASE("a fully acknowledged stream is trimmed") {
   f.redis({"CONFIG", "SET", "stream-node-max-entries", "10"});
   f.store.trim_streams();
   CHECK(f.redis({"XLEN", "nurture:events"}).integer < 300);
+}
+
+TEST_CASE("entries a dead consumer left unacknowledged are taken over by another after the idle time") {
+  StoreFixture f;
+  f.store.add_event({{"type", "x"}, {"lead", "L1"}});
+  RedisStore dead{f.server.connect(), RedisStoreOptions{"nurture:", 4, "dead-engine", hours(24), hours(24)}};
+  REQUIRE(dead.read_events(10, milliseconds(0)).size() == 1);  // given to the dead one, never acknowledged
+  CHECK(f.store.read_events(10, milliseconds(0)).empty());     // not delivered twice while it may be alive
+  CHECK(f.store.reclaim_events(hours(1)) == 0);                // not idle long enough
+  std::this_thread::sleep_for(milliseconds(20));
+  CHECK(f.store.reclaim_events(milliseconds(10)) == 1);
+  auto taken = f.store.read_events(10, milliseconds(0));
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].fields.at("lead") == "L1");
 }

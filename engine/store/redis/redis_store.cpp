@@ -380,6 +380,35 @@ std::map<std::string, long> RedisStore::workflow_counters(const std::string& wor
   return sums;
 }
 
+int RedisStore::reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle) {
+  std::vector<Command> commands;
+  for (const auto& stream : streams) {
+    commands.push_back({"XAUTOCLAIM", stream, group, options_.consumer, std::to_string(idle.count()), "0-0",
+                        "COUNT", "1000", "JUSTID"});
+  }
+  int claimed = 0;
+  for (const auto& reply : checked(commands)) {
+    if (reply.elements.size() >= 2) claimed += static_cast<int>(reply.elements[1].elements.size());
+  }
+  return claimed;
+}
+
+int RedisStore::reclaim_events(std::chrono::milliseconds idle) {
+  std::vector<std::string> streams{keys_.events()};
+  for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.inbox(p));
+  const int claimed = reclaim(streams, engine_group, idle);
+  if (claimed > 0) events_pending_drained_ = false;  // they are ours now: read them from our pending list
+  return claimed;
+}
+
+int RedisStore::reclaim_outbox(std::chrono::milliseconds idle) {
+  std::vector<std::string> streams;
+  for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.outbox(p));
+  const int claimed = reclaim(streams, dispatch_group, idle);
+  if (claimed > 0) outbox_pending_drained_ = false;
+  return claimed;
+}
+
 void RedisStore::trim_streams() {
   std::vector<std::pair<std::string, const char*>> streams{{keys_.events(), engine_group}};
   for (int p = 0; p < options_.partitions; ++p) {

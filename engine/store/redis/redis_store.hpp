@@ -41,6 +41,8 @@ class RedisStore final : public Store {
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
 
   void trim_streams() override;
+  int reclaim_events(std::chrono::milliseconds idle) override;
+  int reclaim_outbox(std::chrono::milliseconds idle) override;
   std::map<std::string, long> workflow_counters(const std::string& workflow) override;
   std::vector<TimerRef> due_timers(TimePoint now, int limit) override;
   std::optional<TimePoint> next_timer_due() override;
@@ -61,6 +63,7 @@ class RedisStore final : public Store {
 
  private:
   std::vector<OutboxEntry> read_outbox_from(const char* from, int count, std::chrono::milliseconds block);
+  int reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle);
   Command commit_command(const CommitRequest& request);
   std::string record_ttl() const;
   RedisReply checked(const Command& command);
