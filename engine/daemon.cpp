@@ -96,6 +96,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
 
   RealClock clock;
   Engine engine(store, dispatch_store, campaign, templates, *connectors, clock);
+  engine.set_reclaim_after(options.lease);
   spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", campaign.workflows.size(),
                campaign.dir.string(), store_options.consumer);
 

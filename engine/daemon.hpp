@@ -1,6 +1,7 @@
 #pragma once
 // `nurture run`: the daemon.
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -13,6 +14,7 @@ struct DaemonOptions {
   std::filesystem::path config;  // empty: DIR/nurture.yaml
   std::string redis;             // --redis; empty: env or config
   std::string consumer;          // consumer-group name; empty: hostname
+  std::chrono::milliseconds lease{60000};  // take over what a silent engine holds after this long
 };
 
 // Returns the process exit code (spec/cli.md): 0 after a clean stop, 1 invalid campaign, 3 store unreachable.

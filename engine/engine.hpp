@@ -56,6 +56,9 @@ class Engine {
     return work;
   }
 
+  // How long another consumer may hold an entry unacknowledged before this engine takes it over (the lease).
+  void set_reclaim_after(std::chrono::milliseconds idle) { reclaim_idle = idle; }
+
   // Passes until nothing is left to do at the clock's current time.
   void drain() {
     while (run_once() > 0) {
@@ -70,19 +73,20 @@ class Engine {
     if (now - last_trim_ < std::chrono::seconds(1)) return;
     last_trim_ = now;
     state_store_.trim_streams();
-    if (now - last_events_reclaim_ >= std::chrono::seconds(10)) {
+    if (now - last_events_reclaim_ >= std::min<std::chrono::milliseconds>(reclaim_idle, std::chrono::seconds(10))) {
       last_events_reclaim_ = now;
-      state_store_.reclaim_events(reclaim_idle);
+      report_takeover("events", state_store_.reclaim_events(reclaim_idle));
     }
   }
   void reclaim_outbox_now_and_then() {
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_outbox_reclaim_ < std::chrono::seconds(10)) return;
+    if (now - last_outbox_reclaim_ < std::min<std::chrono::milliseconds>(reclaim_idle, std::chrono::seconds(10))) return;
     last_outbox_reclaim_ = now;
-    dispatch_store_.reclaim_outbox(reclaim_idle);
+    report_takeover("actions", dispatch_store_.reclaim_outbox(reclaim_idle));
   }
 
-  static constexpr std::chrono::milliseconds reclaim_idle{60000};
+  static void report_takeover(const char* what, int count);
+  std::chrono::milliseconds reclaim_idle{60000};
   Store& state_store_;
   Store& dispatch_store_;
   std::chrono::steady_clock::time_point last_trim_ = std::chrono::steady_clock::now();

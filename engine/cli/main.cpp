@@ -263,6 +263,9 @@ int main(int argc, char** argv) {
   run->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
   run->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path (default: config `redis:`)");
   run->add_option("--consumer", daemon.consumer, "consumer name in the groups (default: hostname)");
+  std::string lease = "60s";
+  run->add_option("--lease", lease, "take over what another engine left unacknowledged this long (e.g. 30s)")
+      ->capture_default_str();
 
   auto* validate_cmd = app.add_subcommand("validate", "check workflows, templates and config");
   validate_cmd->add_option("dir", dir, "campaign directory")->capture_default_str();
@@ -328,6 +331,12 @@ int main(int argc, char** argv) {
     daemon.dir = dir;
     daemon.config = config_path;
     daemon.redis = redis_flag;
+    auto lease_duration = workflows::parse_duration(lease);
+    if (!lease_duration || lease_duration->count() == 0) {
+      std::cerr << "error: --lease takes a duration such as 30s\n";
+      return 2;
+    }
+    daemon.lease = *lease_duration;
     return engine::run_daemon(daemon, registry);
   }
   if (*validate_cmd) return validate(dir, config_path);
