@@ -20,6 +20,7 @@ class FileConnector final : public sdk::Connector {
  private:
   std::filesystem::path dir_;
   std::atomic<long> duplicates_{0};
+  bool swept_ = false;
 };
 
 sdk::ConnectorFactory file_connector_factory();

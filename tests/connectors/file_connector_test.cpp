@@ -39,3 +39,16 @@ TEST_CASE("the file connector writes one .eml per email action, named by action 
   CHECK(send_now(connector, webhook).provider_id == "def456.json");
   CHECK(read_file(dir / "outbox/def456.json") == "{\"a\":1}");
 }
+
+TEST_CASE("the file connector removes temporary files a killed writer left behind") {
+  TempDir dir;
+  nurture::testing::write_file(dir / "outbox/.abc.eml.999999.tmp", "half a message");  // no such process
+  nurture::testing::write_file(dir / "outbox/.def.eml.1.tmp", "a live writer's");       // pid 1 is alive
+  connectors::FileConnector connector(dir / "outbox");
+  sdk::Action action;
+  action.action_id = "xyz";
+  send_now(connector, action);
+  CHECK_FALSE(std::filesystem::exists(dir / "outbox/.abc.eml.999999.tmp"));
+  CHECK(std::filesystem::exists(dir / "outbox/.def.eml.1.tmp"));
+  CHECK(std::filesystem::exists(dir / "outbox/xyz.eml"));
+}

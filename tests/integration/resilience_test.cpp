@@ -98,9 +98,16 @@ connectors:
         expected.insert(nurture::engine::action_id(fmt::format("L{}", i), "welcome", 1, 1, step, 1) + ".eml");
       }
     }
+    // Only delivered messages: a kill in the middle of a write may leave the connector's hidden temporary file.
     std::set<std::string> found;
-    for (const auto& f : fs::directory_iterator(campaign / "outbox")) found.insert(f.path().filename().string());
-    CHECK(found == expected);
+    std::string unexpected;
+    for (const auto& f : fs::directory_iterator(campaign / "outbox")) {
+      const std::string name = f.path().filename().string();
+      if (name.front() == '.') continue;
+      found.insert(name);
+      if (!expected.count(name)) unexpected += name + " ";
+    }
+    CHECK_MESSAGE(found == expected, "unexpected: " << unexpected << " found " << found.size());
   }
 };
 
