@@ -37,21 +37,42 @@ std::string hostname() {
 
 }  // namespace
 
-int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
-  auto load = workflows::load_campaign(options.dir, options.config);
-  for (const auto& d : load.diagnostics) spdlog::log(d.severity == workflows::Severity::error ? spdlog::level::err
-                                                                                             : spdlog::level::warn,
-                                                     "{}", d.format());
-  if (!load.ok()) return 1;
-  const workflows::Campaign& campaign = load.campaign;
-  auto connectors = ConnectorSet::create(campaign.config, registry);
+namespace {
+
+// What a reload replaces as a whole: the campaign and everything built from it.
+struct LoadedCampaign {
+  workflows::Campaign campaign;
+  std::unique_ptr<ConnectorSet> connectors;
+  std::unique_ptr<templates::TemplateLibrary> templates;
+};
+
+std::unique_ptr<LoadedCampaign> load(const DaemonOptions& options, const sdk::Registry& registry) {
+  auto loaded = workflows::load_campaign(options.dir, options.config);
+  for (const auto& d : loaded.diagnostics) {
+    spdlog::log(d.severity == workflows::Severity::error ? spdlog::level::err : spdlog::level::warn, "{}",
+                d.format());
+  }
+  if (!loaded.ok()) return nullptr;
+  auto connectors = ConnectorSet::create(loaded.campaign.config, registry);
   if (!connectors) {
     for (const auto& d : connectors.error()) spdlog::error("{}", d.format());
-    return 1;
+    return nullptr;
   }
-  templates::TemplateLibrary templates(campaign.templates_dir);
+  auto result = std::make_unique<LoadedCampaign>();
+  result->campaign = std::move(loaded.campaign);
+  result->connectors = std::make_unique<ConnectorSet>(std::move(*connectors));
+  result->templates = std::make_unique<templates::TemplateLibrary>(result->campaign.templates_dir);
+  return result;
+}
 
-  StoreTarget target = resolve_store_target(options.redis, campaign.config.redis, campaign.config.base_dir);
+}  // namespace
+
+int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
+  std::unique_ptr<LoadedCampaign> current = load(options, registry);
+  if (!current) return 1;
+  const workflows::Config& config = current->campaign.config;
+
+  StoreTarget target = resolve_store_target(options.redis, config.redis, config.base_dir);
   std::unique_ptr<redis::EmbeddedRedis> embedded;
   if (target.embedded) {
     auto started = redis::EmbeddedRedis::start(target.state_dir);
@@ -64,23 +85,21 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
     spdlog::info("private redis-server on {}", target.url);
   }
   auto connection = redis::RedisConnection::open(target.url);
-  if (!connection) {
-    spdlog::error("{} (start Redis or pass --redis)", connection.error());
+  auto dispatch_connection = redis::RedisConnection::open(target.url);
+  if (!connection || !dispatch_connection) {
+    spdlog::error("{} (start Redis or pass --redis)", connection ? dispatch_connection.error() : connection.error());
     return 3;
   }
   redis::RedisStoreOptions store_options;
-  store_options.key_prefix = campaign.config.key_prefix;
-  store_options.partitions = campaign.config.partitions;
+  store_options.key_prefix = config.key_prefix;
+  store_options.partitions = config.partitions;
   store_options.consumer = options.consumer.empty() ? hostname() : options.consumer;
   redis::RedisStore store(std::move(*connection), store_options);
-  auto dispatch_connection = redis::RedisConnection::open(target.url);
-  if (!dispatch_connection) {
-    spdlog::error("{} (start Redis or pass --redis)", dispatch_connection.error());
-    return 3;
-  }
   redis::RedisStore dispatch_store(std::move(*dispatch_connection), store_options);
+  WorkflowVersions versions;
   try {
     store.prepare();
+    versions = pin_versions(store, current->campaign);
   } catch (const StoreUnavailable& e) {
     spdlog::error("{}", e.what());
     return 3;
@@ -95,18 +114,16 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   std::signal(SIGPIPE, SIG_IGN);
 
   RealClock clock;
-  Engine engine(store, dispatch_store, campaign, templates, *connectors, clock);
-  engine.set_reclaim_after(options.lease);
-  spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", campaign.workflows.size(),
-               campaign.dir.string(), store_options.consumer);
+  spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", current->campaign.workflows.size(),
+               current->campaign.dir.string(), store_options.consumer);
 
   // Two loops, each with its own Redis connection: lead state (ingest and timers) here, dispatch on a thread, so
   // rendering and delivery overlap with the commits that feed them. Each blocks only when it is idle, and briefly,
-  // so timers stay punctual and a stop request is seen within a few milliseconds.
+  // so timers stay punctual and a stop or reload request is seen within a few milliseconds.
   auto keep_running = [](const char* loop, const std::function<int(bool idle)>& pass) {
     std::chrono::milliseconds backoff{100};
     bool idle = false;
-    while (!stop_requested) {
+    while (!stop_requested && !reload_requested) {
       try {
         idle = pass(idle) == 0;
         backoff = std::chrono::milliseconds(100);
@@ -117,16 +134,38 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
       }
     }
   };
-  std::thread dispatch_thread([&] {
-    keep_running("dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
-  });
-  keep_running("state", [&](bool idle) {
-    if (reload_requested.exchange(false)) {
-      spdlog::warn("SIGHUP: reloading is not supported by this version yet; restart to apply changes");
+  while (!stop_requested) {
+    {
+      Engine engine(store, dispatch_store, current->campaign, *current->templates, *current->connectors, clock,
+                    versions);
+      engine.set_reclaim_after(options.lease);
+      std::thread dispatch_thread([&] {
+        keep_running("dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
+      });
+      keep_running("state", [&](bool idle) {
+        return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
+      });
+      dispatch_thread.join();  // work in flight is finished and recorded
     }
-    return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
-  });
-  dispatch_thread.join();
+    if (stop_requested || !reload_requested.exchange(false)) continue;
+    // SIGHUP: validate first; on any error keep running the campaign as it was.
+    spdlog::info("SIGHUP: reloading {}", current->campaign.dir.string());
+    auto next = load(options, registry);
+    if (!next) {
+      spdlog::error("reload refused: the campaign has errors (above); still running the previous one");
+      continue;
+    }
+    try {
+      versions = pin_versions(store, next->campaign);
+    } catch (const std::exception& e) {
+      spdlog::error("reload refused: {}; still running the previous one", e.what());
+      continue;
+    }
+    current = std::move(next);
+    for (const auto& workflow : current->campaign.workflows) {
+      spdlog::info("workflow {} now at version {}", workflow.id, versions.current(workflow.id));
+    }
+  }
   spdlog::info("stopping: in-flight work finished");
   return 0;
 }

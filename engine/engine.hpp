@@ -20,16 +20,17 @@ class Engine {
  public:
   Engine(Store& store, const workflows::Campaign& campaign, const templates::TemplateLibrary& templates,
          const ConnectorSet& connectors, const Clock& clock, RetryPolicy retry = {})
-      : Engine(store, store, campaign, templates, connectors, clock, retry) {}
+      : Engine(store, store, campaign, templates, connectors, clock, WorkflowVersions::of(campaign.workflows),
+               retry) {}
 
   // With a store (connection) of its own for dispatch, so that dispatch can run on a thread of its own: see
   // run_state_once() and run_dispatch_once().
   Engine(Store& state_store, Store& dispatch_store, const workflows::Campaign& campaign,
          const templates::TemplateLibrary& templates, const ConnectorSet& connectors, const Clock& clock,
-         RetryPolicy retry = {})
+         WorkflowVersions versions, RetryPolicy retry = {})
       : state_store_(state_store),
         dispatch_store_(dispatch_store),
-        interpreter_(campaign),
+        interpreter_(campaign, std::move(versions)),
         ingest_(state_store, interpreter_, clock),
         scheduler_(state_store, interpreter_, clock),
         dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry) {}

@@ -152,9 +152,9 @@ class Run {
     for (const auto& id : enroll_by_trigger(event)) runnable.push_back(id);
     std::sort(runnable.begin(), runnable.end());
     for (const auto& id : runnable) {
-      const wf::Workflow* workflow = campaign_.workflow(id);
       Enrollment& enrollment = lead().enrollments[id];
-      run(*workflow, enrollment, enrollment.step);
+      const wf::Workflow* workflow = interpreter_.versions().find(id, enrollment.version);
+      if (workflow) run(*workflow, enrollment, enrollment.step);
     }
     drain_raised_events();
   }
@@ -162,11 +162,11 @@ class Run {
   void process_timer(const TimerRef& timer) {
     out_.timers_to_remove.push_back(timer);
     auto it = lead().enrollments.find(timer.workflow);
-    const wf::Workflow* workflow = campaign_.workflow(timer.workflow);
-    if (it == lead().enrollments.end() || !workflow || it->second.seq != timer.seq || !it->second.active() ||
-        it->second.step >= workflow->steps.size()) {
-      return;  // stale or orphaned: removing it is all there is to do
+    if (it == lead().enrollments.end() || it->second.seq != timer.seq || !it->second.active()) {
+      return;  // stale: removing it is all there is to do
     }
+    const wf::Workflow* workflow = workflow_of(timer.workflow, it->second);
+    if (!workflow || it->second.step >= workflow->steps.size()) return;  // its workflow is gone
     Enrollment& enrollment = it->second;
     enrollment.seq += 1;
     const wf::Step& step = workflow->steps[enrollment.step];
@@ -194,6 +194,26 @@ class Run {
 
  private:
   LeadSnapshot& lead() { return out_.lead; }
+
+  // The workflow an active enrollment runs on: its pinned version, or the current one when the enrollment can move
+  // there (the step it waits at exists in it, by id). Moving drops visit counts: they belong to the old step list.
+  const wf::Workflow* workflow_of(const std::string& id, Enrollment& enrollment) {
+    const WorkflowVersions& versions = interpreter_.versions();
+    const wf::Workflow* pinned = versions.find(id, enrollment.version);
+    const int current_version = versions.current(id);
+    if (current_version == 0 || current_version == enrollment.version || !enrollment.active()) return pinned;
+    const wf::Workflow* current = versions.find(id, current_version);
+    if (!current) return pinned;
+    if (pinned && enrollment.step < pinned->steps.size()) {
+      if (auto index = current->step_index(pinned->steps[enrollment.step].id)) {
+        enrollment.version = current_version;
+        enrollment.step = *index;
+        enrollment.visits.clear();
+        return current;
+      }
+    }
+    return pinned;
+  }
 
   void note(TimelineEntry entry) {
     entry.at = now_;
@@ -322,7 +342,7 @@ class Run {
   void check_exits_on(const Event& event) {
     for (auto& [id, enrollment] : lead().enrollments) {
       if (!enrollment.active()) continue;
-      const wf::Workflow* workflow = campaign_.workflow(id);
+      const wf::Workflow* workflow = workflow_of(id, enrollment);
       if (!workflow) continue;
       for (const auto& rule : workflow->exit_when) {
         const bool by_event = !rule.event.empty() && rule.event == event.type;
@@ -341,7 +361,7 @@ class Run {
     std::vector<std::string> resumed;
     for (auto& [id, enrollment] : lead().enrollments) {
       if (enrollment.status != EnrollmentStatus::waiting_for) continue;
-      const wf::Workflow* workflow = campaign_.workflow(id);
+      const wf::Workflow* workflow = workflow_of(id, enrollment);
       if (!workflow || enrollment.step >= workflow->steps.size()) continue;
       const auto* wait_for = std::get_if<wf::WaitForStep>(&workflow->steps[enrollment.step].action);
       if (!wait_for || wait_for->event != event.type || !props_match(wait_for->where, event.props)) continue;
@@ -362,7 +382,10 @@ class Run {
   // Phase 4: returns the workflows entered.
   std::vector<std::string> enroll_by_trigger(const Event& event) {
     std::vector<std::string> entered;
-    for (const auto& workflow : campaign_.workflows) {  // sorted by id
+    for (const auto& listed : campaign_.workflows) {  // sorted by id
+      const wf::Workflow* current = interpreter_.versions().current_workflow(listed.id);
+      if (!current) continue;
+      const wf::Workflow& workflow = *current;
       if (workflow.trigger.event != event.type || workflow.steps.empty()) continue;
       auto existing = lead().enrollments.find(workflow.id);
       int number = 1;
@@ -382,6 +405,7 @@ class Run {
       }
       if (workflow.trigger.when && !holds(*workflow.trigger.when, {lead(), now_, &workflow, nullptr})) continue;
       Enrollment enrollment;
+      enrollment.version = interpreter_.versions().current(workflow.id);
       enrollment.number = number;
       enrollment.entered_ms = to_unix_ms(now_);
       enrollment.seq = existing == lead().enrollments.end() ? 1 : existing->second.seq + 1;
@@ -678,8 +702,13 @@ std::optional<TimerRef> TimerRef::parse(const std::string& member) {
   return timer;
 }
 
-Interpreter::Interpreter(const wf::Campaign& campaign) : campaign_(campaign) {
-  for (const auto& workflow : campaign.workflows) {
+Interpreter::Interpreter(const wf::Campaign& campaign)
+    : Interpreter(campaign, WorkflowVersions::of(campaign.workflows)) {}
+
+Interpreter::Interpreter(const wf::Campaign& campaign, WorkflowVersions versions)
+    : campaign_(campaign), versions_(std::move(versions)) {
+  for (const wf::Workflow* pointer : versions_.all()) {
+    const wf::Workflow& workflow = *pointer;
     if (workflow.trigger.when) collect_remembered(*workflow.trigger.when, remembered_);
     for (const auto& rule : workflow.exit_when) {
       if (rule.condition) collect_remembered(*rule.condition, remembered_);
@@ -695,7 +724,8 @@ Interpreter::Interpreter(const wf::Campaign& campaign) : campaign_(campaign) {
   relevant_types_ = {"lead.unsubscribed", "email.bounced", "email.complained", "email.opened", "email.clicked",
                      "lead.stage_changed", "lead.handed_off"};
   for (const auto& [type, props] : remembered_) relevant_types_.insert(type);
-  for (const auto& workflow : campaign.workflows) {
+  for (const wf::Workflow* pointer : versions_.all()) {
+    const wf::Workflow& workflow = *pointer;
     relevant_types_.insert(workflow.trigger.event);
     for (const auto& rule : workflow.exit_when) {
       if (!rule.event.empty()) relevant_types_.insert(rule.event);

@@ -9,19 +9,24 @@
 #include "engine/event.hpp"
 #include "engine/lead.hpp"
 #include "engine/transition.hpp"
+#include "engine/workflow_versions.hpp"
 #include "workflows/campaign.hpp"
 
 namespace nurture::engine {
 
 class Interpreter {
  public:
+  // Every workflow at version 1.
   explicit Interpreter(const workflows::Campaign& campaign);
+  // With the versions pinned in the store (the daemon).
+  Interpreter(const workflows::Campaign& campaign, WorkflowVersions versions);
 
   Transition apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const;
   // A timer that does not match the enrollment's current seq yields a transition that only removes it.
   Transition fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const;
 
   const workflows::Campaign& campaign() const { return campaign_; }
+  const WorkflowVersions& versions() const { return versions_; }
   // False for an event that can change nothing: no attributes, and a type no trigger, exit, wait_for, condition,
   // scoring rule or suppression looks at. Ingest acknowledges those without reading or writing the lead.
   bool is_relevant(const Event& event) const;
@@ -30,6 +35,7 @@ class Interpreter {
 
  private:
   const workflows::Campaign& campaign_;
+  WorkflowVersions versions_;
   std::map<std::string, std::set<std::string>> remembered_;
   std::set<std::string> relevant_types_;
 };

@@ -35,6 +35,10 @@ tl::expected<Workflow, Diagnostics> load_workflow(const std::filesystem::path& p
 Workflow parse_workflow_file(const std::filesystem::path& path, const std::string& shown_name,
                              const std::string& default_email_connector, Diagnostics& diagnostics);
 
+// The same from text (a version pinned in the store, say).
+Workflow parse_workflow_text(const std::string& text, const std::string& shown_name,
+                             const std::string& default_email_connector, Diagnostics& diagnostics);
+
 // Parses scoring.yaml.
 tl::expected<Scoring, Diagnostics> load_scoring(const std::filesystem::path& path, const std::string& shown_name);
 

@@ -150,6 +150,7 @@ struct Workflow {
   std::optional<SendWindow> send_window;
   std::vector<Step> steps;
   SourceLocation where;
+  std::string source;  // the YAML it was read from: what a version pins
 
   std::optional<std::size_t> step_index(std::string_view step_id) const;
   // Where execution goes after step `index` ran: its goto, else the next step; nullopt past the end.

@@ -4,7 +4,9 @@
 // run in campaign.cpp.
 
 #include <algorithm>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <regex>
 #include <set>
 
@@ -677,13 +679,27 @@ bool Workflow::may_revisit() const {
   return false;
 }
 
-Workflow parse_workflow_file(const std::filesystem::path& path, const std::string& shown_name,
+Workflow parse_workflow_text(const std::string& text, const std::string& shown_name,
                              const std::string& default_email_connector, Diagnostics& diagnostics) {
-  auto root = load_yaml_file(path.string(), shown_name, diagnostics);
+  auto root = parse_yaml_text(text, shown_name, diagnostics);
   if (!root) return Workflow{};
   YamlContext context(shown_name, diagnostics);
   WorkflowParser parser(context, default_email_connector);
-  return parser.parse(*root);
+  Workflow workflow = parser.parse(*root);
+  workflow.source = text;
+  return workflow;
+}
+
+Workflow parse_workflow_file(const std::filesystem::path& path, const std::string& shown_name,
+                             const std::string& default_email_connector, Diagnostics& diagnostics) {
+  std::ifstream in(path);
+  if (!in) {
+    diagnostics.push_back({Severity::error, {shown_name, 0, 0}, "cannot read the file", "check the path"});
+    return Workflow{};
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_workflow_text(buffer.str(), shown_name, default_email_connector, diagnostics);
 }
 
 tl::expected<Workflow, Diagnostics> load_workflow(const std::filesystem::path& path, const std::string& shown_name,

@@ -75,8 +75,13 @@ std::optional<YAML::Node> load_yaml_file(const std::string& path, const std::str
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
+  return parse_yaml_text(buffer.str(), shown_name, diagnostics);
+}
+
+std::optional<YAML::Node> parse_yaml_text(const std::string& text, const std::string& shown_name,
+                                          Diagnostics& diagnostics) {
   try {
-    return YAML::Load(buffer.str());
+    return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     diagnostics.push_back({Severity::error,
                            {shown_name, e.mark.line + 1, e.mark.column + 1},

@@ -49,6 +49,9 @@ class MapReader {
   bool is_map_ = false;
 };
 
+// Parses YAML text; a parse error becomes a diagnostic with its position.
+std::optional<YAML::Node> parse_yaml_text(const std::string& text, const std::string& shown_name,
+                                          Diagnostics& diagnostics);
 // Opens and parses a YAML file; a parse error becomes a diagnostic with its position.
 std::optional<YAML::Node> load_yaml_file(const std::string& path, const std::string& shown_name,
                                          Diagnostics& diagnostics);

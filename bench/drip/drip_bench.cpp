@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
   CountingConnector* counting = counter.get();
   connectors.add("counter", std::move(counter));
   engine::RealClock clock;
-  engine::Engine engine(store, dispatch_store, load.campaign, templates, connectors, clock);
+  engine::Engine engine(store, dispatch_store, load.campaign, templates, connectors, clock,
+                        engine::pin_versions(store, load.campaign));
 
   // The daemon's two loops: lead state (ingest, timers) and dispatch, each with its own Redis connection.
   std::atomic<bool> stop{false};

@@ -100,6 +100,14 @@ class Store {
   // same lead.
   virtual std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) = 0;
 
+  // Pins `source` as a version of workflow `id`: the latest version when it is the same text, else a new one.
+  // Returns the current version and the text of every version stored.
+  struct PinnedWorkflow {
+    int current = 0;
+    std::map<int, std::string> versions;
+  };
+  virtual PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) = 0;
+
   // The funnel counters of a workflow, summed over partitions.
   virtual std::map<std::string, long> workflow_counters(const std::string& workflow) = 0;
 

@@ -186,3 +186,68 @@ steps:
   CHECK_FALSE(interpreter.is_relevant(event("page.viewed")));
   CHECK(interpreter.is_relevant(event("page.viewed", {{"plan", "pro"}})));
 }
+
+TEST_CASE("a waiting enrollment moves to the current version by step id, or finishes on its own") {
+  Fixture v1(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - id: pause
+    wait: 1d
+  - id: tips
+    email: { template: tips }
+)");
+  Fixture v2_keeps(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: intro
+    email: { template: welcome }
+  - id: pause
+    wait: 1d
+  - id: offer
+    email: { template: tips }
+)");
+  Fixture v2_drops(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: intro
+    email: { template: welcome }
+  - id: other_wait
+    wait: 1d
+  - id: offer
+    email: { template: tips }
+)");
+  LeadSnapshot lead = snapshot("L1");
+  Interpreter first(v1.campaign);  // version 1
+  Transition entered = first.apply_event(lead, created("L1", {{"email", "a@example.com"}}), t0);
+  apply(lead, entered);
+  const TimerRef timer = entered.timers_to_add[0].first;
+
+  auto with_versions = [&](const Fixture& next) {
+    WorkflowVersions versions;
+    versions.add(1, std::make_shared<const workflows::Workflow>(v1.campaign.workflows[0]), false);
+    versions.add(2, std::make_shared<const workflows::Workflow>(next.campaign.workflows[0]), true);
+    return versions;
+  };
+  {
+    Interpreter interpreter(v2_keeps.campaign, with_versions(v2_keeps));
+    Transition t = interpreter.fire_timer(lead, timer, t0 + hours(24));
+    REQUIRE(t.actions.size() == 1);
+    CHECK(t.actions[0].step == "offer");  // moved: `pause` exists in version 2
+    CHECK(t.actions[0].version == 2);
+    CHECK(t.lead.enrollments.at("welcome").version == 2);
+    // New leads enter the current version.
+    Transition fresh = interpreter.apply_event(snapshot("L2"), created("L2", {{"email", "b@example.com"}}), t0);
+    CHECK(fresh.actions[0].step == "intro");
+    CHECK(fresh.timeline[0].version == 2);
+  }
+  {
+    Interpreter interpreter(v2_drops.campaign, with_versions(v2_drops));
+    Transition t = interpreter.fire_timer(lead, timer, t0 + hours(24));
+    REQUIRE(t.actions.size() == 1);
+    CHECK(t.actions[0].step == "tips");  // stayed: version 2 has no `pause`
+    CHECK(t.actions[0].version == 1);
+    CHECK(t.lead.enrollments.at("welcome").status == EnrollmentStatus::completed);
+  }
+}

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -124,4 +125,54 @@ TEST_CASE("validate exits 0 for a valid campaign and 1 with file:line:col errors
   CHECK(read_file(w.dir / "validate2.log").find("workflows/broken.yaml:4:5: error: unknown key \"wiat\" in step 1 "
                                                 "(did you mean \"wait\"?)") != std::string::npos);
   CHECK(run_command({NURTURE_BINARY, "frobnicate"}, w.dir / "usage.log") == 2);
+}
+
+TEST_CASE("SIGHUP reloads a changed campaign: new leads get the new version, waiting ones move by step id") {
+  DaemonWorld w;
+  write_file(w.campaign / "workflows/welcome.yaml", R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - id: pause
+    wait: 2s
+  - id: tips
+    email: { template: tips }
+)");
+  auto daemon = w.start_daemon();
+  REQUIRE(w.emit({"lead.created", "--lead", "L1", "--attr", "email=one@example.com", "--attr", "first_name=One"}) == 0);
+  REQUIRE(w.smtp.wait_for(1, seconds(10)).size() == 1);
+
+  // A broken edit is refused and the daemon goes on with what it had.
+  write_file(w.campaign / "workflows/welcome.yaml", "workflow: welcome\ntrigger: { event: lead.created }\nsteps: [\n");
+  ::kill(daemon->pid(), SIGHUP);
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK(read_file(w.dir / "daemon.log").find("reload refused") != std::string::npos);
+
+  // Version 2: a new last step. L1 waits at `pause`, which version 2 still has: it moves there.
+  write_file(w.campaign / "templates/offer.mustache", email_template("Offer, {{lead.first_name}}", "<p>offer</p>"));
+  write_file(w.campaign / "workflows/welcome.yaml", R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - id: pause
+    wait: 2s
+  - id: offer
+    email: { template: offer }
+)");
+  ::kill(daemon->pid(), SIGHUP);
+  const auto deadline = steady_clock::now() + seconds(5);
+  while (read_file(w.dir / "daemon.log").find("now at version 2") == std::string::npos && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  REQUIRE_MESSAGE(read_file(w.dir / "daemon.log").find("workflow welcome now at version 2") != std::string::npos,
+                  read_file(w.dir / "daemon.log"));
+  REQUIRE(w.emit({"lead.created", "--lead", "L2", "--attr", "email=two@example.com", "--attr", "first_name=Two"}) == 0);
+  auto mails = w.smtp.wait_for(4, seconds(15));
+  REQUIRE_MESSAGE(mails.size() == 4, read_file(w.dir / "daemon.log"));
+  std::multiset<std::string> subjects;
+  for (const auto& mail : mails) subjects.insert(header(mail.raw, "Subject"));
+  CHECK(subjects == std::multiset<std::string>{"Welcome, One", "Offer, One", "Welcome, Two", "Offer, Two"});
+  CHECK(daemon->stop(SIGTERM) == 0);
 }

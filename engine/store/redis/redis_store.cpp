@@ -79,6 +79,22 @@ end
 return #due
 )lua";
 
+// Pins a workflow's text as its latest version, or as a new one when it changed; atomic, so two engines starting
+// together agree on the numbers.
+const char* pin_lua = R"lua(
+local all = redis.call('HGETALL', KEYS[1])
+local latest, text = 0, nil
+for i = 1, #all, 2 do
+  local v = tonumber(all[i])
+  if v > latest then latest, text = v, all[i + 1] end
+end
+if text ~= ARGV[1] then
+  latest = latest + 1
+  redis.call('HSET', KEYS[1], latest, ARGV[1])
+end
+return latest
+)lua";
+
 constexpr const char* engine_group = "engine";
 constexpr const char* dispatch_group = "dispatch";
 
@@ -138,6 +154,7 @@ RedisStore::RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOp
     : connection_(std::move(connection)), options_(std::move(options)), keys_(options_.key_prefix) {
   commit_script_.source = commit_lua;
   release_retries_script_.source = release_retries_lua;
+  pin_script_.source = pin_lua;
 }
 
 RedisReply RedisStore::checked(const Command& command) { return checked(std::vector<Command>{command}).front(); }
@@ -366,6 +383,19 @@ std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
     if (auto timer = TimerRef::parse(member)) timers.push_back(*timer);
   }
   return timers;
+}
+
+Store::PinnedWorkflow RedisStore::pin_workflow(const std::string& id, const std::string& source) {
+  RedisReply current = connection_->eval(pin_script_, {keys_.workflow(id)}, {source});
+  if (current.type == RedisReply::Type::io_error) throw StoreUnavailable("Redis: " + current.text);
+  if (current.is_error()) throw std::runtime_error("pinning a workflow version failed: " + current.text);
+  PinnedWorkflow pinned;
+  pinned.current = static_cast<int>(current.integer);
+  RedisReply all = checked(Command{"HGETALL", keys_.workflow(id)});
+  for (std::size_t i = 0; i + 1 < all.elements.size(); i += 2) {
+    pinned.versions[std::stoi(all.elements[i].text)] = all.elements[i + 1].text;
+  }
+  return pinned;
 }
 
 std::map<std::string, long> RedisStore::workflow_counters(const std::string& workflow) {

@@ -41,6 +41,7 @@ class RedisStore final : public Store {
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
 
   void trim_streams() override;
+  PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) override;
   int reclaim_events(std::chrono::milliseconds idle) override;
   int reclaim_outbox(std::chrono::milliseconds idle) override;
   std::map<std::string, long> workflow_counters(const std::string& workflow) override;
@@ -74,6 +75,7 @@ class RedisStore final : public Store {
   Keys keys_;
   Script commit_script_;
   Script release_retries_script_;
+  Script pin_script_;
   bool events_pending_drained_ = false;
   bool outbox_pending_drained_ = false;
 };
