@@ -23,7 +23,7 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
 }
 }  // namespace
 
-std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& items) {
+std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& items, Metrics* metrics) {
   std::vector<WorkResult> results(items.size());
   // Wave k holds the k-th item of each lead, so no wave has two items for one lead.
   std::vector<std::vector<std::size_t>> waves;
@@ -59,10 +59,13 @@ std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& 
       const std::size_t index = wave[requested[r]];
       if (outcomes[r] != CommitOutcome::conflict) {
         results[index].outcome = outcomes[r];
+        if (metrics && outcomes[r] == CommitOutcome::committed) metrics->transitions_committed(1);
         continue;
       }
+      if (metrics) metrics->commit_conflicts(1);
       try {
         results[index].outcome = commit_alone(store, items[index]);
+        if (metrics && results[index].outcome == CommitOutcome::committed) metrics->transitions_committed(1);
       } catch (const StoreUnavailable&) {
         throw;
       } catch (const std::exception& e) {

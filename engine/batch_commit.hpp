@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/metrics.hpp"
 #include "engine/store/store.hpp"
 
 namespace nurture::engine {
@@ -27,6 +28,6 @@ struct WorkResult {
 
 // Results in the order of `items`. StoreUnavailable propagates: then some items may be committed and others not,
 // which is safe, since every commit is idempotent for its event or timer.
-std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& items);
+std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& items, Metrics* metrics = nullptr);
 
 }  // namespace nurture::engine

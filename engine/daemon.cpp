@@ -15,6 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.hpp"
+#include "engine/http/status_server.hpp"
+#include "engine/metrics.hpp"
 #include "engine/store/redis/embedded_redis.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "engine/store_target.hpp"
@@ -114,20 +116,30 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   std::signal(SIGPIPE, SIG_IGN);
 
   RealClock clock;
+  Metrics metrics;
+  std::unique_ptr<http::StatusServer> status;
+  if (auto started = http::StatusServer::start(current->campaign.config.tracking_listen, metrics)) {
+    status = std::move(*started);
+    spdlog::info("status endpoints on http://{} (/healthz, /readyz, /metrics)", current->campaign.config.tracking_listen);
+  } else {
+    spdlog::warn("no status endpoints: {}", started.error());
+  }
   spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", current->campaign.workflows.size(),
                current->campaign.dir.string(), store_options.consumer);
 
   // Two loops, each with its own Redis connection: lead state (ingest and timers) here, dispatch on a thread, so
   // rendering and delivery overlap with the commits that feed them. Each blocks only when it is idle, and briefly,
   // so timers stay punctual and a stop or reload request is seen within a few milliseconds.
-  auto keep_running = [](const char* loop, const std::function<int(bool idle)>& pass) {
+  auto keep_running = [&metrics](const char* loop, const std::function<int(bool idle)>& pass) {
     std::chrono::milliseconds backoff{100};
     bool idle = false;
     while (!stop_requested && !reload_requested) {
       try {
         idle = pass(idle) == 0;
+        if (backoff != std::chrono::milliseconds(100)) metrics.store_reachable(true);
         backoff = std::chrono::milliseconds(100);
       } catch (const StoreUnavailable& e) {
+        metrics.store_reachable(false);
         spdlog::warn("{}: {}; retrying in {} ms", loop, e.what(), backoff.count());
         std::this_thread::sleep_for(backoff);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
@@ -139,6 +151,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
       Engine engine(store, dispatch_store, current->campaign, *current->templates, *current->connectors, clock,
                     versions);
       engine.set_reclaim_after(options.lease);
+      engine.set_metrics(&metrics);
       std::thread dispatch_thread([&] {
         keep_running("dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
       });

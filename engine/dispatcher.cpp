@@ -162,9 +162,11 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
 }
 
 void Dispatcher::record(std::vector<DispatchRecord>& records) {
+  static const char* names[] = {"sent", "failed", "suppressed", "skipped"};
   const TimePoint now = clock_.now();
   for (auto& r : records) {
     if (r.at == TimePoint{}) r.at = now;
+    if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)]);
   }
   store_.record_many(records);
 }
@@ -274,6 +276,7 @@ void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result, std
       }
       const auto wait = policy_.backoff(entry.attempt, result.after);
       spdlog::info("action {} will be retried in {} ms: {}", entry.action.action_id, wait.count(), result.reason);
+      if (metrics_) metrics_->action_result("retry");
       store_.schedule_retry(entry, clock_.now() + wait, result.reason);
       return;
   }

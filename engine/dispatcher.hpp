@@ -6,6 +6,7 @@
 #include <tl/expected.hpp>
 
 #include "engine/clock.hpp"
+#include "engine/metrics.hpp"
 #include "engine/connector_set.hpp"
 #include "engine/store/store.hpp"
 #include "templates/template_library.hpp"
@@ -31,7 +32,10 @@ class Dispatcher {
   // Dispatches one batch from the outbox, waiting up to `block` for one; returns how many entries it handled.
   int poll(std::chrono::milliseconds block = std::chrono::milliseconds(0));
 
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+
  private:
+  Metrics* metrics_ = nullptr;
   void dispatch(const std::vector<OutboxEntry>& entries);
   void record(std::vector<DispatchRecord>& records);
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);

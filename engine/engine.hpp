@@ -57,6 +57,12 @@ class Engine {
     return work;
   }
 
+  void set_metrics(Metrics* metrics) {
+    ingest_.set_metrics(metrics);
+    scheduler_.set_metrics(metrics);
+    dispatcher_.set_metrics(metrics);
+  }
+
   // How long another consumer may hold an entry unacknowledged before this engine takes it over (the lease).
   void set_reclaim_after(std::chrono::milliseconds idle) { reclaim_idle = idle; }
 

@@ -18,6 +18,7 @@ constexpr int batch_size = 512;
 int Ingest::poll(std::chrono::milliseconds block) {
   const std::vector<StreamEntry> entries = store_.read_events(batch_size, block);
   if (entries.empty()) return 0;
+  if (metrics_) metrics_->events_ingested(entries.size());
   const TimePoint now = clock_.now();
   std::vector<Event> events;
   std::vector<const StreamEntry*> sources;
@@ -28,6 +29,7 @@ int Ingest::poll(std::chrono::milliseconds block) {
     if (!event) {
       spdlog::warn("event {} dead-lettered: {}", entry.id, event.error());
       store_.dead_letter_event(entry, event.error());
+      if (metrics_) metrics_->events_dead_lettered(1);
       continue;
     }
     if (!interpreter_.is_relevant(*event)) {
@@ -47,7 +49,7 @@ int Ingest::poll(std::chrono::milliseconds block) {
   for (std::size_t i = 0; i < work.size(); ++i) work[i].from_inbox = sources[i]->from_inbox;
   std::vector<WorkResult> results;
   try {
-    results = commit_batch(store_, work);
+    results = commit_batch(store_, work, metrics_);
   } catch (const StoreUnavailable&) {
     store_.replay_pending();  // whatever was committed is recognised as a duplicate when it comes again
     throw;
@@ -56,6 +58,7 @@ int Ingest::poll(std::chrono::milliseconds block) {
     if (results[i].failed) {
       spdlog::error("event {} for lead {} dead-lettered: {}", sources[i]->id, events[i].lead, results[i].error);
       store_.dead_letter_event(*sources[i], "engine error: " + results[i].error);
+      if (metrics_) metrics_->events_dead_lettered(1);
     } else {
       handled.push_back(*sources[i]);
     }

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "engine/clock.hpp"
+#include "engine/metrics.hpp"
 #include "engine/interpreter.hpp"
 #include "engine/store/store.hpp"
 
@@ -17,7 +18,10 @@ class Ingest {
   // Handles one batch (waiting up to `block` for one to arrive); returns how many entries it handled.
   int poll(std::chrono::milliseconds block);
 
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+
  private:
+  Metrics* metrics_ = nullptr;
   Store& store_;
   const Interpreter& interpreter_;
   const Clock& clock_;

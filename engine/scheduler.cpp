@@ -27,7 +27,12 @@ int Scheduler::poll() {
                       return interpreter_.fire_timer(lead, timer, now);
                     }});
   }
-  const auto results = commit_batch(store_, work);
+  const auto results = commit_batch(store_, work, metrics_);
+  if (metrics_) {
+    for (const auto& timer : due) {
+      metrics_->timer_fired(std::chrono::duration_cast<std::chrono::milliseconds>(now - timer.due));
+    }
+  }
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].failed) spdlog::error("timer {}/{} failed: {}", due[i].lead, due[i].workflow, results[i].error);
   }

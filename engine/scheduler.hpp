@@ -2,6 +2,7 @@
 // The scheduler fires due timers (durable waits) and releases due dispatch retries back into the outbox.
 
 #include "engine/clock.hpp"
+#include "engine/metrics.hpp"
 #include "engine/interpreter.hpp"
 #include "engine/store/store.hpp"
 
@@ -15,7 +16,10 @@ class Scheduler {
   // Fires what is due now; returns how many timers it fired.
   int poll();
 
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+
  private:
+  Metrics* metrics_ = nullptr;
   Store& store_;
   const Interpreter& interpreter_;
   const Clock& clock_;

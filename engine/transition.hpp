@@ -19,6 +19,7 @@ struct TimerRef {
   std::string lead;
   std::string workflow;
   std::uint64_t seq = 0;
+  TimePoint due{};  // when read from the store: when it fell due (not part of its identity)
 
   std::string member() const;  // `lead ␟ workflow ␟ seq`: sorts by lead, then workflow, as semantics.md wants
   static std::optional<TimerRef> parse(const std::string& member);

@@ -123,7 +123,7 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   if (top.has("tracking")) {
     MapReader tracking(context, top["tracking"], "`tracking`", {"base_url", "listen", "secret_env"});
     config.tracking_base_url = tracking.string("base_url").value_or(config.tracking_base_url);
-    tracking.string("listen");
+    config.tracking_listen = tracking.string("listen").value_or(config.tracking_listen);
     tracking.string("secret_env");
     tracking.finish();
   }

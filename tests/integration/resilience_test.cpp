@@ -28,15 +28,18 @@ struct Campaign {
   fs::path campaign = dir / "campaign";
   int starts = 0;
 
+  int status_port = free_tcp_port();
+
   explicit Campaign(const std::string& redis = "auto") {
     write_campaign(campaign, {fmt::format(R"(redis: "{}"
+tracking: {{ listen: "127.0.0.1:{}" }}
 partitions: 4
 sender: {{ from: "Acme <hello@acme.example>", postal_address: "1 Main St" }}
 defaults: {{ email: outbox }}
 connectors:
   outbox: {{ type: file, dir: ./outbox }}
 )",
-                                          redis),
+                                          redis, status_port),
                               {{"welcome", two_email_drip("2s")}},
                               {{"welcome", email_template("Hi {{lead.id}}", "<p>hi</p>")},
                                {"tips", email_template("Tips", "<p>tips</p>")}}});
@@ -136,11 +139,23 @@ TEST_CASE("Redis restarted under a running daemon: it waits, resumes, and loses 
   auto daemon = c.start();
   c.emit_all(url);
   REQUIRE(c.wait_delivered(1, seconds(10)) >= 1);
+  CHECK(http_get(c.status_port, "/readyz").status == 200);
   redis.reset();  // SIGTERM: Redis writes its AOF and stops
   std::this_thread::sleep_for(milliseconds(700));
-  CHECK(daemon->running());  // the daemon does not crash; it retries with backoff
+  CHECK(daemon->running());  // the daemon does not crash; it retries with backoff...
+  const HttpReply not_ready = http_get(c.status_port, "/readyz");  // ...and says it is not ready
+  CHECK(not_ready.status == 503);
+  CHECK(not_ready.body == "not ready: Redis does not answer\n");
+  CHECK(http_get(c.status_port, "/healthz").status == 200);
+  CHECK(http_get(c.status_port, "/metrics").body.find("nurture_store_up 0") != std::string::npos);
   redis = std::make_unique<RedisServer>(redis_dir / "redis");
   CHECK_MESSAGE(c.wait_delivered(2 * leads, seconds(30)) == 2 * leads, read_file(c.dir / "daemon.log"));
+  CHECK(http_get(c.status_port, "/readyz").status == 200);
+  const std::string metrics = http_get(c.status_port, "/metrics").body;
+  CHECK(metrics.find("nurture_store_up 1") != std::string::npos);
+  CHECK(metrics.find("nurture_actions_total{outcome=\"sent\"}") != std::string::npos);
+  CHECK(metrics.find("nurture_timer_lateness_seconds_count") != std::string::npos);
+  CHECK(http_get(c.status_port, "/nope").status == 404);
   c.check_every_action_once();
   CHECK(read_file(c.dir / "daemon.log").find("retrying in") != std::string::npos);
   CHECK(daemon->stop(SIGTERM) == 0);

@@ -84,6 +84,13 @@ class SmtpSink {
 
 int free_tcp_port();
 
+struct HttpReply {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+// A plain HTTP/1.1 GET to 127.0.0.1:port.
+HttpReply http_get(int port, const std::string& path);
+
 // Mail helpers for assertions.
 std::string header(const std::string& raw, const std::string& name);  // unfolded value, "" when absent
 std::string decode_quoted_printable(const std::string& text);

@@ -380,7 +380,10 @@ std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
   std::sort(due.begin(), due.end());
   std::vector<TimerRef> timers;
   for (const auto& [score, member] : due) {
-    if (auto timer = TimerRef::parse(member)) timers.push_back(*timer);
+    if (auto timer = TimerRef::parse(member)) {
+      timer->due = from_unix_ms(score);
+      timers.push_back(*timer);
+    }
   }
   return timers;
 }

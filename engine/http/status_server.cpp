@@ -1,0 +1,142 @@
+// Beast's small-server shape: an acceptor, one session object per connection kept alive by shared_from_this,
+// every handler checks its error_code first, and a deadline on every read so an idle client cannot hold a slot.
+
+#include "engine/http/status_server.hpp"
+
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+namespace nurture::engine::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Metrics& metrics) : stream_(std::move(socket)), metrics_(metrics) {}
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    request_ = {};
+    stream_.expires_after(std::chrono::seconds(10));
+    bhttp::async_read(stream_, buffer_, request_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return;  // closed, timed out or garbage: drop the connection
+    auto response = std::make_shared<bhttp::response<bhttp::string_body>>(respond());
+    bhttp::async_write(stream_, *response,
+                       [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+                         if (ec || !response->keep_alive()) {
+                           beast::error_code ignored;
+                           self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                           return;
+                         }
+                         self->read();
+                       });
+  }
+
+  bhttp::response<bhttp::string_body> respond() {
+    bhttp::response<bhttp::string_body> response;
+    response.version(request_.version());
+    response.keep_alive(request_.keep_alive());
+    response.set(bhttp::field::server, "nurture");
+    response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    const std::string target(request_.target());
+    if (request_.method() != bhttp::verb::get && request_.method() != bhttp::verb::head) {
+      response.result(bhttp::status::method_not_allowed);
+      response.body() = "GET only\n";
+    } else if (target == "/healthz") {
+      response.result(bhttp::status::ok);
+      response.body() = "ok\n";
+    } else if (target == "/readyz") {
+      const bool ready = metrics_.store_is_reachable();
+      response.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
+      response.body() = ready ? "ready\n" : "not ready: Redis does not answer\n";
+    } else if (target == "/metrics") {
+      response.result(bhttp::status::ok);
+      response.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      response.body() = metrics_.render();
+    } else {
+      response.result(bhttp::status::not_found);
+      response.body() = "not found\n";
+    }
+    response.prepare_payload();
+    return response;
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  bhttp::request<bhttp::string_body> request_;
+  const Metrics& metrics_;
+};
+
+}  // namespace
+
+struct StatusServer::Impl {
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  const Metrics* metrics = nullptr;
+  std::thread thread;
+
+  void accept() {
+    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;  // the acceptor was closed: stopping
+      std::make_shared<Session>(std::move(socket), *metrics)->start();
+      accept();
+    });
+  }
+};
+
+tl::expected<std::unique_ptr<StatusServer>, std::string> StatusServer::start(const std::string& listen,
+                                                                             const Metrics& metrics) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return tl::unexpected(fmt::format("\"{}\" is not host:port", listen));
+  std::unique_ptr<StatusServer> server(new StatusServer());
+  server->impl_ = std::make_unique<Impl>();
+  Impl& impl = *server->impl_;
+  impl.metrics = &metrics;
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(listen.substr(0, colon), ec);
+  if (ec) return tl::unexpected(fmt::format("\"{}\": {}", listen, ec.message()));
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    return tl::unexpected(fmt::format("\"{}\": the port is not a number", listen));
+  }
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  impl.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl.acceptor.bind(endpoint, ec);
+  if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return tl::unexpected(fmt::format("cannot listen on {}: {}", listen, ec.message()));
+  impl.accept();
+  impl.thread = std::thread([&impl] { impl.io.run(); });
+  return server;
+}
+
+StatusServer::~StatusServer() {
+  if (!impl_) return;
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    impl_->io.stop();
+  });
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+int StatusServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+}  // namespace nurture::engine::http

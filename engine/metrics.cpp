@@ -1,0 +1,76 @@
+// prometheus-cpp's core registry and text serializer behind a small interface, so no other file includes it.
+
+#include "engine/metrics.hpp"
+
+#include <atomic>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace nurture::engine {
+
+struct Metrics::Impl {
+  prometheus::Registry registry;
+  prometheus::Counter& ingested = prometheus::BuildCounter()
+                                      .Name("nurture_events_ingested_total")
+                                      .Help("Events read from the front door and the inboxes")
+                                      .Register(registry)
+                                      .Add({});
+  prometheus::Counter& dead_lettered = prometheus::BuildCounter()
+                                           .Name("nurture_events_dead_lettered_total")
+                                           .Help("Events moved to the dead-letter stream")
+                                           .Register(registry)
+                                           .Add({});
+  prometheus::Counter& committed = prometheus::BuildCounter()
+                                       .Name("nurture_transitions_committed_total")
+                                       .Help("Lead transitions committed")
+                                       .Register(registry)
+                                       .Add({});
+  prometheus::Counter& conflicts = prometheus::BuildCounter()
+                                       .Name("nurture_commit_conflicts_total")
+                                       .Help("Commits refused because the lead changed (then recomputed)")
+                                       .Register(registry)
+                                       .Add({});
+  prometheus::Histogram& lateness = prometheus::BuildHistogram()
+                                        .Name("nurture_timer_lateness_seconds")
+                                        .Help("How late timers fired after they fell due")
+                                        .Register(registry)
+                                        .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                                         0.25, 0.5, 1, 5, 30});
+  prometheus::Family<prometheus::Counter>& actions = prometheus::BuildCounter()
+                                                         .Name("nurture_actions_total")
+                                                         .Help("Dispatched actions by outcome")
+                                                         .Register(registry);
+  prometheus::Gauge& store_up = prometheus::BuildGauge()
+                                    .Name("nurture_store_up")
+                                    .Help("1 when Redis answered the last call, else 0")
+                                    .Register(registry)
+                                    .Add({});
+  std::atomic<bool> reachable{true};
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) { impl_->store_up.Set(1); }
+Metrics::~Metrics() = default;
+
+void Metrics::events_ingested(std::size_t count) { impl_->ingested.Increment(static_cast<double>(count)); }
+void Metrics::events_dead_lettered(std::size_t count) { impl_->dead_lettered.Increment(static_cast<double>(count)); }
+void Metrics::transitions_committed(std::size_t count) { impl_->committed.Increment(static_cast<double>(count)); }
+void Metrics::commit_conflicts(std::size_t count) { impl_->conflicts.Increment(static_cast<double>(count)); }
+void Metrics::timer_fired(std::chrono::milliseconds lateness) {
+  impl_->lateness.Observe(static_cast<double>(lateness.count()) / 1000.0);
+}
+void Metrics::action_result(const std::string& outcome) { impl_->actions.Add({{"outcome", outcome}}).Increment(); }
+void Metrics::store_reachable(bool reachable) {
+  impl_->reachable = reachable;
+  impl_->store_up.Set(reachable ? 1 : 0);
+}
+bool Metrics::store_is_reachable() const { return impl_->reachable; }
+
+std::string Metrics::render() const {
+  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+}
+
+}  // namespace nurture::engine

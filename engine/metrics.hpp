@@ -1,0 +1,34 @@
+#pragma once
+// The engine's metrics (Prometheus): what ops graph and alert on. Components record into it; the status server
+// renders it. A null Metrics* means "not measured" (tests, simulate).
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace nurture::engine {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+
+  void events_ingested(std::size_t count);
+  void events_dead_lettered(std::size_t count);
+  void transitions_committed(std::size_t count);
+  void commit_conflicts(std::size_t count);
+  void timer_fired(std::chrono::milliseconds lateness);
+  void action_result(const std::string& outcome);  // sent, failed, suppressed, skipped, retry
+  void store_reachable(bool reachable);
+  bool store_is_reachable() const;
+
+  // The Prometheus text exposition format.
+  std::string render() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nurture::engine
