@@ -3,6 +3,7 @@
 #include "engine/metrics.hpp"
 
 #include <atomic>
+#include <mutex>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -50,6 +51,9 @@ struct Metrics::Impl {
                                     .Register(registry)
                                     .Add({});
   std::atomic<bool> reachable{true};
+  std::atomic<bool> keep_samples{false};
+  std::mutex samples_mutex;
+  std::vector<std::chrono::milliseconds> samples;
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) { impl_->store_up.Set(1); }
@@ -61,6 +65,17 @@ void Metrics::transitions_committed(std::size_t count) { impl_->committed.Increm
 void Metrics::commit_conflicts(std::size_t count) { impl_->conflicts.Increment(static_cast<double>(count)); }
 void Metrics::timer_fired(std::chrono::milliseconds lateness) {
   impl_->lateness.Observe(static_cast<double>(lateness.count()) / 1000.0);
+  if (impl_->keep_samples) {
+    std::lock_guard lock(impl_->samples_mutex);
+    impl_->samples.push_back(lateness);
+  }
+}
+
+void Metrics::keep_lateness_samples(bool keep) { impl_->keep_samples = keep; }
+
+std::vector<std::chrono::milliseconds> Metrics::lateness_samples() const {
+  std::lock_guard lock(impl_->samples_mutex);
+  return impl_->samples;
 }
 void Metrics::action_result(const std::string& outcome) { impl_->actions.Add({{"outcome", outcome}}).Increment(); }
 void Metrics::store_reachable(bool reachable) {

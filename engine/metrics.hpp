@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace nurture::engine {
 
@@ -22,6 +23,10 @@ class Metrics {
   void action_result(const std::string& outcome);  // sent, failed, suppressed, skipped, retry
   void store_reachable(bool reachable);
   bool store_is_reachable() const;
+
+  // Keeps every timer lateness as well (benchmarks want exact percentiles, not buckets).
+  void keep_lateness_samples(bool keep);
+  std::vector<std::chrono::milliseconds> lateness_samples() const;
 
   // The Prometheus text exposition format.
   std::string render() const;

@@ -19,11 +19,8 @@ if [ ! -d "$PEER/node_modules" ]; then
   (cd "$PEER" && npm ci --silent --no-audit --no-fund)
 fi
 
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-  --pidfile "$BUILD/bench-redis.pid" --logfile "$BUILD/bench-redis.log"
-trap 'redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true' EXIT
-for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+. "$ROOT/bench/private_redis.sh"
+start_private_redis "$BUILD"
 
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 echo "bench/drip: 3-step drip (send, wait ${DELAY_MS} ms, send, wait, send), same Redis, same run"

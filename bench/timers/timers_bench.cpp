@@ -1,0 +1,153 @@
+// bench/timers: N leads, each created with {email, first_name} and left waiting in one enrollment (DESIGN.md
+// "Memory per waiting enrollment"). Reports Redis bytes per waiting enrollment (used_memory after - before, / N),
+// timer lateness p50/p99 when they all fall due, and the engine's RSS (it should not grow with N).
+// Goals (issue 5): p99 <= 50 ms, <= 256 B per waiting enrollment (BullMQ holds ~800 B per lead).
+//
+//   bench_timers REDIS_URL [N] [WAIT_S]
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "engine/engine.hpp"
+#include "engine/store/redis/redis_store.hpp"
+#include "workflows/campaign.hpp"
+
+namespace fs = std::filesystem;
+using namespace nurture;
+
+namespace {
+
+long long used_memory(engine::redis::RedisConnection& redis) {
+  const std::string info = redis.command({"INFO", "memory"}).text;
+  const auto at = info.find("used_memory:");
+  return std::stoll(info.substr(at + 12));
+}
+
+long rss_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+class CountingConnector final : public sdk::Connector {
+ public:
+  void send(const sdk::Action&, sdk::Completion done) override {
+    ++sent;
+    done(sdk::Result::sent("counted"));
+  }
+  std::atomic<long> sent{0};
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: bench_timers REDIS_URL [N] [WAIT_S]\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  const long n = argc > 2 ? std::atol(argv[2]) : 100000;
+  const long wait_s = argc > 3 ? std::atol(argv[3]) : 20;
+  const fs::path dir = fs::temp_directory_path() / fmt::format("nurture-bench-timers-{}", ::getpid());
+  fs::create_directories(dir / "workflows");
+  fs::create_directories(dir / "templates");
+  std::ofstream(dir / "nurture.yaml") << "sender: { from: \"A <a@a.example>\", postal_address: \"1 Main St\" }\n"
+                                         "defaults: { email: counter }\nconnectors: { counter: { type: null } }\n";
+  std::ofstream(dir / "workflows/wait.yaml") << fmt::format(
+      "workflow: wait\ntrigger: {{ event: lead.created }}\nsteps:\n  - wait: {}s\n  - email: {{ template: t }}\n", wait_s);
+  std::ofstream(dir / "templates/t.mustache") << "---\nsubject: s\n---\n{{unsubscribe_url}} {{sender.postal_address}}\n";
+  auto load = workflows::load_campaign(dir);
+  if (!load.ok()) return 1;
+
+  auto open = [&] { return std::move(*engine::redis::RedisConnection::open(url)); };
+  const std::string prefix = fmt::format("timers{}:", ::getpid());
+  const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
+  engine::redis::RedisStore store(open(), options);
+  engine::redis::RedisStore dispatch_store(open(), options);
+  store.prepare();
+  auto probe = open();
+  templates::TemplateLibrary templates(load.campaign.templates_dir);
+  engine::ConnectorSet connectors;
+  auto counter = std::make_unique<CountingConnector>();
+  CountingConnector* counting = counter.get();
+  connectors.add("counter", std::move(counter));
+  engine::RealClock clock;
+  engine::Metrics metrics;
+  metrics.keep_lateness_samples(true);
+  engine::Engine engine(store, dispatch_store, load.campaign, templates, connectors, clock,
+                        engine::pin_versions(store, load.campaign));
+  engine.set_metrics(&metrics);
+
+  const long long memory_before = used_memory(*probe);
+  const long rss_before = rss_kb();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (long start = 0; start < n; start += 1000) {
+    std::vector<engine::redis::Command> chunk;
+    for (long i = start; i < std::min(n, start + 1000); ++i) {
+      chunk.push_back({"XADD", prefix + "events", "*", "type", "lead.created", "lead", fmt::format("lead-{}", i),
+                       "attrs", fmt::format(R"({{"email":"lead{0}@example.com","first_name":"Lead{0}"}})", i)});
+    }
+    probe->pipeline(chunk);
+  }
+  // Ingest everything (the timers are not due yet), then measure what waiting costs.
+  while (engine.run_state_once(std::chrono::milliseconds(5)) > 0 || probe->command({"XLEN", prefix + "events"}).integer == 0) {
+  }
+  long ingested = 0;
+  while (true) {
+    ingested = 0;
+    for (int p = 0; p < 16; ++p) {
+      ingested += probe->command({"ZCARD", fmt::format("{}{{{}}}:timers", prefix, p)}).integer;
+    }
+    if (ingested >= n) break;
+    engine.run_state_once(std::chrono::milliseconds(5));
+  }
+  const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  store.trim_streams();
+  probe->command({"XTRIM", prefix + "events", "MAXLEN", "0"});  // the front door is a queue, not what waits cost
+  const long long memory_waiting = used_memory(*probe);
+  const long rss_waiting = rss_kb();
+
+  // Let them fall due, and measure how late they fire.
+  std::atomic<bool> stop{false};
+  std::thread dispatch([&] {
+    while (!stop) engine.run_dispatch_once(std::chrono::milliseconds(5));
+  });
+  while (counting->sent < n) engine.run_state_once(std::chrono::milliseconds(1));
+  stop = true;
+  dispatch.join();
+  auto lateness = metrics.lateness_samples();
+  std::sort(lateness.begin(), lateness.end());
+  auto pct = [&](double p) { return lateness.empty() ? 0L : static_cast<long>(lateness[std::min(lateness.size() - 1, static_cast<std::size_t>(p * lateness.size()))].count()); };
+
+  // Clean up this run's keys.
+  std::string cursor = "0";
+  do {
+    auto reply = probe->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "10000"});
+    cursor = reply.elements[0].text;
+    std::vector<engine::redis::Command> deletes;
+    for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
+    if (!deletes.empty()) probe->pipeline(deletes);
+  } while (cursor != "0");
+  fs::remove_all(dir);
+
+  std::cout << fmt::format("bench/timers: {} waiting enrollments (wait {} s), Redis {}\n\n", n, wait_s, url);
+  std::cout << "| leads | ingest s | Redis B / waiting enrollment | lateness p50 ms | p99 ms | max ms | engine RSS MB (waiting) |\n";
+  std::cout << "|------:|---------:|-----------------------------:|----------------:|-------:|-------:|------------------------:|\n";
+  std::cout << fmt::format("| {} | {:.1f} | {:.0f} | {} | {} | {} | {:.1f} (+{:.1f}) |\n", n, ingest_s,
+                           static_cast<double>(memory_waiting - memory_before) / static_cast<double>(n), pct(0.5),
+                           pct(0.99), lateness.empty() ? 0 : lateness.back().count(), rss_waiting / 1024.0,
+                           (rss_waiting - rss_before) / 1024.0);
+  std::cout << "\ngoals: <= 256 B per waiting enrollment, p99 lateness <= 50 ms, RSS flat in N\n";
+  return 0;
+}
