@@ -166,6 +166,7 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
   const TimePoint now = clock_.now();
   for (auto& r : records) {
     if (r.at == TimePoint{}) r.at = now;
+    if (listens_) r.raise_event = listens_(raised_event_type(r.entry->action, r.outcome));
     if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)]);
   }
   store_.record_many(records);

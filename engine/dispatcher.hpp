@@ -2,6 +2,7 @@
 // The dispatcher: outbox -> suppression check -> render -> connector -> recorded result.
 
 #include <chrono>
+#include <functional>
 
 #include <tl/expected.hpp>
 
@@ -33,9 +34,12 @@ class Dispatcher {
   int poll(std::chrono::milliseconds block = std::chrono::milliseconds(0));
 
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // Which raised events (`email.sent`, ...) anything listens to; by default all are raised.
+  void set_listener(std::function<bool(const std::string& type)> listens) { listens_ = std::move(listens); }
 
  private:
   Metrics* metrics_ = nullptr;
+  std::function<bool(const std::string&)> listens_;
   void dispatch(const std::vector<OutboxEntry>& entries);
   void record(std::vector<DispatchRecord>& records);
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);

@@ -33,7 +33,10 @@ class Engine {
         interpreter_(campaign, std::move(versions)),
         ingest_(state_store, interpreter_, clock),
         scheduler_(state_store, interpreter_, clock),
-        dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry) {}
+        dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry) {
+    // An outcome's event (email.sent, ...) is raised only when something in the campaign looks at it.
+    dispatcher_.set_listener([this](const std::string& type) { return interpreter_.listens_to(type); });
+  }
 
   // The two halves, for two threads: lead state (ingest and timers), and dispatch. Each blocks up to `block`
   // for new work.

@@ -740,8 +740,10 @@ Interpreter::Interpreter(const wf::Campaign& campaign, WorkflowVersions versions
   }
 }
 
-bool Interpreter::is_relevant(const Event& event) const {
-  return !event.attrs.empty() || relevant_types_.count(event.type) || relevant_types_.count("*");
+bool Interpreter::is_relevant(const Event& event) const { return !event.attrs.empty() || listens_to(event.type); }
+
+bool Interpreter::listens_to(const std::string& type) const {
+  return relevant_types_.count(type) || relevant_types_.count("*");
 }
 
 Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const {

@@ -30,6 +30,8 @@ class Interpreter {
   // False for an event that can change nothing: no attributes, and a type no trigger, exit, wait_for, condition,
   // scoring rule or suppression looks at. Ingest acknowledges those without reading or writing the lead.
   bool is_relevant(const Event& event) const;
+  // Whether anything in the campaign looks at events of this type (an event without attributes).
+  bool listens_to(const std::string& type) const;
   // Event types some condition looks back at, with the props those conditions name.
   const std::map<std::string, std::set<std::string>>& remembered_events() const { return remembered_; }
 

@@ -70,7 +70,11 @@ struct DispatchRecord {
   DispatchOutcome outcome = DispatchOutcome::sent;
   std::string detail;  // provider id or reason
   TimePoint at;        // when; the raised event (`email.sent`, `action.failed`) carries it
+  bool raise_event = true;  // false when nothing in the campaign listens to the event this outcome raises
 };
+
+// The event type a dispatch outcome raises for the lead, or "" for none (spec/events.md).
+std::string raised_event_type(const PlannedAction& action, DispatchOutcome outcome);
 
 class Store {
  public:

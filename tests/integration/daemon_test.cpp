@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include "engine/store/redis/redis_connection.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace nurture::testing;
@@ -80,6 +81,15 @@ TEST_CASE("the daemon sends on emit, stops cleanly on SIGTERM, and resumes the w
 
   std::this_thread::sleep_for(milliseconds(500));  // give a duplicate every chance to show up
   CHECK(w.smtp.messages().size() == 2);
+
+  // Nothing in this campaign looks at email.sent: the engine raised none (its inboxes stayed empty).
+  {
+    auto redis = nurture::engine::redis::RedisConnection::open("unix://" + (w.campaign / ".nurture/redis.sock").string());
+    REQUIRE(redis);
+    long raised = 0;
+    for (int p = 0; p < 16; ++p) raised += (*redis)->command({"XLEN", fmt::format("nurture:{{{}}}:inbox", p)}).integer;
+    CHECK(raised == 0);
+  }
 
   // The funnel, as `nurture report` prints it (spec/semantics.md: JSON shape).
   REQUIRE(run_command({NURTURE_BINARY, "report", "--format", "json"}, w.dir / "report.json", w.campaign) == 0);

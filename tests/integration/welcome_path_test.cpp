@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "connectors/builtins.hpp"
 #include "engine/engine.hpp"
 #include "engine/identity.hpp"
@@ -45,7 +47,10 @@ connectors:
   smtp_main: {{ type: smtp, url: "{}", timeout_ms: 5000 }}
 )",
                      smtp.url()),
-         {{"welcome", nurture::testing::two_email_drip("2d")}},
+         {{"welcome", nurture::testing::two_email_drip("2d")},
+          // Listeners, so the engine raises its events (it does not when nothing looks at them).
+          {"mailed", "workflow: mailed\ntrigger: { event: email.sent }\nsteps:\n  - set: { tag: mailed }\n"},
+          {"failures", "workflow: failures\ntrigger: { event: action.failed }\nsteps:\n  - set: { tag: failed }\n"}},
          {{"welcome", nurture::testing::email_template("Welcome aboard, {{lead.first_name}}!",
                                                        "<p>Hi {{lead.first_name}}, <a href=\"https://acme.example/"
                                                        "start\">start here</a>.</p>")},
@@ -278,10 +283,11 @@ TEST_CASE("a sent email comes back to the lead as email.sent through its partiti
   CHECK(props["action_id"] == action_id("L1", "welcome", 1, 1, "hello", 1));
   CHECK(props["connector"] == "smtp_main");
   CHECK(props["provider_id"].get<std::string>().rfind("smtp:250", 0) == 0);
-  // The engine consumed it like any event: acknowledged. Nothing in this campaign looks at email.sent, so the lead
-  // was not even read for it.
+  // The engine consumed it like any event: the `mailed` workflow ran on it, and it was acknowledged.
   CHECK(w.redis_command({"XPENDING", fmt::format("nurture:{{{}}}:inbox", p), "engine"}).elements[0].integer == 0);
-  CHECK(store->load_lead("L1").last_inbox_id.empty());
+  const LeadSnapshot lead = store->load_lead("L1");
+  CHECK(lead.last_inbox_id == inbox.elements[0].elements[0].text);
+  CHECK(lead.tags == std::set<std::string>{"mailed"});
 }
 
 TEST_CASE("an action that fails for good raises action.failed with the reason") {
@@ -300,4 +306,5 @@ TEST_CASE("an action that fails for good raises action.failed with the reason") 
   CHECK(nurture::testing::stream_field(inbox.elements[0], "type") == "action.failed");
   const auto props = nlohmann::json::parse(nurture::testing::stream_field(inbox.elements[0], "props"));
   CHECK(props["reason"].get<std::string>().find("gave up after 3 attempts") == 0);
+  CHECK(store->load_lead("L1").tags == std::set<std::string>{"failed"});
 }

@@ -20,53 +20,70 @@ namespace nurture::engine::redis {
 
 namespace {
 
-// ARGV, flat (no JSON to encode here and decode there): sid, seen (0|1), ttl, expected version, the lead field
-// that remembers the last entry of sid's stream (ev: front door, ei: inbox), then counted
-// groups: #set, field/value...; #del, field...; #tadd, score/member...; #trem, member...; #outbox entries, and per
-// entry #fields, field/value...; #stats, (key index, field, increment)...
+// Commits several leads of one partition in one call (they share its slot). ARGV: the number of blocks, then per
+// block: its number of keys, sid, seen (0|1), ttl, expected version, the lead field that remembers sid's stream (ev:
+// front door, ei: inbox), then counted groups: #set, field/value...; #del, field...; #tadd, score/member...; #trem,
+// member...; #outbox entries, and per entry #fields, field/value...; #stats, (key index in the block, field,
+// increment)... KEYS per block: lead, timers, outbox, seen (or the lead again), stats keys. Each block is atomic
+// and checked on its own; the reply lists each block's outcome.
 const char* commit_lua = R"lua(
-local lead = KEYS[1]
-local sid, seen, ttl, ver, sid_field = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-if sid ~= '' then
-  local last = redis.call('HGET', lead, sid_field)
-  if last then
-    local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
-    local ms, seq = string.match(sid, '^(%d+)-(%d+)$')
-    lms, lseq, ms, seq = tonumber(lms), tonumber(lseq), tonumber(ms), tonumber(seq)
-    if ms < lms or (ms == lms and seq <= lseq) then return 'duplicate' end
-  end
-end
-if seen == '1' and redis.call('EXISTS', KEYS[4]) == 1 then return 'duplicate' end
-if (redis.call('HGET', lead, 'ver') or '0') ~= ver then return 'conflict' end
-local i = 6
+local results = {}
+local i, k = 2, 0
 local function group()
   local n = tonumber(ARGV[i])
   local first = i + 1
   i = i + 1 + n
   return n, first, first + n - 1
 end
-local n, a, b = group()
-if n > 0 then redis.call('HSET', lead, unpack(ARGV, a, b)) end
-n, a, b = group()
-if n > 0 then redis.call('HDEL', lead, unpack(ARGV, a, b)) end
-if seen == '1' then redis.call('SET', KEYS[4], '1', 'EX', ttl) end
-n, a, b = group()
-if n > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, b)) end
-n, a, b = group()
-if n > 0 then redis.call('ZREM', KEYS[2], unpack(ARGV, a, b)) end
-local entries = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, entries do
-  n, a, b = group()
-  redis.call('XADD', KEYS[3], '*', unpack(ARGV, a, b))
+for b = 1, tonumber(ARGV[1]) do
+  local nkeys = tonumber(ARGV[i])
+  local sid, seen, ttl, ver, sid_field = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  i = i + 6
+  local lead, timers, outbox, seenkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  -- Where this block's groups are, so a refused block can be skipped.
+  local set_n, set_a, set_b = group()
+  local del_n, del_a, del_b = group()
+  local tadd_n, tadd_a, tadd_b = group()
+  local trem_n, trem_a, trem_b = group()
+  local entries = {}
+  local n_entries = tonumber(ARGV[i])
+  i = i + 1
+  for e = 1, n_entries do
+    local n, a, z = group()
+    entries[e] = {a, z}
+  end
+  local n_stats = tonumber(ARGV[i])
+  local stats_at = i + 1
+  i = i + 1 + 3 * n_stats
+
+  local outcome = 'committed'
+  if sid ~= '' then
+    local last = redis.call('HGET', lead, sid_field)
+    if last then
+      local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
+      local ms, seq = string.match(sid, '^(%d+)-(%d+)$')
+      lms, lseq, ms, seq = tonumber(lms), tonumber(lseq), tonumber(ms), tonumber(seq)
+      if ms < lms or (ms == lms and seq <= lseq) then outcome = 'duplicate' end
+    end
+  end
+  if outcome == 'committed' and seen == '1' and redis.call('EXISTS', seenkey) == 1 then outcome = 'duplicate' end
+  if outcome == 'committed' and (redis.call('HGET', lead, 'ver') or '0') ~= ver then outcome = 'conflict' end
+  if outcome == 'committed' then
+    if set_n > 0 then redis.call('HSET', lead, unpack(ARGV, set_a, set_b)) end
+    if del_n > 0 then redis.call('HDEL', lead, unpack(ARGV, del_a, del_b)) end
+    if seen == '1' then redis.call('SET', seenkey, '1', 'EX', ttl) end
+    if tadd_n > 0 then redis.call('ZADD', timers, unpack(ARGV, tadd_a, tadd_b)) end
+    if trem_n > 0 then redis.call('ZREM', timers, unpack(ARGV, trem_a, trem_b)) end
+    for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
+    for s = 0, n_stats - 1 do
+      local at = stats_at + 3 * s
+      redis.call('HINCRBY', KEYS[k + tonumber(ARGV[at])], ARGV[at + 1], ARGV[at + 2])
+    end
+  end
+  results[b] = outcome
+  k = k + nkeys
 end
-local stats = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, stats do
-  redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])
-  i = i + 3
-end
-return 'committed'
+return results
 )lua";
 
 // Moves due retries (members are JSON arrays of outbox fields) back into the outbox.
@@ -265,7 +282,8 @@ std::vector<LeadSnapshot> RedisStore::load_leads(const std::vector<std::string>&
   return snapshots;
 }
 
-Command RedisStore::commit_command(const CommitRequest& request) {
+void RedisStore::append_commit_block(const CommitRequest& request, std::vector<std::string>& all_keys,
+                                     std::vector<std::string>& all_args) {
   const LeadSnapshot& before = *request.before;
   const Transition& t = *request.transition;
   const std::string& stream_id = request.stream_id;
@@ -282,7 +300,7 @@ Command RedisStore::commit_command(const CommitRequest& request) {
   const FieldMap new_fields = pack_lead(after);
 
   std::vector<std::string> args{
-      stream_id, event_id.empty() ? "0" : "1",
+      "", stream_id, event_id.empty() ? "0" : "1",
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()),
       std::to_string(t.expected_version), request.from_inbox ? "ei" : "ev"};
   auto group = [&args](std::vector<std::string> items) {
@@ -324,12 +342,14 @@ Command RedisStore::commit_command(const CommitRequest& request) {
   };
   for (const auto& counter : t.counters) {
     auto [it, added] = stats_key_index.try_emplace(counter.workflow, static_cast<int>(keys.size()) + 1);
-    if (added) keys.push_back(keys_.stats(p, counter.workflow));
+    if (added) keys.push_back(keys_.stats(p, counter.workflow));  // indices are relative to the block
     count(it->second, counter.field);
   }
   args.push_back(std::to_string(stats.size() / 3));
   args.insert(args.end(), std::make_move_iterator(stats.begin()), std::make_move_iterator(stats.end()));
-  return RedisConnection::evalsha_command(commit_script_, keys, args);
+  args[0] = std::to_string(keys.size());
+  all_keys.insert(all_keys.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+  all_args.insert(all_args.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
 }
 
 CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t, const std::string& stream_id,
@@ -339,24 +359,45 @@ CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t
 
 std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitRequest>& requests) {
   if (requests.empty()) return {};
+  // One script call per partition and chunk: the per-call cost of a script is paid once for many leads.
+  constexpr std::size_t max_blocks = 64;
+  std::map<int, std::vector<std::size_t>> by_partition;
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    by_partition[partition_of(requests[r].before->id, options_.partitions)].push_back(r);
+  }
+  std::vector<std::vector<std::size_t>> calls;
+  for (auto& [p, indices] : by_partition) {
+    for (std::size_t start = 0; start < indices.size(); start += max_blocks) {
+      calls.emplace_back(indices.begin() + static_cast<long>(start),
+                         indices.begin() + static_cast<long>(std::min(indices.size(), start + max_blocks)));
+    }
+  }
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!connection_->ensure_loaded(commit_script_)) throw StoreUnavailable("cannot load the commit script");
     std::vector<Command> commands;
-    commands.reserve(requests.size());
-    for (const auto& request : requests) commands.push_back(commit_command(request));
+    commands.reserve(calls.size());
+    for (const auto& call : calls) {
+      std::vector<std::string> keys;
+      std::vector<std::string> args{std::to_string(call.size())};
+      for (std::size_t r : call) append_commit_block(requests[r], keys, args);
+      commands.push_back(RedisConnection::evalsha_command(commit_script_, keys, args));
+    }
     const auto replies = checked(commands);
-    std::vector<CommitOutcome> outcomes;
-    outcomes.reserve(replies.size());
+    std::vector<CommitOutcome> outcomes(requests.size(), CommitOutcome::committed);
     bool script_missing = false;
-    for (const auto& reply : replies) {
+    for (std::size_t c = 0; c < replies.size(); ++c) {
+      const auto& reply = replies[c];
       if (reply.is_error() && reply.text.rfind("NOSCRIPT", 0) == 0) {
         script_missing = true;  // Redis restarted and lost its script cache; nothing of this batch ran
         break;
       }
       if (reply.is_error()) throw std::runtime_error("commit script failed: " + reply.text);
-      outcomes.push_back(reply.text == "conflict"    ? CommitOutcome::conflict
-                         : reply.text == "duplicate" ? CommitOutcome::duplicate
-                                                     : CommitOutcome::committed);
+      for (std::size_t b = 0; b < calls[c].size() && b < reply.elements.size(); ++b) {
+        const std::string& text = reply.elements[b].text;
+        outcomes[calls[c][b]] = text == "conflict"    ? CommitOutcome::conflict
+                                : text == "duplicate" ? CommitOutcome::duplicate
+                                                      : CommitOutcome::committed;
+      }
     }
     if (!script_missing) return outcomes;
     commit_script_.sha.clear();
@@ -614,20 +655,13 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
     }
     // The outcome comes back to the lead as an event (spec/events.md), through the partition's inbox: same slot,
     // same transaction, so it is raised exactly when the result is recorded.
-    if (record.outcome == DispatchOutcome::sent || record.outcome == DispatchOutcome::failed) {
-      const std::string& kind = entry.action.kind;
+    const std::string type = raised_event_type(entry.action, record.outcome);
+    if (!type.empty() && record.raise_event) {
       nlohmann::json props = {{"workflow", entry.action.workflow},
                               {"step", entry.action.step},
                               {"action_id", entry.action.action_id},
                               {"connector", entry.action.connector}};
-      std::string type;
-      if (record.outcome == DispatchOutcome::sent) {
-        type = kind == "email" ? "email.sent" : kind == "post" ? "post.sent" : "webhook.sent";
-        props["provider_id"] = record.detail;
-      } else {
-        type = "action.failed";
-        props["reason"] = record.detail;
-      }
+      props[record.outcome == DispatchOutcome::sent ? "provider_id" : "reason"] = record.detail;
       commands.push_back({"XADD", keys_.inbox(p), "*", "type", type, "lead", entry.action.lead, "at",
                           format_rfc3339(record.at), "props", props.dump()});
     }

@@ -65,7 +65,8 @@ class RedisStore final : public Store {
  private:
   std::vector<OutboxEntry> read_outbox_from(const char* from, int count, std::chrono::milliseconds block);
   int reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle);
-  Command commit_command(const CommitRequest& request);
+  void append_commit_block(const CommitRequest& request, std::vector<std::string>& keys,
+                           std::vector<std::string>& args);
   std::string record_ttl() const;
   RedisReply checked(const Command& command);
   std::vector<RedisReply> checked(const std::vector<Command>& commands);
