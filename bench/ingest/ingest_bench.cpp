@@ -1,0 +1,83 @@
+// bench/ingest: events/s through one engine process. N `lead.updated` events (attributes for N/4 distinct leads,
+// so each commits a transition) are put on the stream first; the clock runs from the engine's first read until the
+// last is acknowledged. Prints one JSON line; bench/ingest/run.sh sets it against redis-benchmark's pipelined XADD
+// ceiling on the same Redis. Goal (issue 5): 100k events/s.
+//
+//   bench_ingest REDIS_URL [N]
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.hpp"
+#include "engine/store/redis/redis_store.hpp"
+#include "workflows/campaign.hpp"
+
+namespace fs = std::filesystem;
+using namespace nurture;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: bench_ingest REDIS_URL [N]\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  const long n = argc > 2 ? std::atol(argv[2]) : 200000;
+  const fs::path dir = fs::temp_directory_path() / fmt::format("nurture-bench-ingest-{}", ::getpid());
+  fs::create_directories(dir / "workflows");
+  fs::create_directories(dir / "templates");
+  std::ofstream(dir / "nurture.yaml") << "sender: { from: \"A <a@a.example>\", postal_address: \"1 Main St\" }\n"
+                                         "defaults: { email: counter }\nconnectors: { counter: { type: null } }\n";
+  std::ofstream(dir / "workflows/w.yaml")
+      << "workflow: w\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n";
+  auto load = workflows::load_campaign(dir);
+  if (!load.ok()) return 1;
+
+  auto open = [&] { return std::move(*engine::redis::RedisConnection::open(url)); };
+  const std::string prefix = fmt::format("ingest{}:", ::getpid());
+  const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
+  engine::redis::RedisStore store(open(), options);
+  store.prepare();
+  auto producer = open();
+  for (long start = 0; start < n; start += 1000) {
+    std::vector<engine::redis::Command> chunk;
+    for (long i = start; i < std::min(n, start + 1000); ++i) {
+      chunk.push_back({"XADD", prefix + "events", "*", "type", "lead.updated", "lead", fmt::format("lead-{}", i % (n / 4)),
+                       "attrs", fmt::format(R"({{"visits":{}}})", i)});
+    }
+    producer->pipeline(chunk);
+  }
+  templates::TemplateLibrary templates(load.campaign.templates_dir);
+  engine::ConnectorSet connectors;
+  engine::RealClock clock;
+  engine::Engine engine(store, store, load.campaign, templates, connectors, clock,
+                        engine::pin_versions(store, load.campaign));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  long handled = 0;
+  while (handled < n) handled += engine.run_state_once(std::chrono::milliseconds(0));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::string cursor = "0";
+  do {
+    auto reply = producer->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "10000"});
+    cursor = reply.elements[0].text;
+    std::vector<engine::redis::Command> deletes;
+    for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
+    if (!deletes.empty()) producer->pipeline(deletes);
+  } while (cursor != "0");
+  fs::remove_all(dir);
+
+  nlohmann::ordered_json result;
+  result["events"] = n;
+  result["leads"] = n / 4;
+  result["seconds"] = std::round(seconds * 1000) / 1000;
+  result["events_per_s"] = std::lround(n / seconds);
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
