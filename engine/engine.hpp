@@ -2,6 +2,7 @@
 // One pass of the engine: ingest, timers, dispatch. The daemon runs passes on the real clock; tests run them on
 // a virtual clock against a real Redis.
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/clock.hpp"
@@ -41,9 +42,8 @@ class Engine {
   // The two halves, for two threads: lead state (ingest and timers), and dispatch. Each blocks up to `block`
   // for new work.
   int run_state_once(std::chrono::milliseconds block) {
-    const int work = ingest_.poll(block) + scheduler_.poll();
     trim_now_and_then();
-    return work;
+    return ingest_.poll(block) + scheduler_.poll();
   }
   int run_dispatch_once(std::chrono::milliseconds block) {
     reclaim_outbox_now_and_then();
@@ -53,10 +53,10 @@ class Engine {
   // Returns how much work the pass did. `block`: how long ingest may wait for new events.
   int run_once(std::chrono::milliseconds block = std::chrono::milliseconds(0)) {
     reclaim_outbox_now_and_then();
+    trim_now_and_then();
     int work = ingest_.poll(block);
     work += scheduler_.poll();
     work += dispatcher_.poll();
-    trim_now_and_then();
     return work;
   }
 
@@ -83,6 +83,7 @@ class Engine {
     if (now - last_trim_ < std::chrono::seconds(1)) return;
     last_trim_ = now;
     state_store_.trim_streams();
+    serve_my_partitions();
     if (now - last_events_reclaim_ >= std::min<std::chrono::milliseconds>(reclaim_idle, std::chrono::seconds(10))) {
       last_events_reclaim_ = now;
       report_takeover("events", state_store_.reclaim_events(reclaim_idle));
@@ -95,11 +96,24 @@ class Engine {
     report_takeover("actions", dispatch_store_.reclaim_outbox(reclaim_idle));
   }
 
+  // Partition p's timers are served by the live engine at p mod (number of live engines), in name order.
+  void serve_my_partitions() {
+    const std::vector<std::string> live = state_store_.heartbeat(reclaim_idle);
+    const auto me = std::find(live.begin(), live.end(), state_store_.consumer());
+    if (me == live.end()) return;
+    const std::size_t index = static_cast<std::size_t>(me - live.begin());
+    std::vector<int> mine;
+    for (int p = 0; p < state_store_.partitions(); ++p) {
+      if (static_cast<std::size_t>(p) % live.size() == index) mine.push_back(p);
+    }
+    scheduler_.set_partitions(std::move(mine));
+  }
+
   static void report_takeover(const char* what, int count);
   std::chrono::milliseconds reclaim_idle{60000};
   Store& state_store_;
   Store& dispatch_store_;
-  std::chrono::steady_clock::time_point last_trim_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_trim_{};  // in the past: the first pass claims its partitions
   // In the past, so the first pass takes over what a crashed predecessor left.
   std::chrono::steady_clock::time_point last_events_reclaim_{};
   std::chrono::steady_clock::time_point last_outbox_reclaim_{};

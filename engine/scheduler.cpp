@@ -17,8 +17,9 @@ constexpr int batch_size = 256;
 
 int Scheduler::poll() {
   const TimePoint now = clock_.now();
-  store_.release_due_retries(now);
-  const std::vector<TimerRef> due = store_.due_timers(now, batch_size);
+  if (partitions_.empty() && partition_count_known_) return 0;  // no partition of ours (more engines than them)
+  store_.release_due_retries(now, partitions_);
+  const std::vector<TimerRef> due = store_.due_timers(now, batch_size, partitions_);
   if (due.empty()) return 0;
   std::vector<WorkItem> work;
   work.reserve(due.size());

@@ -1,6 +1,8 @@
 #pragma once
 // The scheduler fires due timers (durable waits) and releases due dispatch retries back into the outbox.
 
+#include <vector>
+
 #include "engine/clock.hpp"
 #include "engine/metrics.hpp"
 #include "engine/interpreter.hpp"
@@ -17,9 +19,16 @@ class Scheduler {
   int poll();
 
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // The partitions whose timers this engine serves (all until told otherwise).
+  void set_partitions(std::vector<int> partitions) {
+    partitions_ = std::move(partitions);
+    partition_count_known_ = true;
+  }
 
  private:
   Metrics* metrics_ = nullptr;
+  std::vector<int> partitions_;
+  bool partition_count_known_ = false;
   Store& store_;
   const Interpreter& interpreter_;
   const Clock& clock_;

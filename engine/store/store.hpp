@@ -124,10 +124,16 @@ class Store {
   // without bound. Safe at any time: pending and undelivered entries stay.
   virtual void trim_streams() = 0;
 
-  virtual std::vector<TimerRef> due_timers(TimePoint now, int limit) = 0;
+  // Due timers of the given partitions (all when empty).
+  virtual std::vector<TimerRef> due_timers(TimePoint now, int limit, const std::vector<int>& partitions = {}) = 0;
   // When the earliest timer falls due; nullopt when none is set.
   virtual std::optional<TimePoint> next_timer_due() = 0;
-  virtual void release_due_retries(TimePoint now) = 0;
+  virtual void release_due_retries(TimePoint now, const std::vector<int>& partitions = {}) = 0;
+
+  // Engines on one Redis say they are alive; returns the live ones (heard from within `lease`), sorted. Partition p
+  // is served by live[p mod live.size()]: a dead engine's partitions pass to the others within one lease.
+  virtual std::vector<std::string> heartbeat(std::chrono::milliseconds lease) = 0;
+  virtual const std::string& consumer() const = 0;
 
   // `block`: how long to wait for entries when there are none (0: do not wait).
   virtual std::vector<OutboxEntry> read_outbox(int count,

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <set>
+#include <thread>
 
 #include "connectors/builtins.hpp"
 #include "engine/engine.hpp"
@@ -307,4 +308,39 @@ TEST_CASE("an action that fails for good raises action.failed with the reason") 
   const auto props = nlohmann::json::parse(nurture::testing::stream_field(inbox.elements[0], "props"));
   CHECK(props["reason"].get<std::string>().find("gave up after 3 attempts") == 0);
   CHECK(store->load_lead("L1").tags == std::set<std::string>{"failed"});
+}
+
+TEST_CASE("two engines split the partitions' timers; when one falls silent the other serves them all") {
+  World w;
+  auto store_a = std::make_unique<redis::RedisStore>(
+      w.redis.connect(), redis::RedisStoreOptions{"nurture:", 4, "engine-a", hours(24), hours(24)});
+  auto store_b = std::make_unique<redis::RedisStore>(
+      w.redis.connect(), redis::RedisStoreOptions{"nurture:", 4, "engine-b", hours(24), hours(24)});
+  store_a->prepare();
+  Engine a(*store_a, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  Engine b(*store_b, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  a.set_reclaim_after(milliseconds(300));
+  b.set_reclaim_after(milliseconds(300));
+  // Leads in every partition.
+  std::map<int, std::string> lead_in;
+  for (int i = 0; lead_in.size() < 4; ++i) lead_in.emplace(partition_of("L" + std::to_string(i), 4), "L" + std::to_string(i));
+  for (const auto& [p, lead] : lead_in) w.emit(*store_a, "lead.created", lead, {{"email", lead + "@example.com"}});
+  b.drain();  // heartbeat: b is alive
+  a.drain();
+  b.drain();
+  REQUIRE(w.smtp.messages().size() == 4);
+
+  w.clock.advance(days(2));
+  a.drain();  // a serves partitions 0 and 2 only ("engine-a" is first of the two live engines)
+  CHECK(w.stat(lead_in[0], "step:tips:sent") == "1");
+  CHECK(w.stat(lead_in[2], "step:tips:sent") == "1");
+  CHECK(w.stat(lead_in[1], "step:tips:sent").empty());
+  CHECK(w.stat(lead_in[3], "step:tips:sent").empty());
+
+  // b falls silent: past its lease, a's next heartbeat finds it alone and serves every partition.
+  std::this_thread::sleep_for(milliseconds(1100));
+  a.drain();
+  CHECK(w.stat(lead_in[1], "step:tips:sent") == "1");
+  CHECK(w.stat(lead_in[3], "step:tips:sent") == "1");
+  CHECK(w.smtp.messages().size() == 8);
 }

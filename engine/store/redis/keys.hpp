@@ -14,6 +14,7 @@ class Keys {
 
   std::string meta() const { return prefix_ + "meta"; }
   std::string events() const { return prefix_ + "events"; }
+  std::string engines() const { return prefix_ + "engines"; }
   std::string workflow(const std::string& id) const { return prefix_ + "wf:" + id; }
   std::string events_dead() const { return prefix_ + "events:dead"; }
   std::string lead(int p, const std::string& id) const { return fmt::format("{}{{{}}}:lead:{}", prefix_, p, id); }

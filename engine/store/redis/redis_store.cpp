@@ -405,9 +405,28 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
   throw StoreUnavailable("the commit script keeps disappearing");
 }
 
-std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit) {
+std::vector<int> RedisStore::partitions_or_all(const std::vector<int>& partitions) const {
+  if (!partitions.empty()) return partitions;
+  std::vector<int> all(static_cast<std::size_t>(options_.partitions));
+  for (int p = 0; p < options_.partitions; ++p) all[static_cast<std::size_t>(p)] = p;
+  return all;
+}
+
+std::vector<std::string> RedisStore::heartbeat(std::chrono::milliseconds lease) {
+  const long long now = to_unix_ms(std::chrono::system_clock::now());
+  const auto replies = checked(std::vector<Command>{
+      {"ZADD", keys_.engines(), std::to_string(now), options_.consumer},
+      {"ZREMRANGEBYSCORE", keys_.engines(), "-inf", std::to_string(now - lease.count())},
+      {"ZRANGE", keys_.engines(), "0", "-1"}});
+  std::vector<std::string> live;
+  for (const auto& member : replies[2].elements) live.push_back(member.text);
+  std::sort(live.begin(), live.end());
+  return live;
+}
+
+std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit, const std::vector<int>& partitions) {
   std::vector<Command> commands;
-  for (int p = 0; p < options_.partitions; ++p) {
+  for (int p : partitions_or_all(partitions)) {
     commands.push_back({"ZRANGEBYSCORE", keys_.timers(p), "-inf", std::to_string(to_unix_ms(now)), "WITHSCORES",
                         "LIMIT", "0", std::to_string(limit)});
   }
@@ -536,10 +555,10 @@ std::optional<TimePoint> RedisStore::next_timer_due() {
   return from_unix_ms(*earliest);
 }
 
-void RedisStore::release_due_retries(TimePoint now) {
+void RedisStore::release_due_retries(TimePoint now, const std::vector<int>& partitions) {
   connection_->ensure_loaded(release_retries_script_);
   std::vector<Command> commands;
-  for (int p = 0; p < options_.partitions; ++p) {
+  for (int p : partitions_or_all(partitions)) {
     commands.push_back(RedisConnection::evalsha_command(release_retries_script_, {keys_.retries(p), keys_.outbox(p)},
                                                         {std::to_string(to_unix_ms(now))}));
   }

@@ -45,9 +45,11 @@ class RedisStore final : public Store {
   int reclaim_events(std::chrono::milliseconds idle) override;
   int reclaim_outbox(std::chrono::milliseconds idle) override;
   std::map<std::string, long> workflow_counters(const std::string& workflow) override;
-  std::vector<TimerRef> due_timers(TimePoint now, int limit) override;
+  std::vector<TimerRef> due_timers(TimePoint now, int limit, const std::vector<int>& partitions = {}) override;
   std::optional<TimePoint> next_timer_due() override;
-  void release_due_retries(TimePoint now) override;
+  void release_due_retries(TimePoint now, const std::vector<int>& partitions = {}) override;
+  std::vector<std::string> heartbeat(std::chrono::milliseconds lease) override;
+  const std::string& consumer() const override { return options_.consumer; }
 
   std::vector<OutboxEntry> read_outbox(int count,
                                        std::chrono::milliseconds block = std::chrono::milliseconds(0)) override;
@@ -63,6 +65,7 @@ class RedisStore final : public Store {
   const Keys& keys() const { return keys_; }
 
  private:
+  std::vector<int> partitions_or_all(const std::vector<int>& partitions) const;
   std::vector<OutboxEntry> read_outbox_from(const char* from, int count, std::chrono::milliseconds block);
   int reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle);
   void append_commit_block(const CommitRequest& request, std::vector<std::string>& keys,
