@@ -204,6 +204,83 @@ int report(const std::string& workflow, const std::string& format, const std::st
   return 0;
 }
 
+// `nurture lead show L`: what the engine knows of one lead, as people read it (or JSON).
+int lead_show(const std::string& lead_id, bool as_json, const std::string& redis_flag, const std::string& config_path) {
+  auto opened = open_cli_store(redis_flag, config_path);
+  if (!opened) return opened.error();
+  engine::LeadSnapshot lead;
+  try {
+    lead = opened->store->load_lead(lead_id);
+  } catch (const engine::StoreUnavailable& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 3;
+  }
+  if (lead.version == 0) {
+    std::cerr << fmt::format("error: no lead \"{}\"\n", lead_id);
+    return 1;
+  }
+  // Step ids come from the version the enrollment is pinned to, as stored.
+  auto step_name = [&](const std::string& workflow, const engine::Enrollment& e) -> std::string {
+    workflows::Diagnostics ignored;
+    const auto parsed = workflows::parse_workflow_text(opened->store->workflow_version(workflow, e.version), workflow,
+                                                       "default", ignored);
+    if (e.step < parsed.steps.size()) return parsed.steps[e.step].id;
+    return fmt::format("#{}", e.step + 1);
+  };
+  auto status_name = [](engine::EnrollmentStatus status) {
+    switch (status) {
+      case engine::EnrollmentStatus::waiting: return "waiting";
+      case engine::EnrollmentStatus::waiting_for: return "waiting for an event";
+      case engine::EnrollmentStatus::deferred: return "waiting for the send window";
+      case engine::EnrollmentStatus::completed: return "completed";
+      case engine::EnrollmentStatus::exited: return "exited";
+    }
+    return "?";
+  };
+  nlohmann::ordered_json out;
+  out["lead"] = lead.id;
+  out["attrs"] = lead.attrs;
+  out["score"] = std::lround(lead.score);
+  out["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
+  out["tags"] = lead.tags;
+  out["suppressed"] = lead.suppressed;
+  out["enrollments"] = nlohmann::ordered_json::array();
+  for (const auto& [workflow, e] : lead.enrollments) {
+    out["enrollments"].push_back({{"workflow", workflow},
+                                  {"version", e.version},
+                                  {"number", e.number},
+                                  {"status", status_name(e.status)},
+                                  {"step", step_name(workflow, e)},
+                                  {"entered", engine::format_rfc3339(engine::from_unix_ms(e.entered_ms))}});
+  }
+  out["history"] = nlohmann::ordered_json::array();
+  for (const auto& h : lead.history) {
+    out["history"].push_back({{"at", engine::format_rfc3339(engine::from_unix_ms(h.at_ms))},
+                              {"type", h.type},
+                              {"workflow", h.workflow},
+                              {"step", h.step}});
+  }
+  if (as_json) {
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("lead {}  score {}  stage {}\n", lead.id, std::lround(lead.score),
+                           lead.stage.empty() ? "-" : lead.stage);
+  for (const auto& [name, value] : lead.attrs.items()) std::cout << fmt::format("  {} = {}\n", name, value.dump());
+  if (!lead.tags.empty()) std::cout << fmt::format("  tags: {}\n", fmt::join(lead.tags, ", "));
+  if (!lead.suppressed.empty()) std::cout << fmt::format("  suppressed on: {}\n", fmt::join(lead.suppressed, ", "));
+  for (const auto& e : out["enrollments"]) {
+    std::cout << fmt::format("  {} (version {}, enrollment {}): {} at {}, entered {}\n", e["workflow"].get<std::string>(),
+                             e["version"].get<int>(), e["number"].get<int>(), e["status"].get<std::string>(),
+                             e["step"].get<std::string>(), e["entered"].get<std::string>());
+  }
+  for (const auto& h : out["history"]) {
+    std::cout << fmt::format("  {} {}{}\n", h["at"].get<std::string>(), h["type"].get<std::string>(),
+                             h["step"].get<std::string>().empty() ? "" : " (" + h["workflow"].get<std::string>() + "/" + h["step"].get<std::string>() + ")");
+  }
+  return 0;
+}
+
 struct EmitOptions {
   std::string type;
   std::string lead;
@@ -293,6 +370,16 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
   report_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
 
+  auto* lead_cmd = app.add_subcommand("lead", "one lead");
+  auto* lead_show_cmd = lead_cmd->add_subcommand("show", "the lead's profile, score, stage, enrollments and history");
+  lead_cmd->require_subcommand(1);
+  std::string lead_id;
+  bool lead_json = false;
+  lead_show_cmd->add_option("lead", lead_id, "lead id")->required();
+  lead_show_cmd->add_flag("--json", lead_json, "print JSON");
+  lead_show_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
+  lead_show_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+
   auto* graph_cmd = app.add_subcommand("graph", "draw a workflow (mermaid or dot)");
   std::string graph_file;
   std::string graph_format = "mermaid";
@@ -343,6 +430,7 @@ int main(int argc, char** argv) {
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
   if (*simulate_cmd) return simulate(simulate_options, config_path);
   if (*report_cmd) return report(report_workflow, report_format, redis_flag, config_path);
+  if (*lead_show_cmd) return lead_show(lead_id, lead_json, redis_flag, config_path);
   if (*graph_cmd) {
     // Drawing needs no config: email steps without a connector are drawn with the default one.
     auto workflow = workflows::load_workflow(graph_file, graph_file, "default");

@@ -111,6 +111,8 @@ class Store {
     std::map<int, std::string> versions;
   };
   virtual PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) = 0;
+  // The text a version pinned; empty when there is none.
+  virtual std::string workflow_version(const std::string& id, int version) = 0;
 
   // The funnel counters of a workflow, summed over partitions.
   virtual std::map<std::string, long> workflow_counters(const std::string& workflow) = 0;

@@ -91,6 +91,16 @@ TEST_CASE("the daemon sends on emit, stops cleanly on SIGTERM, and resumes the w
     CHECK(raised == 0);
   }
 
+  // One lead as `nurture lead show` sees it.
+  REQUIRE(run_command({NURTURE_BINARY, "lead", "show", "L1", "--json"}, w.dir / "lead.json", w.campaign) == 0);
+  const auto lead = nlohmann::json::parse(read_file(w.dir / "lead.json"));
+  CHECK(lead["attrs"]["first_name"] == "Ana");
+  REQUIRE(lead["enrollments"].size() == 1);
+  CHECK(lead["enrollments"][0]["workflow"] == "welcome");
+  CHECK(lead["enrollments"][0]["status"] == "completed");
+  CHECK(lead["enrollments"][0]["step"] == "tips");
+  CHECK(run_command({NURTURE_BINARY, "lead", "show", "nobody"}, w.dir / "nobody.txt", w.campaign) == 1);
+
   // The funnel, as `nurture report` prints it (spec/semantics.md: JSON shape).
   REQUIRE(run_command({NURTURE_BINARY, "report", "--format", "json"}, w.dir / "report.json", w.campaign) == 0);
   const auto report = nlohmann::json::parse(read_file(w.dir / "report.json"));

@@ -461,6 +461,10 @@ Store::PinnedWorkflow RedisStore::pin_workflow(const std::string& id, const std:
   return pinned;
 }
 
+std::string RedisStore::workflow_version(const std::string& id, int version) {
+  return checked(Command{"HGET", keys_.workflow(id), std::to_string(version)}).text;
+}
+
 std::map<std::string, long> RedisStore::workflow_counters(const std::string& workflow) {
   std::vector<Command> commands;
   for (int p = 0; p < options_.partitions; ++p) commands.push_back({"HGETALL", keys_.stats(p, workflow)});
