@@ -12,7 +12,10 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/builtins.hpp"
+#include <unistd.h>
+
 #include "engine/connector_set.hpp"
+#include "engine/csv.hpp"
 #include "engine/daemon.hpp"
 #include "engine/event.hpp"
 #include "engine/report.hpp"
@@ -281,6 +284,81 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
   return 0;
 }
 
+// `nurture import FILE.csv`: one `lead.imported` event per row (header row = attribute names), added in pipelined
+// chunks; a progress bar on a TTY. Values are strings, as a CSV has no types.
+int import_csv(const std::string& file, const std::string& id_column, const std::string& redis_flag,
+               const std::string& config_path) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << fmt::format("error: cannot read {}\n", file);
+    return 2;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  engine::CsvReader reader(text);
+  std::string error;
+  auto header = reader.next(error);
+  if (!header) {
+    std::cerr << fmt::format("{}:1: error: {}\n", file, error.empty() ? "the file is empty (it needs a header row)" : error);
+    return 1;
+  }
+  const auto id_at = std::find(header->begin(), header->end(), id_column);
+  if (id_at == header->end()) {
+    std::cerr << fmt::format("{}:1: error: no column \"{}\" for the lead id (columns: {}; pass --id-column)\n", file,
+                             id_column, fmt::join(*header, ", "));
+    return 1;
+  }
+  const std::size_t id_index = static_cast<std::size_t>(id_at - header->begin());
+  std::vector<engine::StreamFields> events;
+  while (auto row = reader.next(error)) {
+    if (row->size() == 1 && row->front().empty()) continue;  // a blank line
+    if (row->size() != header->size()) {
+      std::cerr << fmt::format("{}:{}: error: {} fields, the header has {}\n", file, reader.line(), row->size(),
+                               header->size());
+      return 1;
+    }
+    engine::Event event;
+    event.type = "lead.imported";
+    event.lead = (*row)[id_index];
+    event.at = std::chrono::system_clock::now();
+    for (std::size_t i = 0; i < row->size(); ++i) {
+      if (i != id_index && !(*row)[i].empty()) event.attrs[(*header)[i]] = (*row)[i];
+    }
+    auto fields = engine::to_stream_fields(event);
+    if (auto check = engine::parse_event(fields, "0-0"); !check) {
+      std::cerr << fmt::format("{}:{}: error: {}\n", file, reader.line(), check.error());
+      return 1;
+    }
+    events.push_back(std::move(fields));
+  }
+  if (!error.empty()) {
+    std::cerr << fmt::format("{}:{}: error: {}\n", file, reader.line(), error);
+    return 1;
+  }
+  auto opened = open_cli_store(redis_flag, config_path);
+  if (!opened) return opened.error();
+  const bool tty = ::isatty(STDERR_FILENO);
+  try {
+    constexpr std::size_t chunk = 1000;
+    for (std::size_t start = 0; start < events.size(); start += chunk) {
+      const std::size_t end = std::min(events.size(), start + chunk);
+      opened->store->add_events({events.begin() + static_cast<long>(start), events.begin() + static_cast<long>(end)});
+      if (tty) {
+        const int done = static_cast<int>(40 * end / events.size());
+        std::cerr << fmt::format("\r[{}{}] {}/{}", std::string(done, '#'), std::string(40 - done, ' '), end,
+                                 events.size());
+      }
+    }
+  } catch (const engine::StoreUnavailable& e) {
+    std::cerr << "\nerror: " << e.what() << "\n";
+    return 3;
+  }
+  if (tty) std::cerr << "\n";
+  std::cout << fmt::format("{} lead(s) imported from {}\n", events.size(), file);
+  return 0;
+}
+
 struct EmitOptions {
   std::string type;
   std::string lead;
@@ -370,6 +448,14 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
   report_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
 
+  auto* import_cmd = app.add_subcommand("import", "upsert leads from a CSV file (header row = attribute names)");
+  std::string import_file;
+  std::string id_column = "id";
+  import_cmd->add_option("file", import_file, "the CSV file")->required();
+  import_cmd->add_option("--id-column", id_column, "the column holding the lead id")->capture_default_str();
+  import_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
+  import_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+
   auto* lead_cmd = app.add_subcommand("lead", "one lead");
   auto* lead_show_cmd = lead_cmd->add_subcommand("show", "the lead's profile, score, stage, enrollments and history");
   lead_cmd->require_subcommand(1);
@@ -429,6 +515,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return validate(dir, config_path);
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
   if (*simulate_cmd) return simulate(simulate_options, config_path);
+  if (*import_cmd) return import_csv(import_file, id_column, redis_flag, config_path);
   if (*report_cmd) return report(report_workflow, report_format, redis_flag, config_path);
   if (*lead_show_cmd) return lead_show(lead_id, lead_json, redis_flag, config_path);
   if (*graph_cmd) {

@@ -92,6 +92,7 @@ class Store {
   virtual void replay_pending() = 0;
   virtual void dead_letter_event(const StreamEntry& entry, const std::string& reason) = 0;
   virtual void add_event(const StreamFields& fields) = 0;
+  virtual void add_events(const std::vector<StreamFields>& events) = 0;  // one round trip
 
   virtual LeadSnapshot load_lead(const std::string& lead) = 0;
   // Many at once (one round trip); in the order asked.

@@ -196,3 +196,26 @@ steps:
   CHECK(subjects == std::multiset<std::string>{"Welcome, One", "Offer, One", "Welcome, Two", "Offer, Two"});
   CHECK(daemon->stop(SIGTERM) == 0);
 }
+
+TEST_CASE("nurture import upserts leads from a CSV file as lead.imported events") {
+  DaemonWorld w;
+  auto daemon = w.start_daemon();
+  write_file(w.dir / "leads.csv", "email,first_name,company,id\nana@example.com,Ana,\"Acme, Inc.\",L1\nbo@example.com,Bo,,L2\n");
+  REQUIRE(run_command({NURTURE_BINARY, "import", (w.dir / "leads.csv").string(), "--id-column", "id"},
+                      w.dir / "import.log", w.campaign) == 0);
+  CHECK(read_file(w.dir / "import.log").find("2 lead(s) imported") != std::string::npos);
+  nlohmann::json lead;
+  const auto deadline = steady_clock::now() + seconds(10);
+  do {
+    std::this_thread::sleep_for(milliseconds(50));
+    if (run_command({NURTURE_BINARY, "lead", "show", "L1", "--json"}, w.dir / "l1.json", w.campaign) == 0) {
+      lead = nlohmann::json::parse(read_file(w.dir / "l1.json"));
+    }
+  } while (lead.is_null() && steady_clock::now() < deadline);
+  REQUIRE_FALSE(lead.is_null());
+  CHECK(lead["attrs"] == nlohmann::json{{"email", "ana@example.com"}, {"first_name", "Ana"}, {"company", "Acme, Inc."}});
+  write_file(w.dir / "bad.csv", "email,id\nx@example.com\n");
+  CHECK(run_command({NURTURE_BINARY, "import", (w.dir / "bad.csv").string()}, w.dir / "bad.log", w.campaign) == 1);
+  CHECK(read_file(w.dir / "bad.log").find("bad.csv:2: error: 1 fields, the header has 2") != std::string::npos);
+  CHECK(daemon->stop(SIGTERM) == 0);
+}

@@ -253,11 +253,19 @@ void RedisStore::dead_letter_event(const StreamEntry& entry, const std::string& 
   checked(std::vector<Command>{{"MULTI"}, add, {"XACK", stream, engine_group, entry.id}, {"EXEC"}});
 }
 
-void RedisStore::add_event(const StreamFields& fields) {
-  Command add{"XADD", keys_.events(), "*"};
-  for (const auto& [field, value] : fields) add.insert(add.end(), {field, value});
-  RedisReply reply = checked(add);
-  if (reply.is_error()) throw StoreUnavailable("XADD: " + reply.text);
+void RedisStore::add_event(const StreamFields& fields) { add_events({fields}); }
+
+void RedisStore::add_events(const std::vector<StreamFields>& events) {
+  std::vector<Command> commands;
+  commands.reserve(events.size());
+  for (const auto& fields : events) {
+    Command add{"XADD", keys_.events(), "*"};
+    for (const auto& [field, value] : fields) add.insert(add.end(), {field, value});
+    commands.push_back(std::move(add));
+  }
+  for (const auto& reply : checked(commands)) {
+    if (reply.is_error()) throw StoreUnavailable("XADD: " + reply.text);
+  }
 }
 
 LeadSnapshot RedisStore::load_lead(const std::string& lead) { return load_leads({lead}).front(); }

@@ -33,6 +33,7 @@ class RedisStore final : public Store {
   }
   void dead_letter_event(const StreamEntry& entry, const std::string& reason) override;
   void add_event(const StreamFields& fields) override;
+  void add_events(const std::vector<StreamFields>& events) override;
 
   LeadSnapshot load_lead(const std::string& lead) override;
   std::vector<LeadSnapshot> load_leads(const std::vector<std::string>& leads) override;
