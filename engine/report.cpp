@@ -98,4 +98,52 @@ std::string report_table(const std::vector<WorkflowReport>& report) {
   return out;
 }
 
+namespace {
+std::string escape_html(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title) {
+  std::string out = fmt::format(
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>body{{font-family:sans-serif;"
+      "margin:2em}}table{{border-collapse:collapse;margin-bottom:2em}}th,td{{border:1px solid #ccc;padding:4px 8px;"
+      "text-align:right}}th:first-child,td:first-child,td:nth-child(2){{text-align:left}}</style></head>\n<body>"
+      "<h1>{0}</h1>\n",
+      escape_html(title));
+  for (const auto& r : report) {
+    long goals = 0;
+    for (const auto& [goal, n] : r.goals) goals += n;
+    out += fmt::format("<h2>{} <small>(version {})</small></h2>\n<p>entered {}, active {}, completed {}, exited {}, "
+                       "goals {} (conversion {})</p>\n",
+                       escape_html(r.workflow), r.version, r.entered, r.active, r.completed, r.exited, goals,
+                       percent(goals, r.entered));
+    if (!r.goals.empty()) {
+      out += "<ul>";
+      for (const auto& [goal, n] : r.goals) out += fmt::format("<li>{}: {}</li>", escape_html(goal), n);
+      out += "</ul>\n";
+    }
+    out += "<table><tr><th>step</th><th>action</th><th>reached</th><th>sent</th><th>failed</th><th>skipped</th>"
+           "<th>opened</th><th>clicked</th><th>CTR</th></tr>\n";
+    for (const auto& s : r.steps) {
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                         "<td>{}</td></tr>\n",
+                         escape_html(s.step), escape_html(s.action), s.reached, s.sent, s.failed, s.skipped, s.opened,
+                         s.clicked, s.action == "email" ? percent(s.clicked, s.sent) : "");
+    }
+    out += "</table>\n";
+  }
+  return out + "</body></html>\n";
+}
+
 }  // namespace nurture::engine

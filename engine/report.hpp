@@ -32,5 +32,7 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
                                          const std::map<std::string, CounterMap>& counters);
 nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report);
 std::string report_table(const std::vector<WorkflowReport>& report);
+// A self-contained HTML page of the same funnel (no scripts, no external assets).
+std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title);
 
 }  // namespace nurture::engine

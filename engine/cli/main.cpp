@@ -173,7 +173,7 @@ tl::expected<CliStore, int> open_cli_store(const std::string& redis_flag, const 
   return opened;
 }
 
-int report(const std::string& workflow, const std::string& format, const std::string& redis_flag,
+int report(const std::string& workflow, const std::string& format, const std::string& html, const std::string& redis_flag,
            const std::string& config_path) {
   auto opened = open_cli_store(redis_flag, config_path);
   if (!opened) return opened.error();
@@ -202,6 +202,14 @@ int report(const std::string& workflow, const std::string& format, const std::st
   auto report = engine::build_report(load.campaign, counters);
   if (!workflow.empty()) {
     std::erase_if(report, [&](const engine::WorkflowReport& r) { return r.workflow != workflow; });
+  }
+  if (!html.empty()) {
+    std::ofstream out(html);
+    out << engine::report_html(report, "nurture report: " + load.campaign.dir.filename().string());
+    if (!out) {
+      std::cerr << fmt::format("error: cannot write {}\n", html);
+      return 1;
+    }
   }
   std::cout << (format == "json" ? engine::report_json(report).dump() + "\n" : engine::report_table(report));
   return 0;
@@ -445,6 +453,8 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--format", report_format, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  std::string report_html_file;
+  report_cmd->add_option("--html", report_html_file, "also write the report as an HTML page");
   report_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
   report_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
 
@@ -516,7 +526,7 @@ int main(int argc, char** argv) {
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
   if (*simulate_cmd) return simulate(simulate_options, config_path);
   if (*import_cmd) return import_csv(import_file, id_column, redis_flag, config_path);
-  if (*report_cmd) return report(report_workflow, report_format, redis_flag, config_path);
+  if (*report_cmd) return report(report_workflow, report_format, report_html_file, redis_flag, config_path);
   if (*lead_show_cmd) return lead_show(lead_id, lead_json, redis_flag, config_path);
   if (*graph_cmd) {
     // Drawing needs no config: email steps without a connector are drawn with the default one.

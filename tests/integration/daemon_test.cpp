@@ -102,7 +102,11 @@ TEST_CASE("the daemon sends on emit, stops cleanly on SIGTERM, and resumes the w
   CHECK(run_command({NURTURE_BINARY, "lead", "show", "nobody"}, w.dir / "nobody.txt", w.campaign) == 1);
 
   // The funnel, as `nurture report` prints it (spec/semantics.md: JSON shape).
-  REQUIRE(run_command({NURTURE_BINARY, "report", "--format", "json"}, w.dir / "report.json", w.campaign) == 0);
+  REQUIRE(run_command({NURTURE_BINARY, "report", "--format", "json", "--html", (w.dir / "report.html").string()},
+                      w.dir / "report.json", w.campaign) == 0);
+  const std::string html = read_file(w.dir / "report.html");
+  CHECK(html.rfind("<!doctype html>", 0) == 0);
+  CHECK(html.find("<tr><td>hello</td><td>email</td><td>1</td><td>1</td>") != std::string::npos);
   const auto report = nlohmann::json::parse(read_file(w.dir / "report.json"));
   const auto& welcome = report["workflows"][0];
   CHECK(welcome["workflow"] == "welcome");
