@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/support/bench_support.hpp"
 #include "engine/engine.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "workflows/campaign.hpp"
@@ -53,19 +54,15 @@ class CountingConnector final : public sdk::Connector {
   std::atomic<Clock::time_point> last_{};
 };
 
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
-
-fs::path make_campaign(long delay_ms) {
-  const fs::path dir = fs::temp_directory_path() / fmt::format("nurture-bench-drip-{}", ::getpid());
-  write(dir / "nurture.yaml", R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+std::map<std::string, std::string> campaign_files(long delay_ms) {
+  const std::string footer = "<p>{{sender.postal_address}} <a href=\"{{unsubscribe_url}}\">Unsubscribe</a></p>";
+  return {
+      {"nurture.yaml", R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
 defaults: { email: counter }
 partitions: 16
 connectors: { counter: { type: null } }
-)");
-  write(dir / "workflows/drip.yaml", fmt::format(R"(workflow: drip
+)"},
+      {"workflows/drip.yaml", fmt::format(R"(workflow: drip
 trigger: {{ event: lead.created }}
 steps:
   - id: welcome
@@ -77,18 +74,14 @@ steps:
   - id: offer
     email: {{ template: offer }}
 )",
-                                                 delay_ms / 1000));
-  const char* footer = "<p>{{sender.postal_address}} <a href=\"{{unsubscribe_url}}\">Unsubscribe</a></p>";
-  write(dir / "templates/welcome.mustache",
-        std::string("---\nsubject: \"Welcome aboard, {{lead.name}}!\"\n---\n<p>Hi {{lead.name}}, thanks for signing "
-                    "up (lead #{{lead.id}}).</p>") + footer);
-  write(dir / "templates/nudge.mustache",
-        std::string("---\nsubject: \"{{lead.name}}, did you see this?\"\n---\n<p>Hi {{lead.name}}, here are three "
-                    "tips to get started.</p>") + footer);
-  write(dir / "templates/offer.mustache",
-        std::string("---\nsubject: \"A gift for you, {{lead.name}}\"\n---\n<p>Use code DRIP{{lead.id}} for 20% "
-                    "off.</p>") + footer);
-  return dir;
+                                          delay_ms / 1000)},
+      {"templates/welcome.mustache", "---\nsubject: \"Welcome aboard, {{lead.name}}!\"\n---\n<p>Hi {{lead.name}}, "
+                                     "thanks for signing up (lead #{{lead.id}}).</p>" + footer},
+      {"templates/nudge.mustache", "---\nsubject: \"{{lead.name}}, did you see this?\"\n---\n<p>Hi {{lead.name}}, "
+                                   "here are three tips to get started.</p>" + footer},
+      {"templates/offer.mustache", "---\nsubject: \"A gift for you, {{lead.name}}\"\n---\n<p>Use code "
+                                   "DRIP{{lead.id}} for 20% off.</p>" + footer},
+  };
 }
 
 }  // namespace
@@ -105,33 +98,22 @@ int main(int argc, char** argv) {
     std::cerr << "DELAY_MS must be whole seconds (the language's smallest unit)\n";
     return 2;
   }
-  const fs::path dir = make_campaign(delay_ms);
-  auto load = workflows::load_campaign(dir);
-  if (!load.ok()) {
-    for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
-    return 1;
-  }
+  const bench::TempCampaign temp("drip", campaign_files(delay_ms));
+  const workflows::Campaign& campaign = temp.campaign();
   const std::string prefix = fmt::format("bench{}:", ::getpid());
-  auto open = [&] {
-    auto connection = engine::redis::RedisConnection::open(url);
-    if (!connection) {
-      std::cerr << connection.error() << "\n";
-      std::exit(3);
-    }
-    return std::move(*connection);
-  };
+  auto open = [&] { return bench::connect_or_exit(url); };
   const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
   engine::redis::RedisStore store(open(), options);
   store.prepare();
   engine::redis::RedisStore dispatch_store(open(), options);
-  templates::TemplateLibrary templates(load.campaign.templates_dir);
+  templates::TemplateLibrary templates(campaign.templates_dir);
   engine::ConnectorSet connectors;
   auto counter = std::make_unique<CountingConnector>();
   CountingConnector* counting = counter.get();
   connectors.add("counter", std::move(counter));
   engine::RealClock clock;
-  engine::Engine engine(store, dispatch_store, load.campaign, templates, connectors, clock,
-                        engine::pin_versions(store, load.campaign));
+  engine::Engine engine(store, dispatch_store, campaign, templates, connectors, clock,
+                        engine::pin_versions(store, campaign));
 
   // The daemon's two loops: lead state (ingest, timers) and dispatch, each with its own Redis connection.
   std::atomic<bool> stop{false};
@@ -161,18 +143,7 @@ int main(int argc, char** argv) {
   state_loop.join();
   dispatch_loop.join();
 
-  // Clean up this run's keys.
-  for (const std::string& pattern : {prefix + "*"}) {
-    std::string cursor = "0";
-    do {
-      auto reply = producer->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "10000"});
-      cursor = reply.elements[0].text;
-      std::vector<engine::redis::Command> deletes;
-      for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
-      if (!deletes.empty()) producer->pipeline(deletes);
-    } while (cursor != "0");
-  }
-  fs::remove_all(dir);
+  bench::delete_keys(*producer, prefix);
 
   nlohmann::ordered_json result;
   result["engine"] = "nurture";

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/support/bench_support.hpp"
 #include "engine/engine.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "workflows/campaign.hpp"
@@ -28,17 +29,12 @@ int main(int argc, char** argv) {
   }
   const std::string url = argv[1];
   const long n = argc > 2 ? std::atol(argv[2]) : 200000;
-  const fs::path dir = fs::temp_directory_path() / fmt::format("nurture-bench-ingest-{}", ::getpid());
-  fs::create_directories(dir / "workflows");
-  fs::create_directories(dir / "templates");
-  std::ofstream(dir / "nurture.yaml") << "sender: { from: \"A <a@a.example>\", postal_address: \"1 Main St\" }\n"
-                                         "defaults: { email: counter }\nconnectors: { counter: { type: null } }\n";
-  std::ofstream(dir / "workflows/w.yaml")
-      << "workflow: w\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n";
-  auto load = workflows::load_campaign(dir);
-  if (!load.ok()) return 1;
-
-  auto open = [&] { return std::move(*engine::redis::RedisConnection::open(url)); };
+  const bench::TempCampaign temp(
+      "ingest", {{"nurture.yaml", "sender: { from: \"A <a@a.example>\", postal_address: \"1 Main St\" }\n"
+                                  "defaults: { email: counter }\nconnectors: { counter: { type: null } }\n"},
+                 {"workflows/w.yaml", "workflow: w\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n"}});
+  const workflows::Campaign& campaign = temp.campaign();
+  auto open = [&] { return bench::connect_or_exit(url); };
   const std::string prefix = fmt::format("ingest{}:", ::getpid());
   const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
   engine::redis::RedisStore store(open(), options);
@@ -52,26 +48,18 @@ int main(int argc, char** argv) {
     }
     producer->pipeline(chunk);
   }
-  templates::TemplateLibrary templates(load.campaign.templates_dir);
+  templates::TemplateLibrary templates(campaign.templates_dir);
   engine::ConnectorSet connectors;
   engine::RealClock clock;
-  engine::Engine engine(store, store, load.campaign, templates, connectors, clock,
-                        engine::pin_versions(store, load.campaign));
+  engine::Engine engine(store, store, campaign, templates, connectors, clock,
+                        engine::pin_versions(store, campaign));
 
   const auto t0 = std::chrono::steady_clock::now();
   long handled = 0;
   while (handled < n) handled += engine.run_state_once(std::chrono::milliseconds(0));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  std::string cursor = "0";
-  do {
-    auto reply = producer->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "10000"});
-    cursor = reply.elements[0].text;
-    std::vector<engine::redis::Command> deletes;
-    for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
-    if (!deletes.empty()) producer->pipeline(deletes);
-  } while (cursor != "0");
-  fs::remove_all(dir);
+  bench::delete_keys(*producer, prefix);
 
   nlohmann::ordered_json result;
   result["events"] = n;

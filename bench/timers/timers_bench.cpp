@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/support/bench_support.hpp"
 #include "engine/engine.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "workflows/campaign.hpp"
@@ -59,25 +60,23 @@ int main(int argc, char** argv) {
   const std::string url = argv[1];
   const long n = argc > 2 ? std::atol(argv[2]) : 100000;
   const long wait_s = argc > 3 ? std::atol(argv[3]) : 20;
-  const fs::path dir = fs::temp_directory_path() / fmt::format("nurture-bench-timers-{}", ::getpid());
-  fs::create_directories(dir / "workflows");
-  fs::create_directories(dir / "templates");
-  std::ofstream(dir / "nurture.yaml") << "sender: { from: \"A <a@a.example>\", postal_address: \"1 Main St\" }\n"
-                                         "defaults: { email: counter }\nconnectors: { counter: { type: null } }\n";
-  std::ofstream(dir / "workflows/wait.yaml") << fmt::format(
-      "workflow: wait\ntrigger: {{ event: lead.created }}\nsteps:\n  - wait: {}s\n  - email: {{ template: t }}\n", wait_s);
-  std::ofstream(dir / "templates/t.mustache") << "---\nsubject: s\n---\n{{unsubscribe_url}} {{sender.postal_address}}\n";
-  auto load = workflows::load_campaign(dir);
-  if (!load.ok()) return 1;
-
-  auto open = [&] { return std::move(*engine::redis::RedisConnection::open(url)); };
+  const bench::TempCampaign temp(
+      "timers",
+      {{"nurture.yaml", "sender: { from: \"A <a@a.example>\", postal_address: \"1 Main St\" }\n"
+                        "defaults: { email: counter }\nconnectors: { counter: { type: null } }\n"},
+       {"workflows/wait.yaml", fmt::format("workflow: wait\ntrigger: {{ event: lead.created }}\nsteps:\n"
+                                           "  - wait: {}s\n  - email: {{ template: t }}\n",
+                                           wait_s)},
+       {"templates/t.mustache", "---\nsubject: s\n---\n{{unsubscribe_url}} {{sender.postal_address}}\n"}});
+  const workflows::Campaign& campaign = temp.campaign();
+  auto open = [&] { return bench::connect_or_exit(url); };
   const std::string prefix = fmt::format("timers{}:", ::getpid());
   const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
   engine::redis::RedisStore store(open(), options);
   engine::redis::RedisStore dispatch_store(open(), options);
   store.prepare();
   auto probe = open();
-  templates::TemplateLibrary templates(load.campaign.templates_dir);
+  templates::TemplateLibrary templates(campaign.templates_dir);
   engine::ConnectorSet connectors;
   auto counter = std::make_unique<CountingConnector>();
   CountingConnector* counting = counter.get();
@@ -85,8 +84,8 @@ int main(int argc, char** argv) {
   engine::RealClock clock;
   engine::Metrics metrics;
   metrics.keep_lateness_samples(true);
-  engine::Engine engine(store, dispatch_store, load.campaign, templates, connectors, clock,
-                        engine::pin_versions(store, load.campaign));
+  engine::Engine engine(store, dispatch_store, campaign, templates, connectors, clock,
+                        engine::pin_versions(store, campaign));
   engine.set_metrics(&metrics);
 
   const long long memory_before = used_memory(*probe);
@@ -130,16 +129,7 @@ int main(int argc, char** argv) {
   std::sort(lateness.begin(), lateness.end());
   auto pct = [&](double p) { return lateness.empty() ? 0L : static_cast<long>(lateness[std::min(lateness.size() - 1, static_cast<std::size_t>(p * lateness.size()))].count()); };
 
-  // Clean up this run's keys.
-  std::string cursor = "0";
-  do {
-    auto reply = probe->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "10000"});
-    cursor = reply.elements[0].text;
-    std::vector<engine::redis::Command> deletes;
-    for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
-    if (!deletes.empty()) probe->pipeline(deletes);
-  } while (cursor != "0");
-  fs::remove_all(dir);
+  bench::delete_keys(*probe, prefix);
 
   std::cout << fmt::format("bench/timers: {} waiting enrollments (wait {} s), Redis {}\n\n", n, wait_s, url);
   std::cout << "| leads | ingest s | Redis B / waiting enrollment | lateness p50 ms | p99 ms | max ms | engine RSS MB (waiting) |\n";
