@@ -409,6 +409,12 @@ int emit(const EmitOptions& options, const std::string& redis_flag, const std::s
   return 0;
 }
 
+// --config and --redis: every command that reads or writes the store takes both (spec/semantics.md).
+void add_store_options(CLI::App* command, std::string& config_path, std::string& redis_flag) {
+  command->add_option("--config", config_path, "config file (default ./nurture.yaml)");
+  command->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -455,16 +461,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string report_html_file;
   report_cmd->add_option("--html", report_html_file, "also write the report as an HTML page");
-  report_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
-  report_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+  add_store_options(report_cmd, config_path, redis_flag);
 
   auto* import_cmd = app.add_subcommand("import", "upsert leads from a CSV file (header row = attribute names)");
   std::string import_file;
   std::string id_column = "id";
   import_cmd->add_option("file", import_file, "the CSV file")->required();
   import_cmd->add_option("--id-column", id_column, "the column holding the lead id")->capture_default_str();
-  import_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
-  import_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+  add_store_options(import_cmd, config_path, redis_flag);
 
   auto* lead_cmd = app.add_subcommand("lead", "one lead");
   auto* lead_show_cmd = lead_cmd->add_subcommand("show", "the lead's profile, score, stage, enrollments and history");
@@ -473,8 +477,7 @@ int main(int argc, char** argv) {
   bool lead_json = false;
   lead_show_cmd->add_option("lead", lead_id, "lead id")->required();
   lead_show_cmd->add_flag("--json", lead_json, "print JSON");
-  lead_show_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
-  lead_show_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+  add_store_options(lead_show_cmd, config_path, redis_flag);
 
   auto* graph_cmd = app.add_subcommand("graph", "draw a workflow (mermaid or dot)");
   std::string graph_file;
@@ -498,8 +501,7 @@ int main(int argc, char** argv) {
   emit_cmd->add_option("--prop", emit_options.props, "event property key=value (repeatable)");
   emit_cmd->add_option("--at", emit_options.at, "when it happened (RFC 3339; default now)");
   emit_cmd->add_option("--id", emit_options.id, "producer idempotency key");
-  emit_cmd->add_option("--config", config_path, "config file (default ./nurture.yaml)");
-  emit_cmd->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");
+  add_store_options(emit_cmd, config_path, redis_flag);
 
   try {
     app.parse(argc, argv);

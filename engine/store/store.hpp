@@ -141,7 +141,6 @@ class Store {
   // `block`: how long to wait for entries when there are none (0: do not wait).
   virtual std::vector<OutboxEntry> read_outbox(int count,
                                                std::chrono::milliseconds block = std::chrono::milliseconds(0)) = 0;
-  virtual ClaimOutcome claim(const OutboxEntry& entry) = 0;
   // Suppression and claim for a batch (one round trip). Entries found suppressed are claimed too; recording them
   // as skipped settles that.
   virtual std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) = 0;
@@ -150,8 +149,6 @@ class Store {
   // Acknowledges an entry whose result was recorded before (a re-delivery): nothing else changes.
   virtual void ack_outbox(const OutboxEntry& entry) = 0;
   virtual bool is_suppressed(const std::string& channel, const std::string& address) = 0;
-  // Records the result and acknowledges the entry, atomically. `detail` is the provider id or the reason.
-  virtual void record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) = 0;
   // Acknowledges the entry and puts it back `after` from now, with attempt + 1.
   virtual void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) = 0;
 };

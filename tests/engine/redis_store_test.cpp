@@ -24,6 +24,8 @@ struct StoreFixture {
 
 const TimePoint t0 = sys_days{year{2026} / March / 2} + hours(8);
 
+ClaimOutcome claim(RedisStore& store, const OutboxEntry& entry) { return store.check_and_claim({entry}).front().claim; }
+
 LeadSnapshot empty_lead(const std::string& id) {
   LeadSnapshot lead;
   lead.id = id;
@@ -189,10 +191,10 @@ TEST_CASE("dispatch claims: a recorded result is final, an unfinished claim is r
   REQUIRE(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "", "") == CommitOutcome::committed);
   auto entries = f.store.read_outbox(10);
   REQUIRE(entries.size() == 1);
-  CHECK(f.store.claim(entries[0]) == ClaimOutcome::claimed);
-  CHECK(f.store.claim(entries[0]) == ClaimOutcome::claimed_again);  // as after a crash during the send
-  f.store.record_dispatch(entries[0], DispatchOutcome::sent, "provider-1");
-  CHECK(f.store.claim(entries[0]) == ClaimOutcome::already_done);
+  CHECK(claim(f.store, entries[0]) == ClaimOutcome::claimed);
+  CHECK(claim(f.store, entries[0]) == ClaimOutcome::claimed_again);  // as after a crash during the send
+  f.store.record_many({DispatchRecord{&entries[0], DispatchOutcome::sent, "provider-1", t0}});
+  CHECK(claim(f.store, entries[0]) == ClaimOutcome::already_done);
   const int p = entries[0].partition;
   CHECK(f.redis({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), "step:hello:sent"}).text == "1");
   CHECK(f.redis({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), "dispatch_reclaimed"}).text == "1");
@@ -204,7 +206,7 @@ TEST_CASE("a retried action comes back to the outbox when due, with its attempt 
   REQUIRE(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "", "") == CommitOutcome::committed);
   auto entries = f.store.read_outbox(10);
   REQUIRE(entries.size() == 1);
-  REQUIRE(f.store.claim(entries[0]) == ClaimOutcome::claimed);
+  REQUIRE(claim(f.store, entries[0]) == ClaimOutcome::claimed);
   f.store.schedule_retry(entries[0], t0 + seconds(30), "451 busy");
   f.store.release_due_retries(t0 + seconds(29));
   CHECK(f.store.read_outbox(10).empty());
@@ -213,7 +215,7 @@ TEST_CASE("a retried action comes back to the outbox when due, with its attempt 
   REQUIRE(again.size() == 1);
   CHECK(again[0].attempt == 2);
   CHECK(again[0].action.action_id == entries[0].action.action_id);
-  CHECK(f.store.claim(again[0]) == ClaimOutcome::claimed);  // a retry is not a reclaimed crash
+  CHECK(claim(f.store, again[0]) == ClaimOutcome::claimed);  // a retry is not a reclaimed crash
 }
 
 TEST_CASE("streams are trimmed of what the groups are done with, never of pending or new entries") {

@@ -629,8 +629,6 @@ std::string RedisStore::record_ttl() const {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
 }
 
-ClaimOutcome RedisStore::claim(const OutboxEntry& entry) { return check_and_claim({entry}).front().claim; }
-
 std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxEntry>& entries) {
   // Per entry: is the address suppressed, and claim the action unless a claim or result exists (SET NX GET).
   std::vector<Command> commands;
@@ -711,10 +709,6 @@ void RedisStore::ack_outbox(const OutboxEntry& entry) {
 
 bool RedisStore::is_suppressed(const std::string& channel, const std::string& address) {
   return checked(Command{"SISMEMBER", keys_.suppress(channel), address}).integer == 1;
-}
-
-void RedisStore::record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) {
-  record_many({DispatchRecord{&entry, outcome, detail, std::chrono::system_clock::now()}});
 }
 
 void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {

@@ -55,12 +55,10 @@ class RedisStore final : public Store {
 
   std::vector<OutboxEntry> read_outbox(int count,
                                        std::chrono::milliseconds block = std::chrono::milliseconds(0)) override;
-  ClaimOutcome claim(const OutboxEntry& entry) override;
   std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) override;
   void record_many(const std::vector<DispatchRecord>& records) override;
   void ack_outbox(const OutboxEntry& entry) override;
   bool is_suppressed(const std::string& channel, const std::string& address) override;
-  void record_dispatch(const OutboxEntry& entry, DispatchOutcome outcome, const std::string& detail) override;
   void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
 
   RedisConnection& connection() { return *connection_; }
