@@ -1,4 +1,4 @@
-// Rendering with kainjow::mustache. Templates are read once and cached by name; partials are resolved from
+// Rendering with templates/mustache. Templates are read once and cached by name; partials are resolved from
 // templates/partials/ on demand. HTML parts escape variables (Mustache's default); subject and text parts do not,
 // since they are not HTML.
 
@@ -10,26 +10,24 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <kainjow/mustache.hpp>
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "templates/html_to_text.hpp"
+#include "templates/mustache.hpp"
 
 namespace nurture::templates {
 
 namespace fs = std::filesystem;
-using kainjow::mustache::data;
-using kainjow::mustache::mustache;
 
 // Everything read from disk is read once: a running engine renders the same few templates millions of times.
 struct TemplateLibrary::Cache {
   std::mutex mutex;
   std::map<std::string, EmailTemplate> emails;
   std::map<std::string, std::string> layouts;   // by file name under layouts/
-  std::optional<std::map<std::string, std::string>> partials;  // by name; read at first use
-  // Compiled templates by (source, escaping): compiling is most of the cost of a small template.
-  std::map<std::pair<std::string, bool>, std::unique_ptr<mustache>> compiled;
+  std::optional<MustachePartials> partials;  // read at first use
+  // Compiled templates by source: compiling is most of the cost of a small template.
+  std::map<std::string, MustacheTemplate> compiled;
 };
 
 TemplateLibrary::TemplateLibrary(fs::path templates_dir)
@@ -119,33 +117,6 @@ tl::expected<EmailTemplate, TemplateError> TemplateLibrary::load_email(const std
   return email;
 }
 
-namespace {
-
-data to_mustache(const nlohmann::json& value) {
-  switch (value.type()) {
-    case nlohmann::json::value_t::object: {
-      data object{data::type::object};
-      for (const auto& [key, item] : value.items()) object.set(key, to_mustache(item));
-      return object;
-    }
-    case nlohmann::json::value_t::array: {
-      data list{data::type::list};
-      for (const auto& item : value) list.push_back(to_mustache(item));
-      return list;
-    }
-    case nlohmann::json::value_t::string:
-      return data{value.get<std::string>()};
-    case nlohmann::json::value_t::boolean:
-      return data{value.get<bool>() ? data::type::bool_true : data::type::bool_false};
-    case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
-      return data{data::type::bool_false};
-    default:
-      return data{value.dump()};
-  }
-}
-
-}  // namespace
 
 tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std::string& name,
                                                                        const nlohmann::json& variables) const {
@@ -167,11 +138,9 @@ tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std
   } catch (const YAML::Exception& e) {
     return tl::unexpected(TemplateError{shown, "front matter: " + e.msg});
   }
-  mustache compiled{split.body};
-  compiled.set_custom_escape([](const std::string& s) { return s; });
-  if (!compiled.is_valid()) return tl::unexpected(TemplateError{shown, compiled.error_message()});
-  post.text = compiled.render(to_mustache(variables));
-  if (!compiled.is_valid()) return tl::unexpected(TemplateError{shown, compiled.error_message()});
+  auto text_part = render_mustache(split.body, variables, {}, Escaping::none);
+  if (!text_part) return tl::unexpected(TemplateError{shown, text_part.error()});
+  post.text = std::move(*text_part);
   return post;
 }
 
@@ -182,10 +151,9 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
   const std::string shown = "templates/" + name + ".mustache";
 
   std::lock_guard lock(cache_->mutex);
-  data context = to_mustache(variables);
   // Partials are looked up by name when a template uses them; an unknown partial renders empty (Mustache spec).
   if (!cache_->partials) {
-    cache_->partials.emplace();
+    std::map<std::string, std::string> sources;
     if (fs::is_directory(dir_ / "partials")) {
       for (const auto& entry : fs::directory_iterator(dir_ / "partials")) {
         const std::string file = entry.path().filename().string();
@@ -193,38 +161,32 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
         if (file.size() <= suffix.size() || file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
           continue;
         auto text = read_file("partials/" + file);
-        if (text) (*cache_->partials)[file.substr(0, file.size() - suffix.size())] = *text;
+        if (text) sources[file.substr(0, file.size() - suffix.size())] = *text;
       }
     }
-  }
-  for (const auto& [partial_name, text] : *cache_->partials) {
-    const std::string* source = &text;
-    context.set(partial_name, data{kainjow::mustache::partial{[source]() { return *source; }}});
+    cache_->partials.emplace(std::move(sources));
   }
 
   auto render = [&](const std::string& source, const std::string& what, bool html,
-                    const data& ctx) -> tl::expected<std::string, TemplateError> {
-    auto& slot = cache_->compiled[{source, html}];
-    if (!slot) {
-      slot = std::make_unique<mustache>(source);
-      if (!html) slot->set_custom_escape([](const std::string& s) { return s; });
+                    const nlohmann::json& overlay) -> tl::expected<std::string, TemplateError> {
+    auto slot = cache_->compiled.find(source);
+    if (slot == cache_->compiled.end()) {
+      auto compiled = MustacheTemplate::compile(source);
+      if (!compiled) return tl::unexpected(TemplateError{what, compiled.error()});
+      slot = cache_->compiled.emplace(source, std::move(*compiled)).first;
     }
-    if (!slot->is_valid()) return tl::unexpected(TemplateError{what, slot->error_message()});
-    std::string out = slot->render(ctx);
-    if (!slot->is_valid()) {
-      const std::string error = slot->error_message();
-      slot.reset();  // a render error sticks to the compiled object: start clean next time
-      return tl::unexpected(TemplateError{what, error});
-    }
-    return out;
+    auto out = slot->second.render(variables, overlay, &*cache_->partials, html ? Escaping::html : Escaping::none);
+    if (!out) return tl::unexpected(TemplateError{what, out.error()});
+    return std::move(*out);
   };
 
+  static const nlohmann::json no_overlay = nlohmann::json::object();
   RenderedEmail rendered;
-  auto subject = render(email->subject, shown + " (subject)", false, context);
+  auto subject = render(email->subject, shown + " (subject)", false, no_overlay);
   if (!subject) return tl::unexpected(subject.error());
   rendered.subject = *subject;
 
-  auto body = render(email->html, shown, true, context);
+  auto body = render(email->html, shown, true, no_overlay);
   if (!body) return tl::unexpected(body.error());
   rendered.html = *body;
   if (!email->layout.empty()) {
@@ -235,13 +197,13 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
       if (!layout) return tl::unexpected(layout.error());
       cached = cache_->layouts.emplace(layout_file, *layout).first;
     }
-    context.set("content", rendered.html);
-    auto wrapped = render(cached->second, "templates/" + layout_file, true, context);
+    const nlohmann::json content = {{"content", rendered.html}};
+    auto wrapped = render(cached->second, "templates/" + layout_file, true, content);
     if (!wrapped) return tl::unexpected(wrapped.error());
     rendered.html = *wrapped;
   }
   if (!email->text.empty()) {
-    auto text = render(email->text, "templates/" + name + ".txt.mustache", false, context);
+    auto text = render(email->text, "templates/" + name + ".txt.mustache", false, no_overlay);
     if (!text) return tl::unexpected(text.error());
     rendered.text = *text;
   } else {

@@ -1,0 +1,392 @@
+#include "templates/mustache.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace nurture::templates {
+
+using json = nlohmann::json;
+
+struct MustacheTemplate::Node {
+  enum class Kind { text, variable, raw_variable, section, inverted, partial };
+  Kind kind = Kind::text;
+  std::string text;                // text: the text; tags: the name
+  std::vector<std::string> path;   // tags: the name split at dots; empty for `.`
+  std::string indent;              // partial: the indentation of a standalone partial
+  std::vector<Node> children;      // sections
+};
+
+namespace {
+
+using Node = MustacheTemplate::Node;
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+std::string trim(std::string_view text) {
+  std::size_t begin = 0, end = text.size();
+  while (begin < end && (is_blank(text[begin]) || text[begin] == '\n' || text[begin] == '\r')) ++begin;
+  while (end > begin && (is_blank(text[end - 1]) || text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
+  return std::string(text.substr(begin, end - begin));
+}
+
+std::vector<std::string> split_name(const std::string& name) {
+  std::vector<std::string> parts;
+  if (name == ".") return parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = name.find('.', start);
+    parts.push_back(name.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return parts;
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view source) : source_(source) {}
+
+  tl::expected<std::vector<Node>, std::string> parse() {
+    std::vector<Node> root;
+    std::vector<std::vector<Node>*> open{&root};
+    std::vector<std::pair<std::string, int>> open_names;  // section name, line
+    std::size_t pos = 0;
+    while (pos < source_.size()) {
+      const std::size_t tag_start = source_.find(open_delim_, pos);
+      if (tag_start == std::string::npos) {
+        add_text(*open.back(), source_.substr(pos));
+        break;
+      }
+      add_text(*open.back(), source_.substr(pos, tag_start - pos));
+      std::size_t content_start = tag_start + open_delim_.size();
+      char sigil = content_start < source_.size() ? source_[content_start] : '\0';
+      std::string closing = close_delim_;
+      if (sigil == '{') closing = "}" + close_delim_;
+      else if (sigil == '=') closing = "=" + close_delim_;
+      if (std::string("!#^/>&{=").find(sigil) != std::string::npos && sigil != '\0') ++content_start;
+      else sigil = '\0';
+      const std::size_t content_end = source_.find(closing, content_start);
+      if (content_end == std::string::npos) {
+        return tl::unexpected(fmt::format("line {}: tag `{}` is never closed (expected `{}`)", line_of(tag_start),
+                                          source_.substr(tag_start, std::min<std::size_t>(20, source_.size() - tag_start)),
+                                          closing));
+      }
+      std::size_t tag_end = content_end + closing.size();
+      const std::string content = trim(source_.substr(content_start, content_end - content_start));
+
+      // A standalone tag (alone on its line but for blanks) takes its whole line with it.
+      std::string indent;
+      const bool can_stand_alone = sigil == '!' || sigil == '#' || sigil == '^' || sigil == '/' || sigil == '>' ||
+                                   sigil == '=';
+      if (can_stand_alone) {
+        if (auto after = standalone_end(tag_start, tag_end, indent)) {
+          trim_line_start(*open.back(), indent.size());
+          tag_end = *after;
+        } else {
+          indent.clear();
+        }
+      }
+      pos = tag_end;
+
+      if (sigil != '!' && sigil != '=' && content.empty()) {
+        return tl::unexpected(fmt::format("line {}: empty tag", line_of(tag_start)));
+      }
+      switch (sigil) {
+        case '!':
+          break;
+        case '=': {
+          const std::size_t space = content.find_first_of(" \t");
+          if (space == std::string::npos) {
+            return tl::unexpected(fmt::format("line {}: set delimiters need two delimiters, like {{{{=<% %>=}}}}",
+                                              line_of(tag_start)));
+          }
+          open_delim_ = content.substr(0, space);
+          close_delim_ = trim(content.substr(space));
+          if (open_delim_.empty() || close_delim_.empty() || close_delim_.find_first_of(" \t") != std::string::npos) {
+            return tl::unexpected(fmt::format("line {}: bad set delimiters `{}`", line_of(tag_start), content));
+          }
+          break;
+        }
+        case '#':
+        case '^': {
+          Node node{sigil == '#' ? Node::Kind::section : Node::Kind::inverted, content, split_name(content), {}, {}};
+          open.back()->push_back(std::move(node));
+          open.push_back(&open.back()->back().children);
+          open_names.emplace_back(content, line_of(tag_start));
+          break;
+        }
+        case '/':
+          if (open_names.empty()) {
+            return tl::unexpected(fmt::format("line {}: `{}` closes a section that was never opened",
+                                              line_of(tag_start), content));
+          }
+          if (open_names.back().first != content) {
+            return tl::unexpected(fmt::format("line {}: `{}` closes section `{}` (opened on line {})",
+                                              line_of(tag_start), content, open_names.back().first,
+                                              open_names.back().second));
+          }
+          open_names.pop_back();
+          open.pop_back();
+          break;
+        case '>':
+          open.back()->push_back(Node{Node::Kind::partial, content, {}, indent, {}});
+          break;
+        case '&':
+        case '{':
+          open.back()->push_back(Node{Node::Kind::raw_variable, content, split_name(content), {}, {}});
+          break;
+        default:
+          open.back()->push_back(Node{Node::Kind::variable, content, split_name(content), {}, {}});
+      }
+    }
+    if (!open_names.empty()) {
+      return tl::unexpected(fmt::format("line {}: section `{}` is never closed", open_names.back().second,
+                                        open_names.back().first));
+    }
+    return root;
+  }
+
+ private:
+  // Where the standalone tag's line ends (past its newline), or nothing when the tag shares its line.
+  std::optional<std::size_t> standalone_end(std::size_t tag_start, std::size_t tag_end, std::string& indent) const {
+    std::size_t line_start = tag_start;
+    while (line_start > 0 && source_[line_start - 1] != '\n') {
+      if (!is_blank(source_[line_start - 1])) return std::nullopt;
+      --line_start;
+    }
+    std::size_t after = tag_end;
+    while (after < source_.size() && is_blank(source_[after])) ++after;
+    if (after < source_.size()) {
+      if (source_[after] == '\n') ++after;
+      else if (source_[after] == '\r' && after + 1 < source_.size() && source_[after + 1] == '\n') after += 2;
+      else return std::nullopt;
+    }
+    indent = std::string(source_.substr(line_start, tag_start - line_start));
+    return after;
+  }
+
+  static void trim_line_start(std::vector<Node>& nodes, std::size_t blanks) {
+    if (blanks == 0 || nodes.empty() || nodes.back().kind != Node::Kind::text) return;
+    std::string& text = nodes.back().text;
+    text.erase(text.size() - std::min(blanks, text.size()));
+    if (text.empty()) nodes.pop_back();
+  }
+
+  static void add_text(std::vector<Node>& nodes, std::string_view text) {
+    if (text.empty()) return;
+    if (!nodes.empty() && nodes.back().kind == Node::Kind::text) {
+      nodes.back().text += text;
+    } else {
+      nodes.push_back(Node{Node::Kind::text, std::string(text), {}, {}, {}});
+    }
+  }
+
+  int line_of(std::size_t offset) const {
+    return 1 + static_cast<int>(std::count(source_.begin(), source_.begin() + static_cast<long>(offset), '\n'));
+  }
+
+  std::string_view source_;
+  std::string open_delim_ = "{{";
+  std::string close_delim_ = "}}";
+};
+
+void append_escaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+}
+
+bool is_truthy(const json* value) {
+  if (value == nullptr || value->is_null()) return false;
+  if (value->is_boolean()) return value->get<bool>();
+  if (value->is_array()) return !value->empty();
+  if (value->is_string()) return !value->get_ref<const std::string&>().empty();
+  return true;
+}
+
+constexpr int max_partial_depth = 64;
+
+class Renderer {
+ public:
+  Renderer(const MustachePartials* partials, Escaping escaping) : partials_(partials), escaping_(escaping) {}
+
+  tl::expected<void, std::string> render(const std::vector<Node>& nodes, std::vector<const json*>& stack,
+                                         std::string& out, int depth) {
+    for (const Node& node : nodes) {
+      switch (node.kind) {
+        case Node::Kind::text:
+          out += node.text;
+          break;
+        case Node::Kind::variable:
+        case Node::Kind::raw_variable: {
+          const json* value = lookup(node.path, stack);
+          if (value == nullptr || value->is_null()) break;
+          const bool escape = node.kind == Node::Kind::variable && escaping_ == Escaping::html;
+          if (value->is_string()) {
+            const auto& text = value->get_ref<const std::string&>();
+            if (escape) append_escaped(out, text);
+            else out += text;
+          } else {
+            const std::string text = value->dump();
+            if (escape) append_escaped(out, text);
+            else out += text;
+          }
+          break;
+        }
+        case Node::Kind::section: {
+          const json* value = lookup(node.path, stack);
+          if (!is_truthy(value)) break;
+          if (value->is_array()) {
+            for (const json& item : *value) {
+              stack.push_back(&item);
+              auto done = render(node.children, stack, out, depth);
+              stack.pop_back();
+              if (!done) return done;
+            }
+          } else {
+            stack.push_back(value);
+            auto done = render(node.children, stack, out, depth);
+            stack.pop_back();
+            if (!done) return done;
+          }
+          break;
+        }
+        case Node::Kind::inverted:
+          if (!is_truthy(lookup(node.path, stack))) {
+            auto done = render(node.children, stack, out, depth);
+            if (!done) return done;
+          }
+          break;
+        case Node::Kind::partial: {
+          if (partials_ == nullptr) break;
+          if (depth >= max_partial_depth) {
+            return tl::unexpected(fmt::format("partial `{}` nests deeper than {} levels", node.text, max_partial_depth));
+          }
+          std::string error;
+          const MustacheTemplate* partial = partials_->find(node.text, node.indent, error);
+          if (!error.empty()) return tl::unexpected(fmt::format("partial `{}`: {}", node.text, error));
+          if (partial == nullptr) break;
+          auto done = render_partial(*partial, stack, out, depth + 1);
+          if (!done) return done;
+          break;
+        }
+      }
+    }
+    return {};
+  }
+
+  tl::expected<void, std::string> render_partial(const MustacheTemplate& partial, std::vector<const json*>& stack,
+                                                 std::string& out, int depth) {
+    if (partial.nodes() == nullptr) return {};
+    return render(*partial.nodes(), stack, out, depth);
+  }
+
+ private:
+  static const json* lookup(const std::vector<std::string>& path, const std::vector<const json*>& stack) {
+    if (path.empty()) return stack.back();  // `.`
+    const json* found = nullptr;
+    for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+      if ((*it)->is_object()) {
+        auto member = (*it)->find(path.front());
+        if (member != (*it)->end()) {
+          found = &*member;
+          break;
+        }
+      }
+    }
+    // The rest of a dotted name resolves inside what the first part found, never further up.
+    for (std::size_t i = 1; found != nullptr && i < path.size(); ++i) {
+      if (!found->is_object()) return nullptr;
+      auto member = found->find(path[i]);
+      found = member == found->end() ? nullptr : &*member;
+    }
+    return found;
+  }
+
+  const MustachePartials* partials_;
+  Escaping escaping_;
+};
+
+}  // namespace
+
+MustacheTemplate::MustacheTemplate() = default;
+MustacheTemplate::~MustacheTemplate() = default;
+MustacheTemplate::MustacheTemplate(MustacheTemplate&&) noexcept = default;
+MustacheTemplate& MustacheTemplate::operator=(MustacheTemplate&&) noexcept = default;
+
+tl::expected<MustacheTemplate, std::string> MustacheTemplate::compile(std::string_view source) {
+  auto nodes = Parser(source).parse();
+  if (!nodes) return tl::unexpected(nodes.error());
+  MustacheTemplate compiled;
+  compiled.nodes_ = std::make_shared<const std::vector<Node>>(std::move(*nodes));
+  return compiled;
+}
+
+
+tl::expected<std::string, std::string> MustacheTemplate::render(const json& data, const MustachePartials* partials,
+                                                                Escaping escaping) const {
+  std::string out;
+  std::vector<const json*> stack{&data};
+  Renderer renderer(partials, escaping);
+  auto done = renderer.render(nodes_ ? *nodes_ : std::vector<Node>{}, stack, out, 0);
+  if (!done) return tl::unexpected(done.error());
+  return out;
+}
+
+tl::expected<std::string, std::string> MustacheTemplate::render(const json& data, const json& overlay,
+                                                                const MustachePartials* partials,
+                                                                Escaping escaping) const {
+  std::string out;
+  std::vector<const json*> stack{&data, &overlay};
+  Renderer renderer(partials, escaping);
+  auto done = renderer.render(nodes_ ? *nodes_ : std::vector<Node>{}, stack, out, 0);
+  if (!done) return tl::unexpected(done.error());
+  return out;
+}
+
+MustachePartials::MustachePartials(std::map<std::string, std::string> sources) : sources_(std::move(sources)) {}
+MustachePartials::~MustachePartials() = default;
+
+const MustacheTemplate* MustachePartials::find(const std::string& name, const std::string& indent,
+                                               std::string& error) const {
+  auto cached = compiled_.find({name, indent});
+  if (cached != compiled_.end()) return &cached->second;
+  auto source = sources_.find(name);
+  if (source == sources_.end()) return nullptr;
+  std::string text = source->second;
+  if (!indent.empty()) {
+    std::string indented = indent;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      indented += text[i];
+      if (text[i] == '\n' && i + 1 < text.size()) indented += indent;
+    }
+    text = std::move(indented);
+  }
+  auto compiled = MustacheTemplate::compile(text);
+  if (!compiled) {
+    error = compiled.error();
+    return nullptr;
+  }
+  return &compiled_.emplace(std::make_pair(name, indent), std::move(*compiled)).first->second;
+}
+
+tl::expected<std::string, std::string> render_mustache(std::string_view source, const json& data,
+                                                       const std::map<std::string, std::string>& partials,
+                                                       Escaping escaping) {
+  auto compiled = MustacheTemplate::compile(source);
+  if (!compiled) return tl::unexpected(compiled.error());
+  MustachePartials partial_set(partials);
+  return compiled->render(data, &partial_set, escaping);
+}
+
+}  // namespace nurture::templates
