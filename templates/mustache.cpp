@@ -354,6 +354,27 @@ tl::expected<std::string, std::string> MustacheTemplate::render(const json& data
   return out;
 }
 
+namespace {
+void collect(const std::vector<Node>& nodes, std::vector<std::string>& names, bool partials) {
+  for (const Node& node : nodes) {
+    if ((node.kind == Node::Kind::partial) == partials && node.kind != Node::Kind::text) names.push_back(node.text);
+    collect(node.children, names, partials);
+  }
+}
+}  // namespace
+
+std::vector<std::string> MustacheTemplate::names_used() const {
+  std::vector<std::string> names;
+  if (nodes_) collect(*nodes_, names, false);
+  return names;
+}
+
+std::vector<std::string> MustacheTemplate::partials_used() const {
+  std::vector<std::string> names;
+  if (nodes_) collect(*nodes_, names, true);
+  return names;
+}
+
 MustachePartials::MustachePartials(std::map<std::string, std::string> sources) : sources_(std::move(sources)) {}
 MustachePartials::~MustachePartials() = default;
 

@@ -31,6 +31,10 @@ class MustacheTemplate {
   tl::expected<std::string, std::string> render(const nlohmann::json& data, const nlohmann::json& overlay,
                                                 const MustachePartials* partials, Escaping escaping) const;
 
+  // Every name a tag of this template refers to (variables and sections), and the partials it includes.
+  std::vector<std::string> names_used() const;
+  std::vector<std::string> partials_used() const;
+
   struct Node;
   const std::vector<Node>* nodes() const { return nodes_.get(); }
   MustacheTemplate();
@@ -50,6 +54,7 @@ class MustachePartials {
   ~MustachePartials();
   // Null when there is no such partial (it renders empty, as the spec says) or it does not compile (`error` set).
   const MustacheTemplate* find(const std::string& name, const std::string& indent, std::string& error) const;
+  bool has(const std::string& name) const { return sources_.count(name) > 0; }
 
  private:
   std::map<std::string, std::string> sources_;

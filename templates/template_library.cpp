@@ -7,6 +7,9 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <cstdio>
+#include <functional>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -25,7 +28,8 @@ struct TemplateLibrary::Cache {
   std::mutex mutex;
   std::map<std::string, EmailTemplate> emails;
   std::map<std::string, std::string> layouts;   // by file name under layouts/
-  std::optional<MustachePartials> partials;  // read at first use
+  std::optional<std::map<std::string, std::string>> partial_sources;  // read at first use
+  std::optional<MustachePartials> partials;
   // Compiled templates by source: compiling is most of the cost of a small template.
   std::map<std::string, MustacheTemplate> compiled;
 };
@@ -83,6 +87,7 @@ tl::expected<EmailTemplate, TemplateError> TemplateLibrary::load_email(const std
   email.name = name;
   FrontMatterSplit split = split_front_matter(*text);
   email.html = split.body;
+  email.body_line = split.body_line;
   try {
     YAML::Node front = YAML::Load(split.yaml);
     if (front.IsMap()) {
@@ -144,15 +149,8 @@ tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std
   return post;
 }
 
-tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const std::string& name,
-                                                                         const nlohmann::json& variables) const {
-  auto email = load_email(name);  // before taking the lock: it takes it itself
-  if (!email) return tl::unexpected(email.error());
-  const std::string shown = "templates/" + name + ".mustache";
-
-  std::lock_guard lock(cache_->mutex);
-  // Partials are looked up by name when a template uses them; an unknown partial renders empty (Mustache spec).
-  if (!cache_->partials) {
+const std::map<std::string, std::string>& TemplateLibrary::partial_sources_locked() const {
+  if (!cache_->partial_sources) {
     std::map<std::string, std::string> sources;
     if (fs::is_directory(dir_ / "partials")) {
       for (const auto& entry : fs::directory_iterator(dir_ / "partials")) {
@@ -164,9 +162,121 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
         if (text) sources[file.substr(0, file.size() - suffix.size())] = *text;
       }
     }
-    cache_->partials.emplace(std::move(sources));
+    cache_->partial_sources.emplace(std::move(sources));
   }
+  return *cache_->partial_sources;
+}
 
+// Partials are looked up by name when a template uses them; an unknown partial renders empty (Mustache spec).
+const MustachePartials& TemplateLibrary::partials_locked() const {
+  if (!cache_->partials) cache_->partials.emplace(partial_sources_locked());
+  return *cache_->partials;
+}
+
+namespace {
+
+// "line 3: msg" from the parser, placed in the file: `templates/x.mustache:5:1` + msg.
+TemplateError syntax_error(const std::string& file, int first_line, const std::string& parser_message) {
+  int line = 1;
+  std::string message = parser_message;
+  if (std::sscanf(parser_message.c_str(), "line %d:", &line) == 1) message = parser_message.substr(parser_message.find(':') + 2);
+  return TemplateError{fmt::format("{}:{}:1", file, first_line + line - 1), "Mustache: " + message,
+                       "close every {{#section}} with {{/section}} and every tag with }}"};
+}
+
+const std::string preheader_style =
+    "display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:1px;line-height:1px;color:transparent";
+
+// The preheader goes first in the body: inboxes show the first text of a message next to the subject.
+void insert_preheader(std::string& html, const std::string& preheader) {
+  if (preheader.empty()) return;
+  std::string block = "<div style=\"" + preheader_style + "\">";
+  for (char c : preheader) {
+    if (c == '<') block += "&lt;";
+    else if (c == '>') block += "&gt;";
+    else if (c == '&') block += "&amp;";
+    else block += c;
+  }
+  block += "</div>\n";
+  std::size_t at = 0;
+  const std::size_t body = html.find("<body");
+  if (body != std::string::npos) {
+    const std::size_t close = html.find('>', body);
+    if (close != std::string::npos) at = close + 1;
+    if (at < html.size() && html[at] == '\n') ++at;
+  }
+  html.insert(at, block);
+}
+
+}  // namespace
+
+std::vector<TemplateError> TemplateLibrary::check_email(const std::string& name) const {
+  auto email = load_email(name);
+  if (!email) return {email.error()};
+  std::vector<TemplateError> problems;
+  const std::string file = "templates/" + name + ".mustache";
+  std::lock_guard lock(cache_->mutex);
+  const auto& partial_sources = partial_sources_locked();
+
+  std::set<std::string> names;
+  std::set<std::string> partials_seen;
+  // Gathers the names a source uses, following its partials; reports syntax errors where they are.
+  std::function<void(const std::string&, const std::string&, int, bool)> visit =
+      [&](const std::string& source, const std::string& where, int first_line, bool follow_partials) {
+        auto compiled = MustacheTemplate::compile(source);
+        if (!compiled) {
+          problems.push_back(syntax_error(where, first_line, compiled.error()));
+          return;
+        }
+        for (auto& used : compiled->names_used()) names.insert(used);
+        if (!follow_partials) return;
+        for (auto& partial : compiled->partials_used()) {
+          auto it = partial_sources.find(partial);
+          if (it == partial_sources.end()) {
+            problems.push_back({where, fmt::format("partial `{}` does not exist", partial),
+                                fmt::format("create templates/partials/{}.mustache", partial)});
+          } else if (partials_seen.insert(partial).second) {
+            visit(it->second, "templates/partials/" + partial + ".mustache", 1, true);
+          }
+        }
+      };
+  visit(email->subject, file + " (subject)", 1, false);
+  visit(email->preheader, file + " (preheader)", 1, false);
+  visit(email->html, file, email->body_line, true);
+  if (!email->text.empty()) visit(email->text, "templates/" + name + ".txt.mustache", 1, true);
+  std::string wrapper = file;
+  if (!email->layout.empty()) {
+    wrapper = "templates/layouts/" + email->layout + ".mustache";
+    auto layout = read_file("layouts/" + email->layout + ".mustache");
+    if (!layout) {
+      problems.push_back({file, fmt::format("layout \"{}\" does not exist", email->layout),
+                          fmt::format("create {} with {{{{{{content}}}}}} where the body goes", wrapper)});
+      return problems;
+    }
+    visit(*layout, wrapper, 1, true);
+    if (layout->find("content") == std::string::npos) {
+      problems.push_back({wrapper, "the layout never places the body", "put {{{content}}} where the body goes"});
+    }
+  }
+  // CAN-SPAM and RFC 8058 practice: every marketing email says who sends it and how to stop getting them.
+  if (!names.count("unsubscribe_url")) {
+    problems.push_back({wrapper, "a marketing email must contain {{unsubscribe_url}}",
+                        "add <a href=\"{{unsubscribe_url}}\">Unsubscribe</a> to the footer"});
+  }
+  if (!names.count("sender.postal_address")) {
+    problems.push_back({wrapper, "a marketing email must contain {{sender.postal_address}}",
+                        "add {{sender.postal_address}} to the footer (the sender's postal address)"});
+  }
+  return problems;
+}
+
+tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const std::string& name,
+                                                                         const nlohmann::json& variables) const {
+  auto email = load_email(name);  // before taking the lock: it takes it itself
+  if (!email) return tl::unexpected(email.error());
+  const std::string shown = "templates/" + name + ".mustache";
+
+  std::lock_guard lock(cache_->mutex);
   auto render = [&](const std::string& source, const std::string& what, bool html,
                     const nlohmann::json& overlay) -> tl::expected<std::string, TemplateError> {
     auto slot = cache_->compiled.find(source);
@@ -175,7 +285,7 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
       if (!compiled) return tl::unexpected(TemplateError{what, compiled.error()});
       slot = cache_->compiled.emplace(source, std::move(*compiled)).first;
     }
-    auto out = slot->second.render(variables, overlay, &*cache_->partials, html ? Escaping::html : Escaping::none);
+    auto out = slot->second.render(variables, overlay, &partials_locked(), html ? Escaping::html : Escaping::none);
     if (!out) return tl::unexpected(TemplateError{what, out.error()});
     return std::move(*out);
   };
@@ -185,6 +295,11 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
   auto subject = render(email->subject, shown + " (subject)", false, no_overlay);
   if (!subject) return tl::unexpected(subject.error());
   rendered.subject = *subject;
+  if (!email->preheader.empty()) {
+    auto preheader = render(email->preheader, shown + " (preheader)", false, no_overlay);
+    if (!preheader) return tl::unexpected(preheader.error());
+    rendered.preheader = *preheader;
+  }
 
   auto body = render(email->html, shown, true, no_overlay);
   if (!body) return tl::unexpected(body.error());
@@ -209,6 +324,7 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
   } else {
     rendered.text = html_to_text(rendered.html);
   }
+  insert_preheader(rendered.html, rendered.preheader);  // after the text part: the preview line is html only
   return rendered;
 }
 

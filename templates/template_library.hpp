@@ -13,9 +13,12 @@
 
 namespace nurture::templates {
 
+class MustachePartials;
+
 struct TemplateError {
-  std::string file;  // as shown to people, e.g. templates/welcome.mustache
+  std::string file;  // as shown to people, e.g. templates/welcome.mustache (may end in :line:col)
   std::string message;
+  std::string hint;  // the fix, when there is one
   std::string format() const { return file + ": error: " + message; }
 };
 
@@ -25,6 +28,7 @@ struct EmailTemplate {
   std::string preheader;  // Mustache source
   std::string layout;     // empty: none
   std::string html;       // Mustache source of the body
+  int body_line = 1;      // line of the body's first line in the file (after the front matter)
   std::string text;       // Mustache source of the text part; empty: derived from the HTML
 };
 
@@ -41,6 +45,7 @@ struct RenderedPost {
 
 struct RenderedEmail {
   std::string subject;
+  std::string preheader;  // also at the top of the html, hidden: the inbox preview line
   std::string html;
   std::string text;
 };
@@ -52,6 +57,10 @@ class TemplateLibrary {
   TemplateLibrary(TemplateLibrary&&) noexcept;
 
   tl::expected<EmailTemplate, TemplateError> load_email(const std::string& name) const;
+
+  // What `nurture validate` says of an email template: front matter, Mustache syntax of every part, and the law —
+  // a marketing email must carry {{unsubscribe_url}} and {{sender.postal_address}} (body, layout or partials).
+  std::vector<TemplateError> check_email(const std::string& name) const;
 
   // `variables` is the Mustache context: {"lead": {...}, "sender": {...}, "unsubscribe_url": ..., ...}.
   tl::expected<RenderedEmail, TemplateError> render_email(const std::string& name,
@@ -65,6 +74,8 @@ class TemplateLibrary {
 
  private:
   tl::expected<std::string, TemplateError> read_file(const std::filesystem::path& relative) const;
+  const MustachePartials& partials_locked() const;  // with cache_->mutex held
+  const std::map<std::string, std::string>& partial_sources_locked() const;
   std::filesystem::path dir_;
   struct Cache;
   std::unique_ptr<Cache> cache_;

@@ -9,6 +9,8 @@
 
 #include "workflows/campaign.hpp"
 
+#include "templates/template_library.hpp"
+
 namespace nurture::workflows {
 
 namespace fs = std::filesystem;
@@ -132,6 +134,45 @@ void check_template_variables(const Campaign& campaign, Diagnostics& diagnostics
   }
 }
 
+Diagnostic from_template_error(const templates::TemplateError& error) {
+  static const std::regex located(R"(^(.*):(\d+):(\d+)$)");
+  SourceLocation where{error.file, 0, 0};
+  std::smatch match;
+  if (std::regex_match(error.file, match, located)) {
+    where = {match[1], std::stoi(match[2]), std::stoi(match[3])};
+  }
+  return {Severity::error, where, error.message, error.hint};
+}
+
+// Email templates are rendered by the dispatcher long after validation; every problem a template can have without
+// lead data (syntax, missing layout or partial, the unsubscribe link and postal address the law asks for) is
+// found here instead.
+void check_email_templates(const Campaign& campaign, const std::vector<Workflow>& workflows,
+                           Diagnostics& diagnostics) {
+  templates::TemplateLibrary library(campaign.templates_dir);
+  std::set<std::string> checked;
+  bool sends_email = false;
+  for (const auto& workflow : workflows) {
+    for (const auto& step : workflow.steps) {
+      const auto* email = std::get_if<EmailStep>(&step.action);
+      if (!email) continue;
+      sends_email = true;
+      if (email->template_name.empty() || !checked.insert(email->template_name).second ||
+          !fs::exists(campaign.templates_dir / (email->template_name + ".mustache"))) {
+        continue;
+      }
+      for (const auto& problem : library.check_email(email->template_name)) {
+        diagnostics.push_back(from_template_error(problem));
+      }
+    }
+  }
+  if (sends_email && campaign.config.sender.postal_address.empty()) {
+    diagnostics.push_back({Severity::error, {campaign.config_file_shown, 0, 0},
+                           "marketing email needs the sender's postal address (CAN-SPAM)",
+                           "set `sender.postal_address` in nurture.yaml"});
+  }
+}
+
 }  // namespace
 
 CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
@@ -152,6 +193,7 @@ CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
     return result;
   }
   campaign.config = std::move(*config);
+  campaign.config_file_shown = shown(campaign.dir, config_file);
   if (fs::exists(campaign.dir / "scoring.yaml")) {
     auto scoring = load_scoring(campaign.dir / "scoring.yaml", "scoring.yaml");
     if (scoring) {
@@ -197,6 +239,9 @@ CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
   check_references(campaign, campaign.workflows, result.diagnostics);
   check_references(campaign, with_errors, result.diagnostics);
   check_template_variables(campaign, result.diagnostics);
+  std::vector<Workflow> all = campaign.workflows;
+  all.insert(all.end(), with_errors.begin(), with_errors.end());
+  check_email_templates(campaign, all, result.diagnostics);
   return result;
 }
 

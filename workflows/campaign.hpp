@@ -21,6 +21,7 @@ struct Campaign {
   std::vector<Workflow> workflows;  // sorted by id
   Scoring scoring;                  // scoring.yaml; empty without one
   std::filesystem::path templates_dir;
+  std::string config_file_shown = "nurture.yaml";  // as diagnostics name it
 
   const Workflow* workflow(std::string_view id) const;
 };

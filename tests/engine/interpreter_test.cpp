@@ -20,7 +20,7 @@ struct Fixture {
     nurture::testing::write_campaign(
         dir.path(), {config,
                      {{"welcome", workflow}},
-                     {{"welcome", "---\nsubject: a\n---\nb"}, {"tips", "---\nsubject: a\n---\nb"}}});
+                     {{"welcome", nurture::testing::email_template("a", "b")}, {"tips", nurture::testing::email_template("a", "b")}}});
     campaign = nurture::testing::load_campaign_or_fail(dir.path());
   }
 };

@@ -6,6 +6,7 @@
 using namespace nurture::workflows;
 using nurture::testing::TempDir;
 using nurture::testing::write_file;
+using nurture::testing::email_template;
 
 namespace {
 
@@ -25,8 +26,8 @@ struct CampaignDir {
   explicit CampaignDir(const std::string& workflow, const std::string& config = config_yaml) {
     write_file(dir / "nurture.yaml", config);
     write_file(dir / "workflows/welcome.yaml", workflow);
-    write_file(dir / "templates/welcome.mustache", "---\nsubject: Hi\n---\n<p>hi</p>\n");
-    write_file(dir / "templates/tips.mustache", "---\nsubject: Tips\n---\n<p>tips</p>\n");
+    write_file(dir / "templates/welcome.mustache", email_template("Hi", "<p>hi</p>"));
+    write_file(dir / "templates/tips.mustache", email_template("Tips", "<p>tips</p>"));
   }
   CampaignLoad load() const { return load_campaign(dir.path()); }
 };
@@ -177,7 +178,8 @@ steps:
   - email: { template: welcome }
 )");
   write_file(campaign.dir / "templates/welcome.mustache",
-             "---\nsubject: Hi {{lead.first_name}}\n---\n<p>{{lead.plan}} at {{ lead.compnay }}</p>\n");
+             "---\nsubject: Hi {{lead.first_name}}\n---\n<p>{{lead.plan}} at {{ lead.compnay }}</p>\n"
+             "{{sender.postal_address}} {{unsubscribe_url}}\n");
   auto load = campaign.load();
   CHECK(load.ok());
   REQUIRE(load.diagnostics.size() == 1);
@@ -359,4 +361,65 @@ TEST_CASE("comparisons follow the condition language") {
   CHECK(make(Op::contains, "vip").holds(nlohmann::json::array({"vip", "beta"})));
   CHECK(make(Op::exists, true).holds("x"));
   CHECK(make(Op::exists, false).holds(nullptr));
+}
+
+TEST_CASE("a marketing email without an unsubscribe link or postal address is refused, naming the layout") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - email: { template: welcome }
+)");
+  write_file(campaign.dir / "templates/welcome.mustache", "---\nsubject: Hi\nlayout: plain\n---\n<p>hi</p>\n");
+  write_file(campaign.dir / "templates/layouts/plain.mustache", "<html><body>{{{content}}}</body></html>\n");
+  auto load = campaign.load();
+  CHECK_FALSE(load.ok());
+  const std::string text = all_messages(load.diagnostics);
+  CHECK(text.find("templates/layouts/plain.mustache: error: a marketing email must contain {{unsubscribe_url}} "
+                  "(add <a href=\"{{unsubscribe_url}}\">Unsubscribe</a> to the footer)") != std::string::npos);
+  CHECK(text.find("templates/layouts/plain.mustache: error: a marketing email must contain "
+                  "{{sender.postal_address}}") != std::string::npos);
+
+  // The footer may live in a partial the layout includes.
+  write_file(campaign.dir / "templates/layouts/plain.mustache", "<html><body>{{{content}}}\n{{> footer}}</body>\n");
+  write_file(campaign.dir / "templates/partials/footer.mustache",
+             "<p>{{sender.postal_address}} <a href=\"{{unsubscribe_url}}\">Unsubscribe</a></p>\n");
+  auto fixed = campaign.load();
+  CHECK_MESSAGE(fixed.ok(), all_messages(fixed.diagnostics));
+}
+
+TEST_CASE("template syntax errors, missing layouts and partials are found at validation with file:line") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - email: { template: welcome }
+  - email: { template: tips }
+)");
+  write_file(campaign.dir / "templates/welcome.mustache",
+             "---\nsubject: Hi\n---\n<p>hi</p>\n{{#lead.vip}}VIP\n{{sender.postal_address}} {{unsubscribe_url}}\n");
+  write_file(campaign.dir / "templates/tips.mustache",
+             "---\nsubject: Hi\nlayout: missing\n---\n{{> nowhere}}\n");
+  auto load = campaign.load();
+  CHECK_FALSE(load.ok());
+  const std::string text = all_messages(load.diagnostics);
+  CHECK(text.find("templates/welcome.mustache:5:1: error: Mustache: section `lead.vip` is never closed") !=
+        std::string::npos);
+  CHECK(text.find("templates/tips.mustache: error: partial `nowhere` does not exist "
+                  "(create templates/partials/nowhere.mustache)") != std::string::npos);
+  CHECK(text.find("templates/tips.mustache: error: layout \"missing\" does not exist") != std::string::npos);
+}
+
+TEST_CASE("a campaign that sends email needs sender.postal_address") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - email: { template: welcome }
+)", R"(sender: { from: "Acme <hello@acme.example>" }
+defaults: { email: outbox }
+connectors: { outbox: { type: file, dir: ./outbox } }
+)");
+  auto load = campaign.load();
+  CHECK_FALSE(load.ok());
+  CHECK(all_messages(load.diagnostics).find("nurture.yaml: error: marketing email needs the sender's postal "
+                                            "address (CAN-SPAM) (set `sender.postal_address` in nurture.yaml)") !=
+        std::string::npos);
 }
