@@ -172,6 +172,19 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
   store_.record_many(records);
 }
 
+templates::TrackingLinks tracking_links(const workflows::Config& config) {
+  const char* secret = config.tracking_secret_env.empty() ? nullptr : std::getenv(config.tracking_secret_env.c_str());
+  if (secret == nullptr || *secret == '\0') {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      spdlog::warn("tracking links are signed with a development key: set {} to a long random secret in production",
+                   config.tracking_secret_env.empty() ? std::string("tracking.secret_env") : config.tracking_secret_env);
+    });
+    return {config.tracking_base_url, "nurture-development-key"};
+  }
+  return {config.tracking_base_url, secret};
+}
+
 tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry,
                                                                const LeadSnapshot& lead) const {
   const PlannedAction& planned = entry.action;
@@ -179,7 +192,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   const TimePoint now = clock_.now();
   nlohmann::json attributes = lead.attrs;
   attributes["id"] = planned.lead;
-  const std::string unsubscribe_url = fmt::format("{}/u/{}", config.tracking_base_url, planned.action_id);
+  const std::string unsubscribe_url = links_.unsubscribe_url(planned.action_id);
   const nlohmann::json variables = {
       {"lead", attributes},
       {"score", std::lround(lead.score)},
@@ -241,14 +254,14 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.email.to = planned.to;
   action.email.subject = rendered->subject;
   action.email.text = rendered->text;
-  action.email.html = rendered->html;
+  action.email.html = templates::add_tracking(rendered->html, links_, planned.action_id);
   templates::OutgoingEmail outgoing;
   outgoing.from = config.sender.from;
   outgoing.to = planned.to;
   outgoing.reply_to = config.sender.reply_to;
   outgoing.subject = rendered->subject;
   outgoing.text = rendered->text;
-  outgoing.html = rendered->html;
+  outgoing.html = action.email.html;
   outgoing.message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
   outgoing.date = now;
   outgoing.list_unsubscribe_url = unsubscribe_url;

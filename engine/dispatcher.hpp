@@ -11,6 +11,7 @@
 #include "engine/connector_set.hpp"
 #include "engine/store/store.hpp"
 #include "templates/template_library.hpp"
+#include "templates/tracking.hpp"
 #include "workflows/campaign.hpp"
 
 namespace nurture::engine {
@@ -23,12 +24,16 @@ struct RetryPolicy {
   std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds at_least) const;
 };
 
+// The signing key comes from the environment variable `tracking.secret_env` names; without one, links are signed
+// with a fixed development key and a warning says so once.
+templates::TrackingLinks tracking_links(const workflows::Config& config);
+
 class Dispatcher {
  public:
   Dispatcher(Store& store, const workflows::Campaign& campaign, const templates::TemplateLibrary& templates,
              const ConnectorSet& connectors, const Clock& clock, RetryPolicy policy = {})
       : store_(store), campaign_(campaign), templates_(templates), connectors_(connectors), clock_(clock),
-        policy_(policy) {}
+        policy_(policy), links_(tracking_links(campaign.config)) {}
 
   // Dispatches one batch from the outbox, waiting up to `block` for one; returns how many entries it handled.
   int poll(std::chrono::milliseconds block = std::chrono::milliseconds(0));
@@ -52,6 +57,7 @@ class Dispatcher {
   const ConnectorSet& connectors_;
   const Clock& clock_;
   RetryPolicy policy_;
+  templates::TrackingLinks links_;
 };
 
 }  // namespace nurture::engine

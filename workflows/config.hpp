@@ -36,6 +36,7 @@ struct Config {
   SenderConfig sender;
   std::string tracking_base_url = "http://localhost:8080";
   std::string tracking_listen = "127.0.0.1:8080";  // status (and later tracking) HTTP endpoints
+  std::string tracking_secret_env = "NURTURE_SECRET";  // HMAC key of tracking links, read from the environment
   std::string default_email_connector;
   std::string default_timezone = "UTC";
   std::vector<ConnectorSettings> connectors;

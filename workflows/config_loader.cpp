@@ -124,7 +124,7 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
     MapReader tracking(context, top["tracking"], "`tracking`", {"base_url", "listen", "secret_env"});
     config.tracking_base_url = tracking.string("base_url").value_or(config.tracking_base_url);
     config.tracking_listen = tracking.string("listen").value_or(config.tracking_listen);
-    tracking.string("secret_env");
+    config.tracking_secret_env = tracking.string("secret_env").value_or(config.tracking_secret_env);
     tracking.finish();
   }
   if (top.has("admin")) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "connectors/builtins.hpp"
+#include "engine/dispatcher.hpp"
 #include "engine/engine.hpp"
 #include "engine/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
@@ -107,7 +108,8 @@ TEST_CASE("a new lead gets the first email at once and the second only after the
     CHECK(header(raw, "To") == "ana@example.com");
     const std::string id = action_id("L1", "welcome", 1, 1, "hello", 1);
     CHECK(header(raw, "Message-ID") == "<" + id + "@acme.example>");
-    CHECK(header(raw, "List-Unsubscribe") == "<https://t.acme.example/u/" + id + ">");
+    const nurture::templates::TrackingLinks links = nurture::engine::tracking_links(w.campaign.config);
+    CHECK(header(raw, "List-Unsubscribe") == "<https://t.acme.example/u/" + id + "/" + links.signature('u', id) + ">");
     CHECK(header(raw, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click");
     CHECK(header(raw, "Date") == "Mon, 02 Mar 2026 08:00:00 +0000");
     CHECK(header(raw, "Content-Type").rfind("multipart/alternative", 0) == 0);
@@ -115,7 +117,11 @@ TEST_CASE("a new lead gets the first email at once and the second only after the
     CHECK(text.find("Hi Ana, start here (https://acme.example/start).") != std::string::npos);
     CHECK(text.find("Acme Inc., 1 Main St, Springfield") != std::string::npos);
     const std::string html = mime_part(raw, "text/html; charset=UTF-8");
-    CHECK(html.find("<p>Hi Ana, <a href=\"https://acme.example/start\">start here</a>.</p>") != std::string::npos);
+    // The link is tracked (signed for this action and target), the open pixel added, the unsubscribe link not.
+    CHECK(html.find("<p>Hi Ana, <a href=\"" + links.click_url(id, "https://acme.example/start") +
+                    "\">start here</a>.</p>") != std::string::npos);
+    CHECK(html.find("<img src=\"" + links.open_pixel_url(id) + "\"") != std::string::npos);
+    CHECK(html.find("href=\"" + links.unsubscribe_url(id) + "\"") != std::string::npos);
 
     w.clock.advance(hours(48) - seconds(1));
     engine.drain();

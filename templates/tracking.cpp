@@ -1,0 +1,238 @@
+#include "templates/tracking.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace nurture::templates {
+
+namespace {
+
+constexpr std::size_t signature_bytes = 16;
+
+std::string base64url(const unsigned char* data, std::size_t size) {
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  for (std::size_t i = 0; i < size; i += 3) {
+    const unsigned value = (data[i] << 16) | (i + 1 < size ? data[i + 1] << 8 : 0) | (i + 2 < size ? data[i + 2] : 0);
+    out += alphabet[(value >> 18) & 63];
+    out += alphabet[(value >> 12) & 63];
+    if (i + 1 < size) out += alphabet[(value >> 6) & 63];
+    if (i + 2 < size) out += alphabet[value & 63];
+  }
+  return out;
+}
+
+std::string trimmed_base(const std::string& base_url) {
+  std::string base = base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+std::string decode_entities(std::string_view text) {
+  static const std::pair<std::string_view, char> entities[] = {
+      {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}, {"&#x27;", '\''}};
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (const auto& [entity, c] : entities) {
+        if (text.substr(i, entity.size()) == entity) {
+          out += c;
+          i += entity.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
+std::string escape_attribute(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+// The end of the tag that starts at `open` ('<'), quotes respected; npos when unterminated.
+std::size_t tag_end(std::string_view html, std::size_t open) {
+  char quote = 0;
+  for (std::size_t i = open + 1; i < html.size(); ++i) {
+    const char c = html[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '>') {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+struct Attribute {
+  std::size_t value_begin = 0, value_end = 0;  // offsets into the tag, without quotes
+  bool found = false;
+};
+
+// Finds attribute `name` (lower case) in the tag text `<a ...>`.
+Attribute find_attribute(std::string_view tag, std::string_view name, bool& has_notrack) {
+  Attribute result;
+  std::size_t i = 2;  // past "<a"
+  while (i < tag.size()) {
+    while (i < tag.size() && (std::isspace(static_cast<unsigned char>(tag[i])) || tag[i] == '/')) ++i;
+    const std::size_t name_begin = i;
+    while (i < tag.size() && !std::isspace(static_cast<unsigned char>(tag[i])) && tag[i] != '=' && tag[i] != '>') ++i;
+    std::string attribute(tag.substr(name_begin, i - name_begin));
+    std::transform(attribute.begin(), attribute.end(), attribute.begin(), [](unsigned char c) { return std::tolower(c); });
+    while (i < tag.size() && std::isspace(static_cast<unsigned char>(tag[i]))) ++i;
+    std::size_t value_begin = i, value_end = i;
+    if (i < tag.size() && tag[i] == '=') {
+      ++i;
+      while (i < tag.size() && std::isspace(static_cast<unsigned char>(tag[i]))) ++i;
+      if (i < tag.size() && (tag[i] == '"' || tag[i] == '\'')) {
+        const char quote = tag[i++];
+        value_begin = i;
+        while (i < tag.size() && tag[i] != quote) ++i;
+        value_end = i;
+        if (i < tag.size()) ++i;
+      } else {
+        value_begin = i;
+        while (i < tag.size() && !std::isspace(static_cast<unsigned char>(tag[i])) && tag[i] != '>') ++i;
+        value_end = i;
+      }
+    }
+    if (attribute == "data-notrack") has_notrack = true;
+    if (attribute == name && !result.found) result = {value_begin, value_end, true};
+    if (attribute.empty()) ++i;
+  }
+  return result;
+}
+
+}  // namespace
+
+std::string percent_encode(std::string_view text) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else if (text[i] == '+') {
+      out += ' ';
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::string TrackingLinks::signature(char kind, std::string_view action_id, std::string_view target) const {
+  std::string message;
+  message.reserve(action_id.size() + target.size() + 3);
+  message += kind;
+  message += '\n';
+  message += action_id;
+  message += '\n';
+  message += target;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(), &length);
+  return base64url(digest.data(), std::min<std::size_t>(signature_bytes, length));
+}
+
+bool TrackingLinks::verify(char kind, std::string_view action_id, std::string_view target,
+                           std::string_view given) const {
+  const std::string expected = signature(kind, action_id, target);
+  return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+std::string TrackingLinks::click_url(std::string_view action_id, std::string_view target) const {
+  return trimmed_base(base_url) + "/c/" + std::string(action_id) + "/" + signature('c', action_id, target) +
+         "?u=" + percent_encode(target);
+}
+
+std::string TrackingLinks::open_pixel_url(std::string_view action_id) const {
+  return trimmed_base(base_url) + "/o/" + std::string(action_id) + "/" + signature('o', action_id) + ".gif";
+}
+
+std::string TrackingLinks::unsubscribe_url(std::string_view action_id) const {
+  return trimmed_base(base_url) + "/u/" + std::string(action_id) + "/" + signature('u', action_id);
+}
+
+std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view action_id) {
+  const std::string unsubscribe = links.unsubscribe_url(action_id);
+  std::string out;
+  out.reserve(html.size() + 512);
+  std::size_t copied = 0;
+  for (std::size_t pos = html.find('<'); pos != std::string_view::npos; pos = html.find('<', pos + 1)) {
+    if (pos + 2 >= html.size() || (html[pos + 1] != 'a' && html[pos + 1] != 'A') ||
+        !std::isspace(static_cast<unsigned char>(html[pos + 2]))) {
+      continue;
+    }
+    const std::size_t end = tag_end(html, pos);
+    if (end == std::string_view::npos) break;
+    const std::string_view tag = html.substr(pos, end - pos + 1);
+    bool notrack = false;
+    const Attribute href = find_attribute(tag, "href", notrack);
+    if (!href.found || notrack) continue;
+    const std::string target = decode_entities(tag.substr(href.value_begin, href.value_end - href.value_begin));
+    if (!(starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://")) || target == unsubscribe) {
+      continue;
+    }
+    out.append(html.substr(copied, pos + href.value_begin - copied));
+    out += escape_attribute(links.click_url(action_id, target));
+    copied = pos + href.value_end;
+    pos = end;
+  }
+  out.append(html.substr(copied));
+
+  const std::string pixel = "<img src=\"" + escape_attribute(links.open_pixel_url(action_id)) +
+                            "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">";
+  std::size_t body_close = std::string::npos;
+  for (std::size_t i = out.size(); i-- > 0;) {
+    if (out[i] == '<' && starts_with_nocase(std::string_view(out).substr(i), "</body")) {
+      body_close = i;
+      break;
+    }
+  }
+  if (body_close == std::string::npos) out += pixel;
+  else out.insert(body_close, pixel);
+  return out;
+}
+
+}  // namespace nurture::templates

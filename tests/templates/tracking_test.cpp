@@ -1,0 +1,70 @@
+#include <doctest/doctest.h>
+
+#include <regex>
+
+#include "templates/tracking.hpp"
+
+using nurture::templates::add_tracking;
+using nurture::templates::percent_decode;
+using nurture::templates::TrackingLinks;
+
+namespace {
+const TrackingLinks links{"https://t.acme.example/", "s3cret"};
+
+// The target of a click URL as an endpoint sees it, with its signature checked.
+std::string clicked_target(const std::string& url, const TrackingLinks& verifier) {
+  static const std::regex shape(R"(^https://t\.acme\.example/c/([^/]+)/([A-Za-z0-9_-]+)\?u=(.*)$)");
+  std::smatch match;
+  if (!std::regex_match(url, match, shape)) return "<not a click URL>";
+  const std::string target = percent_decode(match[3].str());
+  return verifier.verify('c', match[1].str(), target, match[2].str()) ? target : "<bad signature>";
+}
+}  // namespace
+
+TEST_CASE("links are rewritten to signed click URLs; mailto, data-notrack and the unsubscribe link are not") {
+  const std::string unsubscribe = links.unsubscribe_url("a1");
+  const std::string html = "<html><body><p><a href=\"https://acme.example/pricing?plan=pro&amp;ref=mail\">Pricing</a>"
+                           " <A class=\"btn\" HREF='http://acme.example/x'>X</A>"
+                           " <a href=\"mailto:sales@acme.example\">Mail us</a>"
+                           " <a data-notrack href=\"https://acme.example/private\">Private</a>"
+                           " <a href=\"" + unsubscribe + "\">Unsubscribe</a></p></body></html>";
+  const std::string tracked = add_tracking(html, links, "a1");
+
+  std::vector<std::string> hrefs;
+  static const std::regex href(R"(href\s*=\s*["']([^"']*)["'])", std::regex::icase);
+  for (auto it = std::sregex_iterator(tracked.begin(), tracked.end(), href); it != std::sregex_iterator(); ++it) {
+    std::string value = (*it)[1];
+    value = std::regex_replace(value, std::regex("&amp;"), "&");
+    hrefs.push_back(value);
+  }
+  REQUIRE(hrefs.size() == 5);
+  CHECK(clicked_target(hrefs[0], links) == "https://acme.example/pricing?plan=pro&ref=mail");
+  CHECK(clicked_target(hrefs[1], links) == "http://acme.example/x");
+  CHECK(hrefs[2] == "mailto:sales@acme.example");
+  CHECK(hrefs[3] == "https://acme.example/private");
+  CHECK(hrefs[4] == unsubscribe);
+  CHECK(tracked.find("<A class=\"btn\" HREF='") != std::string::npos);  // the rest of the tag is untouched
+
+  const std::string pixel = "<img src=\"" + links.open_pixel_url("a1") + "\"";
+  REQUIRE(tracked.find(pixel) != std::string::npos);
+  CHECK(tracked.find(pixel) < tracked.find("</body>"));
+}
+
+TEST_CASE("a tracking link verifies only with the same secret, kind, action and target") {
+  const std::string sig = links.signature('c', "a1", "https://acme.example/");
+  CHECK(links.verify('c', "a1", "https://acme.example/", sig));
+  CHECK_FALSE(links.verify('c', "a1", "https://evil.example/", sig));
+  CHECK_FALSE(links.verify('c', "a2", "https://acme.example/", sig));
+  CHECK_FALSE(links.verify('o', "a1", "https://acme.example/", sig));
+  CHECK_FALSE(TrackingLinks{links.base_url, "other"}.verify('c', "a1", "https://acme.example/", sig));
+  CHECK_FALSE(links.verify('c', "a1", "https://acme.example/", sig.substr(1)));
+  CHECK(sig.size() == 22);  // 128 bits, base64url
+  // The open pixel and unsubscribe URLs carry their own signatures.
+  CHECK(links.open_pixel_url("a1") == "https://t.acme.example/o/a1/" + links.signature('o', "a1") + ".gif");
+  CHECK(links.unsubscribe_url("a1") == "https://t.acme.example/u/a1/" + links.signature('u', "a1"));
+}
+
+TEST_CASE("without a body element the pixel goes at the end") {
+  const std::string tracked = add_tracking("<p>Hi</p>", links, "a1");
+  CHECK(tracked.rfind("<p>Hi</p><img src=\"https://t.acme.example/o/a1/", 0) == 0);
+}
