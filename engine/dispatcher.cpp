@@ -172,6 +172,27 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
   store_.record_many(records);
 }
 
+nlohmann::json template_variables(const workflows::Config& config, const std::string& unsubscribe_url,
+                                  const std::string& lead_id, const nlohmann::json& attrs, double score,
+                                  const std::string& stage, const std::string& workflow, const std::string& step,
+                                  TimePoint now) {
+  nlohmann::json attributes = attrs.is_object() ? attrs : nlohmann::json::object();
+  attributes["id"] = lead_id;
+  return {
+      {"lead", std::move(attributes)},
+      {"score", std::lround(score)},
+      {"stage", stage},
+      {"workflow", workflow},
+      {"step", step},
+      {"sender",
+       {{"from", config.sender.from},
+        {"reply_to", config.sender.reply_to},
+        {"postal_address", config.sender.postal_address}}},
+      {"unsubscribe_url", unsubscribe_url},
+      {"now", format_rfc3339(now)},
+  };
+}
+
 templates::TrackingLinks tracking_links(const workflows::Config& config) {
   const char* secret = config.tracking_secret_env.empty() ? nullptr : std::getenv(config.tracking_secret_env.c_str());
   if (secret == nullptr || *secret == '\0') {
@@ -190,22 +211,10 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   const PlannedAction& planned = entry.action;
   const workflows::Config& config = campaign_.config;
   const TimePoint now = clock_.now();
-  nlohmann::json attributes = lead.attrs;
-  attributes["id"] = planned.lead;
   const std::string unsubscribe_url = links_.unsubscribe_url(planned.action_id);
-  const nlohmann::json variables = {
-      {"lead", attributes},
-      {"score", std::lround(lead.score)},
-      {"stage", lead.stage},
-      {"workflow", planned.workflow},
-      {"step", planned.step},
-      {"sender",
-       {{"from", config.sender.from},
-        {"reply_to", config.sender.reply_to},
-        {"postal_address", config.sender.postal_address}}},
-      {"unsubscribe_url", unsubscribe_url},
-      {"now", format_rfc3339(now)},
-  };
+  const nlohmann::json variables =
+      template_variables(config, unsubscribe_url, planned.lead, lead.attrs, lead.score, lead.stage, planned.workflow,
+                         planned.step, now);
 
   sdk::Action action;
   action.action_id = planned.action_id;

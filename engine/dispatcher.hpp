@@ -24,6 +24,13 @@ struct RetryPolicy {
   std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds at_least) const;
 };
 
+// The Mustache context of spec/templates.md "Variables": lead.*, score, stage, workflow, step, sender.*,
+// unsubscribe_url, now. The dispatcher and `nurture preview` build it the same way.
+nlohmann::json template_variables(const workflows::Config& config, const std::string& unsubscribe_url,
+                                  const std::string& lead_id, const nlohmann::json& attrs, double score,
+                                  const std::string& stage, const std::string& workflow, const std::string& step,
+                                  TimePoint now);
+
 // The signing key comes from the environment variable `tracking.secret_env` names; without one, links are signed
 // with a fixed development key and a warning says so once.
 templates::TrackingLinks tracking_links(const workflows::Config& config);

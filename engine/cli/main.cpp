@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "connectors/builtins.hpp"
@@ -17,6 +18,7 @@
 #include "engine/connector_set.hpp"
 #include "engine/csv.hpp"
 #include "engine/daemon.hpp"
+#include "engine/dispatcher.hpp"
 #include "engine/event.hpp"
 #include "engine/report.hpp"
 #include "engine/simulation.hpp"
@@ -41,6 +43,63 @@ int validate(const std::string& dir, const std::string& config) {
   for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
   if (!load.ok() || workflows::has_errors(load.diagnostics)) return 1;
   std::cout << fmt::format("{}: {} workflow(s) valid\n", dir, load.campaign.workflows.size());
+  return 0;
+}
+
+// `nurture preview DIR TEMPLATE [--lead FILE.json] [--html-out FILE]`: what one lead would get, without Redis.
+// The lead file is a JSON object of attributes (`id`, `score`, `stage` are taken as such when present).
+int preview(const std::string& dir, const std::string& name, const std::string& lead_file, std::string html_out,
+            const std::string& config_path) {
+  auto load = workflows::load_campaign(dir, config_path);
+  if (load.campaign.config.file.empty()) {
+    for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
+    return 1;
+  }
+  nlohmann::json attrs = {{"email", "ana@example.com"}, {"first_name", "Ana"}};
+  if (!lead_file.empty()) {
+    std::ifstream in(lead_file);
+    if (!in) {
+      std::cerr << fmt::format("error: cannot read {}\n", lead_file);
+      return 1;
+    }
+    attrs = nlohmann::json::parse(in, nullptr, false);
+    if (!attrs.is_object()) {
+      std::cerr << fmt::format("error: {}: expected a JSON object of lead attributes\n", lead_file);
+      return 1;
+    }
+  }
+  const std::string lead_id = attrs.value("id", std::string("preview-lead"));
+  const double score = attrs.value("score", 0.0);
+  const std::string stage = attrs.value("stage", std::string());
+  attrs.erase("id");
+  attrs.erase("score");
+  attrs.erase("stage");
+
+  const workflows::Config& config = load.campaign.config;
+  const templates::TrackingLinks links = engine::tracking_links(config);
+  const std::string action_id = "preview";
+  templates::TemplateLibrary library(load.campaign.templates_dir);
+  for (const auto& problem : library.check_email(name)) std::cerr << problem.format() << "\n";
+  auto rendered = library.render_email(
+      name, engine::template_variables(config, links.unsubscribe_url(action_id), lead_id, attrs, score, stage,
+                                       "preview", name, std::chrono::system_clock::now()));
+  if (!rendered) {
+    std::cerr << rendered.error().format() << "\n";
+    return 1;
+  }
+  const std::string html = templates::add_tracking(rendered->html, links, action_id);
+  if (html_out.empty()) html_out = name + ".preview.html";
+  std::ofstream out(html_out);
+  out << html;
+  if (!out) {
+    std::cerr << fmt::format("error: cannot write {}\n", html_out);
+    return 1;
+  }
+  std::cout << "Subject: " << rendered->subject << "\n";
+  if (!rendered->preheader.empty()) std::cout << "Preheader: " << rendered->preheader << "\n";
+  std::cout << "\n" << rendered->text;
+  if (!rendered->text.empty() && rendered->text.back() != '\n') std::cout << "\n";
+  std::cout << fmt::format("\n(html: {} bytes written to {})\n", html.size(), html_out);
   return 0;
 }
 
@@ -418,6 +477,8 @@ void add_store_options(CLI::App* command, std::string& config_path, std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Logs go to stderr: stdout carries what commands print (timelines, reports, previews) and must stay clean.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("nurture"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   CLI::App app{"nurture: a marketing automation campaign engine"};
   app.require_subcommand(1);
@@ -451,6 +512,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"jsonl", "table"}))
       ->capture_default_str();
   simulate_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
+
+  auto* preview_cmd = app.add_subcommand("preview", "render an email template for a sample lead (subject, text, html)");
+  std::string preview_dir = ".", preview_template, preview_lead, preview_html_out;
+  preview_cmd->add_option("dir", preview_dir, "campaign directory")->required();
+  preview_cmd->add_option("template", preview_template, "template name (templates/NAME.mustache)")->required();
+  preview_cmd->add_option("--lead", preview_lead, "JSON object of lead attributes (default: a sample lead)");
+  preview_cmd->add_option("--html-out", preview_html_out, "where to write the HTML (default: NAME.preview.html)");
+  preview_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
 
   auto* report_cmd = app.add_subcommand("report", "funnel per workflow and step: entered, sent, opened, clicked, goals");
   std::string report_workflow;
@@ -527,6 +596,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return validate(dir, config_path);
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
   if (*simulate_cmd) return simulate(simulate_options, config_path);
+  if (*preview_cmd) return preview(preview_dir, preview_template, preview_lead, preview_html_out, config_path);
   if (*import_cmd) return import_csv(import_file, id_column, redis_flag, config_path);
   if (*report_cmd) return report(report_workflow, report_format, report_html_file, redis_flag, config_path);
   if (*lead_show_cmd) return lead_show(lead_id, lead_json, redis_flag, config_path);
