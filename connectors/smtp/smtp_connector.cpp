@@ -1,14 +1,19 @@
-// SMTP over libcurl's easy interface. The handle is kept between messages so libcurl reuses the open connection;
-// sends are serialised (max_in_flight 1) and the engine gives the connector its own thread.
+// SMTP over libcurl's easy interface, one handle per pooled connection: libcurl keeps a handle's connection open
+// between transfers, so each worker thread owns one handle and one connection.
 
 #include "connectors/smtp/smtp_connector.hpp"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+
+#include "connectors/smtp/dkim.hpp"
 
 namespace nurture::connectors {
 
@@ -50,76 +55,117 @@ int keep_server_reply(CURL*, curl_infotype type, char* data, std::size_t size, v
   return 0;
 }
 
+struct SmtpSettings {
+  std::string url;
+  long timeout_ms = 30000;
+  long tls = CURLUSESSL_TRY;
+  std::string ca_file;
+  std::string username;
+  std::string password;
+  std::unique_ptr<DkimSigner> dkim;
+};
+
 class SmtpConnector final : public sdk::Connector {
  public:
-  SmtpConnector(std::string url, long timeout_ms, std::string username, std::string password)
-      : url_(std::move(url)), timeout_ms_(timeout_ms), username_(std::move(username)),
-        password_(std::move(password)) {}
+  SmtpConnector(SmtpSettings settings, int pool) : settings_(std::move(settings)) {
+    for (int i = 0; i < pool; ++i) workers_.emplace_back([this] { work(); });
+  }
   ~SmtpConnector() override {
-    if (curl_) curl_easy_cleanup(curl_);
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& worker : workers_) worker.join();
   }
 
-  int max_in_flight() const override { return 1; }
-
   void send(const sdk::Action& action, sdk::Completion done) override {
-    std::lock_guard lock(mutex_);
-    if (!curl_) curl_ = curl_easy_init();
-    if (!curl_) {
-      done(sdk::Result::retry(std::chrono::seconds(5), "libcurl could not start"));
-      return;
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back({action, std::move(done)});
     }
-    curl_easy_reset(curl_);
+    wake_.notify_one();
+  }
+
+ private:
+  struct Job {
+    sdk::Action action;
+    sdk::Completion done;
+  };
+
+  void work() {
+    CURL* curl = curl_easy_init();
+    while (true) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) break;  // stopping, nothing left
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job.done(curl ? deliver(curl, job.action)
+                    : sdk::Result::retry(std::chrono::seconds(5), "libcurl could not start"));
+    }
+    if (curl) curl_easy_cleanup(curl);
+  }
+
+  sdk::Result deliver(CURL* curl, const sdk::Action& action) const {
+    // curl_easy_reset keeps the handle's open connection: the next message reuses it.
+    curl_easy_reset(curl);
     char error_buffer[CURL_ERROR_SIZE] = {0};
     const std::string from = "<" + envelope_address(action.email.from) + ">";
     const std::string to = "<" + envelope_address(action.email.to) + ">";
     curl_slist* recipients = curl_slist_append(nullptr, to.c_str());
-    UploadCursor cursor{&action.email.mime};
+    const std::string message =
+        settings_.dkim ? settings_.dkim->sign(action.email.mime, static_cast<long long>(std::time(nullptr)))
+                       : action.email.mime;
+    UploadCursor cursor{&message};
 
-    curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(curl_, CURLOPT_MAIL_FROM, from.c_str());
-    curl_easy_setopt(curl_, CURLOPT_MAIL_RCPT, recipients);
-    curl_easy_setopt(curl_, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl_, CURLOPT_READFUNCTION, read_upload);
-    curl_easy_setopt(curl_, CURLOPT_READDATA, &cursor);
-    curl_easy_setopt(curl_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(action.email.mime.size()));
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms_);
-    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, std::min<long>(timeout_ms_, 10000));
-    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_URL, settings_.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &cursor);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, settings_.timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min<long>(settings_.timeout_ms, 10000));
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, settings_.tls);
+    if (!settings_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, settings_.ca_file.c_str());
     std::string last_reply;
-    curl_easy_setopt(curl_, CURLOPT_DEBUGFUNCTION, keep_server_reply);
-    curl_easy_setopt(curl_, CURLOPT_DEBUGDATA, &last_reply);
-    curl_easy_setopt(curl_, CURLOPT_VERBOSE, 1L);
-    if (!username_.empty()) {
-      curl_easy_setopt(curl_, CURLOPT_USERNAME, username_.c_str());
-      curl_easy_setopt(curl_, CURLOPT_PASSWORD, password_.c_str());
+    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, keep_server_reply);
+    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &last_reply);
+    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+    if (!settings_.username.empty()) {
+      curl_easy_setopt(curl, CURLOPT_USERNAME, settings_.username.c_str());
+      curl_easy_setopt(curl, CURLOPT_PASSWORD, settings_.password.c_str());
     }
 
-    const CURLcode code = curl_easy_perform(curl_);
+    const CURLcode code = curl_easy_perform(curl);
     long reply = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &reply);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply);
     curl_slist_free_all(recipients);
 
-    if (code == CURLE_OK) {
-      done(sdk::Result::sent(fmt::format("smtp:{}", reply)));
-      return;
-    }
+    if (code == CURLE_OK) return sdk::Result::sent(fmt::format("smtp:{}", reply));
     const std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
-    if (reply >= 400) {
-      done(classify_smtp_reply(reply, last_reply.empty() ? detail : last_reply));
-      return;
+    if (code == CURLE_LOGIN_DENIED) return sdk::Result::failed(fmt::format("smtp: authentication refused: {}", detail));
+    if (code == CURLE_USE_SSL_FAILED) {
+      return sdk::Result::retry(std::chrono::seconds(60), fmt::format("smtp: the server offers no STARTTLS: {}", detail));
     }
+    if (reply >= 400) return classify_smtp_reply(reply, last_reply.empty() ? detail : last_reply);
     // No SMTP reply to judge by: connection refused, timeout, TLS... all transient from our side.
-    done(sdk::Result::retry(std::chrono::seconds(5), fmt::format("smtp: {}", detail)));
+    return sdk::Result::retry(std::chrono::seconds(5), fmt::format("smtp: {}", detail));
   }
 
- private:
+  SmtpSettings settings_;
   std::mutex mutex_;
-  CURL* curl_ = nullptr;
-  std::string url_;
-  long timeout_ms_;
-  std::string username_;
-  std::string password_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
 };
 
 std::string from_env(const std::string& variable) {
@@ -144,23 +190,54 @@ sdk::ConnectorFactory smtp_connector_factory() {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   sdk::ConnectorFactory factory;
   factory.type = "smtp";
-  factory.doc = "Sends email over SMTP (smtp:// or smtps://).";
+  factory.doc = "Sends email over SMTP (smtp:// with STARTTLS, or smtps://), pooled connections, optional DKIM.";
   factory.keys = {
       {"url", sdk::ConfigKey::Type::url, true, "", "smtp://host:port or smtps://host:port"},
-      {"pool", sdk::ConfigKey::Type::integer, false, "1", "connections to keep open (this version uses one)"},
+      {"pool", sdk::ConfigKey::Type::integer, false, "4", "connections kept open, each sending one message at a time"},
       {"timeout_ms", sdk::ConfigKey::Type::integer, false, "30000", "give up on one message after this long"},
-      {"username_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the user"},
-      {"password_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the password"},
+      {"tls", sdk::ConfigKey::Type::string, false, "try",
+       "STARTTLS on smtp://: try (when offered), required, or off"},
+      {"ca_file", sdk::ConfigKey::Type::path, false, "", "CA bundle to verify the server with (default: the system's)"},
+      {"username_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the AUTH user"},
+      {"password_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the AUTH password"},
+      {"dkim_key", sdk::ConfigKey::Type::path, false, "", "PEM private key (RSA or Ed25519) to DKIM-sign with"},
+      {"dkim_selector", sdk::ConfigKey::Type::string, false, "", "DKIM selector (the DNS name selector._domainkey)"},
+      {"dkim_domain", sdk::ConfigKey::Type::string, false, "", "DKIM d= domain, the From domain or a parent of it (required with dkim_key)"},
   };
   factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    const std::string url = config.get("url");
-    if (url.rfind("smtp://", 0) != 0 && url.rfind("smtps://", 0) != 0) {
-      error = fmt::format("url \"{}\" must start with smtp:// or smtps://", url);
+    SmtpSettings settings;
+    settings.url = config.get("url");
+    if (settings.url.rfind("smtp://", 0) != 0 && settings.url.rfind("smtps://", 0) != 0) {
+      error = fmt::format("url \"{}\" must start with smtp:// or smtps://", settings.url);
       return nullptr;
     }
-    return std::make_unique<SmtpConnector>(url, static_cast<long>(config.integer("timeout_ms")),
-                                           from_env(config.get("username_env")),
-                                           from_env(config.get("password_env")));
+    const std::string tls = config.get("tls");
+    if (tls == "try") settings.tls = CURLUSESSL_TRY;
+    else if (tls == "required") settings.tls = CURLUSESSL_ALL;
+    else if (tls == "off") settings.tls = CURLUSESSL_NONE;
+    else {
+      error = fmt::format("tls \"{}\" must be try, required or off", tls);
+      return nullptr;
+    }
+    const long long pool = config.integer("pool");
+    if (pool < 1 || pool > 64) {
+      error = fmt::format("pool {} must be between 1 and 64", pool);
+      return nullptr;
+    }
+    settings.timeout_ms = static_cast<long>(config.integer("timeout_ms"));
+    if (!config.get("ca_file").empty()) settings.ca_file = config.path("ca_file").string();
+    settings.username = from_env(config.get("username_env"));
+    settings.password = from_env(config.get("password_env"));
+    if (!config.get("dkim_key").empty()) {
+      if (config.get("dkim_selector").empty() || config.get("dkim_domain").empty()) {
+        error = "dkim_key needs dkim_selector and dkim_domain";
+        return nullptr;
+      }
+      settings.dkim = DkimSigner::load(config.path("dkim_key"), config.get("dkim_selector"),
+                                       config.get("dkim_domain"), error);
+      if (!settings.dkim) return nullptr;
+    }
+    return std::make_unique<SmtpConnector>(std::move(settings), static_cast<int>(pool));
   };
   return factory;
 }

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <future>
+#include <map>
+#include <set>
+
 #include "connectors/builtins.hpp"
 #include "connectors/smtp/smtp_connector.hpp"
 #include "tests/support/fixtures.hpp"
@@ -7,13 +11,18 @@
 using namespace nurture;
 using nurture::testing::SmtpSink;
 using nurture::testing::TempDir;
+using nurture::testing::SmtpSinkOptions;
 
 namespace {
-std::unique_ptr<sdk::Connector> smtp_connector(const std::string& url) {
+std::unique_ptr<sdk::Connector> smtp_connector(const std::string& url,
+                                               std::map<std::string, std::string> extra = {}) {
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
   std::vector<sdk::ConfigProblem> problems;
-  auto connector = registry.create("smtp", "smtp_main", {{"url", url}, {"timeout_ms", "5000"}}, "/", problems);
+  extra["url"] = url;
+  extra.emplace("timeout_ms", "5000");
+  auto connector = registry.create("smtp", "smtp_main", extra, "/", problems);
+  for (const auto& p : problems) INFO(p.key, ": ", p.message);
   REQUIRE(connector);
   return connector;
 }
@@ -28,17 +37,20 @@ sdk::Action email_to(const std::string& to, const std::string& id) {
   return action;
 }
 
+// The connector answers from its own worker: wait for it.
 sdk::Result send_now(sdk::Connector& connector, const sdk::Action& action) {
-  sdk::Result result;
-  connector.send(action, [&](sdk::Result r) { result = std::move(r); });
-  return result;
+  auto promise = std::make_shared<std::promise<sdk::Result>>();
+  auto answer = promise->get_future();
+  connector.send(action, [promise](sdk::Result r) { promise->set_value(std::move(r)); });
+  REQUIRE(answer.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  return answer.get();
 }
 }  // namespace
 
 TEST_CASE("the smtp connector delivers the message as composed, on one reused connection") {
   TempDir dir;
   SmtpSink sink(dir / "mail");
-  auto connector = smtp_connector(sink.url());
+  auto connector = smtp_connector(sink.url(), {{"pool", "1"}});
   CHECK(send_now(*connector, email_to("ana@example.com", "a1")).kind == sdk::Result::Kind::sent);
   CHECK(send_now(*connector, email_to("bo@example.com", "a2")).kind == sdk::Result::Kind::sent);
   auto mails = sink.messages();
@@ -48,6 +60,64 @@ TEST_CASE("the smtp connector delivers the message as composed, on one reused co
   CHECK(mails[0].raw.find("Message-ID: <a1@acme.example>\r\n") != std::string::npos);
   CHECK(mails[0].raw.find("\r\n.leading dot\r\nbody\r\n") != std::string::npos);  // dot-stuffing undone
   CHECK(mails[1].rcpt_to == std::vector<std::string>{"bo@example.com"});
+  CHECK(mails[0].client_port == mails[1].client_port);  // the same connection
+  CHECK_FALSE(mails[0].tls);                            // nothing offered STARTTLS; `tls: try` went on in clear
+}
+
+TEST_CASE("a pool of connections sends in parallel and reuses each connection") {
+  TempDir dir;
+  SmtpSink sink(dir / "mail");
+  auto connector = smtp_connector(sink.url(), {{"pool", "3"}});
+  std::vector<std::future<sdk::Result>> answers;
+  for (int i = 0; i < 24; ++i) {
+    auto promise = std::make_shared<std::promise<sdk::Result>>();
+    answers.push_back(promise->get_future());
+    connector->send(email_to("lead" + std::to_string(i) + "@example.com", "p" + std::to_string(i)),
+                    [promise](sdk::Result r) { promise->set_value(std::move(r)); });
+  }
+  for (auto& answer : answers) {
+    REQUIRE(answer.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    CHECK(answer.get().kind == sdk::Result::Kind::sent);
+  }
+  auto mails = sink.messages();
+  REQUIRE(mails.size() == 24);
+  std::set<int> connections;
+  for (const auto& mail : mails) connections.insert(mail.client_port);
+  CHECK(connections.size() >= 1);
+  CHECK(connections.size() <= 3);  // never more connections than the pool, however many messages
+}
+
+TEST_CASE("STARTTLS and AUTH: required TLS with a verified certificate, then the login") {
+  TempDir dir;
+  nurture::testing::make_test_certificate(dir / "tls");
+  SmtpSink sink(dir / "mail", SmtpSinkOptions{dir / "tls/cert.pem", dir / "tls/key.pem", true, "mailer:s3cret"});
+  ::setenv("NURTURE_TEST_SMTP_USER", "mailer", 1);
+  ::setenv("NURTURE_TEST_SMTP_PASSWORD", "s3cret", 1);
+  auto connector = smtp_connector(sink.url(), {{"tls", "required"},
+                                               {"ca_file", (dir / "tls/cert.pem").string()},
+                                               {"username_env", "NURTURE_TEST_SMTP_USER"},
+                                               {"password_env", "NURTURE_TEST_SMTP_PASSWORD"}});
+  CHECK(send_now(*connector, email_to("ana@example.com", "t1")).kind == sdk::Result::Kind::sent);
+  auto mails = sink.messages();
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].tls);
+  CHECK(mails[0].auth == "mailer");
+
+  // A wrong password is refused for good, not retried forever.
+  ::setenv("NURTURE_TEST_SMTP_PASSWORD", "wrong", 1);
+  auto refused = smtp_connector(sink.url(), {{"tls", "required"},
+                                             {"ca_file", (dir / "tls/cert.pem").string()},
+                                             {"username_env", "NURTURE_TEST_SMTP_USER"},
+                                             {"password_env", "NURTURE_TEST_SMTP_PASSWORD"}});
+  auto result = send_now(*refused, email_to("ana@example.com", "t2"));
+  INFO(result.reason);
+  CHECK(result.kind == sdk::Result::Kind::failed);
+  CHECK(result.reason.find("authentication") != std::string::npos);
+
+  // A certificate we cannot verify is not sent to: no CA file, so the system store does not know it.
+  auto unverified = smtp_connector(sink.url(), {{"tls", "required"}});
+  CHECK(send_now(*unverified, email_to("ana@example.com", "t3")).kind == sdk::Result::Kind::retry);
+  CHECK(sink.messages().size() == 1);
 }
 
 TEST_CASE("SMTP replies map to results: 550 5.1.1 suppressed, 4xx retry") {

@@ -147,13 +147,17 @@ bool port_open(int port) {
 }
 }  // namespace
 
-SmtpSink::SmtpSink(const fs::path& dir) : dir_(dir) {
+SmtpSink::SmtpSink(const fs::path& dir, const SmtpSinkOptions& options) : dir_(dir) {
   fs::create_directories(dir_);
   port_ = free_tcp_port();
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"/usr/bin/python3", std::string(NURTURE_TEST_SUPPORT_DIR) + "/smtp_recorder.py",
-                               "--port", std::to_string(port_), "--dir", dir_.string()},
-      dir_.parent_path() / "smtp_recorder.log");
+  std::vector<std::string> argv{"/usr/bin/python3", std::string(NURTURE_TEST_SUPPORT_DIR) + "/smtp_recorder.py",
+                                "--port", std::to_string(port_), "--dir", dir_.string()};
+  if (!options.tls_cert.empty()) {
+    argv.insert(argv.end(), {"--tls-cert", options.tls_cert.string(), "--tls-key", options.tls_key.string()});
+  }
+  if (options.require_tls) argv.push_back("--require-tls");
+  if (!options.auth.empty()) argv.insert(argv.end(), {"--auth", options.auth});
+  process_ = std::make_unique<ChildProcess>(argv, dir_.parent_path() / "smtp_recorder.log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!port_open(port_)) {
     if (!process_->running() || std::chrono::steady_clock::now() > deadline) {
@@ -178,6 +182,9 @@ std::vector<ReceivedMail> SmtpSink::messages() const {
     if (!envelope.is_discarded()) {
       mail.mail_from = envelope.value("mail_from", "");
       mail.rcpt_to = envelope.value("rcpt_to", std::vector<std::string>{});
+      mail.client_port = envelope.value("client_port", 0);
+      mail.tls = envelope.value("tls", false);
+      if (envelope.contains("auth") && envelope["auth"].is_string()) mail.auth = envelope["auth"];
     }
     mails.push_back(std::move(mail));
   }
@@ -191,6 +198,15 @@ std::vector<ReceivedMail> SmtpSink::wait_for(std::size_t count, std::chrono::mil
     if (mails.size() >= count || std::chrono::steady_clock::now() > deadline) return mails;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
+}
+
+void make_test_certificate(const fs::path& dir) {
+  fs::create_directories(dir);
+  const int code = run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                                "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout",
+                                (dir / "key.pem").string(), "-out", (dir / "cert.pem").string()},
+                               dir / "openssl.log");
+  if (code != 0) throw std::runtime_error("openssl req failed: " + read_file(dir / "openssl.log"));
 }
 
 std::string header(const std::string& raw, const std::string& name) {

@@ -63,13 +63,22 @@ struct ReceivedMail {
   std::string raw;        // the DATA as received, CRLF line ends
   std::string mail_from;  // envelope
   std::vector<std::string> rcpt_to;
+  int client_port = 0;  // one per connection: how many connections the client used
+  bool tls = false;     // the session went through STARTTLS
+  std::string auth;     // the AUTH login, "" when none
+};
+
+struct SmtpSinkOptions {
+  std::filesystem::path tls_cert, tls_key;  // offer STARTTLS with this certificate
+  bool require_tls = false;
+  std::string auth;  // "user:password": AUTH required
 };
 
 // A real SMTP server (python3-aiosmtpd, tests/support/smtp_recorder.py) on 127.0.0.1. Recipients named
 // `nosuchuser@…` are refused with 550 5.1.1, `busy@…` with 451 4.3.0.
 class SmtpSink {
  public:
-  explicit SmtpSink(const std::filesystem::path& dir);
+  explicit SmtpSink(const std::filesystem::path& dir, const SmtpSinkOptions& options = {});
   int port() const { return port_; }
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
   std::vector<ReceivedMail> messages() const;
@@ -83,6 +92,9 @@ class SmtpSink {
 };
 
 int free_tcp_port();
+
+// A self-signed certificate for 127.0.0.1/localhost (openssl req), written to dir/cert.pem and dir/key.pem.
+void make_test_certificate(const std::filesystem::path& dir);
 
 struct HttpReply {
   int status = 0;  // 0: no answer
