@@ -275,6 +275,14 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   outgoing.date = now;
   outgoing.list_unsubscribe_url = unsubscribe_url;
   outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
+  action.email.reply_to = config.sender.reply_to;
+  action.email.headers = {{"Message-ID", "<" + outgoing.message_id + ">"}};
+  if (!unsubscribe_url.empty()) {
+    std::string value = "<" + unsubscribe_url + ">";
+    if (!config.sender.unsubscribe_mailto.empty()) value += ", <mailto:" + config.sender.unsubscribe_mailto + ">";
+    action.email.headers.emplace_back("List-Unsubscribe", value);
+    action.email.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+  }
   action.email.mime = templates::compose_mime(outgoing);
   return action;
 }

@@ -200,6 +200,58 @@ std::vector<ReceivedMail> SmtpSink::wait_for(std::size_t count, std::chrono::mil
   }
 }
 
+HttpRecorder::HttpRecorder(const fs::path& dir) : dir_(dir) {
+  fs::create_directories(dir_);
+  port_ = free_tcp_port();
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/python3", std::string(NURTURE_TEST_SUPPORT_DIR) + "/http_recorder.py",
+                               "--port", std::to_string(port_), "--dir", dir_.string()},
+      dir_.parent_path() / "http_recorder.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!port_open(port_)) {
+    if (!process_->running() || std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the HTTP recorder did not start: " + read_file(dir_.parent_path() / "http_recorder.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void HttpRecorder::script(const std::vector<ScriptedAnswer>& answers) const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& a : answers) {
+    list.push_back({{"status", a.status}, {"body", a.body}, {"headers", a.headers}, {"delay_ms", a.delay_ms}});
+  }
+  write_file(dir_ / "script.json.tmp", list.dump());
+  fs::rename(dir_ / "script.json.tmp", dir_ / "script.json");
+}
+
+std::vector<RecordedRequest> HttpRecorder::requests() const {
+  std::vector<RecordedRequest> out;
+  std::ifstream in(dir_ / "requests.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    RecordedRequest r;
+    r.method = j.value("method", "");
+    r.path = j.value("path", "");
+    r.body = j.value("body", "");
+    r.headers = j.value("headers", std::map<std::string, std::string>{});
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string RecordedRequest::header(const std::string& name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return value;
+    }
+  }
+  return {};
+}
+
 void make_test_certificate(const fs::path& dir) {
   fs::create_directories(dir);
   const int code = run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",

@@ -93,6 +93,33 @@ class SmtpSink {
 
 int free_tcp_port();
 
+// A local HTTP server that records requests and answers from a script (tests/support/http_recorder.py).
+struct RecordedRequest {
+  std::string method, path, body;
+  std::map<std::string, std::string> headers;  // names as sent
+  std::string header(const std::string& name) const;  // case-insensitive
+};
+struct ScriptedAnswer {
+  int status = 200;
+  std::string body = "{}";
+  std::map<std::string, std::string> headers;
+  int delay_ms = 0;
+};
+class HttpRecorder {
+ public:
+  explicit HttpRecorder(const std::filesystem::path& dir);
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  // Answers from now on: the Nth request overall gets answers[N], the last one repeating.
+  void script(const std::vector<ScriptedAnswer>& answers) const;
+  std::vector<RecordedRequest> requests() const;
+
+ private:
+  std::filesystem::path dir_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+};
+
 // A self-signed certificate for 127.0.0.1/localhost (openssl req), written to dir/cert.pem and dir/key.pem.
 void make_test_certificate(const std::filesystem::path& dir);
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nurture::sdk {
@@ -17,12 +18,16 @@ namespace nurture::sdk {
 enum class Channel { email, social, webhook };
 
 struct EmailContent {
-  std::string from;     // `Name <address>` as configured
-  std::string to;       // recipient address
-  std::string subject;  // decoded (UTF-8)
+  std::string from;      // `Name <address>` as configured
+  std::string to;        // recipient address
+  std::string reply_to;  // optional
+  std::string subject;   // decoded (UTF-8)
   std::string text;
   std::string html;
-  std::string mime;     // the complete RFC 5322 message (CRLF), headers included
+  // Headers an API provider must add as given (List-Unsubscribe, List-Unsubscribe-Post, Message-ID); they are in
+  // `mime` already.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string mime;      // the complete RFC 5322 message (CRLF), headers included
 };
 
 struct PostContent {

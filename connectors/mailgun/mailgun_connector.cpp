@@ -1,0 +1,68 @@
+#include "connectors/mailgun/mailgun_connector.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "connectors/http/email_api.hpp"
+#include "connectors/http/http_client.hpp"
+
+namespace nurture::connectors {
+
+namespace {
+
+class MailgunConnector final : public sdk::Connector {
+ public:
+  MailgunConnector(std::string base_url, std::string domain, std::string key)
+      : base_url_(std::move(base_url)), domain_(std::move(domain)), key_(std::move(key)) {}
+
+  void send(const sdk::Action& action, sdk::Completion done) override {
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {"from", action.email.from},
+        {"to", action.email.to},
+        {"subject", action.email.subject},
+        {"html", action.email.html},
+        {"o:tracking", "no"},  // our own click and open tracking is in the html already
+        {"v:action_id", action.action_id},
+        {"v:lead", action.lead_id},
+    };
+    if (!action.email.text.empty()) fields.emplace_back("text", action.email.text);
+    if (!action.email.reply_to.empty()) fields.emplace_back("h:Reply-To", action.email.reply_to);
+    for (const auto& [name, value] : action.email.headers) fields.emplace_back("h:" + name, value);
+
+    http::Request request;
+    request.url = base_url_ + "/v3/" + domain_ + "/messages";
+    request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    request.basic_user = "api";
+    request.basic_password = key_;
+    request.body = http::form_encode(fields);
+    http::Client::shared().perform(std::move(request), [done = std::move(done)](http::Response response) {
+      auto answer = nlohmann::json::parse(response.body, nullptr, false);
+      const std::string id = answer.is_object() ? answer.value("id", "") : "";
+      done(http::classify(response, id, "mailgun"));
+    });
+  }
+
+ private:
+  std::string base_url_, domain_, key_;
+};
+
+}  // namespace
+
+sdk::ConnectorFactory mailgun_connector_factory() {
+  sdk::ConnectorFactory factory;
+  factory.type = "mailgun";
+  factory.doc = "Sends email through Mailgun's Messages API.";
+  factory.keys = {
+      {"api_key_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the API key"},
+      {"domain", sdk::ConfigKey::Type::string, true, "", "the sending domain registered with Mailgun"},
+      {"base_url", sdk::ConfigKey::Type::url, false, "https://api.mailgun.net",
+       "API base URL (https://api.eu.mailgun.net for the EU region)"},
+  };
+  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
+    std::string key = http::secret_from_env(config, "api_key_env", error);
+    if (key.empty()) return nullptr;
+    return std::make_unique<MailgunConnector>(config.get("base_url"), config.get("domain"), std::move(key));
+  };
+  return factory;
+}
+
+}  // namespace nurture::connectors

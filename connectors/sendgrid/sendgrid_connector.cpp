@@ -1,0 +1,79 @@
+#include "connectors/sendgrid/sendgrid_connector.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "connectors/http/email_api.hpp"
+#include "connectors/http/http_client.hpp"
+
+namespace nurture::connectors {
+
+namespace {
+
+// SendGrid sets these itself and refuses them in `headers`.
+bool reserved_by_sendgrid(const std::string& name) { return name == "Message-ID"; }
+
+class SendgridConnector final : public sdk::Connector {
+ public:
+  SendgridConnector(std::string base_url, std::string key) : base_url_(std::move(base_url)), key_(std::move(key)) {}
+
+  void send(const sdk::Action& action, sdk::Completion done) override {
+    const http::Mailbox from = http::split_mailbox(action.email.from);
+    nlohmann::json body;
+    body["personalizations"] = {{{"to", {{{"email", action.email.to}}}}}};
+    body["from"] = {{"email", from.email}};
+    if (!from.name.empty()) body["from"]["name"] = from.name;
+    if (!action.email.reply_to.empty()) body["reply_to"] = {{"email", http::split_mailbox(action.email.reply_to).email}};
+    body["subject"] = action.email.subject;
+    body["content"] = nlohmann::json::array();
+    if (!action.email.text.empty()) body["content"].push_back({{"type", "text/plain"}, {"value", action.email.text}});
+    body["content"].push_back({{"type", "text/html"}, {"value", action.email.html}});
+    nlohmann::json headers = nlohmann::json::object();
+    for (const auto& [name, value] : action.email.headers) {
+      if (!reserved_by_sendgrid(name)) headers[name] = value;
+    }
+    if (!headers.empty()) body["headers"] = headers;
+    body["custom_args"] = {{"action_id", action.action_id}, {"lead", action.lead_id}};
+    // Our own click and open tracking is in the html already.
+    body["tracking_settings"] = {{"click_tracking", {{"enable", false}}}, {"open_tracking", {{"enable", false}}}};
+
+    http::Request request;
+    request.url = base_url_ + "/v3/mail/send";
+    request.headers = {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}};
+    request.body = body.dump();
+    http::Client::shared().perform(std::move(request), [done = std::move(done)](http::Response response) {
+      // SendGrid answers 429 with X-RateLimit-Reset (epoch seconds) rather than Retry-After.
+      if (response.status == 429 && response.header("retry-after").empty() &&
+          !response.header("x-ratelimit-reset").empty()) {
+        const long long reset = std::atoll(response.header("x-ratelimit-reset").c_str());
+        const long long now = std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+        response.headers["retry-after"] = std::to_string(std::max(1LL, reset - now));
+      }
+      done(http::classify(response, response.header("x-message-id"), "sendgrid"));
+    });
+  }
+
+ private:
+  std::string base_url_;
+  std::string key_;
+};
+
+}  // namespace
+
+sdk::ConnectorFactory sendgrid_connector_factory() {
+  sdk::ConnectorFactory factory;
+  factory.type = "sendgrid";
+  factory.doc = "Sends email through SendGrid's v3 Mail Send API.";
+  factory.keys = {
+      {"api_key_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the API key"},
+      {"base_url", sdk::ConfigKey::Type::url, false, "https://api.sendgrid.com", "API base URL"},
+  };
+  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
+    std::string key = http::secret_from_env(config, "api_key_env", error);
+    if (key.empty()) return nullptr;
+    return std::make_unique<SendgridConnector>(config.get("base_url"), std::move(key));
+  };
+  return factory;
+}
+
+}  // namespace nurture::connectors
