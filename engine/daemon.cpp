@@ -16,6 +16,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/http/status_server.hpp"
+#include "engine/webhooks.hpp"
 #include "engine/metrics.hpp"
 #include "engine/store/redis/embedded_redis.hpp"
 #include "engine/store/redis/redis_store.hpp"
@@ -88,8 +89,11 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   }
   auto connection = redis::RedisConnection::open(target.url);
   auto dispatch_connection = redis::RedisConnection::open(target.url);
-  if (!connection || !dispatch_connection) {
-    spdlog::error("{} (start Redis or pass --redis)", connection ? dispatch_connection.error() : connection.error());
+  auto webhook_connection = redis::RedisConnection::open(target.url);
+  if (!connection || !dispatch_connection || !webhook_connection) {
+    spdlog::error("{} (start Redis or pass --redis)",
+                  !connection ? connection.error() : !dispatch_connection ? dispatch_connection.error()
+                                                                          : webhook_connection.error());
     return 3;
   }
   redis::RedisStoreOptions store_options;
@@ -98,6 +102,8 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   store_options.consumer = options.consumer.empty() ? hostname() : options.consumer;
   redis::RedisStore store(std::move(*connection), store_options);
   redis::RedisStore dispatch_store(std::move(*dispatch_connection), store_options);
+  redis::RedisStore webhook_store(std::move(*webhook_connection), store_options);
+  WebhookReceiver webhooks(config, webhook_store);
   WorkflowVersions versions;
   try {
     store.prepare();
@@ -118,7 +124,8 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   RealClock clock;
   Metrics metrics;
   std::unique_ptr<http::StatusServer> status;
-  if (auto started = http::StatusServer::start(current->campaign.config.tracking_listen, metrics)) {
+  if (auto started = http::StatusServer::start(current->campaign.config.tracking_listen, metrics,
+                                               [&webhooks](const http::HttpCall& call) { return webhooks.handle(call); })) {
     status = std::move(*started);
     spdlog::info("status endpoints on http://{} (/healthz, /readyz, /metrics)", current->campaign.config.tracking_listen);
   } else {

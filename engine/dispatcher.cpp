@@ -167,6 +167,11 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
   for (auto& r : records) {
     if (r.at == TimePoint{}) r.at = now;
     if (listens_) r.raise_event = listens_(raised_event_type(r.entry->action, r.outcome));
+    // Mail servers' bounce reports (DSN) name only the Message-ID, hence the action; API providers echo the lead.
+    if (r.outcome == DispatchOutcome::sent && r.entry->action.kind == "email") {
+      const auto* settings = campaign_.config.connector(r.entry->action.connector);
+      r.remember_lead = settings && settings->type == "smtp";
+    }
     if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)]);
   }
   store_.record_many(records);

@@ -23,6 +23,8 @@ class MailgunConnector final : public sdk::Connector {
         {"o:tracking", "no"},  // our own click and open tracking is in the html already
         {"v:action_id", action.action_id},
         {"v:lead", action.lead_id},
+        {"v:workflow", action.workflow},
+        {"v:step", action.step},
     };
     if (!action.email.text.empty()) fields.emplace_back("text", action.email.text);
     if (!action.email.reply_to.empty()) fields.emplace_back("h:Reply-To", action.email.reply_to);
@@ -52,6 +54,7 @@ sdk::ConnectorFactory mailgun_connector_factory() {
   factory.type = "mailgun";
   factory.doc = "Sends email through Mailgun's Messages API.";
   factory.keys = {
+      {"webhook_signing_key_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the HTTP webhook signing key (POST /webhooks/NAME: bounces, complaints)"},
       {"api_key_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the API key"},
       {"domain", sdk::ConfigKey::Type::string, true, "", "the sending domain registered with Mailgun"},
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.mailgun.net",

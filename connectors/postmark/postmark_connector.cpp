@@ -25,7 +25,8 @@ class PostmarkConnector final : public sdk::Connector {
         {"MessageStream", stream_},
         {"TrackOpens", false},  // our own click and open tracking is in the html already
         {"TrackLinks", "None"},
-        {"Metadata", {{"action_id", action.action_id}, {"lead", action.lead_id}}},
+        {"Metadata",
+         {{"action_id", action.action_id}, {"lead", action.lead_id}, {"workflow", action.workflow}, {"step", action.step}}},
     };
     if (!action.email.text.empty()) body["TextBody"] = action.email.text;
     if (!action.email.reply_to.empty()) body["ReplyTo"] = action.email.reply_to;
@@ -61,6 +62,8 @@ sdk::ConnectorFactory postmark_connector_factory() {
   factory.type = "postmark";
   factory.doc = "Sends email through Postmark's email API.";
   factory.keys = {
+      {"webhook_user_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the webhook Basic auth user (POST /webhooks/NAME: bounces, complaints)"},
+      {"webhook_password_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the webhook Basic auth password (POST /webhooks/NAME: bounces, complaints)"},
       {"server_token_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the server token"},
       {"message_stream", sdk::ConfigKey::Type::string, false, "broadcast", "Postmark message stream (broadcast for marketing)"},
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.postmarkapp.com", "API base URL"},

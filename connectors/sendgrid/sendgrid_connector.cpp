@@ -32,7 +32,8 @@ class SendgridConnector final : public sdk::Connector {
       if (!reserved_by_sendgrid(name)) headers[name] = value;
     }
     if (!headers.empty()) body["headers"] = headers;
-    body["custom_args"] = {{"action_id", action.action_id}, {"lead", action.lead_id}};
+    body["custom_args"] = {{"action_id", action.action_id}, {"lead", action.lead_id},
+                           {"workflow", action.workflow}, {"step", action.step}};
     // Our own click and open tracking is in the html already.
     body["tracking_settings"] = {{"click_tracking", {{"enable", false}}}, {"open_tracking", {{"enable", false}}}};
 
@@ -65,6 +66,7 @@ sdk::ConnectorFactory sendgrid_connector_factory() {
   factory.type = "sendgrid";
   factory.doc = "Sends email through SendGrid's v3 Mail Send API.";
   factory.keys = {
+      {"webhook_public_key_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the Signed Event Webhook verification key (base64) (POST /webhooks/NAME: bounces, complaints)"},
       {"api_key_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the API key"},
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.sendgrid.com", "API base URL"},
   };

@@ -20,6 +20,8 @@
 #include "engine/daemon.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/event.hpp"
+#include "engine/feedback.hpp"
+#include "engine/feedback_recorder.hpp"
 #include "engine/report.hpp"
 #include "engine/simulation.hpp"
 #include "engine/store/redis/redis_store.hpp"
@@ -274,6 +276,43 @@ int report(const std::string& workflow, const std::string& format, const std::st
   return 0;
 }
 
+// `nurture dsn [FILE]`: a bounce report (RFC 3464 DSN) or abuse report (RFC 5965 ARF) from a mail server, e.g.
+// piped from an alias (`bounces: "|nurture dsn --config /etc/nurture/nurture.yaml"`). Hard bounces and complaints
+// suppress the address and reach the lead as email.bounced / email.complained.
+int dsn(const std::string& file, const std::string& redis_flag, const std::string& config_path) {
+  std::string message;
+  if (file.empty() || file == "-") {
+    std::stringstream buffer;
+    buffer << std::cin.rdbuf();
+    message = buffer.str();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::cerr << fmt::format("error: cannot read {}\n", file);
+      return 1;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    message = buffer.str();
+  }
+  auto reports = engine::parse_report_message(message);
+  if (!reports) {
+    std::cerr << "error: " << reports.error() << "\n";
+    return 1;
+  }
+  auto opened = open_cli_store(redis_flag, config_path);
+  if (!opened) return opened.error();
+  try {
+    const auto outcome = engine::record_feedback(*opened->store, *reports);
+    std::cout << fmt::format("{} report(s): {} address(es) suppressed, {} event(s) for leads, {} without a known lead\n",
+                             reports->size(), outcome.suppressed, outcome.events, outcome.unmatched);
+  } catch (const engine::StoreUnavailable& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}
+
 // `nurture lead show L`: what the engine knows of one lead, as people read it (or JSON).
 int lead_show(const std::string& lead_id, bool as_json, const std::string& redis_flag, const std::string& config_path) {
   auto opened = open_cli_store(redis_flag, config_path);
@@ -521,6 +560,11 @@ int main(int argc, char** argv) {
   preview_cmd->add_option("--html-out", preview_html_out, "where to write the HTML (default: NAME.preview.html)");
   preview_cmd->add_option("--config", config_path, "config file (default DIR/nurture.yaml)");
 
+  auto* dsn_cmd = app.add_subcommand("dsn", "read a bounce (RFC 3464) or abuse (RFC 5965) report: suppress, tell the lead");
+  std::string dsn_file;
+  dsn_cmd->add_option("file", dsn_file, "the report message (default: standard input)");
+  add_store_options(dsn_cmd, config_path, redis_flag);
+
   auto* report_cmd = app.add_subcommand("report", "funnel per workflow and step: entered, sent, opened, clicked, goals");
   std::string report_workflow;
   std::string report_format = "table";
@@ -596,6 +640,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return validate(dir, config_path);
   if (*emit_cmd) return emit(emit_options, redis_flag, config_path);
   if (*simulate_cmd) return simulate(simulate_options, config_path);
+  if (*dsn_cmd) return dsn(dsn_file, redis_flag, config_path);
   if (*preview_cmd) return preview(preview_dir, preview_template, preview_lead, preview_html_out, config_path);
   if (*import_cmd) return import_csv(import_file, id_column, redis_flag, config_path);
   if (*report_cmd) return report(report_workflow, report_format, report_html_file, redis_flag, config_path);

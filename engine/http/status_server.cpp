@@ -3,6 +3,8 @@
 
 #include "engine/http/status_server.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -21,7 +23,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Metrics& metrics) : stream_(std::move(socket)), metrics_(metrics) {}
+  Session(tcp::socket socket, const Metrics& metrics, const RequestHandler& more)
+      : stream_(std::move(socket)), metrics_(metrics), more_(more) {}
 
   void start() { read(); }
 
@@ -54,7 +57,23 @@ class Session : public std::enable_shared_from_this<Session> {
     response.set(bhttp::field::server, "nurture");
     response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
     const std::string target(request_.target());
-    if (request_.method() != bhttp::verb::get && request_.method() != bhttp::verb::head) {
+    const bool builtin = target == "/healthz" || target == "/readyz" || target == "/metrics";
+    if (!builtin && more_) {
+      HttpCall call{std::string(request_.method_string()), target, {}, request_.body()};
+      for (const auto& field : request_) {
+        std::string name(field.name_string());
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        call.headers[name] = std::string(field.value());
+      }
+      if (auto answer = more_(call)) {
+        response.result(static_cast<bhttp::status>(answer->status));
+        response.set(bhttp::field::content_type, answer->content_type);
+        response.body() = std::move(answer->body);
+        response.prepare_payload();
+        return response;
+      }
+    }
+    if (builtin && request_.method() != bhttp::verb::get && request_.method() != bhttp::verb::head) {
       response.result(bhttp::status::method_not_allowed);
       response.body() = "GET only\n";
     } else if (target == "/healthz") {
@@ -80,6 +99,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   bhttp::request<bhttp::string_body> request_;
   const Metrics& metrics_;
+  const RequestHandler& more_;
 };
 
 }  // namespace
@@ -88,25 +108,28 @@ struct StatusServer::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   const Metrics* metrics = nullptr;
+  RequestHandler more;
   std::thread thread;
 
   void accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;  // the acceptor was closed: stopping
-      std::make_shared<Session>(std::move(socket), *metrics)->start();
+      std::make_shared<Session>(std::move(socket), *metrics, more)->start();
       accept();
     });
   }
 };
 
 tl::expected<std::unique_ptr<StatusServer>, std::string> StatusServer::start(const std::string& listen,
-                                                                             const Metrics& metrics) {
+                                                                             const Metrics& metrics,
+                                                                             RequestHandler more) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return tl::unexpected(fmt::format("\"{}\" is not host:port", listen));
   std::unique_ptr<StatusServer> server(new StatusServer());
   server->impl_ = std::make_unique<Impl>();
   Impl& impl = *server->impl_;
   impl.metrics = &metrics;
+  impl.more = std::move(more);
   beast::error_code ec;
   const auto address = asio::ip::make_address(listen.substr(0, colon), ec);
   if (ec) return tl::unexpected(fmt::format("\"{}\": {}", listen, ec.message()));

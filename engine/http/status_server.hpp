@@ -1,9 +1,11 @@
 #pragma once
-// The daemon's HTTP status endpoints: /healthz (the process answers), /readyz (Redis answers: 503 while it does
-// not), /metrics (Prometheus text). One thread, one object per connection; Asio and Beast stay in the .cpp.
+// The daemon's HTTP endpoints: /healthz (the process answers), /readyz (Redis answers: 503 while it does
+// not), /metrics (Prometheus text), and whatever a RequestHandler adds (provider webhooks). One thread, one object per connection; Asio and Beast stay in the .cpp.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <tl/expected.hpp>
@@ -12,11 +14,28 @@
 
 namespace nurture::engine::http {
 
+struct HttpCall {
+  std::string method;  // GET, POST...
+  std::string target;  // path and query
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+};
+
+struct HttpAnswer {
+  int status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
+// Serves what the status endpoints do not (webhooks); nothing: 404. Runs on the server's one thread.
+using RequestHandler = std::function<std::optional<HttpAnswer>(const HttpCall&)>;
+
 class StatusServer {
  public:
   // `listen` is host:port (port 0: any free one).
   static tl::expected<std::unique_ptr<StatusServer>, std::string> start(const std::string& listen,
-                                                                        const Metrics& metrics);
+                                                                        const Metrics& metrics,
+                                                                        RequestHandler more = {});
   ~StatusServer();  // stops and joins
   int port() const;
 

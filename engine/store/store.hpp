@@ -71,6 +71,7 @@ struct DispatchRecord {
   std::string detail;  // provider id or reason
   TimePoint at;        // when; the raised event (`email.sent`, `action.failed`) carries it
   bool raise_event = true;  // false when nothing in the campaign listens to the event this outcome raises
+  bool remember_lead = false;  // sent email that may bounce back as a report naming only the action
 };
 
 // The event type a dispatch outcome raises for the lead, or "" for none (spec/events.md).
@@ -149,6 +150,10 @@ class Store {
   // Acknowledges an entry whose result was recorded before (a re-delivery): nothing else changes.
   virtual void ack_outbox(const OutboxEntry& entry) = 0;
   virtual bool is_suppressed(const std::string& channel, const std::string& address) = 0;
+  // Bounces and complaints: the address is never sent to again on `channel`.
+  virtual void suppress(const std::string& channel, const std::string& address) = 0;
+  // The lead a sent email (remember_lead) went to; "" when unknown or older than a week.
+  virtual std::string lead_of_action(const std::string& action_id) = 0;
   // Acknowledges the entry and puts it back `after` from now, with attempt + 1.
   virtual void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) = 0;
 };

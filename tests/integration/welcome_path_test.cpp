@@ -8,6 +8,9 @@
 #include "connectors/builtins.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/engine.hpp"
+#include "engine/http/status_server.hpp"
+#include "engine/metrics.hpp"
+#include "engine/webhooks.hpp"
 #include "engine/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
@@ -349,4 +352,98 @@ TEST_CASE("two engines split the partitions' timers; when one falls silent the o
   CHECK(w.stat(lead_in[1], "step:tips:sent") == "1");
   CHECK(w.stat(lead_in[3], "step:tips:sent") == "1");
   CHECK(w.smtp.messages().size() == 8);
+}
+
+TEST_CASE("a bounce report (DSN) for the first email suppresses the address: the second email is not sent") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}, {"first_name", "Ana"}});
+  engine.drain();
+  REQUIRE(w.smtp.messages().size() == 1);
+  const std::string message_id = header(w.smtp.messages()[0].raw, "Message-ID");
+
+  // What the recipient's mail server sends back, piped to `nurture dsn` as an MTA alias would.
+  nurture::testing::write_file(
+      w.dir / "dsn.eml",
+      "From: MAILER-DAEMON@mx.example.com\r\nContent-Type: multipart/report; report-type=delivery-status; "
+      "boundary=\"R\"\r\n\r\n--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n"
+      "\r\nFinal-Recipient: rfc822; ana@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+      "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+      "Message-ID: " + message_id + "\r\nTo: ana@example.com\r\n\r\n--R--\r\n");
+  const auto cli = [&](const std::string& log) {
+    return nurture::testing::run_command({NURTURE_BINARY, "dsn", (w.dir / "dsn.eml").string(), "--redis", w.redis.url(),
+                                          "--config", (w.dir / "campaign/nurture.yaml").string()},
+                                         w.dir / log);
+  };
+  REQUIRE(cli("dsn.log") == 0);
+  CHECK(nurture::testing::read_file(w.dir / "dsn.log")
+            .find("1 report(s): 1 address(es) suppressed, 1 event(s) for leads, 0 without a known lead") !=
+        std::string::npos);
+  REQUIRE(cli("dsn-again.log") == 0);  // the MTA delivers the report twice: still one event for the lead
+
+  engine.drain();
+  const LeadSnapshot lead = store->load_lead("L1");
+  CHECK(lead.suppressed.count("email") == 1);
+  // Both deliveries of the report carry the same idempotency key, so the engine applies it once.
+  const std::string action = message_id.substr(1, message_id.find('@') - 1);
+  auto events = w.redis_command({"XRANGE", "nurture:events", "-", "+"});
+  int reports = 0;
+  for (const auto& entry : events.elements) {
+    if (nurture::testing::stream_field(entry, "type") != "email.bounced") continue;
+    ++reports;
+    CHECK(nurture::testing::stream_field(entry, "id") == "dsn:" + action + ":ana@example.com");
+    CHECK(nurture::testing::stream_field(entry, "lead") == "L1");
+  }
+  CHECK(reports == 2);
+  CHECK(w.redis_command({"SISMEMBER", "nurture:suppress:email", "ana@example.com"}).integer == 1);
+
+  w.clock.advance(hours(48));
+  engine.drain();
+  CHECK(w.smtp.messages().size() == 1);  // the second email was skipped, not sent
+  CHECK(w.stat("L1", "step:tips:skipped") == "1");
+}
+
+TEST_CASE("a provider webhook over HTTP: authenticated bounces suppress and reach the lead; others change nothing") {
+  World w;
+  ::setenv("NURTURE_TEST_HOOK_USER", "hook", 1);
+  ::setenv("NURTURE_TEST_HOOK_PASSWORD", "s3cret", 1);
+  workflows::Config config = w.campaign.config;
+  workflows::ConnectorSettings postmark;
+  postmark.name = "pm";
+  postmark.type = "postmark";
+  postmark.values = {{"server_token_env", "UNUSED"},
+                     {"webhook_user_env", "NURTURE_TEST_HOOK_USER"},
+                     {"webhook_password_env", "NURTURE_TEST_HOOK_PASSWORD"}};
+  config.connectors.push_back(postmark);
+  auto store = w.store();
+  WebhookReceiver receiver(config, *store);
+  Metrics metrics;
+  auto server = http::StatusServer::start("127.0.0.1:0", metrics,
+                                          [&](const http::HttpCall& call) { return receiver.handle(call); });
+  REQUIRE(server);
+  const int port = (*server)->port();
+  const std::string bounce = R"({"RecordType":"Bounce","ID":42,"Type":"HardBounce","Email":"ana@example.com",
+    "Description":"unknown user","Metadata":{"action_id":"a1","lead":"L1","workflow":"welcome","step":"hello"}})";
+
+  auto refused = nurture::testing::http_request(port, "POST", "/webhooks/pm", bounce,
+                                                {{"Authorization", "Basic aG9vazp3cm9uZw=="}});  // hook:wrong
+  CHECK(refused.status == 401);
+  CHECK(w.redis_command({"SISMEMBER", "nurture:suppress:email", "ana@example.com"}).integer == 0);
+  CHECK(nurture::testing::http_request(port, "POST", "/webhooks/smtp_main", bounce).status == 404);
+
+  auto accepted = nurture::testing::http_request(port, "POST", "/webhooks/pm", bounce,
+                                                 {{"Authorization", "Basic aG9vazpzM2NyZXQ="}});
+  CHECK(accepted.status == 200);
+  CHECK(accepted.body == "{\"events\":1,\"suppressed\":1}\n");
+  CHECK(w.redis_command({"SISMEMBER", "nurture:suppress:email", "ana@example.com"}).integer == 1);
+  auto events = w.redis_command({"XRANGE", "nurture:events", "-", "+"});
+  REQUIRE(events.elements.size() == 1);
+  CHECK(nurture::testing::stream_field(events.elements[0], "type") == "email.bounced");
+  CHECK(nurture::testing::stream_field(events.elements[0], "lead") == "L1");
+  CHECK(nurture::testing::stream_field(events.elements[0], "id") == "postmark:42");
+  const auto props = nlohmann::json::parse(nurture::testing::stream_field(events.elements[0], "props"));
+  CHECK(props["action_id"] == "a1");
+  CHECK(props["step"] == "hello");
+  CHECK(props["reason"] == "HardBounce: unknown user");
 }

@@ -110,7 +110,10 @@ int free_tcp_port() {
   return ntohs(address.sin_port);
 }
 
-HttpReply http_get(int port, const std::string& path) {
+HttpReply http_get(int port, const std::string& path) { return http_request(port, "GET", path); }
+
+HttpReply http_request(int port, const std::string& method, const std::string& path, const std::string& body,
+                       const std::map<std::string, std::string>& headers) {
   HttpReply reply;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -121,7 +124,10 @@ HttpReply http_get(int port, const std::string& path) {
     ::close(fd);
     return reply;
   }
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  if (method != "GET") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
   ::send(fd, request.data(), request.size(), 0);
   std::string response;
   char buffer[4096];
@@ -129,8 +135,8 @@ HttpReply http_get(int port, const std::string& path) {
   while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, static_cast<std::size_t>(n));
   ::close(fd);
   if (response.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::stoi(response.substr(9, 3));
-  const auto body = response.find("\r\n\r\n");
-  if (body != std::string::npos) reply.body = response.substr(body + 4);
+  const auto body_start = response.find("\r\n\r\n");
+  if (body_start != std::string::npos) reply.body = response.substr(body_start + 4);
   return reply;
 }
 

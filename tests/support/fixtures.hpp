@@ -129,6 +129,8 @@ struct HttpReply {
 };
 // A plain HTTP/1.1 GET to 127.0.0.1:port.
 HttpReply http_get(int port, const std::string& path);
+HttpReply http_request(int port, const std::string& method, const std::string& path, const std::string& body = {},
+                       const std::map<std::string, std::string>& headers = {});
 
 // Mail helpers for assertions.
 std::string header(const std::string& raw, const std::string& name);  // unfolded value, "" when absent

@@ -33,6 +33,8 @@ class Keys {
     return fmt::format("{}{{{}}}:stats:{}", prefix_, p, workflow);
   }
   std::string suppress(const std::string& channel) const { return prefix_ + "suppress:" + channel; }
+  // The lead an emailed action went to, for bounce reports that only carry the Message-ID (7 days).
+  std::string action_lead(const std::string& action_id) const { return prefix_ + "act:" + action_id; }
   const std::string& prefix() const { return prefix_; }
 
  private:

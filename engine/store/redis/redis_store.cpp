@@ -695,6 +695,9 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
                           format_rfc3339(record.at), "props", props.dump()});
     }
     commands.push_back({"EXEC"});
+    if (record.outcome == DispatchOutcome::sent && record.remember_lead) {
+      commands.push_back({"SET", keys_.action_lead(entry.action.action_id), entry.action.lead, "EX", "604800"});
+    }
     if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) {
       // Global set by address, outside the partition's slot (DESIGN.md: read by the dispatcher).
       commands.push_back({"SADD", keys_.suppress("email"), entry.action.to});
@@ -709,6 +712,14 @@ void RedisStore::ack_outbox(const OutboxEntry& entry) {
 
 bool RedisStore::is_suppressed(const std::string& channel, const std::string& address) {
   return checked(Command{"SISMEMBER", keys_.suppress(channel), address}).integer == 1;
+}
+
+void RedisStore::suppress(const std::string& channel, const std::string& address) {
+  checked(Command{"SADD", keys_.suppress(channel), address});
+}
+
+std::string RedisStore::lead_of_action(const std::string& action_id) {
+  return checked(Command{"GET", keys_.action_lead(action_id)}).text;
 }
 
 void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {

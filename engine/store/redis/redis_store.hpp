@@ -59,6 +59,8 @@ class RedisStore final : public Store {
   void record_many(const std::vector<DispatchRecord>& records) override;
   void ack_outbox(const OutboxEntry& entry) override;
   bool is_suppressed(const std::string& channel, const std::string& address) override;
+  void suppress(const std::string& channel, const std::string& address) override;
+  std::string lead_of_action(const std::string& action_id) override;
   void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
 
   RedisConnection& connection() { return *connection_; }
