@@ -447,3 +447,27 @@ TEST_CASE("a provider webhook over HTTP: authenticated bounces suppress and reac
   CHECK(props["step"] == "hello");
   CHECK(props["reason"] == "HardBounce: unknown user");
 }
+
+TEST_CASE("a template that fails to render fails that action for that lead; the engine and other sends go on") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  // Broken after validation, as a bad deploy would: the library reads templates when first used.
+  nurture::testing::write_file(w.dir / "campaign/templates/tips.mustache",
+                               "---\nsubject: Tips\n---\n{{#lead.vip}}never closed\n");
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}, {"first_name", "Ana"}});
+  engine.drain();
+  w.clock.advance(hours(48));
+  engine.drain();  // tips for L1 cannot render
+  w.emit(*store, "lead.created", "L2", {{"email", "bo@example.com"}, {"first_name", "Bo"}});
+  engine.drain();
+
+  auto mails = w.smtp.messages();
+  REQUIRE(mails.size() == 2);  // hello for L1 and for L2
+  CHECK(mails[1].rcpt_to == std::vector<std::string>{"bo@example.com"});
+  CHECK(w.stat("L1", "step:tips:failed") == "1");
+  auto dead = w.redis_command({"XRANGE", fmt::format("nurture:{{{}}}:outbox:dead", partition_of("L1", 4)), "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason").find("templates/tips.mustache") != std::string::npos);
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason").find("never closed") != std::string::npos);
+}

@@ -96,3 +96,27 @@ TEST_CASE("the domain of an address is what follows the @") {
   CHECK(address_domain("Acme <hello@acme.example>") == "acme.example");
   CHECK(address_domain("nobody") == "localhost");
 }
+
+TEST_CASE("long subjects and long html lines still give lines of at most 998 characters (RFC 5322 2.1.1)") {
+  OutgoingEmail email;
+  email.from = "Acme Team <hello@acme.example>";
+  email.to = "ana@example.com";
+  std::string subject;
+  for (int i = 0; i < 120; ++i) subject += "word" + std::to_string(i) + " ";
+  email.subject = subject + "end";
+  email.text = std::string(3000, 'x') + "\n";
+  email.html = "<p>" + std::string(5000, 'y') + "</p>";
+  email.message_id = "long@acme.example";
+  email.date = std::chrono::system_clock::time_point{};
+  const std::string raw = compose_mime(email);
+  std::size_t start = 0, longest = 0;
+  while (start < raw.size()) {
+    const std::size_t end = raw.find("\r\n", start);
+    REQUIRE(end != std::string::npos);
+    longest = std::max(longest, end - start);
+    start = end + 2;
+  }
+  CHECK(longest <= 998);
+  CHECK(nurture::testing::header(raw, "Subject") == email.subject);  // folded, and unfolds to the same text
+  CHECK(nurture::testing::mime_part(raw, "text/html; charset=UTF-8") == email.html);
+}
