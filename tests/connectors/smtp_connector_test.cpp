@@ -1,5 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 #include <map>
 #include <set>
@@ -146,4 +151,24 @@ TEST_CASE("reply classification: 5xx failed unless the mailbox does not exist") 
   CHECK(connectors::classify_smtp_reply(554, "5.7.1 rejected").kind == sdk::Result::Kind::failed);
   CHECK(connectors::classify_smtp_reply(550, "5.1.1 no such user").kind == sdk::Result::Kind::suppressed);
   CHECK(connectors::classify_smtp_reply(421, "4.7.0 slow down").kind == sdk::Result::Kind::retry);
+}
+
+TEST_CASE("a server that accepts the connection but never answers is a retry after timeout_ms") {
+  // A listening socket nobody accepts from: the kernel completes the handshake, no greeting ever comes.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(::listen(fd, 8) == 0);
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  auto connector = smtp_connector("smtp://127.0.0.1:" + std::to_string(ntohs(address.sin_port)), {{"timeout_ms", "800"}});
+  const auto started = std::chrono::steady_clock::now();
+  auto result = send_now(*connector, email_to("ana@example.com", "slow1"));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  CHECK(result.kind == sdk::Result::Kind::retry);
+  CHECK(took >= std::chrono::milliseconds(700));
+  CHECK(took < std::chrono::seconds(5));
 }
