@@ -1,5 +1,7 @@
 #include "engine/report.hpp"
 
+#include "templates/mustache.hpp"
+
 #include <fmt/format.h>
 
 namespace nurture::engine {
@@ -98,21 +100,6 @@ std::string report_table(const std::vector<WorkflowReport>& report) {
   return out;
 }
 
-namespace {
-std::string escape_html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-}  // namespace
 
 std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title) {
   std::string out = fmt::format(
@@ -120,17 +107,17 @@ std::string report_html(const std::vector<WorkflowReport>& report, const std::st
       "margin:2em}}table{{border-collapse:collapse;margin-bottom:2em}}th,td{{border:1px solid #ccc;padding:4px 8px;"
       "text-align:right}}th:first-child,td:first-child,td:nth-child(2){{text-align:left}}</style></head>\n<body>"
       "<h1>{0}</h1>\n",
-      escape_html(title));
+      templates::escape_html(title));
   for (const auto& r : report) {
     long goals = 0;
     for (const auto& [goal, n] : r.goals) goals += n;
     out += fmt::format("<h2>{} <small>(version {})</small></h2>\n<p>entered {}, active {}, completed {}, exited {}, "
                        "goals {} (conversion {})</p>\n",
-                       escape_html(r.workflow), r.version, r.entered, r.active, r.completed, r.exited, goals,
+                       templates::escape_html(r.workflow), r.version, r.entered, r.active, r.completed, r.exited, goals,
                        percent(goals, r.entered));
     if (!r.goals.empty()) {
       out += "<ul>";
-      for (const auto& [goal, n] : r.goals) out += fmt::format("<li>{}: {}</li>", escape_html(goal), n);
+      for (const auto& [goal, n] : r.goals) out += fmt::format("<li>{}: {}</li>", templates::escape_html(goal), n);
       out += "</ul>\n";
     }
     out += "<table><tr><th>step</th><th>action</th><th>reached</th><th>sent</th><th>failed</th><th>skipped</th>"
@@ -138,7 +125,7 @@ std::string report_html(const std::vector<WorkflowReport>& report, const std::st
     for (const auto& s : r.steps) {
       out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                          "<td>{}</td></tr>\n",
-                         escape_html(s.step), escape_html(s.action), s.reached, s.sent, s.failed, s.skipped, s.opened,
+                         templates::escape_html(s.step), templates::escape_html(s.action), s.reached, s.sent, s.failed, s.skipped, s.opened,
                          s.clicked, s.action == "email" ? percent(s.clicked, s.sent) : "");
     }
     out += "</table>\n";

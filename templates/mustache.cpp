@@ -319,6 +319,13 @@ class Renderer {
 
 }  // namespace
 
+std::string escape_html(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_escaped(out, text);
+  return out;
+}
+
 MustacheTemplate::MustacheTemplate() = default;
 MustacheTemplate::~MustacheTemplate() = default;
 MustacheTemplate::MustacheTemplate(MustacheTemplate&&) noexcept = default;

@@ -61,6 +61,9 @@ class MustachePartials {
   mutable std::map<std::pair<std::string, std::string>, MustacheTemplate> compiled_;
 };
 
+// Text made safe inside HTML elements and quoted attributes (& < > " ').
+std::string escape_html(std::string_view text);
+
 // One-off rendering (compile + render).
 tl::expected<std::string, std::string> render_mustache(std::string_view source, const nlohmann::json& data,
                                                        const std::map<std::string, std::string>& partials = {},

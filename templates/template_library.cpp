@@ -190,14 +190,7 @@ const std::string preheader_style =
 // The preheader goes first in the body: inboxes show the first text of a message next to the subject.
 void insert_preheader(std::string& html, const std::string& preheader) {
   if (preheader.empty()) return;
-  std::string block = "<div style=\"" + preheader_style + "\">";
-  for (char c : preheader) {
-    if (c == '<') block += "&lt;";
-    else if (c == '>') block += "&gt;";
-    else if (c == '&') block += "&amp;";
-    else block += c;
-  }
-  block += "</div>\n";
+  const std::string block = "<div style=\"" + preheader_style + "\">" + escape_html(preheader) + "</div>\n";
   std::size_t at = 0;
   const std::size_t body = html.find("<body");
   if (body != std::string::npos) {

@@ -1,5 +1,7 @@
 #include "templates/tracking.hpp"
 
+#include "templates/mustache.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -62,15 +64,6 @@ std::string decode_entities(std::string_view text) {
   return out;
 }
 
-std::string escape_attribute(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
-}
 
 // The end of the tag that starts at `open` ('<'), quotes respected; npos when unterminated.
 std::size_t tag_end(std::string_view html, std::size_t open) {
@@ -215,13 +208,13 @@ std::string add_tracking(std::string_view html, const TrackingLinks& links, std:
       continue;
     }
     out.append(html.substr(copied, pos + href.value_begin - copied));
-    out += escape_attribute(links.click_url(action_id, target));
+    out += escape_html(links.click_url(action_id, target));
     copied = pos + href.value_end;
     pos = end;
   }
   out.append(html.substr(copied));
 
-  const std::string pixel = "<img src=\"" + escape_attribute(links.open_pixel_url(action_id)) +
+  const std::string pixel = "<img src=\"" + escape_html(links.open_pixel_url(action_id)) +
                             "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">";
   std::size_t body_close = std::string::npos;
   for (std::size_t i = out.size(); i-- > 0;) {

@@ -276,26 +276,29 @@ int report(const std::string& workflow, const std::string& format, const std::st
   return 0;
 }
 
+// The whole of FILE, or of standard input for "" or "-"; nothing (and a message) when it cannot be read.
+std::optional<std::string> read_input(const std::string& file) {
+  std::stringstream buffer;
+  if (file.empty() || file == "-") {
+    buffer << std::cin.rdbuf();
+    return buffer.str();
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << fmt::format("error: cannot read {}\n", file);
+    return std::nullopt;
+  }
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
 // `nurture dsn [FILE]`: a bounce report (RFC 3464 DSN) or abuse report (RFC 5965 ARF) from a mail server, e.g.
 // piped from an alias (`bounces: "|nurture dsn --config /etc/nurture/nurture.yaml"`). Hard bounces and complaints
 // suppress the address and reach the lead as email.bounced / email.complained.
 int dsn(const std::string& file, const std::string& redis_flag, const std::string& config_path) {
-  std::string message;
-  if (file.empty() || file == "-") {
-    std::stringstream buffer;
-    buffer << std::cin.rdbuf();
-    message = buffer.str();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      std::cerr << fmt::format("error: cannot read {}\n", file);
-      return 1;
-    }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    message = buffer.str();
-  }
-  auto reports = engine::parse_report_message(message);
+  auto message = read_input(file);
+  if (!message) return 1;
+  auto reports = engine::parse_report_message(*message);
   if (!reports) {
     std::cerr << "error: " << reports.error() << "\n";
     return 1;
@@ -394,14 +397,9 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
 // chunks; a progress bar on a TTY. Values are strings, as a CSV has no types.
 int import_csv(const std::string& file, const std::string& id_column, const std::string& redis_flag,
                const std::string& config_path) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::cerr << fmt::format("error: cannot read {}\n", file);
-    return 2;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const auto input = read_input(file);
+  if (!input) return 2;
+  const std::string& text = *input;
   engine::CsvReader reader(text);
   std::string error;
   auto header = reader.next(error);
