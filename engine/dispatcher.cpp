@@ -234,6 +234,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
     action.channel = sdk::Channel::social;
     action.post.text = rendered->text;
     action.post.visibility = rendered->visibility;
+    action.lead_attrs = lead.attrs.dump();
     return action;
   }
   if (planned.kind == "webhook" || planned.kind == "handoff") {
@@ -258,6 +259,13 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
     }
     action.channel = sdk::Channel::webhook;
     action.json_body = body.dump();
+    action.lead_attrs = lead.attrs.dump();
+    if (!planned.template_name.empty()) {
+      // Chat connectors (slack, discord) post this text; JSON connectors send the body.
+      auto rendered = templates_.render_post(planned.template_name, variables);
+      if (!rendered) return tl::unexpected(rendered.error().format());
+      action.post.text = rendered->text;
+    }
     return action;
   }
 

@@ -2,8 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connectors/http/email_api.hpp"
-#include "connectors/http/http_client.hpp"
+#include "connectors/http/api_connector.hpp"
 
 namespace nurture::connectors {
 
@@ -11,8 +10,8 @@ namespace {
 
 class MailgunConnector final : public sdk::Connector {
  public:
-  MailgunConnector(std::string base_url, std::string domain, std::string key)
-      : base_url_(std::move(base_url)), domain_(std::move(domain)), key_(std::move(key)) {}
+  MailgunConnector(std::string base_url, std::string domain, std::string key, std::chrono::milliseconds timeout)
+      : base_url_(std::move(base_url)), domain_(std::move(domain)), key_(std::move(key)), timeout_(timeout) {}
 
   void send(const sdk::Action& action, sdk::Completion done) override {
     std::vector<std::pair<std::string, std::string>> fields = {
@@ -32,6 +31,7 @@ class MailgunConnector final : public sdk::Connector {
 
     http::Request request;
     request.url = base_url_ + "/v3/" + domain_ + "/messages";
+    request.timeout = timeout_;
     request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
     request.basic_user = "api";
     request.basic_password = key_;
@@ -45,6 +45,7 @@ class MailgunConnector final : public sdk::Connector {
 
  private:
   std::string base_url_, domain_, key_;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace
@@ -59,11 +60,13 @@ sdk::ConnectorFactory mailgun_connector_factory() {
       {"domain", sdk::ConfigKey::Type::string, true, "", "the sending domain registered with Mailgun"},
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.mailgun.net",
        "API base URL (https://api.eu.mailgun.net for the EU region)"},
+      http::timeout_key(),
   };
   factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
     std::string key = http::secret_from_env(config, "api_key_env", error);
     if (key.empty()) return nullptr;
-    return std::make_unique<MailgunConnector>(config.get("base_url"), config.get("domain"), std::move(key));
+    return std::make_unique<MailgunConnector>(config.get("base_url"), config.get("domain"), std::move(key),
+                                              http::timeout_of(config));
   };
   return factory;
 }

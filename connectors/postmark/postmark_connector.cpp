@@ -2,8 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connectors/http/email_api.hpp"
-#include "connectors/http/http_client.hpp"
+#include "connectors/http/api_connector.hpp"
 
 namespace nurture::connectors {
 
@@ -13,8 +12,8 @@ constexpr int inactive_recipient = 406;
 
 class PostmarkConnector final : public sdk::Connector {
  public:
-  PostmarkConnector(std::string base_url, std::string token, std::string stream)
-      : base_url_(std::move(base_url)), token_(std::move(token)), stream_(std::move(stream)) {}
+  PostmarkConnector(std::string base_url, std::string token, std::string stream, std::chrono::milliseconds timeout)
+      : base_url_(std::move(base_url)), token_(std::move(token)), stream_(std::move(stream)), timeout_(timeout) {}
 
   void send(const sdk::Action& action, sdk::Completion done) override {
     nlohmann::json body = {
@@ -36,6 +35,7 @@ class PostmarkConnector final : public sdk::Connector {
 
     http::Request request;
     request.url = base_url_ + "/email";
+    request.timeout = timeout_;
     request.headers = {{"X-Postmark-Server-Token", token_},
                        {"Accept", "application/json"},
                        {"Content-Type", "application/json"}};
@@ -53,6 +53,7 @@ class PostmarkConnector final : public sdk::Connector {
 
  private:
   std::string base_url_, token_, stream_;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace
@@ -67,11 +68,13 @@ sdk::ConnectorFactory postmark_connector_factory() {
       {"server_token_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the server token"},
       {"message_stream", sdk::ConfigKey::Type::string, false, "broadcast", "Postmark message stream (broadcast for marketing)"},
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.postmarkapp.com", "API base URL"},
+      http::timeout_key(),
   };
   factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
     std::string token = http::secret_from_env(config, "server_token_env", error);
     if (token.empty()) return nullptr;
-    return std::make_unique<PostmarkConnector>(config.get("base_url"), std::move(token), config.get("message_stream"));
+    return std::make_unique<PostmarkConnector>(config.get("base_url"), std::move(token), config.get("message_stream"),
+                                               http::timeout_of(config));
   };
   return factory;
 }

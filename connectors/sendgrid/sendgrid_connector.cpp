@@ -2,8 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "connectors/http/email_api.hpp"
-#include "connectors/http/http_client.hpp"
+#include "connectors/http/api_connector.hpp"
 
 namespace nurture::connectors {
 
@@ -14,7 +13,8 @@ bool reserved_by_sendgrid(const std::string& name) { return name == "Message-ID"
 
 class SendgridConnector final : public sdk::Connector {
  public:
-  SendgridConnector(std::string base_url, std::string key) : base_url_(std::move(base_url)), key_(std::move(key)) {}
+  SendgridConnector(std::string base_url, std::string key, std::chrono::milliseconds timeout)
+      : base_url_(std::move(base_url)), key_(std::move(key)), timeout_(timeout) {}
 
   void send(const sdk::Action& action, sdk::Completion done) override {
     const http::Mailbox from = http::split_mailbox(action.email.from);
@@ -39,6 +39,7 @@ class SendgridConnector final : public sdk::Connector {
 
     http::Request request;
     request.url = base_url_ + "/v3/mail/send";
+    request.timeout = timeout_;
     request.headers = {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}};
     request.body = body.dump();
     http::Client::shared().perform(std::move(request), [done = std::move(done)](http::Response response) {
@@ -57,6 +58,7 @@ class SendgridConnector final : public sdk::Connector {
  private:
   std::string base_url_;
   std::string key_;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace
@@ -69,11 +71,12 @@ sdk::ConnectorFactory sendgrid_connector_factory() {
       {"webhook_public_key_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the Signed Event Webhook verification key (base64) (POST /webhooks/NAME: bounces, complaints)"},
       {"api_key_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the API key"},
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.sendgrid.com", "API base URL"},
+      http::timeout_key(),
   };
   factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
     std::string key = http::secret_from_env(config, "api_key_env", error);
     if (key.empty()) return nullptr;
-    return std::make_unique<SendgridConnector>(config.get("base_url"), std::move(key));
+    return std::make_unique<SendgridConnector>(config.get("base_url"), std::move(key), http::timeout_of(config));
   };
   return factory;
 }

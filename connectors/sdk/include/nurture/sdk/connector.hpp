@@ -31,9 +31,10 @@ struct EmailContent {
 };
 
 struct PostContent {
-  std::string text;
-  std::string visibility;
+  std::string text;        // also the rendered template of a webhook/handoff step that names one (chat alerts)
+  std::string visibility;  // connector-specific: public, unlisted, private, direct...
   std::vector<std::string> media;
+  std::string scheduled_at;  // RFC 3339, empty: now
 };
 
 struct Action {
@@ -45,6 +46,7 @@ struct Action {
   EmailContent email;     // channel == email
   PostContent post;       // channel == social
   std::string json_body;  // channel == webhook
+  std::string lead_attrs;  // channel social/webhook: the lead's attributes as a JSON object (handles, ids, email)
   std::chrono::system_clock::time_point deadline;
 };
 
