@@ -227,7 +227,8 @@ void HttpRecorder::script(const std::vector<ScriptedAnswer>& answers) const {
   for (const auto& a : answers) {
     list.push_back({{"status", a.status}, {"body", a.body}, {"headers", a.headers}, {"delay_ms", a.delay_ms}});
   }
-  write_file(dir_ / "script.json.tmp", list.dump());
+  const nlohmann::json script = {{"start", requests().size()}, {"answers", list}};
+  write_file(dir_ / "script.json.tmp", script.dump());
   fs::rename(dir_ / "script.json.tmp", dir_ / "script.json");
 }
 

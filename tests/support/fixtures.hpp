@@ -110,7 +110,7 @@ class HttpRecorder {
   explicit HttpRecorder(const std::filesystem::path& dir);
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
-  // Answers from now on: the Nth request overall gets answers[N], the last one repeating.
+  // Answers from now on: the Nth request from now gets answers[N], the last one repeating.
   void script(const std::vector<ScriptedAnswer>& answers) const;
   std::vector<RecordedRequest> requests() const;
 

@@ -2,8 +2,8 @@
 """A local HTTP server for connector tests: records every request and answers from a script.
 
 Each request is appended to DIR/requests.jsonl as {"method","path","headers","body"} (headers as sent, body as
-text). The answer to the Nth request (0-based, all paths) is DIR/script.json[N] when that exists, else the last
-entry of the script, else 200 "{}". An entry is {"status", "headers": {...}, "body", "delay_ms"}; a delay makes a
+text). The answer to the Nth request (0-based, all paths, counted from the script's `start`) is the script's Nth
+answer when that exists, else its last, else 200 "{}". DIR/script.json is {"start": N, "answers": [...]}. An entry is {"status", "headers": {...}, "body", "delay_ms"}; a delay makes a
 slow provider (requests are served on threads, so one slow answer does not hold up others)."""
 import argparse
 import json
@@ -37,8 +37,11 @@ class Recorder(BaseHTTPRequestHandler):
         if os.path.exists(script_file):
             with open(script_file) as f:
                 script = json.load(f)
+            if isinstance(script, dict):  # {"start": N, "answers": [...]}: counted from request N
+                index -= script.get('start', 0)
+                script = script.get('answers', [])
             if script:
-                answer = script[min(index, len(script) - 1)]
+                answer = script[max(0, min(index, len(script) - 1))]
         if answer.get('delay_ms'):
             time.sleep(answer['delay_ms'] / 1000.0)
         payload = answer.get('body', '').encode()
