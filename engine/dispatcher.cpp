@@ -10,6 +10,7 @@
 #include "engine/dispatcher.hpp"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <cmath>
@@ -136,28 +137,51 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
     records.clear();
     last_flush = std::chrono::steady_clock::now();
   };
-  std::vector<std::pair<const OutboxEntry*, std::unique_ptr<PendingResult>>> in_flight;
+  std::vector<std::pair<const OutboxEntry*, std::unique_ptr<PendingResult>>> in_flight;  // settled: null
+  std::map<std::string, int> in_flight_per_connector;
+  auto settle_in_flight = [&](std::size_t k, std::chrono::steady_clock::time_point deadline) {
+    auto& [entry, pending] = in_flight[k];
+    if (!pending) return;
+    settle(*entry, pending->wait(deadline), records);
+    --in_flight_per_connector[entry->action.connector];
+    pending.reset();
+    flush_if_due();
+  };
   for (std::size_t i = 0; i < to_send.size(); ++i) {
     const OutboxEntry& entry = *to_send[i];
+    const std::string& connector = entry.action.connector;
+    // The engine's part before a send: the instance's rate and its circuit breaker.
+    const Admission admission = connectors_.admit(connector, clock_.now());
+    if (!admission.go) {
+      if (metrics_) metrics_->connector_held(connector, admission.reason);
+      store_.defer(entry, clock_.now() + admission.wait, admission.reason);
+      continue;
+    }
     auto action = build_action(entry, snapshots[i]);
     if (!action) {
       records.push_back({&entry, DispatchOutcome::failed, action.error()});
       continue;
     }
+    // At the instance's concurrency limit, the oldest of its sends in flight finishes first.
+    if (const int limit = connectors_.concurrency(connector); limit > 0) {
+      for (std::size_t k = 0; k < in_flight.size() && in_flight_per_connector[connector] >= limit; ++k) {
+        if (in_flight[k].second && in_flight[k].first->action.connector == connector) {
+          settle_in_flight(k, std::chrono::steady_clock::now() + send_deadline);
+        }
+      }
+    }
     auto pending = std::make_unique<PendingResult>();
-    connectors_.find(entry.action.connector)->send(*action, pending->completion());
+    connectors_.find(connector)->send(*action, pending->completion());
     if (pending->ready()) {
       settle(entry, pending->wait(std::chrono::steady_clock::now()), records);
       flush_if_due();
     } else {
+      ++in_flight_per_connector[connector];
       in_flight.emplace_back(&entry, std::move(pending));
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + send_deadline;
-  for (auto& [entry, pending] : in_flight) {
-    settle(*entry, pending->wait(deadline), records);
-    flush_if_due();
-  }
+  for (std::size_t k = 0; k < in_flight.size(); ++k) settle_in_flight(k, deadline);
   record(records);
 }
 
@@ -172,7 +196,7 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
       const auto* settings = campaign_.config.connector(r.entry->action.connector);
       r.remember_lead = settings && settings->type == "smtp";
     }
-    if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)]);
+    if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)], r.entry->action.connector);
   }
   store_.record_many(records);
 }
@@ -301,6 +325,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
 }
 
 void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records) {
+  connectors_.report(entry.action.connector, result, clock_.now());
   switch (result.kind) {
     case sdk::Result::Kind::sent:
       records.push_back({&entry, DispatchOutcome::sent, result.provider_id});
@@ -320,7 +345,7 @@ void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result, std
       }
       const auto wait = policy_.backoff(entry.attempt, result.after);
       spdlog::info("action {} will be retried in {} ms: {}", entry.action.action_id, wait.count(), result.reason);
-      if (metrics_) metrics_->action_result("retry");
+      if (metrics_) metrics_->action_result("retry", entry.action.connector);
       store_.schedule_retry(entry, clock_.now() + wait, result.reason);
       return;
   }

@@ -43,8 +43,12 @@ struct Metrics::Impl {
                                                                                          0.25, 0.5, 1, 5, 30});
   prometheus::Family<prometheus::Counter>& actions = prometheus::BuildCounter()
                                                          .Name("nurture_actions_total")
-                                                         .Help("Dispatched actions by outcome")
+                                                         .Help("Dispatched actions by outcome and connector")
                                                          .Register(registry);
+  prometheus::Family<prometheus::Counter>& held = prometheus::BuildCounter()
+                                                      .Name("nurture_connector_held_total")
+                                                      .Help("Sends the engine held back (rate_limited, circuit_open)")
+                                                      .Register(registry);
   prometheus::Gauge& store_up = prometheus::BuildGauge()
                                     .Name("nurture_store_up")
                                     .Help("1 when Redis answered the last call, else 0")
@@ -77,7 +81,12 @@ std::vector<std::chrono::milliseconds> Metrics::lateness_samples() const {
   std::lock_guard lock(impl_->samples_mutex);
   return impl_->samples;
 }
-void Metrics::action_result(const std::string& outcome) { impl_->actions.Add({{"outcome", outcome}}).Increment(); }
+void Metrics::action_result(const std::string& outcome, const std::string& connector) {
+  impl_->actions.Add({{"outcome", outcome}, {"connector", connector}}).Increment();
+}
+void Metrics::connector_held(const std::string& connector, const std::string& reason) {
+  impl_->held.Add({{"connector", connector}, {"reason", reason}}).Increment();
+}
 void Metrics::store_reachable(bool reachable) {
   impl_->reachable = reachable;
   impl_->store_up.Set(reachable ? 1 : 0);

@@ -20,7 +20,10 @@ class Metrics {
   void transitions_committed(std::size_t count);
   void commit_conflicts(std::size_t count);
   void timer_fired(std::chrono::milliseconds lateness);
-  void action_result(const std::string& outcome);  // sent, failed, suppressed, skipped, retry
+  // sent, failed, suppressed, skipped, retry; per connector instance
+  void action_result(const std::string& outcome, const std::string& connector);
+  // A send the engine held back: rate_limited or circuit_open.
+  void connector_held(const std::string& connector, const std::string& reason);
   void store_reachable(bool reachable);
   bool store_is_reachable() const;
 

@@ -1,13 +1,20 @@
 // The registry of connector types and the checking of an instance's config against its declared keys.
+// Standard C++ only: this library is installed for plugin authors and must bring no dependencies.
 
 #include <algorithm>
 #include <charconv>
 
-#include <fmt/format.h>
-
 #include "nurture/sdk/connector.hpp"
 
 namespace nurture::sdk {
+
+namespace {
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+}  // namespace
 
 const char* to_string(Result::Kind kind) {
   switch (kind) {
@@ -79,8 +86,7 @@ std::unique_ptr<Connector> Registry::create(const std::string& type, const std::
                                             std::vector<ConfigProblem>& problems) const {
   const ConnectorFactory* factory = find(type);
   if (!factory) {
-    problems.push_back({"type", fmt::format("unknown connector type \"{}\"", type),
-                        fmt::format("known types: {}", fmt::join(types(), ", "))});
+    problems.push_back({"type", "unknown connector type \"" + type + "\"", "known types: " + joined(types())});
     return nullptr;
   }
   ConnectorConfig config{name, {}, base_dir};
@@ -91,12 +97,12 @@ std::unique_ptr<Connector> Registry::create(const std::string& type, const std::
       if (std::find(engine_keys.begin(), engine_keys.end(), key) != engine_keys.end()) continue;
       std::vector<std::string> names;
       for (const auto& k : factory->keys) names.push_back(k.name);
-      problems.push_back({key, fmt::format("connector type \"{}\" has no key \"{}\"", type, key),
-                          names.empty() ? "it takes no keys" : fmt::format("its keys: {}", fmt::join(names, ", "))});
+      problems.push_back({key, "connector type \"" + type + "\" has no key \"" + key + "\"",
+                          names.empty() ? "it takes no keys" : "its keys: " + joined(names)});
       continue;
     }
     if (declared->type == ConfigKey::Type::integer && !is_integer(value)) {
-      problems.push_back({key, fmt::format("\"{}\" must be a whole number", key), "e.g. 4"});
+      problems.push_back({key, "\"" + key + "\" must be a whole number", "e.g. 4"});
       continue;
     }
     config.values[key] = value;
@@ -104,7 +110,7 @@ std::unique_ptr<Connector> Registry::create(const std::string& type, const std::
   for (const auto& key : factory->keys) {
     if (config.values.count(key.name)) continue;
     if (key.required) {
-      problems.push_back({"", fmt::format("connector \"{}\" needs `{}`", name, key.name), key.doc});
+      problems.push_back({"", "connector \"" + name + "\" needs `" + key.name + "`", key.doc});
     } else if (!key.default_value.empty()) {
       config.values[key.name] = key.default_value;
     }

@@ -156,6 +156,8 @@ class Store {
   virtual std::string lead_of_action(const std::string& action_id) = 0;
   // Acknowledges the entry and puts it back `after` from now, with attempt + 1.
   virtual void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) = 0;
+  // The same without spending an attempt: the engine held the send back (rate limit, open circuit).
+  virtual void defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) = 0;
 };
 
 }  // namespace nurture::engine

@@ -33,7 +33,8 @@ TEST_CASE("a connector's config is checked against its declared keys") {
   CHECK_FALSE(unknown_type.connector);
   REQUIRE(unknown_type.problems.size() == 1);
   CHECK(unknown_type.problems[0].key == "type");
-  CHECK(unknown_type.problems[0].hint == "known types: file, mailgun, null, postmark, sendgrid, smtp");
+  CHECK(unknown_type.problems[0].hint == "known types: bluesky, discord, file, hubspot, linkedin, mailgun, mastodon, meta_audience, null, postmark, "
+                                                 "sendgrid, slack, smtp, webhook, x");
 
   auto unknown_key = create("file", {{"dir", "./out"}, {"folder", "x"}});
   CHECK_FALSE(unknown_key.connector);

@@ -722,17 +722,25 @@ std::string RedisStore::lead_of_action(const std::string& action_id) {
   return checked(Command{"GET", keys_.action_lead(action_id)}).text;
 }
 
-void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {
+void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string&) {
+  reschedule(entry, due, entry.attempt + 1, "retried");
+}
+
+void RedisStore::defer(const OutboxEntry& entry, TimePoint due, const std::string&) {
+  reschedule(entry, due, entry.attempt, "deferred");
+}
+
+void RedisStore::reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat) {
   const int p = entry.partition;
   const std::string ttl =
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
-  nlohmann::json member = outbox_fields(entry.action, entry.attempt + 1);
+  nlohmann::json member = outbox_fields(entry.action, next_attempt);
   checked(std::vector<Command>{
       {"MULTI"},
       {"ZADD", keys_.retries(p), std::to_string(to_unix_ms(due)), member.dump()},
       {"SET", keys_.done(p, entry.action.action_id), fmt::format("r:{}", entry.attempt), "EX", ttl},
       {"XACK", keys_.outbox(p), dispatch_group, entry.stream_id},
-      {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:retried", entry.action.step), "1"},
+      {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:{}", entry.action.step, stat), "1"},
       {"EXEC"}});
 }
 

@@ -62,6 +62,12 @@ class RedisStore final : public Store {
   void suppress(const std::string& channel, const std::string& address) override;
   std::string lead_of_action(const std::string& action_id) override;
   void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
+  void defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
+
+ private:
+  void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat);
+
+ public:
 
   RedisConnection& connection() { return *connection_; }
   const Keys& keys() const { return keys_; }
