@@ -62,12 +62,12 @@ class SerialConnector final : public sdk::Connector {
   std::thread worker_;
 };
 
+}  // namespace
+
 std::unique_ptr<sdk::Connector> with_own_thread_if_serial(std::unique_ptr<sdk::Connector> connector) {
   if (connector && connector->max_in_flight() == 1) return std::make_unique<SerialConnector>(std::move(connector));
   return connector;
 }
-
-}  // namespace
 
 struct ConnectorSet::Instance {
   std::unique_ptr<sdk::Connector> connector;

@@ -52,6 +52,9 @@ class ConnectorSet {
   std::map<std::string, std::shared_ptr<Instance>> instances_;
 };
 
+// As the engine runs a connector: one that declares max_in_flight 1 gets a thread of its own (send only queues).
+std::unique_ptr<sdk::Connector> with_own_thread_if_serial(std::unique_ptr<sdk::Connector> connector);
+
 // `300/5m` -> 300 sends per 5 minutes; nothing when it does not parse.
 struct Rate {
   double tokens = 0;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <strings.h>
 #include <string>
 
 #include <nurture/sdk/plugin.hpp>
@@ -19,10 +20,20 @@ std::size_t keep_body(char* data, std::size_t size, std::size_t count, void* use
   return size * count;
 }
 
+// Retry-After in seconds, as ntfy's rate limiter sends it; `fallback` when absent.
+std::size_t keep_retry_after(char* data, std::size_t size, std::size_t count, void* user) {
+  const std::string line(data, size * count);
+  if (line.size() > 12 && strncasecmp(line.c_str(), "retry-after:", 12) == 0) {
+    *static_cast<long*>(user) = std::atol(line.c_str() + 12);
+  }
+  return size * count;
+}
+
 class NtfyConnector final : public nurture::sdk::Connector {
  public:
-  NtfyConnector(std::string url, std::string title, std::string priority, std::string token)
-      : url_(std::move(url)), title_(std::move(title)), priority_(std::move(priority)), token_(std::move(token)) {}
+  NtfyConnector(std::string url, std::string title, std::string priority, std::string token, long timeout_ms)
+      : url_(std::move(url)), title_(std::move(title)), priority_(std::move(priority)), token_(std::move(token)),
+        timeout_ms_(timeout_ms) {}
   ~NtfyConnector() override {
     if (curl_) curl_easy_cleanup(curl_);
   }
@@ -44,7 +55,10 @@ class NtfyConnector final : public nurture::sdk::Connector {
     curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, message.c_str());
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 15000L);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms_);
+    long retry_after = -1;
+    curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, keep_retry_after);
+    curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &retry_after);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &body);
@@ -54,13 +68,16 @@ class NtfyConnector final : public nurture::sdk::Connector {
     curl_slist_free_all(headers);
     if (code != CURLE_OK) return done(Result::retry(std::chrono::seconds(10), curl_easy_strerror(code)));
     if (status >= 200 && status < 300) return done(Result::sent(body.substr(0, body.find('\n'))));
-    if (status == 429 || status >= 500) return done(Result::retry(std::chrono::seconds(30), "ntfy HTTP " + std::to_string(status)));
+    if (status == 429 || status >= 500) {
+      return done(Result::retry(std::chrono::seconds(retry_after >= 0 ? retry_after : 30), "ntfy HTTP " + std::to_string(status)));
+    }
     done(Result::failed("ntfy HTTP " + std::to_string(status) + ": " + body.substr(0, 200)));
   }
 
  private:
   CURL* curl_ = nullptr;
   std::string url_, title_, priority_, token_;
+  long timeout_ms_;
 };
 
 nurture::sdk::ConnectorFactory ntfy_factory() {
@@ -74,6 +91,7 @@ nurture::sdk::ConnectorFactory ntfy_factory() {
       {"title", Type::string, false, "nurture", "notification title"},
       {"priority", Type::string, false, "default", "min, low, default, high or urgent"},
       {"token_env", Type::secret_env, false, "", "environment variable holding an access token"},
+      {"timeout_ms", Type::integer, false, "15000", "give up on one publish after this long (retry)"},
   };
   factory.create = [](const nurture::sdk::ConnectorConfig& config, std::string& error)
       -> std::unique_ptr<nurture::sdk::Connector> {
@@ -93,7 +111,7 @@ nurture::sdk::ConnectorFactory ntfy_factory() {
       token = value;
     }
     return std::make_unique<NtfyConnector>(config.get("base_url") + "/" + config.get("topic"), config.get("title"),
-                                           priority, token);
+                                           priority, token, static_cast<long>(config.integer("timeout_ms")));
   };
   return factory;
 }

@@ -5,6 +5,7 @@
 
 #include "connectors/builtins.hpp"
 #include "connectors/meta_audience/meta_audience_connector.hpp"
+#include "connectors/plugin/plugin_loader.hpp"
 #include "connectors/webhook/webhook_connector.hpp"
 #include "tests/connectors/conformance/conformance.hpp"
 
@@ -298,4 +299,26 @@ TEST_CASE("conformance: the email APIs (sendgrid, mailgun, postmark)") {
     s.idempotency = provider.idempotency;
     conformance::run(s, registry());
   }
+}
+
+TEST_CASE("conformance: a plugin (examples/connectors/ntfy, loaded through the plugin ABI)") {
+  std::string error;
+  auto factory = connectors::load_connector_plugin(NURTURE_TEST_NTFY_PLUGIN, error);
+  REQUIRE_MESSAGE(factory, error);
+  sdk::Registry plugins;
+  plugins.add(std::move(*factory));
+  conformance::Subject s;
+  s.type = "ntfy";
+  s.config = {{"base_url", "{url}"}, {"topic", "sales"}, {"token_env", "NURTURE_CK_NTFY"}};
+  s.env = {{"NURTURE_CK_NTFY", "tk_secret"}};
+  s.action = post_action("New lead: Ana");
+  s.ok_answers = {{200, R"({"id":"m1","event":"message"})"}};
+  s.check_request = [](const Requests& r, const sdk::Action&) {
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].path == "/sales");
+    CHECK(r[0].body == "New lead: Ana");
+    CHECK(r[0].header("Authorization") == "Bearer tk_secret");
+  };
+  s.no_idempotency = "ntfy publishes take no idempotency key";
+  conformance::run(s, plugins);
 }

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <future>
 
+#include "engine/connector_set.hpp"
+
 namespace nurture::conformance {
 
 namespace {
@@ -27,7 +29,7 @@ std::unique_ptr<sdk::Connector> make(const Subject& subject, const sdk::Registry
   auto connector = registry.create(subject.type, "conformance", values, "/", problems);
   for (const auto& p : problems) INFO(p.key, ": ", p.message);
   REQUIRE(connector);
-  return connector;
+  return engine::with_own_thread_if_serial(std::move(connector));  // as the engine runs it
 }
 
 std::future<sdk::Result> send(sdk::Connector& connector, const sdk::Action& action) {
