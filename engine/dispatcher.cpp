@@ -258,6 +258,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
     action.channel = sdk::Channel::social;
     action.post.text = rendered->text;
     action.post.visibility = rendered->visibility;
+    action.post.scheduled_at = rendered->scheduled_at;
     action.lead_attrs = lead.attrs.dump();
     return action;
   }

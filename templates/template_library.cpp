@@ -136,8 +136,10 @@ tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std
       for (const auto& entry : front) {
         const std::string key = entry.first.as<std::string>();
         if (key == "visibility") post.visibility = entry.second.as<std::string>("");
+        else if (key == "scheduled_at") post.scheduled_at = entry.second.as<std::string>("");
         else if (key != "media")
-          return tl::unexpected(TemplateError{shown, fmt::format("unknown front matter key \"{}\" (known: visibility, media)", key)});
+          return tl::unexpected(TemplateError{
+              shown, fmt::format("unknown front matter key \"{}\" (known: visibility, scheduled_at, media)", key)});
       }
     }
   } catch (const YAML::Exception& e) {

@@ -41,6 +41,7 @@ struct PostTemplate {
 struct RenderedPost {
   std::string text;
   std::string visibility;
+  std::string scheduled_at;  // RFC 3339, for connectors that schedule posts (mastodon); empty: now
 };
 
 struct RenderedEmail {

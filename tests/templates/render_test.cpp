@@ -96,3 +96,20 @@ TEST_CASE("front matter is split off only when the file starts with ---") {
   CHECK(none.yaml.empty());
   CHECK(none.body == "<p>---</p>");
 }
+
+TEST_CASE("a post template is plain text; front matter gives visibility and a scheduled time") {
+  TempDir dir;
+  write_file(dir / "launch.mustache",
+             "---\nvisibility: direct\nscheduled_at: \"2026-03-02T09:00:00Z\"\n---\nHi {{lead.first_name}} & co: "
+             "https://acme.example/?a=1&b=2\n");
+  write_file(dir / "odd.mustache", "---\ncolour: red\n---\nx");
+  TemplateLibrary library(dir.path());
+  auto post = library.render_post("launch", lead_variables({{"first_name", "<Ana>"}}));
+  REQUIRE(post);
+  CHECK(post->text == "Hi <Ana> & co: https://acme.example/?a=1&b=2\n");  // not HTML: nothing escaped
+  CHECK(post->visibility == "direct");
+  CHECK(post->scheduled_at == "2026-03-02T09:00:00Z");
+  auto odd = library.render_post("odd", lead_variables({}));
+  REQUIRE_FALSE(odd);
+  CHECK(odd.error().message == "unknown front matter key \"colour\" (known: visibility, scheduled_at, media)");
+}
