@@ -7,10 +7,20 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 namespace nurture::bench {
 
 namespace fs = std::filesystem;
+
+namespace {
+// Benchmarks print their results (JSON, tables) on stdout; the engine's log lines go to stderr.
+const bool logs_to_stderr = [] {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bench"));
+  return true;
+}();
+}  // namespace
 
 TempCampaign::TempCampaign(const std::string& name, const std::map<std::string, std::string>& files)
     : dir_(fs::temp_directory_path() / fmt::format("nurture-bench-{}-{}", name, ::getpid())) {
