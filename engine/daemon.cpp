@@ -16,6 +16,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/http/status_server.hpp"
+#include "engine/tracking_endpoints.hpp"
 #include "engine/webhooks.hpp"
 #include "engine/metrics.hpp"
 #include "engine/store/redis/embedded_redis.hpp"
@@ -104,6 +105,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   redis::RedisStore dispatch_store(std::move(*dispatch_connection), store_options);
   redis::RedisStore webhook_store(std::move(*webhook_connection), store_options);
   WebhookReceiver webhooks(config, webhook_store);
+  TrackingEndpoints tracking(tracking_links(config), webhook_store);
   WorkflowVersions versions;
   try {
     store.prepare();
@@ -125,9 +127,12 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   Metrics metrics;
   std::unique_ptr<http::StatusServer> status;
   if (auto started = http::StatusServer::start(current->campaign.config.tracking_listen, metrics,
-                                               [&webhooks](const http::HttpCall& call) { return webhooks.handle(call); })) {
+                                               [&](const http::HttpCall& call) -> std::optional<http::HttpAnswer> {
+                                                 if (auto answer = tracking.handle(call)) return answer;
+                                                 return webhooks.handle(call);
+                                               })) {
     status = std::move(*started);
-    spdlog::info("status endpoints on http://{} (/healthz, /readyz, /metrics)", current->campaign.config.tracking_listen);
+    spdlog::info("HTTP on http://{} (/healthz, /readyz, /metrics, tracking /c /o /u, /webhooks/<connector>)", current->campaign.config.tracking_listen);
   } else {
     spdlog::warn("no status endpoints: {}", started.error());
   }

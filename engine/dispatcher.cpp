@@ -240,7 +240,8 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   const PlannedAction& planned = entry.action;
   const workflows::Config& config = campaign_.config;
   const TimePoint now = clock_.now();
-  const std::string unsubscribe_url = links_.unsubscribe_url(planned.action_id);
+  const std::string ref = templates::encode_ref({planned.action_id, planned.lead, planned.workflow, planned.step});
+  const std::string unsubscribe_url = links_.unsubscribe_url(ref);
   const nlohmann::json variables =
       template_variables(config, unsubscribe_url, planned.lead, lead.attrs, lead.score, lead.stage, planned.workflow,
                          planned.step, now);
@@ -301,7 +302,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.email.to = planned.to;
   action.email.subject = rendered->subject;
   action.email.text = rendered->text;
-  action.email.html = templates::add_tracking(rendered->html, links_, planned.action_id);
+  action.email.html = templates::add_tracking(rendered->html, links_, ref);
   templates::OutgoingEmail outgoing;
   outgoing.from = config.sender.from;
   outgoing.to = planned.to;

@@ -122,6 +122,40 @@ Attribute find_attribute(std::string_view tag, std::string_view name, bool& has_
 
 }  // namespace
 
+std::string encode_ref(const TrackingRef& ref) {
+  const std::string joined = ref.action_id + '\x1f' + ref.lead + '\x1f' + ref.workflow + '\x1f' + ref.step;
+  return base64url(reinterpret_cast<const unsigned char*>(joined.data()), joined.size());
+}
+
+bool decode_ref(std::string_view text, TrackingRef& ref) {
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string bytes;
+  unsigned value = 0;
+  int bits = 0;
+  for (char c : text) {
+    const auto index = alphabet.find(c);
+    if (index == std::string::npos) return false;
+    value = (value << 6) | static_cast<unsigned>(index);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes += static_cast<char>((value >> bits) & 0xff);
+    }
+  }
+  std::string parts[4];
+  int field = 0;
+  for (char c : bytes) {
+    if (c == '\x1f') {
+      if (++field > 3) return false;
+    } else {
+      parts[field] += c;
+    }
+  }
+  if (field != 3 || parts[0].empty() || parts[1].empty()) return false;
+  ref = {parts[0], parts[1], parts[2], parts[3]};
+  return true;
+}
+
 std::string percent_encode(std::string_view text) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -153,12 +187,12 @@ std::string percent_decode(std::string_view text) {
   return out;
 }
 
-std::string TrackingLinks::signature(char kind, std::string_view action_id, std::string_view target) const {
+std::string TrackingLinks::signature(char kind, std::string_view ref, std::string_view target) const {
   std::string message;
-  message.reserve(action_id.size() + target.size() + 3);
+  message.reserve(ref.size() + target.size() + 3);
   message += kind;
   message += '\n';
-  message += action_id;
+  message += ref;
   message += '\n';
   message += target;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -168,27 +202,27 @@ std::string TrackingLinks::signature(char kind, std::string_view action_id, std:
   return base64url(digest.data(), std::min<std::size_t>(signature_bytes, length));
 }
 
-bool TrackingLinks::verify(char kind, std::string_view action_id, std::string_view target,
+bool TrackingLinks::verify(char kind, std::string_view ref, std::string_view target,
                            std::string_view given) const {
-  const std::string expected = signature(kind, action_id, target);
+  const std::string expected = signature(kind, ref, target);
   return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
-std::string TrackingLinks::click_url(std::string_view action_id, std::string_view target) const {
-  return trimmed_base(base_url) + "/c/" + std::string(action_id) + "/" + signature('c', action_id, target) +
-         "?u=" + percent_encode(target);
+std::string TrackingLinks::click_url(std::string_view ref, std::string_view target) const {
+  return trimmed_base(base_url) + "/c/" + std::string(ref) + "/" + signature('c', ref, target) + "?u=" +
+         percent_encode(target);
 }
 
-std::string TrackingLinks::open_pixel_url(std::string_view action_id) const {
-  return trimmed_base(base_url) + "/o/" + std::string(action_id) + "/" + signature('o', action_id) + ".gif";
+std::string TrackingLinks::open_pixel_url(std::string_view ref) const {
+  return trimmed_base(base_url) + "/o/" + std::string(ref) + "/" + signature('o', ref) + ".gif";
 }
 
-std::string TrackingLinks::unsubscribe_url(std::string_view action_id) const {
-  return trimmed_base(base_url) + "/u/" + std::string(action_id) + "/" + signature('u', action_id);
+std::string TrackingLinks::unsubscribe_url(std::string_view ref) const {
+  return trimmed_base(base_url) + "/u/" + std::string(ref) + "/" + signature('u', ref);
 }
 
-std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view action_id) {
-  const std::string unsubscribe = links.unsubscribe_url(action_id);
+std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref) {
+  const std::string unsubscribe = links.unsubscribe_url(ref);
   std::string out;
   out.reserve(html.size() + 512);
   std::size_t copied = 0;
@@ -208,13 +242,13 @@ std::string add_tracking(std::string_view html, const TrackingLinks& links, std:
       continue;
     }
     out.append(html.substr(copied, pos + href.value_begin - copied));
-    out += escape_html(links.click_url(action_id, target));
+    out += escape_html(links.click_url(ref, target));
     copied = pos + href.value_end;
     pos = end;
   }
   out.append(html.substr(copied));
 
-  const std::string pixel = "<img src=\"" + escape_html(links.open_pixel_url(action_id)) +
+  const std::string pixel = "<img src=\"" + escape_html(links.open_pixel_url(ref)) +
                             "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">";
   std::size_t body_close = std::string::npos;
   for (std::size_t i = out.size(); i-- > 0;) {

@@ -79,17 +79,17 @@ int preview(const std::string& dir, const std::string& name, const std::string& 
 
   const workflows::Config& config = load.campaign.config;
   const templates::TrackingLinks links = engine::tracking_links(config);
-  const std::string action_id = "preview";
+  const std::string ref = templates::encode_ref({"preview", lead_id, "preview", name});
   templates::TemplateLibrary library(load.campaign.templates_dir);
   for (const auto& problem : library.check_email(name)) std::cerr << problem.format() << "\n";
   auto rendered = library.render_email(
-      name, engine::template_variables(config, links.unsubscribe_url(action_id), lead_id, attrs, score, stage,
+      name, engine::template_variables(config, links.unsubscribe_url(ref), lead_id, attrs, score, stage,
                                        "preview", name, std::chrono::system_clock::now()));
   if (!rendered) {
     std::cerr << rendered.error().format() << "\n";
     return 1;
   }
-  const std::string html = templates::add_tracking(rendered->html, links, action_id);
+  const std::string html = templates::add_tracking(rendered->html, links, ref);
   if (html_out.empty()) html_out = name + ".preview.html";
   std::ofstream out(html_out);
   out << html;

@@ -68,6 +68,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (auto answer = more_(call)) {
         response.result(static_cast<bhttp::status>(answer->status));
         response.set(bhttp::field::content_type, answer->content_type);
+        for (const auto& [name, value] : answer->headers) response.set(name, value);
         response.body() = std::move(answer->body);
         response.prepare_payload();
         return response;

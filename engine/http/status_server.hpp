@@ -25,6 +25,7 @@ struct HttpAnswer {
   int status = 200;
   std::string body;
   std::string content_type = "text/plain; charset=utf-8";
+  std::map<std::string, std::string> headers;  // Location, Cache-Control...
 };
 
 // Serves what the status endpoints do not (webhooks); nothing: 404. Runs on the server's one thread.

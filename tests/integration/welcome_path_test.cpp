@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include "engine/engine.hpp"
 #include "engine/http/status_server.hpp"
 #include "engine/metrics.hpp"
+#include "engine/tracking_endpoints.hpp"
 #include "engine/webhooks.hpp"
 #include "engine/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
@@ -112,7 +114,8 @@ TEST_CASE("a new lead gets the first email at once and the second only after the
     const std::string id = action_id("L1", "welcome", 1, 1, "hello", 1);
     CHECK(header(raw, "Message-ID") == "<" + id + "@acme.example>");
     const nurture::templates::TrackingLinks links = nurture::engine::tracking_links(w.campaign.config);
-    CHECK(header(raw, "List-Unsubscribe") == "<https://t.acme.example/u/" + id + "/" + links.signature('u', id) + ">");
+    const std::string ref = nurture::templates::encode_ref({id, "L1", "welcome", "hello"});
+    CHECK(header(raw, "List-Unsubscribe") == "<https://t.acme.example/u/" + ref + "/" + links.signature('u', ref) + ">");
     CHECK(header(raw, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click");
     CHECK(header(raw, "Date") == "Mon, 02 Mar 2026 08:00:00 +0000");
     CHECK(header(raw, "Content-Type").rfind("multipart/alternative", 0) == 0);
@@ -121,10 +124,10 @@ TEST_CASE("a new lead gets the first email at once and the second only after the
     CHECK(text.find("Acme Inc., 1 Main St, Springfield") != std::string::npos);
     const std::string html = mime_part(raw, "text/html; charset=UTF-8");
     // The link is tracked (signed for this action and target), the open pixel added, the unsubscribe link not.
-    CHECK(html.find("<p>Hi Ana, <a href=\"" + links.click_url(id, "https://acme.example/start") +
+    CHECK(html.find("<p>Hi Ana, <a href=\"" + links.click_url(ref, "https://acme.example/start") +
                     "\">start here</a>.</p>") != std::string::npos);
-    CHECK(html.find("<img src=\"" + links.open_pixel_url(id) + "\"") != std::string::npos);
-    CHECK(html.find("href=\"" + links.unsubscribe_url(id) + "\"") != std::string::npos);
+    CHECK(html.find("<img src=\"" + links.open_pixel_url(ref) + "\"") != std::string::npos);
+    CHECK(html.find("href=\"" + links.unsubscribe_url(ref) + "\"") != std::string::npos);
 
     w.clock.advance(hours(48) - seconds(1));
     engine.drain();
@@ -470,4 +473,65 @@ TEST_CASE("a template that fails to render fails that action for that lead; the 
   REQUIRE(dead.elements.size() == 1);
   CHECK(nurture::testing::stream_field(dead.elements[0], "reason").find("templates/tips.mustache") != std::string::npos);
   CHECK(nurture::testing::stream_field(dead.elements[0], "reason").find("never closed") != std::string::npos);
+}
+
+TEST_CASE("the tracking endpoints: a click redirects and counts, the pixel counts an open, unsubscribe needs a POST") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  TrackingEndpoints tracking(tracking_links(w.campaign.config), *store);
+  Metrics metrics;
+  auto server = http::StatusServer::start("127.0.0.1:0", metrics,
+                                          [&](const http::HttpCall& call) { return tracking.handle(call); });
+  REQUIRE(server);
+  const int port = (*server)->port();
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}, {"first_name", "Ana"}});
+  engine.drain();
+  REQUIRE(w.smtp.messages().size() == 1);
+  const std::string html = mime_part(w.smtp.messages()[0].raw, "text/html; charset=UTF-8");
+  // The links as the reader's mail client has them, made relative to our listener.
+  auto path_of = [&](const std::string& marker) {
+    const auto at = html.find("https://t.acme.example/" + marker);
+    REQUIRE(at != std::string::npos);
+    std::string url = html.substr(at, html.find('"', at) - at);
+    url = std::regex_replace(url, std::regex("&amp;"), "&");
+    return url.substr(std::string("https://t.acme.example").size());
+  };
+  const std::string click = path_of("c/");
+  const std::string pixel = path_of("o/");
+  const std::string unsubscribe = path_of("u/");
+
+  auto clicked = nurture::testing::http_request(port, "GET", click);
+  CHECK(clicked.status == 302);
+  CHECK(clicked.headers["location"] == "https://acme.example/start");
+  CHECK(nurture::testing::http_request(port, "GET", click).status == 302);  // a second click: one unique click
+  auto opened = nurture::testing::http_request(port, "GET", pixel);
+  CHECK(opened.status == 200);
+  CHECK(opened.headers["content-type"] == "image/gif");
+  CHECK(opened.body.rfind("GIF89a", 0) == 0);
+
+  std::string forged = click;
+  forged.replace(forged.find("start"), 5, "evil!");
+  CHECK(nurture::testing::http_request(port, "GET", forged).status == 400);
+
+  auto page = nurture::testing::http_request(port, "GET", unsubscribe);
+  CHECK(page.status == 200);
+  CHECK(page.body.find("<form method=\"post\"") != std::string::npos);
+  engine.drain();
+  CHECK(w.stat("L1", "step:hello:clicked") == "1");
+  CHECK(w.stat("L1", "step:hello:opened") == "1");
+  CHECK(store->load_lead("L1").suppressed.count("email") == 0);  // looking at the page unsubscribes no one
+
+  // RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the List-Unsubscribe URL.
+  const std::string list_unsubscribe = header(w.smtp.messages()[0].raw, "List-Unsubscribe");
+  CHECK(list_unsubscribe == "<https://t.acme.example" + unsubscribe + ">");
+  CHECK(nurture::testing::http_request(port, "POST", unsubscribe, "List-Unsubscribe=One-Click",
+                                       {{"Content-Type", "application/x-www-form-urlencoded"}})
+            .status == 200);
+  engine.drain();
+  CHECK(store->load_lead("L1").suppressed.count("email") == 1);
+  w.clock.advance(hours(48));
+  engine.drain();
+  CHECK(w.smtp.messages().size() == 1);  // the second email is not sent
+  CHECK(w.stat("L1", "step:tips:skipped") == "1");
 }

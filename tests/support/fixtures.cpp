@@ -137,6 +137,18 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
   if (response.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::stoi(response.substr(9, 3));
   const auto body_start = response.find("\r\n\r\n");
   if (body_start != std::string::npos) reply.body = response.substr(body_start + 4);
+  std::size_t line = response.find("\r\n");
+  while (line != std::string::npos && line < body_start) {
+    const std::size_t next = response.find("\r\n", line + 2);
+    const std::string header_line = response.substr(line + 2, next - line - 2);
+    const auto colon = header_line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = header_line.substr(0, colon);
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      reply.headers[name] = header_line.substr(header_line.find_first_not_of(' ', colon + 1));
+    }
+    line = next;
+  }
   return reply;
 }
 

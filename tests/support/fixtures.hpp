@@ -126,6 +126,7 @@ void make_test_certificate(const std::filesystem::path& dir);
 struct HttpReply {
   int status = 0;  // 0: no answer
   std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
 };
 // A plain HTTP/1.1 GET to 127.0.0.1:port.
 HttpReply http_get(int port, const std::string& path);

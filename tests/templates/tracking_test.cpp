@@ -64,6 +64,20 @@ TEST_CASE("a tracking link verifies only with the same secret, kind, action and 
   CHECK(links.unsubscribe_url("a1") == "https://t.acme.example/u/a1/" + links.signature('u', "a1"));
 }
 
+TEST_CASE("a ref carries action, lead, workflow and step, and nothing else decodes as one") {
+  using nurture::templates::TrackingRef;
+  const std::string ref = nurture::templates::encode_ref({"0123abcd", "lead 42/Ω", "welcome", "hello"});
+  CHECK(ref.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos);
+  TrackingRef decoded;
+  REQUIRE(nurture::templates::decode_ref(ref, decoded));
+  CHECK(decoded.action_id == "0123abcd");
+  CHECK(decoded.lead == "lead 42/Ω");
+  CHECK(decoded.workflow == "welcome");
+  CHECK(decoded.step == "hello");
+  CHECK_FALSE(nurture::templates::decode_ref("not/base64!", decoded));
+  CHECK_FALSE(nurture::templates::decode_ref("aGVsbG8", decoded));  // "hello": no fields
+}
+
 TEST_CASE("without a body element the pixel goes at the end") {
   const std::string tracked = add_tracking("<p>Hi</p>", links, "a1");
   CHECK(tracked.rfind("<p>Hi</p><img src=\"https://t.acme.example/o/a1/", 0) == 0);
