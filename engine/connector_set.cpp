@@ -31,6 +31,7 @@ class SerialConnector final : public sdk::Connector {
     wake_.notify_all();
     worker_.join();
   }
+  bool needs_mime() const override { return inner_->needs_mime(); }
   void send(const sdk::Action& action, sdk::Completion done) override {
     {
       std::lock_guard lock(mutex_);

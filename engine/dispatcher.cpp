@@ -157,7 +157,7 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
       store_.defer(entry, clock_.now() + admission.wait, admission.reason);
       continue;
     }
-    auto action = build_action(entry, snapshots[i]);
+    auto action = build_action(entry, snapshots[i], connectors_.find(connector)->needs_mime());
     if (!action) {
       records.push_back({&entry, DispatchOutcome::failed, action.error()});
       continue;
@@ -235,8 +235,8 @@ templates::TrackingLinks tracking_links(const workflows::Config& config) {
   return {config.tracking_base_url, secret};
 }
 
-tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry,
-                                                               const LeadSnapshot& lead) const {
+tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
+                                                               bool compose_mime) const {
   const PlannedAction& planned = entry.action;
   const workflows::Config& config = campaign_.config;
   const TimePoint now = clock_.now();
@@ -303,26 +303,29 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.email.subject = rendered->subject;
   action.email.text = rendered->text;
   action.email.html = templates::add_tracking(rendered->html, links_, ref);
-  templates::OutgoingEmail outgoing;
-  outgoing.from = config.sender.from;
-  outgoing.to = planned.to;
-  outgoing.reply_to = config.sender.reply_to;
-  outgoing.subject = rendered->subject;
-  outgoing.text = rendered->text;
-  outgoing.html = action.email.html;
-  outgoing.message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
-  outgoing.date = now;
-  outgoing.list_unsubscribe_url = unsubscribe_url;
-  outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
+  const std::string message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
   action.email.reply_to = config.sender.reply_to;
-  action.email.headers = {{"Message-ID", "<" + outgoing.message_id + ">"}};
+  action.email.headers = {{"Message-ID", "<" + message_id + ">"}};
   if (!unsubscribe_url.empty()) {
     std::string value = "<" + unsubscribe_url + ">";
     if (!config.sender.unsubscribe_mailto.empty()) value += ", <mailto:" + config.sender.unsubscribe_mailto + ">";
     action.email.headers.emplace_back("List-Unsubscribe", value);
     action.email.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
   }
-  action.email.mime = templates::compose_mime(outgoing);
+  if (compose_mime) {
+    templates::OutgoingEmail outgoing;
+    outgoing.from = config.sender.from;
+    outgoing.to = planned.to;
+    outgoing.reply_to = config.sender.reply_to;
+    outgoing.subject = action.email.subject;
+    outgoing.text = action.email.text;
+    outgoing.html = action.email.html;
+    outgoing.message_id = message_id;
+    outgoing.date = now;
+    outgoing.list_unsubscribe_url = unsubscribe_url;
+    outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
+    action.email.mime = templates::compose_mime(outgoing);
+  }
   return action;
 }
 

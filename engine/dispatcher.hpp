@@ -56,7 +56,8 @@ class Dispatcher {
   void record(std::vector<DispatchRecord>& records);
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);
   // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
-  tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead) const;
+  tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
+                                                      bool compose_mime) const;
 
   Store& store_;
   const workflows::Campaign& campaign_;

@@ -13,6 +13,8 @@ class MailgunConnector final : public sdk::Connector {
   MailgunConnector(std::string base_url, std::string domain, std::string key, std::chrono::milliseconds timeout)
       : base_url_(std::move(base_url)), domain_(std::move(domain)), key_(std::move(key)), timeout_(timeout) {}
 
+  bool needs_mime() const override { return false; }  // the API takes the parts
+
   void send(const sdk::Action& action, sdk::Completion done) override {
     std::vector<std::pair<std::string, std::string>> fields = {
         {"from", action.email.from},

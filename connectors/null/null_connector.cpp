@@ -6,6 +6,7 @@ namespace {
 class NullConnector final : public sdk::Connector {
  public:
   void send(const sdk::Action& action, sdk::Completion done) override { done(sdk::Result::sent("null")); }
+  bool needs_mime() const override { return false; }
 };
 }  // namespace
 

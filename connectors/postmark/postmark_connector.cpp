@@ -15,6 +15,8 @@ class PostmarkConnector final : public sdk::Connector {
   PostmarkConnector(std::string base_url, std::string token, std::string stream, std::chrono::milliseconds timeout)
       : base_url_(std::move(base_url)), token_(std::move(token)), stream_(std::move(stream)), timeout_(timeout) {}
 
+  bool needs_mime() const override { return false; }  // the API takes the parts
+
   void send(const sdk::Action& action, sdk::Completion done) override {
     nlohmann::json body = {
         {"From", action.email.from},

@@ -16,6 +16,8 @@ class SendgridConnector final : public sdk::Connector {
   SendgridConnector(std::string base_url, std::string key, std::chrono::milliseconds timeout)
       : base_url_(std::move(base_url)), key_(std::move(key)), timeout_(timeout) {}
 
+  bool needs_mime() const override { return false; }  // the API takes the parts
+
   void send(const sdk::Action& action, sdk::Completion done) override {
     const http::Mailbox from = http::split_mailbox(action.email.from);
     nlohmann::json body;

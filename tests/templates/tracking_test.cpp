@@ -2,6 +2,9 @@
 
 #include <regex>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "templates/tracking.hpp"
 
 using nurture::templates::add_tracking;
@@ -81,4 +84,27 @@ TEST_CASE("a ref carries action, lead, workflow and step, and nothing else decod
 TEST_CASE("without a body element the pixel goes at the end") {
   const std::string tracked = add_tracking("<p>Hi</p>", links, "a1");
   CHECK(tracked.rfind("<p>Hi</p><img src=\"https://t.acme.example/o/a1/", 0) == 0);
+}
+
+TEST_CASE("signatures are standard HMAC-SHA256 (checked against OpenSSL's one-shot HMAC), for short and long keys") {
+  for (const std::string secret : {std::string("s3cret"), std::string(100, 'k')}) {
+    const TrackingLinks with_key{"https://t.acme.example", secret};
+    const std::string message = "c\na1\nhttps://acme.example/";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+    REQUIRE(length == 32);
+    // base64url of the first 16 bytes, no padding
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string expected;
+    for (int i = 0; i < 16; i += 3) {
+      const unsigned v = (digest[i] << 16) | (i + 1 < 16 ? digest[i + 1] << 8 : 0) | (i + 2 < 16 ? digest[i + 2] : 0);
+      expected += alphabet[(v >> 18) & 63];
+      expected += alphabet[(v >> 12) & 63];
+      if (i + 1 < 16) expected += alphabet[(v >> 6) & 63];
+      if (i + 2 < 16) expected += alphabet[v & 63];
+    }
+    CHECK(with_key.signature('c', "a1", "https://acme.example/") == expected);
+  }
 }

@@ -79,6 +79,8 @@ class Connector {
   virtual void send(const Action& action, Completion done) = 0;
   // 0: unlimited (asynchronous connector); 1: one send at a time.
   virtual int max_in_flight() const { return 0; }
+  // Whether it reads `email.mime` (SMTP, files); API connectors use the parts, and the engine then skips composing.
+  virtual bool needs_mime() const { return true; }
 };
 
 struct ConfigKey {
