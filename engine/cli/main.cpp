@@ -105,6 +105,48 @@ int preview(const std::string& dir, const std::string& name, const std::string& 
   return 0;
 }
 
+// nurture.yaml's schema with each connector type's declared keys (spec/connectors.md: `nurture schema` documents
+// them): the workflows module knows the config's shape, the registry knows the connectors.
+std::string config_schema_with_connectors(const sdk::Registry& registry) {
+  nlohmann::ordered_json schema = nlohmann::ordered_json::parse(workflows::config_schema());
+  nlohmann::ordered_json types = nlohmann::ordered_json::array();
+  nlohmann::ordered_json per_type = nlohmann::ordered_json::array();
+  static const char* const key_types[] = {"string", "integer", "string", "string", "string"};
+  for (const auto& type : registry.types()) {
+    const sdk::ConnectorFactory* factory = registry.find(type);
+    types.push_back(type);
+    // YAML reads an unquoted `type: null` as null, not as the string.
+    const nlohmann::ordered_json is_type =
+        type == "null" ? nlohmann::ordered_json{{"enum", {"null", nullptr}}} : nlohmann::ordered_json{{"const", type}};
+    nlohmann::ordered_json properties = {{"type", is_type},
+                                         {"rate", {{"type", "string"}, {"description", "token bucket: N/s, N/m, N/5m, N/h"}}},
+                                         {"concurrency", {{"type", "integer"}, {"minimum", 1}}},
+                                         {"max_attempts", {{"type", "integer"}, {"minimum", 1}}}};
+    nlohmann::ordered_json required = nlohmann::ordered_json::array({"type"});
+    for (const auto& key : factory->keys) {
+      const std::string json_type = key_types[static_cast<int>(key.type)];
+      nlohmann::ordered_json property = {{"description", key.doc}};
+      property["type"] = json_type == "integer" ? nlohmann::ordered_json::array({"integer", "string"})
+                                                : nlohmann::ordered_json::array({"string", "number", "boolean"});
+      if (!key.default_value.empty()) property["default"] = key.default_value;
+      properties[key.name] = property;
+      if (key.required) required.push_back(key.name);
+    }
+    per_type.push_back({{"if", {{"properties", {{"type", is_type}}}}},
+                        {"then", {{"description", factory->doc}, {"properties", properties}, {"required", required},
+                                  {"additionalProperties", false}}}});
+  }
+  types.push_back("plugin");
+  types.push_back(nullptr);
+  per_type.push_back({{"if", {{"properties", {{"type", {{"const", "plugin"}}}}}}},
+                      {"then", {{"description", "a connector plugin: path to the shared library, then its own keys"},
+                                {"required", {"type", "path"}}}}});
+  auto& connector = schema["properties"]["connectors"]["additionalProperties"];
+  connector["properties"]["type"] = {{"enum", types}};
+  connector["allOf"] = per_type;
+  return schema.dump(2);
+}
+
 // `k=v`: the value is JSON when it parses as a JSON scalar (numbers, true/false), else a string.
 bool add_pairs(const std::vector<std::string>& pairs, nlohmann::json& into, const char* option) {
   for (const auto& pair : pairs) {
@@ -654,7 +696,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*schema_cmd) {
-    std::cout << (schema_of == "config" ? workflows::config_schema() : workflows::workflow_schema()) << "\n";
+    sdk::Registry registry;
+    connectors::register_builtin_connectors(registry);
+    std::cout << (schema_of == "config" ? config_schema_with_connectors(registry) : workflows::workflow_schema()) << "\n";
     return 0;
   }
   return 2;

@@ -62,7 +62,21 @@ for name, text in broken.items():
 if config.is_valid(yaml.safe_load('redis: auto\nsendr: { from: x }\n')):
     failures.append('accepted a config with an unknown key')
 
-checked = len(good) + len(configs) + len(broken) + 1
+# Connector keys come from each type's declaration (nurture schema config documents them).
+connector_cases = {
+    'smtp with its keys': ('connectors: { m: { type: smtp, url: "smtp://h:25", pool: 4, rate: 50/s, dkim_key: k.pem } }', True),
+    'sendgrid with its keys': ('connectors: { s: { type: sendgrid, api_key_env: SG, webhook_public_key_env: SGW } }', True),
+    'a plugin with its own keys': ('connectors: { p: { type: plugin, path: ./libx.so, topic: sales } }', True),
+    'smtp with a key it does not have': ('connectors: { m: { type: smtp, url: "smtp://h:25", colour: red } }', False),
+    'sendgrid without its key': ('connectors: { s: { type: sendgrid } }', False),
+    'an unknown type': ('connectors: { s: { type: carrier_pigeon } }', False),
+    'a plugin without a path': ('connectors: { p: { type: plugin, topic: sales } }', False),
+}
+for name, (text, valid) in connector_cases.items():
+    if config.is_valid(yaml.safe_load(text)) != valid:
+        failures.append(f'connector schema: {name}: expected {"valid" if valid else "invalid"}')
+
+checked = len(good) + len(configs) + len(broken) + 1 + len(connector_cases)
 for failure in failures:
     print(failure)
 print(f'{checked - len(failures)} passed, {len(failures)} failed')
