@@ -68,16 +68,35 @@ RedisReply copy_reply(const redisReply* reply) {
 
 RedisReply io_error(const char* what) { return {RedisReply::Type::io_error, 0, what ? what : "connection lost", {}}; }
 
+void append_number(std::string& out, std::size_t n) {
+  char digits[24];
+  char* end = digits + sizeof(digits);
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, static_cast<std::size_t>(end - p));
+}
+
+// RESP framing of one command, written here rather than by hiredis: its formatter goes through sdscatfmt for every
+// argument, which was a seventh of the engine's time on commit scripts with thousands of arguments.
 void append(redisContext* context, const Command& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
+  std::size_t size = 16;
+  for (const auto& a : args) size += a.size() + 16;
+  std::string resp;
+  resp.reserve(size);
+  resp += '*';
+  append_number(resp, args.size());
+  resp += "\r\n";
   for (const auto& a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
+    resp += '$';
+    append_number(resp, a.size());
+    resp += "\r\n";
+    resp += a;
+    resp += "\r\n";
   }
-  redisAppendCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data());
+  redisAppendFormattedCommand(context, resp.data(), resp.size());
 }
 
 }  // namespace
