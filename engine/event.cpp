@@ -1,6 +1,6 @@
 #include "engine/event.hpp"
 
-#include <regex>
+#include <algorithm>
 #include <sstream>
 
 #include <date/date.h>
@@ -45,13 +45,15 @@ tl::expected<nlohmann::json, std::string> json_object_field(const StreamFields& 
 }  // namespace
 
 tl::expected<Event, std::string> parse_event(const StreamFields& fields, const std::string& stream_id) {
-  static const std::regex type_pattern("[a-z0-9_.-]+");
   Event event;
   event.stream_id = stream_id;
 
   auto type = fields.find("type");
   if (type == fields.end()) return tl::unexpected(std::string("missing field `type`"));
-  if (!std::regex_match(type->second, type_pattern)) {
+  const auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  };
+  if (type->second.empty() || !std::all_of(type->second.begin(), type->second.end(), allowed)) {
     return tl::unexpected(fmt::format("`type` \"{}\" must match [a-z0-9_.-]+", type->second));
   }
   event.type = type->second;
