@@ -48,17 +48,18 @@ void TrackingEndpoints::raise(const std::string& type, const templates::Tracking
 }
 
 std::optional<http::HttpAnswer> TrackingEndpoints::handle(const http::HttpCall& call) {
-  if (call.target.size() < 4 || call.target[0] != '/' || call.target[2] != '/' ||
-      (call.target[1] != 'c' && call.target[1] != 'o' && call.target[1] != 'u')) {
-    return std::nullopt;
-  }
-  const char kind = call.target[1];
+  // /t/c/{ref}/{sig}?u=, /t/o/{ref}/{sig}.gif, /u/{ref}/{sig}
+  char kind = 0;
+  std::size_t rest = 0;
+  if (call.target.rfind("/t/c/", 0) == 0) kind = 'c', rest = 5;
+  else if (call.target.rfind("/t/o/", 0) == 0) kind = 'o', rest = 5;
+  else if (call.target.rfind("/u/", 0) == 0) kind = 'u', rest = 3;
+  else return std::nullopt;
   const std::string path = call.target.substr(0, call.target.find('?'));
   const std::string query = call.target.size() > path.size() ? call.target.substr(path.size() + 1) : "";
-  // /k/{ref}/{sig}[.gif]
-  const auto slash = path.find('/', 3);
+  const auto slash = path.find('/', rest);
   if (slash == std::string::npos) return page(404, "Not found", "");
-  const std::string ref_text = path.substr(3, slash - 3);
+  const std::string ref_text = path.substr(rest, slash - rest);
   std::string signature = path.substr(slash + 1);
   if (kind == 'o' && signature.size() > 4 && signature.compare(signature.size() - 4, 4, ".gif") == 0) {
     signature.resize(signature.size() - 4);

@@ -1,9 +1,9 @@
 #pragma once
 // The tracking endpoints the links in every email point to (templates/tracking.hpp), on tracking.listen:
-//   GET  /c/{ref}/{sig}?u=URL   302 to URL; email.clicked (one per action and URL: unique clicks)
-//   GET  /o/{ref}/{sig}.gif     a 1x1 GIF; email.opened (one per action)
-//   GET  /u/{ref}/{sig}         a page with an Unsubscribe button (GET changes nothing: mail scanners fetch links)
-//   POST /u/{ref}/{sig}         RFC 8058 one-click (or the button): lead.unsubscribed {channel: email}
+//   GET  /t/c/{ref}/{sig}?u=URL   302 to URL; email.clicked (one per action and URL: unique clicks)
+//   GET  /t/o/{ref}/{sig}.gif     a 1x1 GIF; email.opened (one per action)
+//   GET  /u/{ref}/{sig}           a page with an Unsubscribe button (GET changes nothing: mail scanners fetch links)
+//   POST /u/{ref}/{sig}           RFC 8058 one-click (or the button): lead.unsubscribed {channel: email}
 // A link whose signature does not verify gets 400 and changes nothing. A click still redirects when Redis is away
 // (the reader must reach the page); the event is then lost and logged.
 

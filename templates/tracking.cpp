@@ -274,12 +274,12 @@ bool TrackingLinks::verify(char kind, std::string_view ref, std::string_view tar
 }
 
 std::string TrackingLinks::click_url(std::string_view ref, std::string_view target) const {
-  return trimmed_base(base_url) + "/c/" + std::string(ref) + "/" + signature('c', ref, target) + "?u=" +
+  return trimmed_base(base_url) + "/t/c/" + std::string(ref) + "/" + signature('c', ref, target) + "?u=" +
          percent_encode(target);
 }
 
 std::string TrackingLinks::open_pixel_url(std::string_view ref) const {
-  return trimmed_base(base_url) + "/o/" + std::string(ref) + "/" + signature('o', ref) + ".gif";
+  return trimmed_base(base_url) + "/t/o/" + std::string(ref) + "/" + signature('o', ref) + ".gif";
 }
 
 std::string TrackingLinks::unsubscribe_url(std::string_view ref) const {

@@ -75,7 +75,7 @@ std::string sample_message(int i) {
   std::string html = "<html><body><h1>Welcome, Ana!</h1>";
   for (int p = 0; p < 24; ++p) {
     html += "<p>Thanks for signing up. Over the next days we will send you short emails to help you get started, "
-            "with <a href=\"https://t.acme.example/c/abc/sig?u=https%3A%2F%2Facme.example\">links</a>.</p>\n";
+            "with <a href=\"https://t.acme.example/t/c/abc/sig?u=https%3A%2F%2Facme.example\">links</a>.</p>\n";
   }
   html += "</body></html>";
   email.html = html;

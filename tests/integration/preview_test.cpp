@@ -19,7 +19,7 @@ TEST_CASE("nurture preview prints subject, preheader and text, and writes the tr
   CHECK(shown.find("Open your dashboard (https://acme.example/start?lead=L9)") != std::string::npos);
   const std::string html = read_file(dir / "welcome.html");
   CHECK(html.find("<h1>Welcome, Zoë!</h1>") != std::string::npos);
-  CHECK(html.find("https://t.acme.example/c/") != std::string::npos);  // the link is tracked as in a real send
+  CHECK(html.find("https://t.acme.example/t/c/") != std::string::npos);  // the link is tracked as in a real send
   CHECK(html.find("u=https%3A%2F%2Facme.example%2Fstart%3Flead%3DL9") != std::string::npos);
   CHECK(html.find("Three tips for your first week</div>") != std::string::npos);
 

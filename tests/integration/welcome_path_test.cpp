@@ -497,8 +497,8 @@ TEST_CASE("the tracking endpoints: a click redirects and counts, the pixel count
     url = std::regex_replace(url, std::regex("&amp;"), "&");
     return url.substr(std::string("https://t.acme.example").size());
   };
-  const std::string click = path_of("c/");
-  const std::string pixel = path_of("o/");
+  const std::string click = path_of("t/c/");
+  const std::string pixel = path_of("t/o/");
   const std::string unsubscribe = path_of("u/");
 
   auto clicked = nurture::testing::http_request(port, "GET", click);

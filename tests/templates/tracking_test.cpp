@@ -16,7 +16,7 @@ const TrackingLinks links{"https://t.acme.example/", "s3cret"};
 
 // The target of a click URL as an endpoint sees it, with its signature checked.
 std::string clicked_target(const std::string& url, const TrackingLinks& verifier) {
-  static const std::regex shape(R"(^https://t\.acme\.example/c/([^/]+)/([A-Za-z0-9_-]+)\?u=(.*)$)");
+  static const std::regex shape(R"(^https://t\.acme\.example/t/c/([^/]+)/([A-Za-z0-9_-]+)\?u=(.*)$)");
   std::smatch match;
   if (!std::regex_match(url, match, shape)) return "<not a click URL>";
   const std::string target = percent_decode(match[3].str());
@@ -63,7 +63,7 @@ TEST_CASE("a tracking link verifies only with the same secret, kind, action and 
   CHECK_FALSE(links.verify('c', "a1", "https://acme.example/", sig.substr(1)));
   CHECK(sig.size() == 22);  // 128 bits, base64url
   // The open pixel and unsubscribe URLs carry their own signatures.
-  CHECK(links.open_pixel_url("a1") == "https://t.acme.example/o/a1/" + links.signature('o', "a1") + ".gif");
+  CHECK(links.open_pixel_url("a1") == "https://t.acme.example/t/o/a1/" + links.signature('o', "a1") + ".gif");
   CHECK(links.unsubscribe_url("a1") == "https://t.acme.example/u/a1/" + links.signature('u', "a1"));
 }
 
@@ -83,7 +83,7 @@ TEST_CASE("a ref carries action, lead, workflow and step, and nothing else decod
 
 TEST_CASE("without a body element the pixel goes at the end") {
   const std::string tracked = add_tracking("<p>Hi</p>", links, "a1");
-  CHECK(tracked.rfind("<p>Hi</p><img src=\"https://t.acme.example/o/a1/", 0) == 0);
+  CHECK(tracked.rfind("<p>Hi</p><img src=\"https://t.acme.example/t/o/a1/", 0) == 0);
 }
 
 TEST_CASE("signatures are standard HMAC-SHA256 (checked against OpenSSL's one-shot HMAC), for short and long keys") {
