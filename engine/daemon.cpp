@@ -16,6 +16,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/http/status_server.hpp"
+#include "engine/admin_api.hpp"
 #include "engine/tracking_endpoints.hpp"
 #include "engine/webhooks.hpp"
 #include "engine/metrics.hpp"
@@ -136,6 +137,26 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   } else {
     spdlog::warn("no status endpoints: {}", started.error());
   }
+  // The admin API: its own listener and Redis connection, only with a token.
+  std::unique_ptr<redis::RedisStore> admin_store;
+  std::unique_ptr<AdminApi> admin;
+  std::unique_ptr<http::StatusServer> admin_server;
+  const char* admin_token = config.admin_token_env.empty() ? nullptr : std::getenv(config.admin_token_env.c_str());
+  if (admin_token != nullptr && *admin_token != '\0') {
+    if (auto admin_connection = redis::RedisConnection::open(target.url)) {
+      admin_store = std::make_unique<redis::RedisStore>(std::move(*admin_connection), store_options);
+      admin = std::make_unique<AdminApi>(admin_token, *admin_store, [] { reload_requested = true; });
+      if (auto started = http::StatusServer::start(config.admin_listen, metrics,
+                                                   [&admin](const http::HttpCall& call) { return admin->handle(call); })) {
+        admin_server = std::move(*started);
+        spdlog::info("admin API on http://{} (bearer token from {})", config.admin_listen, config.admin_token_env);
+      } else {
+        spdlog::warn("no admin API: {}", started.error());
+      }
+    }
+  } else {
+    spdlog::info("admin API off (set {} to turn it on)", config.admin_token_env);
+  }
   spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", current->campaign.workflows.size(),
                current->campaign.dir.string(), store_options.consumer);
 
@@ -174,7 +195,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
     }
     if (stop_requested || !reload_requested.exchange(false)) continue;
     // SIGHUP: validate first; on any error keep running the campaign as it was.
-    spdlog::info("SIGHUP: reloading {}", current->campaign.dir.string());
+    spdlog::info("reloading {} (SIGHUP or the admin API)", current->campaign.dir.string());
     auto next = load(options, registry);
     if (!next) {
       spdlog::error("reload refused: the campaign has errors (above); still running the previous one");

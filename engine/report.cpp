@@ -1,5 +1,8 @@
 #include "engine/report.hpp"
 
+#include "engine/event.hpp"
+#include "workflows/campaign.hpp"
+
 #include "templates/mustache.hpp"
 
 #include <fmt/format.h>
@@ -131,6 +134,52 @@ std::string report_html(const std::vector<WorkflowReport>& report, const std::st
     out += "</table>\n";
   }
   return out + "</body></html>\n";
+}
+
+
+nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store) {
+  // Step ids come from the version the enrollment is pinned to, as stored.
+  auto step_name = [&](const std::string& workflow, const Enrollment& e) -> std::string {
+    workflows::Diagnostics ignored;
+    const auto parsed = workflows::parse_workflow_text(store.workflow_version(workflow, e.version), workflow,
+                                                       "default", ignored);
+    if (e.step < parsed.steps.size()) return parsed.steps[e.step].id;
+    return fmt::format("#{}", e.step + 1);
+  };
+  auto status_name = [](EnrollmentStatus status) {
+    switch (status) {
+      case EnrollmentStatus::waiting: return "waiting";
+      case EnrollmentStatus::waiting_for: return "waiting for an event";
+      case EnrollmentStatus::deferred: return "waiting for the send window";
+      case EnrollmentStatus::completed: return "completed";
+      case EnrollmentStatus::exited: return "exited";
+    }
+    return "?";
+  };
+  nlohmann::ordered_json out;
+  out["lead"] = lead.id;
+  out["attrs"] = lead.attrs;
+  out["score"] = std::lround(lead.score);
+  out["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
+  out["tags"] = lead.tags;
+  out["suppressed"] = lead.suppressed;
+  out["enrollments"] = nlohmann::ordered_json::array();
+  for (const auto& [workflow, e] : lead.enrollments) {
+    out["enrollments"].push_back({{"workflow", workflow},
+                                  {"version", e.version},
+                                  {"number", e.number},
+                                  {"status", status_name(e.status)},
+                                  {"step", step_name(workflow, e)},
+                                  {"entered", format_rfc3339(from_unix_ms(e.entered_ms))}});
+  }
+  out["history"] = nlohmann::ordered_json::array();
+  for (const auto& h : lead.history) {
+    out["history"].push_back({{"at", format_rfc3339(from_unix_ms(h.at_ms))},
+                              {"type", h.type},
+                              {"workflow", h.workflow},
+                              {"step", h.step}});
+  }
+  return out;
 }
 
 }  // namespace nurture::engine

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/lead.hpp"
+#include "engine/store/store.hpp"
 #include "workflows/campaign.hpp"
 
 namespace nurture::engine {
@@ -34,5 +36,9 @@ nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report);
 std::string report_table(const std::vector<WorkflowReport>& report);
 // A self-contained HTML page of the same funnel (no scripts, no external assets).
 std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title);
+
+// What nurture knows of one lead, as `nurture lead show --json` and the admin API give it: attrs, score, stage, tags,
+// suppression, enrollments (status and step id from the version each is pinned to) and remembered events.
+nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store);
 
 }  // namespace nurture::engine

@@ -37,6 +37,8 @@ struct Config {
   std::string tracking_base_url = "http://localhost:8080";
   std::string tracking_listen = "127.0.0.1:8080";  // status (and later tracking) HTTP endpoints
   std::string tracking_secret_env = "NURTURE_SECRET";  // HMAC key of tracking links, read from the environment
+  std::string admin_listen = "127.0.0.1:8081";          // the admin API; on only when its token is set
+  std::string admin_token_env = "NURTURE_ADMIN_TOKEN";
   std::string default_email_connector;
   std::string default_timezone = "UTC";
   std::vector<ConnectorSettings> connectors;

@@ -129,8 +129,8 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   }
   if (top.has("admin")) {
     MapReader admin(context, top["admin"], "`admin`", {"listen", "token_env"});
-    admin.string("listen");
-    admin.string("token_env");
+    config.admin_listen = admin.string("listen").value_or(config.admin_listen);
+    config.admin_token_env = admin.string("token_env").value_or(config.admin_token_env);
     admin.finish();
   }
   if (top.has("defaults")) {

@@ -373,47 +373,7 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
     std::cerr << fmt::format("error: no lead \"{}\"\n", lead_id);
     return 1;
   }
-  // Step ids come from the version the enrollment is pinned to, as stored.
-  auto step_name = [&](const std::string& workflow, const engine::Enrollment& e) -> std::string {
-    workflows::Diagnostics ignored;
-    const auto parsed = workflows::parse_workflow_text(opened->store->workflow_version(workflow, e.version), workflow,
-                                                       "default", ignored);
-    if (e.step < parsed.steps.size()) return parsed.steps[e.step].id;
-    return fmt::format("#{}", e.step + 1);
-  };
-  auto status_name = [](engine::EnrollmentStatus status) {
-    switch (status) {
-      case engine::EnrollmentStatus::waiting: return "waiting";
-      case engine::EnrollmentStatus::waiting_for: return "waiting for an event";
-      case engine::EnrollmentStatus::deferred: return "waiting for the send window";
-      case engine::EnrollmentStatus::completed: return "completed";
-      case engine::EnrollmentStatus::exited: return "exited";
-    }
-    return "?";
-  };
-  nlohmann::ordered_json out;
-  out["lead"] = lead.id;
-  out["attrs"] = lead.attrs;
-  out["score"] = std::lround(lead.score);
-  out["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
-  out["tags"] = lead.tags;
-  out["suppressed"] = lead.suppressed;
-  out["enrollments"] = nlohmann::ordered_json::array();
-  for (const auto& [workflow, e] : lead.enrollments) {
-    out["enrollments"].push_back({{"workflow", workflow},
-                                  {"version", e.version},
-                                  {"number", e.number},
-                                  {"status", status_name(e.status)},
-                                  {"step", step_name(workflow, e)},
-                                  {"entered", engine::format_rfc3339(engine::from_unix_ms(e.entered_ms))}});
-  }
-  out["history"] = nlohmann::ordered_json::array();
-  for (const auto& h : lead.history) {
-    out["history"].push_back({{"at", engine::format_rfc3339(engine::from_unix_ms(h.at_ms))},
-                              {"type", h.type},
-                              {"workflow", h.workflow},
-                              {"step", h.step}});
-  }
+  const nlohmann::ordered_json out = engine::lead_profile_json(lead, *opened->store);
   if (as_json) {
     std::cout << out.dump() << "\n";
     return 0;

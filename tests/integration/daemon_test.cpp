@@ -223,3 +223,58 @@ TEST_CASE("nurture import upserts leads from a CSV file as lead.imported events"
   CHECK(read_file(w.dir / "bad.log").find("bad.csv:2: error: 1 fields, the header has 2") != std::string::npos);
   CHECK(daemon->stop(SIGTERM) == 0);
 }
+
+TEST_CASE("the admin API: bearer token, events in, a lead out, reload") {
+  TempDir dir;
+  SmtpSink smtp(dir / "mail");
+  const int admin_port = free_tcp_port();
+  const std::filesystem::path campaign = dir / "campaign";
+  write_campaign(campaign, {fmt::format(R"(redis: auto
+sender: {{ from: "Acme <hello@acme.example>", postal_address: "1 Main St" }}
+tracking: {{ listen: "127.0.0.1:0" }}
+admin: {{ listen: "127.0.0.1:{}", token_env: NURTURE_TEST_ADMIN_TOKEN }}
+defaults: {{ email: smtp_main }}
+connectors:
+  smtp_main: {{ type: smtp, url: "{}" }}
+)",
+                                        admin_port, smtp.url()),
+                            {{"welcome", two_email_drip("1h")}},
+                            {{"welcome", email_template("Welcome, {{lead.first_name}}", "<p>hi</p>")},
+                             {"tips", email_template("Tips", "<p>tips</p>")}}});
+  ::setenv("NURTURE_TEST_ADMIN_TOKEN", "adm-s3cret", 1);
+  ChildProcess daemon({NURTURE_BINARY, "run", campaign.string()}, dir / "daemon.log");
+  ::unsetenv("NURTURE_TEST_ADMIN_TOKEN");
+  const auto deadline = steady_clock::now() + seconds(20);
+  while (read_file(dir / "daemon.log").find("nurture running") == std::string::npos) {
+    REQUIRE_MESSAGE(daemon.running(), read_file(dir / "daemon.log"));
+    REQUIRE(steady_clock::now() < deadline);
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer adm-s3cret"}};
+  const std::string event = R"({"type":"lead.created","lead":"L1","attrs":{"email":"ana@example.com","first_name":"Ana"}})";
+
+  CHECK(http_request(admin_port, "POST", "/events", event).status == 401);
+  CHECK(http_request(admin_port, "POST", "/events", event, {{"Authorization", "Bearer wrong-token"}}).status == 401);
+  auto bad = http_request(admin_port, "POST", "/events", R"({"type":"Lead Created","lead":"L1"})", auth);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("must match") != std::string::npos);
+  CHECK(http_request(admin_port, "POST", "/events", event, auth).status == 202);
+  REQUIRE_MESSAGE(smtp.wait_for(1, seconds(10)).size() == 1, read_file(dir / "daemon.log"));
+
+  auto lead = http_request(admin_port, "GET", "/leads/L1", "", auth);
+  REQUIRE(lead.status == 200);
+  const auto profile = nlohmann::json::parse(lead.body);
+  CHECK(profile["attrs"]["first_name"] == "Ana");
+  CHECK(profile["enrollments"][0]["workflow"] == "welcome");
+  CHECK(profile["enrollments"][0]["status"] == "waiting");
+  CHECK(http_request(admin_port, "GET", "/leads/nobody", "", auth).status == 404);
+
+  CHECK(http_request(admin_port, "POST", "/reload", "", auth).status == 202);
+  const auto reload_deadline = steady_clock::now() + seconds(10);
+  while (read_file(dir / "daemon.log").find("now at version") == std::string::npos && steady_clock::now() < reload_deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  CHECK_MESSAGE(read_file(dir / "daemon.log").find("workflow welcome now at version 1") != std::string::npos,
+                read_file(dir / "daemon.log"));
+  CHECK(daemon.stop(SIGTERM) == 0);
+}

@@ -1,0 +1,69 @@
+#include "engine/admin_api.hpp"
+
+#include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "engine/event.hpp"
+#include "engine/report.hpp"
+#include "templates/tracking.hpp"
+
+namespace nurture::engine {
+
+namespace {
+
+http::HttpAnswer json_answer(int status, const nlohmann::ordered_json& body) {
+  http::HttpAnswer answer{status, body.dump() + "\n", "application/json"};
+  answer.headers["Cache-Control"] = "no-store";
+  return answer;
+}
+
+http::HttpAnswer error(int status, const std::string& message) { return json_answer(status, {{"error", message}}); }
+
+}  // namespace
+
+std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
+  auto authorization = call.headers.find("authorization");
+  const std::string expected = "Bearer " + token_;
+  if (token_.empty() || authorization == call.headers.end() || authorization->second.size() != expected.size() ||
+      CRYPTO_memcmp(authorization->second.data(), expected.data(), expected.size()) != 0) {
+    http::HttpAnswer refused = error(401, "a bearer token is required (admin.token_env)");
+    refused.headers["WWW-Authenticate"] = "Bearer";
+    return refused;
+  }
+  const std::string path = call.target.substr(0, call.target.find('?'));
+  try {
+    std::lock_guard lock(mutex_);
+    if (path.rfind("/leads/", 0) == 0 && path.size() > 7) {
+      if (call.method != "GET") return error(405, "GET only");
+      const std::string id = templates::percent_decode(path.substr(7));
+      const LeadSnapshot lead = store_.load_lead(id);
+      if (lead.version == 0) return error(404, "no lead \"" + id + "\"");
+      return json_answer(200, lead_profile_json(lead, store_));
+    }
+    if (path == "/events") {
+      if (call.method != "POST") return error(405, "POST only");
+      const auto body = nlohmann::json::parse(call.body, nullptr, false);
+      if (!body.is_object()) return error(400, "the body must be a JSON object: {\"type\",\"lead\",\"attrs\",\"props\",\"at\",\"id\"}");
+      StreamFields fields;
+      for (const auto& [key, value] : body.items()) {
+        fields[key] = value.is_string() ? value.get<std::string>() : value.dump();
+      }
+      if (auto checked = parse_event(fields, "0-0"); !checked) return error(400, checked.error());
+      store_.add_event(fields);
+      return json_answer(202, {{"accepted", true}});
+    }
+    if (path == "/reload") {
+      if (call.method != "POST") return error(405, "POST only");
+      request_reload_();
+      spdlog::info("admin API: reload requested");
+      return json_answer(202, {{"reload", "requested"}});
+    }
+  } catch (const StoreUnavailable& e) {
+    return error(503, std::string("store unavailable: ") + e.what());
+  }
+  return error(404, "not found: GET /leads/{id}, POST /events, POST /reload");
+}
+
+}  // namespace nurture::engine
