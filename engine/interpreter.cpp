@@ -536,6 +536,8 @@ class Run {
     if (const auto* post = std::get_if<wf::PostStep>(&step.action)) {
       if (lead().suppressed.count("social")) {
         skip(workflow, step, "suppressed");
+      } else if (!within_frequency_cap("social")) {
+        skip(workflow, step, "frequency_cap");
       } else {
         plan(workflow, enrollment, step, "post", post->connector, post->template_name, {}, {});
       }
@@ -637,9 +639,24 @@ class Run {
       skip(workflow, step, "suppressed");
     } else if (to.empty()) {
       skip(workflow, step, "no_address");
+    } else if (!within_frequency_cap("email")) {
+      skip(workflow, step, "frequency_cap");
     } else {
       plan(workflow, enrollment, step, "email", email.connector, email.template_name, to, {});
     }
+  }
+
+  // Config `frequency_cap`, across all workflows: false when the channel already had `max` sends in the last `per`
+  // (the send is then skipped); else this send is counted. Only sends within the window are kept on the lead.
+  bool within_frequency_cap(const std::string& channel) {
+    const auto cap = campaign_.config.frequency_caps.find(channel);
+    if (cap == campaign_.config.frequency_caps.end()) return true;
+    const std::int64_t now_ms = to_unix_ms(now_);
+    auto& times = lead().recent_sends_ms[channel];
+    std::erase_if(times, [&](std::int64_t at) { return at <= now_ms - cap->second.per.count(); });
+    if (static_cast<int>(times.size()) >= cap->second.max) return false;
+    times.push_back(now_ms);
+    return true;
   }
 
   void skip(const wf::Workflow& workflow, const wf::Step& step, const std::string& reason) {

@@ -64,6 +64,8 @@ struct LeadSnapshot {
   std::set<std::string> attr_rules_scored;   // attribute rules count once per lead
   std::vector<HistoryEntry> history;
   std::map<std::string, long> counts;        // per named event type, for `count` without `within`
+  // When sends were planned, per channel, within the config's frequency_cap window (only kept when a cap is set).
+  std::map<std::string, std::vector<std::int64_t>> recent_sends_ms;
   std::map<std::string, Enrollment> enrollments;  // by workflow id
   std::string last_stream_id;                     // last front-door entry applied to this lead
   std::string last_inbox_id;                      // last entry of its partition's inbox applied to it

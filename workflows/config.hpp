@@ -2,6 +2,7 @@
 // The engine config, nurture.yaml (spec/config.md), as a typed model. Relative paths resolve against the
 // directory of nurture.yaml (spec/semantics.md).
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -27,6 +28,12 @@ struct SenderConfig {
   std::string unsubscribe_mailto;  // optional `mailto:` target for List-Unsubscribe
 };
 
+// At most `max` sends per `per` on a channel, across all workflows (config `frequency_cap`); over it: skipped.
+struct FrequencyCap {
+  int max = 0;
+  std::chrono::milliseconds per{0};
+};
+
 struct Config {
   std::filesystem::path file;      // nurture.yaml itself
   std::filesystem::path base_dir;  // its directory
@@ -41,6 +48,7 @@ struct Config {
   std::string admin_token_env = "NURTURE_ADMIN_TOKEN";
   std::string default_email_connector;
   std::string default_timezone = "UTC";
+  std::map<std::string, FrequencyCap> frequency_caps;  // by channel: email, social
   std::vector<ConnectorSettings> connectors;
 
   const ConnectorSettings* connector(std::string_view name) const;

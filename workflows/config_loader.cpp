@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "workflows/campaign.hpp"
+#include "workflows/duration.hpp"
 #include "workflows/yaml_reader.hpp"
 
 namespace nurture::workflows {
@@ -140,8 +141,25 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
     defaults.finish();
   }
   if (top.has("frequency_cap")) {
-    context.error(top["frequency_cap"], "`frequency_cap` is not supported by this version of nurture yet",
-                  "remove it for now");
+    MapReader caps(context, top["frequency_cap"], "`frequency_cap`", {"email", "social"});
+    for (const std::string channel : {"email", "social"}) {
+      if (!caps.has(channel)) continue;
+      const std::string what = "`frequency_cap." + channel + "`";
+      MapReader cap(context, caps[channel], what, {"max", "per"});
+      FrequencyCap parsed;
+      if (cap.has("max")) parsed.max = positive_int(context, cap["max"], what + ".max").value_or(0);
+      else context.error(caps[channel], what + " needs `max`", "e.g. { max: 3, per: 7d }");
+      if (auto per = cap.string("per", true)) {
+        if (auto duration = parse_duration(*per); duration && duration->count() > 0) {
+          parsed.per = *duration;
+        } else {
+          context.error(cap["per"], fmt::format("{}.per \"{}\" is not a duration", what, *per), "e.g. 7d, 24h");
+        }
+      }
+      cap.finish();
+      if (parsed.max > 0 && parsed.per.count() > 0) config.frequency_caps[channel] = parsed;
+    }
+    caps.finish();
   }
   if (top.has("workers")) positive_int(context, top["workers"], "`workers`");
   if (top.has("connectors")) parse_connectors(context, top["connectors"], config);

@@ -162,6 +162,9 @@ std::string config_schema() {
                             {"required", {"type"}},
                             {"properties", {{"type", {{"type", ordered_json::array({"string", "null"})}}}}},
                             {"additionalProperties", {{"type", ordered_json::array({"string", "number", "boolean"})}}}};
+  const ordered_json frequency_cap = strict_object(
+      {{"max", {{"type", "integer"}, {"minimum", 1}}}, {"per", {{"type", "string"}, {"description", "e.g. 7d"}}}},
+      {"max", "per"});
   ordered_json schema;
   schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
   schema["$id"] = "https://nurture.example/schema/v1/config.json";
@@ -183,7 +186,7 @@ std::string config_schema() {
                                   {"secret_env", {{"type", "string"}}}})},
       {"admin", strict_object({{"listen", {{"type", "string"}}}, {"token_env", {{"type", "string"}}}})},
       {"defaults", strict_object({{"email", {{"type", "string"}}}, {"timezone", {{"type", "string"}}}})},
-      {"frequency_cap", {{"type", "object"}}},
+      {"frequency_cap", strict_object({{"email", frequency_cap}, {"social", frequency_cap}})},
       {"workers", {{"type", "integer"}, {"minimum", 1}}},
       {"connectors", {{"type", "object"}, {"additionalProperties", connector}}}};
   return schema.dump(2);

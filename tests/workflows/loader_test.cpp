@@ -423,3 +423,27 @@ connectors: { outbox: { type: file, dir: ./outbox } }
                                             "address (CAN-SPAM) (set `sender.postal_address` in nurture.yaml)") !=
         std::string::npos);
 }
+
+TEST_CASE("frequency_cap: max and per per channel, checked with positions") {
+  CampaignDir good(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - email: { template: welcome }
+)", std::string(config_yaml) + "frequency_cap:\n  email: { max: 3, per: 7d }\n  social: { max: 1, per: 1d }\n");
+  auto load = good.load();
+  REQUIRE_MESSAGE(load.ok(), all_messages(load.diagnostics));
+  REQUIRE(load.campaign.config.frequency_caps.size() == 2);
+  CHECK(load.campaign.config.frequency_caps.at("email").max == 3);
+  CHECK(load.campaign.config.frequency_caps.at("email").per == std::chrono::hours(24 * 7));
+
+  CampaignDir bad(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - email: { template: welcome }
+)", std::string(config_yaml) + "frequency_cap:\n  email: { max: 0, per: soon }\n  sms: { max: 1, per: 1d }\n");
+  const std::string text = all_messages(bad.load().diagnostics);
+  CHECK(text.find("nurture.yaml:10:17: error: `frequency_cap.email`.max must be a whole number above 0") != std::string::npos);
+  CHECK(text.find("nurture.yaml:10:25: error: `frequency_cap.email`.per \"soon\" is not a duration (e.g. 7d, 24h)") !=
+        std::string::npos);
+  CHECK(text.find("sms") != std::string::npos);
+}

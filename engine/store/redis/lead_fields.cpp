@@ -41,6 +41,7 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
     fields["h"] = history.dump();
   }
   if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump();
+  if (!lead.recent_sends_ms.empty()) fields["fc"] = nlohmann::json(lead.recent_sends_ms).dump();
   return fields;
 }
 
@@ -78,6 +79,13 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
         if (!item.is_array() || item.size() != 6) continue;
         lead.history.push_back({item[0].get<std::string>(), item[1].get<std::int64_t>(), item[2].get<std::string>(),
                                 item[3].get<std::string>(), item[4].get<std::string>(), item[5]});
+      }
+    } else if (field == "fc") {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (parsed.is_object()) {
+        for (const auto& [channel, times] : parsed.items()) {
+          if (times.is_array()) lead.recent_sends_ms[channel] = times.get<std::vector<std::int64_t>>();
+        }
       }
     } else if (field == "n") {
       auto parsed = nlohmann::json::parse(value, nullptr, false);
