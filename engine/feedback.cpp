@@ -38,6 +38,13 @@ std::string text_of(const json& object, const char* key) {
   return {};
 }
 
+// A member that should be an object; anything else (missing, a string, a list) reads as empty.
+json object_of(const json& parent, const char* key) {
+  if (!parent.is_object()) return json::object();
+  auto it = parent.find(key);
+  return it != parent.end() && it->is_object() ? *it : json::object();
+}
+
 Clock::time_point from_unix_seconds(double seconds) {
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
 }
@@ -253,7 +260,7 @@ tl::expected<std::vector<Feedback>, std::string> parse_mailgun_webhook(const std
   Feedback f;
   if (event == "failed" && text_of(e, "severity") == "permanent") {
     f.type = "email.bounced";
-    const json status = e.value("delivery-status", json::object());
+    const json status = object_of(e, "delivery-status");
     f.reason = fmt::format("{} {}", text_of(status, "code"), text_of(status, "message"));
   } else if (event == "complained") {
     f.type = "email.complained";
@@ -261,7 +268,7 @@ tl::expected<std::vector<Feedback>, std::string> parse_mailgun_webhook(const std
   } else {
     return std::vector<Feedback>{};
   }
-  const json variables = e.value("user-variables", json::object());
+  const json variables = object_of(e, "user-variables");
   f.address = lower(text_of(e, "recipient"));
   f.action_id = text_of(variables, "action_id");
   f.lead = text_of(variables, "lead");
@@ -297,7 +304,7 @@ tl::expected<std::vector<Feedback>, std::string> parse_postmark_webhook(const st
   } else {
     return std::vector<Feedback>{};
   }
-  const json metadata = e.value("Metadata", json::object());
+  const json metadata = object_of(e, "Metadata");
   f.address = lower(text_of(e, "Email"));
   f.action_id = text_of(metadata, "action_id");
   f.lead = text_of(metadata, "lead");

@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace nurture::engine::http {
 
@@ -38,7 +39,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec) {
     if (ec) return;  // closed, timed out or garbage: drop the connection
-    auto response = std::make_shared<bhttp::response<bhttp::string_body>>(respond());
+    auto response = std::make_shared<bhttp::response<bhttp::string_body>>();
+    try {
+      *response = respond();
+    } catch (const std::exception& e) {
+      // A handler's bug must not take the daemon down with it: this request fails, the server goes on.
+      spdlog::error("HTTP {}: {}", std::string(request_.target()), e.what());
+      response->version(request_.version());
+      response->keep_alive(false);
+      response->result(bhttp::status::internal_server_error);
+      response->set(bhttp::field::content_type, "text/plain; charset=utf-8");
+      response->body() = "internal error\n";
+      response->prepare_payload();
+    }
     bhttp::async_write(stream_, *response,
                        [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
                          if (ec || !response->keep_alive()) {

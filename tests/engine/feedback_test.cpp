@@ -167,3 +167,18 @@ TEST_CASE("an ARF abuse report (RFC 5965) is a complaint; other messages are ref
   CHECK(parse_report_message("Subject: hi\r\n\r\nhello").error() ==
         "not a report (expected Content-Type: multipart/report)");
 }
+
+TEST_CASE("webhook bodies of the wrong shape are read as far as they go, never thrown on") {
+  const Headers good = {{"authorization", "Basic aG9vazpzM2NyZXQ="}};
+  const char* odd[] = {R"({"RecordType":"Bounce","Type":"HardBounce","Email":5,"Metadata":"oops"})",
+                       R"({"RecordType":["Bounce"],"Metadata":[1,2]})", R"([1,2,3])", R"("text")", "{not json"};
+  for (const char* body : odd) {
+    CAPTURE(body);
+    CHECK_NOTHROW((void)parse_postmark_webhook(body, good, "hook", "s3cret"));
+    CHECK_NOTHROW((void)parse_report_message(body));
+  }
+  auto reports = parse_postmark_webhook(odd[0], good, "hook", "s3cret");
+  REQUIRE(reports.has_value());
+  REQUIRE(reports->size() == 1);
+  CHECK(reports->at(0).lead.empty());  // no metadata to read a lead from: looked up by action, else suppressed only
+}

@@ -535,3 +535,16 @@ TEST_CASE("the tracking endpoints: a click redirects and counts, the pixel count
   CHECK(w.smtp.messages().size() == 1);  // the second email is not sent
   CHECK(w.stat("L1", "step:tips:skipped") == "1");
 }
+
+TEST_CASE("a handler that throws costs that request a 500, not the server") {
+  Metrics metrics;
+  auto server = http::StatusServer::start("127.0.0.1:0", metrics, [](const http::HttpCall& call) -> std::optional<http::HttpAnswer> {
+    if (call.target == "/boom") throw std::runtime_error("a bug");
+    return http::HttpAnswer{200, "fine\n"};
+  });
+  REQUIRE(server);
+  const int port = (*server)->port();
+  CHECK(nurture::testing::http_request(port, "GET", "/boom").status == 500);
+  CHECK(nurture::testing::http_request(port, "GET", "/other").body == "fine\n");
+  CHECK(nurture::testing::http_get(port, "/healthz").status == 200);
+}
