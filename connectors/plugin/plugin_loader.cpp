@@ -29,6 +29,7 @@ class PluginConnector final : public sdk::Connector {
   ~PluginConnector() override { table_->destroy(instance_); }
 
   int max_in_flight() const override { return table_->max_in_flight ? table_->max_in_flight(instance_) : 0; }
+  bool needs_mime() const override { return table_->needs_mime ? table_->needs_mime(instance_) != 0 : true; }
 
   void send(const sdk::Action& a, sdk::Completion done) override {
     std::vector<nurture_kv> headers;

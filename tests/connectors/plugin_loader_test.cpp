@@ -50,6 +50,7 @@ TEST_CASE("a plugin is loaded by path, configured with the keys it declares, and
   action.post.text = "Olá";
   action.lead_attrs = R"({"x":1})";
   action.email.headers = {{"List-Unsubscribe", "<u>"}};
+  CHECK_FALSE(set->find("mine")->needs_mime());  // across the ABI: the plugin takes the parts
   const sdk::Result sent = send(*set, action);
   CHECK(sent.kind == sdk::Result::Kind::sent);
   CHECK(sent.provider_id == R"(P3:a1|L1|Olá|{"x":1}|List-Unsubscribe=<u>;)");  // default `size` filled in

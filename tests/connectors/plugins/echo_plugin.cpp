@@ -6,6 +6,7 @@ namespace {
 class Echo final : public nurture::sdk::Connector {
  public:
   explicit Echo(std::string prefix) : prefix_(std::move(prefix)) {}
+  bool needs_mime() const override { return false; }
   void send(const nurture::sdk::Action& a, nurture::sdk::Completion done) override {
     if (a.post.text == "please retry") return done(nurture::sdk::Result::retry(std::chrono::milliseconds(1234), "asked to"));
     std::string headers;

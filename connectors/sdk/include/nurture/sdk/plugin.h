@@ -78,6 +78,9 @@ typedef struct nurture_connector_v1_t {
   void (*destroy)(void* instance);
   /* 0: asynchronous; 1: one send at a time (the engine gives the instance a thread of its own) */
   int (*max_in_flight)(void* instance);
+  /* 1: it reads email_mime (SMTP-like); 0: it takes the parts and the engine need not compose the message.
+     May be NULL: 1. */
+  int (*needs_mime)(void* instance);
 } nurture_connector_v1_t;
 
 typedef const nurture_connector_v1_t* (*nurture_connector_v1_fn)(void);

@@ -98,6 +98,7 @@ struct Export {
 
   static void destroy(void* instance) { delete static_cast<Connector*>(instance); }
   static int max_in_flight(void* instance) { return static_cast<Connector*>(instance)->max_in_flight(); }
+  static int needs_mime(void* instance) { return static_cast<Connector*>(instance)->needs_mime() ? 1 : 0; }
 
   static const nurture_connector_v1_t* table() {
     Exported& e = exported();
@@ -105,6 +106,7 @@ struct Export {
     e.table.send = &send;
     e.table.destroy = &destroy;
     e.table.max_in_flight = &max_in_flight;
+    e.table.needs_mime = &needs_mime;
     return &e.table;
   }
 };
