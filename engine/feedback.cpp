@@ -14,7 +14,12 @@ namespace nurture::engine {
 
 namespace {
 
-tl::unexpected<std::string> fail(std::string message) { return tl::unexpected(std::move(message)); }
+tl::unexpected<FeedbackError> fail(std::string message) {
+  return tl::unexpected(FeedbackError{FeedbackError::Kind::malformed, std::move(message)});
+}
+tl::unexpected<FeedbackError> refuse(std::string message) {
+  return tl::unexpected(FeedbackError{FeedbackError::Kind::unauthorized, std::move(message)});
+}
 
 using json = nlohmann::json;
 using Clock = std::chrono::system_clock;
@@ -199,15 +204,15 @@ std::string typed_address(const std::string& value) {
 
 }  // namespace
 
-tl::expected<std::vector<Feedback>, std::string> parse_sendgrid_webhook(const std::string& body, const Headers& headers,
+FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& headers,
                                                                         const std::string& public_key_base64,
                                                                         Clock::time_point now) {
-  if (public_key_base64.empty()) return fail("no verification key configured (webhook_public_key_env)");
+  if (public_key_base64.empty()) return refuse("no verification key configured (webhook_public_key_env)");
   const std::string signature = header_of(headers, "x-twilio-email-event-webhook-signature");
   const std::string timestamp = header_of(headers, "x-twilio-email-event-webhook-timestamp");
-  if (signature.empty() || timestamp.empty()) return fail("unsigned request");
-  if (!ecdsa_verifies(public_key_base64, timestamp + body, signature)) return fail("bad signature");
-  if (!fresh(std::atof(timestamp.c_str()), now)) return fail("stale timestamp (replayed?)");
+  if (signature.empty() || timestamp.empty()) return refuse("unsigned request");
+  if (!ecdsa_verifies(public_key_base64, timestamp + body, signature)) return refuse("bad signature");
+  if (!fresh(std::atof(timestamp.c_str()), now)) return refuse("stale timestamp (replayed?)");
   const json events = json::parse(body, nullptr, false);
   if (!events.is_array()) return fail("the body is not a JSON array of events");
   std::vector<Feedback> out;
@@ -235,10 +240,10 @@ tl::expected<std::vector<Feedback>, std::string> parse_sendgrid_webhook(const st
   return out;
 }
 
-tl::expected<std::vector<Feedback>, std::string> parse_mailgun_webhook(const std::string& body,
+FeedbackResult parse_mailgun_webhook(const std::string& body,
                                                                        const std::string& signing_key,
                                                                        Clock::time_point now) {
-  if (signing_key.empty()) return fail("no signing key configured (webhook_signing_key_env)");
+  if (signing_key.empty()) return refuse("no signing key configured (webhook_signing_key_env)");
   const json payload = json::parse(body, nullptr, false);
   if (!payload.is_object() || !payload.contains("signature") || !payload.contains("event-data")) {
     return fail("expected {\"signature\":…, \"event-data\":…}");
@@ -252,9 +257,9 @@ tl::expected<std::vector<Feedback>, std::string> parse_mailgun_webhook(const std
   HMAC(EVP_sha256(), signing_key.data(), static_cast<int>(signing_key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
   if (!equal_in_constant_time(hex(digest, length), lower(text_of(signature, "signature")))) {
-    return fail("bad signature");
+    return refuse("bad signature");
   }
-  if (!fresh(std::atof(timestamp.c_str()), now)) return fail("stale timestamp (replayed?)");
+  if (!fresh(std::atof(timestamp.c_str()), now)) return refuse("stale timestamp (replayed?)");
   const json& e = payload["event-data"];
   const std::string event = text_of(e, "event");
   Feedback f;
@@ -279,17 +284,17 @@ tl::expected<std::vector<Feedback>, std::string> parse_mailgun_webhook(const std
   return std::vector<Feedback>{f};
 }
 
-tl::expected<std::vector<Feedback>, std::string> parse_postmark_webhook(const std::string& body, const Headers& headers,
+FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& headers,
                                                                         const std::string& user,
                                                                         const std::string& password) {
-  if (user.empty()) return fail("no credentials configured (webhook_user_env, webhook_password_env)");
+  if (user.empty()) return refuse("no credentials configured (webhook_user_env, webhook_password_env)");
   const std::string authorization = header_of(headers, "authorization");
   const std::string credentials = user + ":" + password;
   std::string expected(4 * ((credentials.size() + 2) / 3) + 1, '\0');
   expected.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()),
                                                            reinterpret_cast<const unsigned char*>(credentials.data()),
                                                            static_cast<int>(credentials.size()))));
-  if (!equal_in_constant_time(authorization, "Basic " + expected)) return fail("bad credentials");
+  if (!equal_in_constant_time(authorization, "Basic " + expected)) return refuse("bad credentials");
   const json e = json::parse(body, nullptr, false);
   if (!e.is_object()) return fail("the body is not a JSON object");
   const std::string record = text_of(e, "RecordType");
@@ -315,7 +320,7 @@ tl::expected<std::vector<Feedback>, std::string> parse_postmark_webhook(const st
   return std::vector<Feedback>{f};
 }
 
-tl::expected<std::vector<Feedback>, std::string> parse_report_message(const std::string& message) {
+FeedbackResult parse_report_message(const std::string& message) {
   const Part entity = split_entity(message);
   const std::string content_type = lower(header_of(entity.headers, "content-type"));
   if (content_type.rfind("multipart/report", 0) != 0) {

@@ -26,27 +26,36 @@ struct Feedback {
 
 using Headers = std::map<std::string, std::string>;  // names in lower case
 
+// Why a report was not read: it could not be authenticated (the sender is refused: HTTP 401), or it is not what
+// the provider sends (400).
+struct FeedbackError {
+  enum class Kind { unauthorized, malformed };
+  Kind kind = Kind::malformed;
+  std::string message;
+};
+using FeedbackResult = tl::expected<std::vector<Feedback>, FeedbackError>;
+
 // SendGrid Event Webhook: a JSON array; `bounce` (type bounce) and `spamreport` count. Signed Event Webhook:
 // ECDSA P-256 over timestamp+body, public key as SendGrid shows it (base64 DER); empty key: unsigned (refused).
-tl::expected<std::vector<Feedback>, std::string> parse_sendgrid_webhook(const std::string& body, const Headers& headers,
+FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& headers,
                                                                         const std::string& public_key_base64,
                                                                         std::chrono::system_clock::time_point now);
 
 // Mailgun webhooks: {"signature":{timestamp,token,signature}, "event-data":{...}}; `failed` with severity
 // permanent and `complained` count. Signature: hex HMAC-SHA256(signing key, timestamp+token).
-tl::expected<std::vector<Feedback>, std::string> parse_mailgun_webhook(const std::string& body,
+FeedbackResult parse_mailgun_webhook(const std::string& body,
                                                                        const std::string& signing_key,
                                                                        std::chrono::system_clock::time_point now);
 
 // Postmark webhooks (unsigned; protected by HTTP Basic auth in the webhook URL): RecordType Bounce with a hard
 // Type, and SpamComplaint, count.
-tl::expected<std::vector<Feedback>, std::string> parse_postmark_webhook(const std::string& body, const Headers& headers,
+FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& headers,
                                                                         const std::string& user,
                                                                         const std::string& password);
 
 // A delivery status notification (RFC 3464, multipart/report; report-type=delivery-status) or an abuse report
 // (RFC 5965 ARF, report-type=feedback-report). The action id comes from the original Message-ID
 // (<action_id@domain>, as nurture writes it).
-tl::expected<std::vector<Feedback>, std::string> parse_report_message(const std::string& message);
+FeedbackResult parse_report_message(const std::string& message);
 
 }  // namespace nurture::engine

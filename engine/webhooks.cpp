@@ -48,18 +48,15 @@ std::optional<http::HttpAnswer> WebhookReceiver::handle(const http::HttpCall& ca
   if (call.method != "POST") return http::HttpAnswer{405, "POST only\n"};
 
   const auto now = std::chrono::system_clock::now();
-  tl::expected<std::vector<Feedback>, std::string> reports = tl::unexpected(std::string("unknown type"));
+  FeedbackResult reports = tl::unexpected(FeedbackError{FeedbackError::Kind::malformed, "unknown type"});
   const Endpoint& e = endpoint->second;
   if (e.type == "sendgrid") reports = parse_sendgrid_webhook(call.body, call.headers, e.key, now);
   else if (e.type == "mailgun") reports = parse_mailgun_webhook(call.body, e.key, now);
   else if (e.type == "postmark") reports = parse_postmark_webhook(call.body, call.headers, e.user, e.password);
   if (!reports) {
-    spdlog::warn("webhook {} refused: {}", name, reports.error());
-    const bool auth = reports.error().find("signature") != std::string::npos ||
-                      reports.error().find("credentials") != std::string::npos ||
-                      reports.error().find("unsigned") != std::string::npos ||
-                      reports.error().find("stale") != std::string::npos;
-    return http::HttpAnswer{auth ? 401 : 400, reports.error() + "\n"};
+    spdlog::warn("webhook {} refused: {}", name, reports.error().message);
+    const bool unauthorized = reports.error().kind == FeedbackError::Kind::unauthorized;
+    return http::HttpAnswer{unauthorized ? 401 : 400, reports.error().message + "\n"};
   }
   try {
     std::lock_guard lock(mutex_);

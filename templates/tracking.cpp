@@ -287,7 +287,8 @@ std::string TrackingLinks::unsubscribe_url(std::string_view ref) const {
 }
 
 std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref) {
-  const std::string unsubscribe = links.unsubscribe_url(ref);
+  // The unsubscribe link (signed by the caller already) is known by its path; no need to sign it again here.
+  const std::string unsubscribe_prefix = trimmed_base(links.base_url) + "/u/" + std::string(ref) + "/";
   std::string out;
   out.reserve(html.size() + 512);
   std::size_t copied = 0;
@@ -303,7 +304,7 @@ std::string add_tracking(std::string_view html, const TrackingLinks& links, std:
     const Attribute href = find_attribute(tag, "href", notrack);
     if (!href.found || notrack) continue;
     const std::string target = decode_entities(tag.substr(href.value_begin, href.value_end - href.value_begin));
-    if (!(starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://")) || target == unsubscribe) {
+    if (!(starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://")) || target.rfind(unsubscribe_prefix, 0) == 0) {
       continue;
     }
     out.append(html.substr(copied, pos + href.value_begin - copied));

@@ -342,7 +342,7 @@ int dsn(const std::string& file, const std::string& redis_flag, const std::strin
   if (!message) return 1;
   auto reports = engine::parse_report_message(*message);
   if (!reports) {
-    std::cerr << "error: " << reports.error() << "\n";
+    std::cerr << "error: " << reports.error().message << "\n";
     return 1;
   }
   auto opened = open_cli_store(redis_flag, config_path);

@@ -49,7 +49,7 @@ TEST_CASE("sendgrid: a signed event webhook gives hard bounces and spam reports;
   const auto now = std::chrono::system_clock::now();
 
   auto reports = parse_sendgrid_webhook(sendgrid_events, headers, public_key, now);
-  REQUIRE_MESSAGE(reports.has_value(), reports.error());
+  REQUIRE_MESSAGE(reports.has_value(), reports.error().message);
   REQUIRE(reports->size() == 2);
   CHECK((*reports)[0].type == "email.bounced");
   CHECK((*reports)[0].address == "ana@example.com");
@@ -63,11 +63,13 @@ TEST_CASE("sendgrid: a signed event webhook gives hard bounces and spam reports;
 
   std::string tampered = sendgrid_events;
   tampered.replace(tampered.find("Ana@"), 3, "Eve");
-  CHECK(parse_sendgrid_webhook(tampered, headers, public_key, now).error() == "bad signature");
-  CHECK(parse_sendgrid_webhook(sendgrid_events, {}, public_key, now).error() == "unsigned request");
-  CHECK(parse_sendgrid_webhook(sendgrid_events, headers, public_key, now + std::chrono::hours(1)).error() ==
+  CHECK(parse_sendgrid_webhook(tampered, headers, public_key, now).error().message == "bad signature");
+  CHECK(parse_sendgrid_webhook(sendgrid_events, {}, public_key, now).error().message == "unsigned request");
+  CHECK(parse_sendgrid_webhook(sendgrid_events, headers, public_key, now + std::chrono::hours(1)).error().message ==
         "stale timestamp (replayed?)");
   CHECK_FALSE(parse_sendgrid_webhook(sendgrid_events, headers, "", now).has_value());
+  CHECK(parse_sendgrid_webhook(tampered, headers, public_key, now).error().kind == FeedbackError::Kind::unauthorized);
+  CHECK(parse_report_message("Subject: hi\r\n\r\nhello").error().kind == FeedbackError::Kind::malformed);
 }
 
 TEST_CASE("mailgun: HMAC-signed webhooks; permanent failures and complaints count, temporary ones do not") {
@@ -85,7 +87,7 @@ TEST_CASE("mailgun: HMAC-signed webhooks; permanent failures and complaints coun
     "user-variables":{"action_id":"a1","lead":"L1"}})";
   const auto now = std::chrono::system_clock::now();
   auto reports = parse_mailgun_webhook(webhook(failed, signature), "signing-key", now);
-  REQUIRE_MESSAGE(reports.has_value(), reports.error());
+  REQUIRE_MESSAGE(reports.has_value(), reports.error().message);
   REQUIRE(reports->size() == 1);
   CHECK((*reports)[0].type == "email.bounced");
   CHECK((*reports)[0].lead == "L1");
@@ -96,8 +98,8 @@ TEST_CASE("mailgun: HMAC-signed webhooks; permanent failures and complaints coun
   CHECK(parse_mailgun_webhook(webhook(complained, signature), "signing-key", now)->at(0).type == "email.complained");
   const std::string temporary = R"({"event":"failed","severity":"temporary","id":"mg3","recipient":"cy@example.com"})";
   CHECK(parse_mailgun_webhook(webhook(temporary, signature), "signing-key", now)->empty());
-  CHECK(parse_mailgun_webhook(webhook(failed, signature), "another-key", now).error() == "bad signature");
-  CHECK(parse_mailgun_webhook(webhook(failed, std::string(64, '0')), "signing-key", now).error() == "bad signature");
+  CHECK(parse_mailgun_webhook(webhook(failed, signature), "another-key", now).error().message == "bad signature");
+  CHECK(parse_mailgun_webhook(webhook(failed, std::string(64, '0')), "signing-key", now).error().message == "bad signature");
 }
 
 TEST_CASE("postmark: Basic auth; hard bounces and spam complaints count, soft bounces do not") {
@@ -105,7 +107,7 @@ TEST_CASE("postmark: Basic auth; hard bounces and spam complaints count, soft bo
     "Description":"The server was unable to deliver your message","Metadata":{"action_id":"a1","lead":"L1"}})";
   const Headers good = {{"authorization", "Basic aG9vazpzM2NyZXQ="}};  // hook:s3cret
   auto reports = parse_postmark_webhook(hard, good, "hook", "s3cret");
-  REQUIRE_MESSAGE(reports.has_value(), reports.error());
+  REQUIRE_MESSAGE(reports.has_value(), reports.error().message);
   REQUIRE(reports->size() == 1);
   CHECK((*reports)[0].type == "email.bounced");
   CHECK((*reports)[0].event_id == "postmark:42");
@@ -114,9 +116,9 @@ TEST_CASE("postmark: Basic auth; hard bounces and spam complaints count, soft bo
   CHECK(parse_postmark_webhook(soft, good, "hook", "s3cret")->empty());
   const std::string spam = R"({"RecordType":"SpamComplaint","ID":44,"Email":"cy@example.com","Metadata":{"lead":"L3"}})";
   CHECK(parse_postmark_webhook(spam, good, "hook", "s3cret")->at(0).type == "email.complained");
-  CHECK(parse_postmark_webhook(hard, {{"authorization", "Basic aG9vazp3cm9uZw=="}}, "hook", "s3cret").error() ==
+  CHECK(parse_postmark_webhook(hard, {{"authorization", "Basic aG9vazp3cm9uZw=="}}, "hook", "s3cret").error().message ==
         "bad credentials");
-  CHECK(parse_postmark_webhook(hard, {}, "hook", "s3cret").error() == "bad credentials");
+  CHECK(parse_postmark_webhook(hard, {}, "hook", "s3cret").error().message == "bad credentials");
 }
 
 TEST_CASE("a DSN (RFC 3464) with a permanent failure is a bounce of the action in its original Message-ID") {
@@ -140,7 +142,7 @@ TEST_CASE("a DSN (RFC 3464) with a permanent failure is a bounce of the action i
       "Message-ID: <0123abcd@acme.example>\r\n\r\n"
       "--B1--\r\n";
   auto reports = parse_report_message(dsn);
-  REQUIRE_MESSAGE(reports.has_value(), reports.error());
+  REQUIRE_MESSAGE(reports.has_value(), reports.error().message);
   REQUIRE(reports->size() == 1);  // the delayed recipient is not a bounce
   CHECK((*reports)[0].type == "email.bounced");
   CHECK((*reports)[0].address == "ana@example.com");
@@ -158,13 +160,13 @@ TEST_CASE("an ARF abuse report (RFC 5965) is a complaint; other messages are ref
       "--X\nContent-Type: message/rfc822\n\nFrom: hello@acme.example\nMessage-ID: <beef@acme.example>\n\nHi\n"
       "--X--\n";
   auto reports = parse_report_message(arf);
-  REQUIRE_MESSAGE(reports.has_value(), reports.error());
+  REQUIRE_MESSAGE(reports.has_value(), reports.error().message);
   REQUIRE(reports->size() == 1);
   CHECK((*reports)[0].type == "email.complained");
   CHECK((*reports)[0].address == "cy@example.com");
   CHECK((*reports)[0].action_id == "beef");
 
-  CHECK(parse_report_message("Subject: hi\r\n\r\nhello").error() ==
+  CHECK(parse_report_message("Subject: hi\r\n\r\nhello").error().message ==
         "not a report (expected Content-Type: multipart/report)");
 }
 
