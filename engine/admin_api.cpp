@@ -1,10 +1,13 @@
 #include "engine/admin_api.hpp"
 
+#include <strings.h>
+
 #include <openssl/crypto.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "text/json.hpp"
 #include "engine/event.hpp"
 #include "engine/report.hpp"
 #include "templates/tracking.hpp"
@@ -14,7 +17,7 @@ namespace nurture::engine {
 namespace {
 
 http::HttpAnswer json_answer(int status, const nlohmann::ordered_json& body) {
-  http::HttpAnswer answer{status, body.dump() + "\n", "application/json"};
+  http::HttpAnswer answer{status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", "application/json"};
   answer.headers["Cache-Control"] = "no-store";
   return answer;
 }
@@ -25,9 +28,16 @@ http::HttpAnswer error(int status, const std::string& message) { return json_ans
 
 std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
   auto authorization = call.headers.find("authorization");
-  const std::string expected = "Bearer " + token_;
-  if (token_.empty() || authorization == call.headers.end() || authorization->second.size() != expected.size() ||
-      CRYPTO_memcmp(authorization->second.data(), expected.data(), expected.size()) != 0) {
+  // RFC 7235: the scheme is case-insensitive ("bearer", "Bearer"); the token is compared in constant time.
+  const auto presented = [&]() -> std::string {
+    if (authorization == call.headers.end()) return {};
+    const std::string& value = authorization->second;
+    if (value.size() < 7 || strncasecmp(value.c_str(), "bearer ", 7) != 0) return {};
+    return value.substr(value.find_first_not_of(' ', 7) == std::string::npos ? value.size()
+                                                                            : value.find_first_not_of(' ', 7));
+  }();
+  if (token_.empty() || presented.size() != token_.size() ||
+      CRYPTO_memcmp(presented.data(), token_.data(), token_.size()) != 0) {
     http::HttpAnswer refused = error(401, "a bearer token is required (admin.token_env)");
     refused.headers["WWW-Authenticate"] = "Bearer";
     return refused;
@@ -44,11 +54,15 @@ std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
     }
     if (path == "/events") {
       if (call.method != "POST") return error(405, "POST only");
-      const auto body = nlohmann::json::parse(call.body, nullptr, false);
-      if (!body.is_object()) return error(400, "the body must be a JSON object: {\"type\",\"lead\",\"attrs\",\"props\",\"at\",\"id\"}");
+      const auto parsed = text::parse_json(call.body, {EventLimits::max_entry_bytes, EventLimits::max_depth + 1});
+      if (!parsed || !parsed->is_object()) {
+        return error(400, "the body must be a JSON object: {\"type\",\"lead\",\"attrs\",\"props\",\"at\",\"id\"}" +
+                              (parsed ? std::string() : "; it " + parsed.error()));
+      }
+      const nlohmann::json& body = *parsed;
       StreamFields fields;
       for (const auto& [key, value] : body.items()) {
-        fields[key] = value.is_string() ? value.get<std::string>() : value.dump();
+        fields[key] = value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
       if (auto checked = parse_event(fields, "0-0"); !checked) return error(400, checked.error());
       store_.add_event(fields);

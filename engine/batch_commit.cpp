@@ -21,6 +21,27 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
     }
   }
 }
+// Commits the wave; when storage rejects it (one poison item can fail a whole script call), commits each item
+// alone so that only the item at fault fails and the rest go through.
+std::vector<CommitOutcome> commit_isolating(Store& store, const std::vector<CommitRequest>& requests,
+                                            const std::vector<std::size_t>& requested,
+                                            const std::vector<std::size_t>& wave, std::vector<WorkResult>& results) {
+  try {
+    return store.commit_many(requests);
+  } catch (const CommitRejected&) {
+  }
+  std::vector<CommitOutcome> outcomes(requests.size(), CommitOutcome::committed);
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    try {
+      outcomes[r] = store.commit_many({requests[r]}).front();
+    } catch (const CommitRejected& e) {
+      results[wave[requested[r]]].failed = true;
+      results[wave[requested[r]]].error = e.what();
+    }
+  }
+  return outcomes;
+}
+
 }  // namespace
 
 std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& items, Metrics* metrics) {
@@ -54,9 +75,10 @@ std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& 
       requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id, item.from_inbox});
       requested.push_back(k);
     }
-    const std::vector<CommitOutcome> outcomes = store.commit_many(requests);
+    const std::vector<CommitOutcome> outcomes = commit_isolating(store, requests, requested, wave, results);
     for (std::size_t r = 0; r < outcomes.size(); ++r) {
       const std::size_t index = wave[requested[r]];
+      if (results[index].failed) continue;
       if (outcomes[r] != CommitOutcome::conflict) {
         results[index].outcome = outcomes[r];
         if (metrics && outcomes[r] == CommitOutcome::committed) metrics->transitions_committed(1);

@@ -19,6 +19,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "text/json.hpp"
+#include "text/utf8.hpp"
 #include "engine/event.hpp"
 #include "templates/mime.hpp"
 
@@ -260,7 +262,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
     action.post.text = rendered->text;
     action.post.visibility = rendered->visibility;
     action.post.scheduled_at = rendered->scheduled_at;
-    action.lead_attrs = lead.attrs.dump();
+    action.lead_attrs = text::dump_json(lead.attrs);
     return action;
   }
   if (planned.kind == "webhook" || planned.kind == "handoff") {
@@ -284,8 +286,8 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
       body["recent"] = recent;
     }
     action.channel = sdk::Channel::webhook;
-    action.json_body = body.dump();
-    action.lead_attrs = lead.attrs.dump();
+    action.json_body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    action.lead_attrs = text::dump_json(lead.attrs);
     if (!planned.template_name.empty()) {
       // Chat connectors (slack, discord) post this text; JSON connectors send the body.
       auto rendered = templates_.render_post(planned.template_name, variables);
@@ -295,6 +297,11 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
     return action;
   }
 
+  // The recipient is checked again where it leaves, whatever path it came by (event, import, `to:`).
+  if (!templates::parse_mailbox(planned.to)) {
+    return tl::unexpected(fmt::format("the recipient \"{}\" is not a mail address",
+                                      text::to_valid_utf8(text::truncate_utf8(planned.to, 200))));
+  }
   auto rendered = templates_.render_email(planned.template_name, variables);
   if (!rendered) return tl::unexpected(rendered.error().format());
   action.channel = sdk::Channel::email;
@@ -302,7 +309,9 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.email.to = planned.to;
   action.email.subject = rendered->subject;
   action.email.text = rendered->text;
-  action.email.html = templates::add_tracking(rendered->html, links_, ref);
+  std::set<std::string> trusted_hosts = std::move(rendered->link_hosts);
+  trusted_hosts.insert(config.tracking_allowed_hosts.begin(), config.tracking_allowed_hosts.end());
+  action.email.html = templates::add_tracking(rendered->html, links_, ref, trusted_hosts);
   const std::string message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
   action.email.reply_to = config.sender.reply_to;
   action.email.headers = {{"Message-ID", "<" + message_id + ">"}};
@@ -324,7 +333,9 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
     outgoing.date = now;
     outgoing.list_unsubscribe_url = unsubscribe_url;
     outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
-    action.email.mime = templates::compose_mime(outgoing);
+    auto mime = templates::compose_mime(outgoing);
+    if (!mime) return tl::unexpected(mime.error());
+    action.email.mime = std::move(*mime);
   }
   return action;
 }

@@ -24,12 +24,26 @@ struct Event {
 
 using StreamFields = std::map<std::string, std::string>;
 
+// What one event may carry (docs/events.md). An entry past any of them is dead-lettered with the limit it broke;
+// together they bound what one event can cost the engine and Redis.
+struct EventLimits {
+  static constexpr std::size_t max_entry_bytes = 64 * 1024;  // all fields and values of the stream entry
+  static constexpr std::size_t max_lead_bytes = 128;
+  static constexpr std::size_t max_type_bytes = 128;
+  static constexpr std::size_t max_id_bytes = 256;
+  static constexpr std::size_t max_attributes = 256;         // per event, and per lead once merged
+  static constexpr int max_depth = 8;                         // nesting of objects/arrays in attrs and props
+  static constexpr std::size_t max_string_bytes = 8 * 1024;  // any string value or key inside attrs/props
+};
+
 // `stream_id` gives the default `at` (the entry's own time) and is kept on the event.
 tl::expected<Event, std::string> parse_event(const StreamFields& fields, const std::string& stream_id);
 
 // The stream fields of an event, for producers (`nurture emit`, the engine's own events).
 StreamFields to_stream_fields(const Event& event);
 
+// RFC 3339 (`2026-03-02T08:00:00Z`, `t`/`z` in lower case, a space for `T`, 1-9 fractional digits kept to the
+// millisecond, `+01:00` offsets), years 1970-9999.
 tl::expected<TimePoint, std::string> parse_rfc3339(const std::string& text);
 std::string format_rfc3339(TimePoint time);  // UTC, `Z`, to the second
 

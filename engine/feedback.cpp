@@ -39,7 +39,7 @@ std::string text_of(const json& object, const char* key) {
   if (!object.is_object() || !object.contains(key)) return {};
   const json& value = object[key];
   if (value.is_string()) return value.get<std::string>();
-  if (value.is_number()) return value.dump();
+  if (value.is_number()) return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return {};
 }
 

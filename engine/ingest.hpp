@@ -21,6 +21,9 @@ class Ingest {
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
  private:
+  void handle(const std::vector<StreamEntry>& entries);
+  void dead_letter(const StreamEntry& entry, const std::string& reason);
+
   Metrics* metrics_ = nullptr;
   Store& store_;
   const Interpreter& interpreter_;

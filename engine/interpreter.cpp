@@ -237,9 +237,21 @@ class Run {
     lead().score_at_ms = now_ms;
   }
 
+  // A lead's attributes stay within the per-event limit: one lead cannot grow without bound over many events.
+  // Past it the event is refused whole (ingest dead-letters it with this reason) rather than half applied.
+  void merge_attributes(const nlohmann::json& attrs) {
+    std::size_t added = 0;
+    for (const auto& [key, value] : attrs.items()) added += lead().attrs.contains(key) ? 0 : 1;
+    if (lead().attrs.size() + added > EventLimits::max_attributes) {
+      throw std::invalid_argument(fmt::format("the lead would have {} attributes, more than the limit of {}",
+                                              lead().attrs.size() + added, EventLimits::max_attributes));
+    }
+    for (const auto& [key, value] : attrs.items()) lead().attrs[key] = value;
+  }
+
   // Phase 1.
   void apply_to_lead(const Event& event) {
-    for (const auto& [key, value] : event.attrs.items()) lead().attrs[key] = value;
+    merge_attributes(event.attrs);
     remember(event);
     if (event.type == "email.opened" || event.type == "email.clicked") {
       const std::string workflow = prop_text(event.props, "workflow");
@@ -683,7 +695,7 @@ class Run {
     action.connector = connector;
     action.to = to;
     action.note = note_text;
-    action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump();
+    action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     out_.actions.push_back(std::move(action));
     TimelineEntry line;
     line.workflow = workflow.id;

@@ -29,7 +29,7 @@ tl::expected<std::vector<Event>, std::string> read_event_lines(const std::string
     }
     StreamFields fields;
     for (const auto& [key, value] : json.items()) {
-      fields[key] = value.is_string() ? value.get<std::string>() : value.dump();
+      fields[key] = value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     if (!fields.count("at")) return tl::unexpected(fmt::format("{}:{}: missing field `at`", name, number));
     auto event = parse_event(fields, "0-0");

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/event.hpp"
+#include "text/url.hpp"
 #include "templates/mustache.hpp"
 
 namespace nurture::engine {
@@ -78,21 +79,30 @@ std::optional<http::HttpAnswer> TrackingEndpoints::handle(const http::HttpCall& 
     return page(400, "This link is not valid", "<p>It may have been changed on its way to you.</p>");
   }
 
+  // HEAD is what link scanners and prefetchers send: it gets the same answer, but is no open or click.
+  const bool counts = call.method != "HEAD";
   try {
     if (kind == 'c') {
+      // Signed links are only made for http(s) URLs that parse; checked again here, so that no Location header
+      // can carry anything else whatever a key once signed.
+      auto url = text::parse_http_url(target);
+      if (!url) {
+        spdlog::warn("tracking: refused a click target that is not an http(s) URL ({})", url.error());
+        return page(400, "This link is not valid", "");
+      }
       const auto url_hash = XXH64(target.data(), target.size(), 0);
       http::HttpAnswer answer{302, "", "text/plain; charset=utf-8"};
-      answer.headers["Location"] = target;
+      answer.headers["Location"] = url->url;
       answer.headers["Cache-Control"] = "no-store";
       try {
-        raise("email.clicked", ref, {{"url", target}}, fmt::format("c:{}:{:016x}", ref.action_id, url_hash));
+        if (counts) raise("email.clicked", ref, {{"url", target}}, fmt::format("c:{}:{:016x}", ref.action_id, url_hash));
       } catch (const StoreUnavailable& error) {
         spdlog::warn("tracking: a click on {} was not recorded: {}", ref.action_id, error.what());
       }
       return answer;
     }
     if (kind == 'o') {
-      raise("email.opened", ref, nlohmann::json::object(), "o:" + ref.action_id);
+      if (counts) raise("email.opened", ref, nlohmann::json::object(), "o:" + ref.action_id);
       http::HttpAnswer answer{200, transparent_gif, "image/gif"};
       answer.headers["Cache-Control"] = "no-store, max-age=0";
       return answer;

@@ -6,12 +6,20 @@
 
 #include <ctime>
 
+#include <tuple>
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
+
+#include "text/utf8.hpp"
 
 namespace nurture::templates {
 
 namespace {
+
+// Longer plain text would make a header line past RFC 5322's 998 characters: it is folded as encoded words.
+constexpr std::size_t max_plain_header_text = 900;
+constexpr std::size_t max_plain_display_name = 200;
 
 bool is_printable_ascii(std::string_view text) {
   for (unsigned char c : text) {
@@ -49,46 +57,22 @@ std::string crlf(std::string_view text) {
 
 }  // namespace
 
-std::optional<Mailbox> parse_mailbox(std::string_view text) {
-  const std::string trimmed = trim(text);
-  const auto open = trimmed.rfind('<');
-  Mailbox mailbox;
-  if (open != std::string::npos) {
-    const auto close = trimmed.find('>', open);
-    if (close == std::string::npos) return std::nullopt;
-    mailbox.address = trim(std::string_view(trimmed).substr(open + 1, close - open - 1));
-    std::string name = trim(std::string_view(trimmed).substr(0, open));
-    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
-    mailbox.display_name = name;
-  } else {
-    mailbox.address = trimmed;
+std::string encode_header_text(std::string_view raw) {
+  // Whatever the text, a header gets valid UTF-8 on one logical line: controls (CR and LF above all) become spaces.
+  std::string text = text::to_valid_utf8(raw);
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
-  const auto at = mailbox.address.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == mailbox.address.size() ||
-      mailbox.address.find_first_of(" \t\r\n<>\",") != std::string::npos) {
-    return std::nullopt;
-  }
-  return mailbox;
-}
-
-std::string address_domain(std::string_view address) {
-  const auto at = address.rfind('@');
-  if (at == std::string_view::npos || at + 1 >= address.size()) return "localhost";
-  std::string domain(address.substr(at + 1));
-  if (!domain.empty() && domain.back() == '>') domain.pop_back();
-  return domain;
-}
-
-std::string encode_header_text(std::string_view text) {
-  if (is_printable_ascii(text)) return std::string(text);
+  if (is_printable_ascii(text) && text.size() <= max_plain_header_text) return text;
   // Each encoded word holds at most 45 bytes (60 base64 chars + 12 of framing < 75), split on UTF-8 boundaries.
   std::string out;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = std::min(text.size(), pos + 45);
     while (end < text.size() && end > pos && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    if (end == pos) end = std::min(text.size(), pos + 45);  // cannot happen in valid UTF-8; never loop on it
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(text.substr(pos, end - pos)) + "?=";
+    out += "=?UTF-8?B?" + base64(std::string_view(text).substr(pos, end - pos)) + "?=";
     pos = end;
   }
   return out;
@@ -97,7 +81,7 @@ std::string encode_header_text(std::string_view text) {
 std::string format_mailbox(const Mailbox& mailbox) {
   if (mailbox.display_name.empty()) return mailbox.address;
   std::string name;
-  if (!is_printable_ascii(mailbox.display_name)) {
+  if (!is_printable_ascii(mailbox.display_name) || mailbox.display_name.size() > max_plain_display_name) {
     name = encode_header_text(mailbox.display_name);
   } else if (mailbox.display_name.find_first_of("()<>[]:;@\\,.\"") != std::string::npos) {
     name = "\"";
@@ -159,17 +143,25 @@ std::string rfc5322_date(std::chrono::system_clock::time_point time) {
                      months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
 }
 
-std::string compose_mime(const OutgoingEmail& email) {
-  auto mailbox_header = [](std::string_view value) {
-    auto parsed = parse_mailbox(value);
-    return parsed ? format_mailbox(*parsed) : std::string(value);
-  };
+tl::expected<std::string, std::string> compose_mime(const OutgoingEmail& email) {
+  // Every mailbox is parsed again here, where it leaves: nothing unparsed reaches a header.
+  std::string from, to, reply_to;
+  for (auto [value, out, header] : {std::tuple{&email.from, &from, "From"}, std::tuple{&email.to, &to, "To"},
+                                    std::tuple{&email.reply_to, &reply_to, "Reply-To"}}) {
+    if (value->empty() && out == &reply_to) continue;
+    auto parsed = parse_mailbox(*value);
+    if (!parsed) {
+      return tl::unexpected(fmt::format("{} \"{}\" is not a mail address", header,
+                                        text::to_valid_utf8(text::truncate_utf8(*value, 200))));
+    }
+    *out = format_mailbox(*parsed);
+  }
   const std::string boundary = "=_nurture_" + email.message_id.substr(0, email.message_id.find('@'));
   std::string out;
   out.reserve(email.text.size() + email.html.size() + 1024);
-  out += "From: " + mailbox_header(email.from) + "\r\n";
-  out += "To: " + mailbox_header(email.to) + "\r\n";
-  if (!email.reply_to.empty()) out += "Reply-To: " + mailbox_header(email.reply_to) + "\r\n";
+  out += "From: " + from + "\r\n";
+  out += "To: " + to + "\r\n";
+  if (!reply_to.empty()) out += "Reply-To: " + reply_to + "\r\n";
   out += "Subject: " + encode_header_text(email.subject) + "\r\n";
   out += "Date: " + rfc5322_date(email.date) + "\r\n";
   out += "Message-ID: <" + email.message_id + ">\r\n";

@@ -7,15 +7,15 @@
 #include <string>
 #include <string_view>
 
+#include <tl/expected.hpp>
+
+#include "text/address.hpp"
+
 namespace nurture::templates {
 
-struct Mailbox {
-  std::string display_name;  // may be empty, may be UTF-8
-  std::string address;       // local@domain
-};
-
-// Parses `Name <local@domain>`, `"Name" <local@domain>` or a bare `local@domain`.
-std::optional<Mailbox> parse_mailbox(std::string_view text);
+using text::Mailbox;
+using text::parse_mailbox;  // strict: see text/address.hpp
+using text::address_domain;
 
 struct OutgoingEmail {
   std::string from;  // as configured: `Acme <hello@acme.example>`
@@ -30,15 +30,15 @@ struct OutgoingEmail {
   std::string list_unsubscribe_mailto;  // optional mailto: address
 };
 
-// The whole message with CRLF line ends, ready for SMTP DATA or an .eml file.
-std::string compose_mime(const OutgoingEmail& email);
+// The whole message with CRLF line ends, ready for SMTP DATA or an .eml file; an error when a mailbox does not
+// parse (it would otherwise reach a header as it is).
+tl::expected<std::string, std::string> compose_mime(const OutgoingEmail& email);
 
-// `=?UTF-8?B?...?=` words (folded) when `text` is not printable ASCII, else `text` unchanged.
+// `=?UTF-8?B?...?=` words (folded) when `text` is not printable ASCII or is long, else `text` unchanged. Broken
+// UTF-8 is repaired and controls become spaces, so any text makes a safe header value.
 std::string encode_header_text(std::string_view text);
 std::string format_mailbox(const Mailbox& mailbox);
 std::string quoted_printable(std::string_view text);
 std::string rfc5322_date(std::chrono::system_clock::time_point time);
-// The domain of an address (`a@b.example` -> `b.example`); `localhost` when there is none.
-std::string address_domain(std::string_view address);
 
 }  // namespace nurture::templates

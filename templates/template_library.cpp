@@ -18,6 +18,8 @@
 
 #include "templates/html_to_text.hpp"
 #include "templates/mustache.hpp"
+#include "templates/tracking.hpp"
+#include "text/utf8.hpp"
 
 namespace nurture::templates {
 
@@ -32,6 +34,7 @@ struct TemplateLibrary::Cache {
   std::optional<MustachePartials> partials;
   // Compiled templates by source: compiling is most of the cost of a small template.
   std::map<std::string, MustacheTemplate> compiled;
+  std::map<std::string, std::set<std::string>> link_hosts;  // by email template name
 };
 
 TemplateLibrary::TemplateLibrary(fs::path templates_dir)
@@ -67,11 +70,24 @@ FrontMatterSplit split_front_matter(const std::string& text) {
 }
 
 tl::expected<std::string, TemplateError> TemplateLibrary::read_file(const fs::path& relative) const {
-  std::ifstream in(dir_ / relative);
-  if (!in) return tl::unexpected(TemplateError{"templates/" + relative.string(), "cannot read the file"});
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  // Only regular files (a link to /dev/zero or a FIFO would never end), and within a size a template can have.
+  const std::string shown = "templates/" + relative.string();
+  std::error_code ec;
+  const fs::path path = dir_ / relative;
+  if (!fs::is_regular_file(path, ec)) {
+    return tl::unexpected(TemplateError{shown, fs::exists(path, ec) ? "not a regular file" : "cannot read the file"});
+  }
+  const auto size = fs::file_size(path, ec);
+  if (ec || size > max_template_bytes) {
+    return tl::unexpected(TemplateError{shown, fmt::format("larger than {} bytes", max_template_bytes)});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return tl::unexpected(TemplateError{shown, "cannot read the file"});
+  std::string content(static_cast<std::size_t>(size), '\0');
+  in.read(content.data(), static_cast<std::streamsize>(size));
+  content.resize(static_cast<std::size_t>(in.gcount()));
+  if (!text::is_valid_utf8(content)) return tl::unexpected(TemplateError{shown, "not UTF-8 text"});
+  return content;
 }
 
 tl::expected<EmailTemplate, TemplateError> TemplateLibrary::load_email(const std::string& name) const {
@@ -154,8 +170,9 @@ tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std
 const std::map<std::string, std::string>& TemplateLibrary::partial_sources_locked() const {
   if (!cache_->partial_sources) {
     std::map<std::string, std::string> sources;
-    if (fs::is_directory(dir_ / "partials")) {
-      for (const auto& entry : fs::directory_iterator(dir_ / "partials")) {
+    std::error_code ec;
+    if (fs::is_directory(dir_ / "partials", ec)) {
+      for (const auto& entry : fs::directory_iterator(dir_ / "partials", ec)) {
         const std::string file = entry.path().filename().string();
         const std::string suffix = ".mustache";
         if (file.size() <= suffix.size() || file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
@@ -320,6 +337,15 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
     rendered.text = html_to_text(rendered.html);
   }
   insert_preheader(rendered.html, rendered.preheader);  // after the text part: the preview line is html only
+  auto hosts = cache_->link_hosts.find(name);
+  if (hosts == cache_->link_hosts.end()) {
+    std::set<std::string> found;
+    collect_link_hosts(email->html, found);
+    if (!email->layout.empty()) collect_link_hosts(cache_->layouts["layouts/" + email->layout + ".mustache"], found);
+    for (const auto& [partial, source] : partial_sources_locked()) collect_link_hosts(source, found);
+    hosts = cache_->link_hosts.emplace(name, std::move(found)).first;
+  }
+  rendered.link_hosts = hosts->second;
   return rendered;
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -49,7 +50,13 @@ struct RenderedEmail {
   std::string preheader;  // also at the top of the html, hidden: the inbox preview line
   std::string html;
   std::string text;
+  // The hosts that the template's own links (body, layout, partials) name literally: a link to another host was
+  // made from lead data, and is not tracked unless the configuration allows its host.
+  std::set<std::string> link_hosts;
 };
+
+// Templates are files of at most this size.
+inline constexpr std::size_t max_template_bytes = 1 << 20;
 
 class TemplateLibrary {
  public:

@@ -1,5 +1,7 @@
 #include "templates/tracking.hpp"
 
+#include "text/url.hpp"
+
 #include "templates/mustache.hpp"
 
 #include <algorithm>
@@ -286,7 +288,30 @@ std::string TrackingLinks::unsubscribe_url(std::string_view ref) const {
   return trimmed_base(base_url) + "/u/" + std::string(ref) + "/" + signature('u', ref);
 }
 
-std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref) {
+void collect_link_hosts(std::string_view source, std::set<std::string>& hosts) {
+  for (std::size_t pos = 0; (pos = source.find("://", pos)) != std::string_view::npos; pos += 3) {
+    // Only `href=` values: look back over the scheme and an opening quote.
+    std::size_t scheme = pos;
+    while (scheme > 0 && std::isalpha(static_cast<unsigned char>(source[scheme - 1]))) --scheme;
+    const std::string_view name = source.substr(scheme, pos - scheme);
+    if (!(name == "http" || name == "https" || name == "HTTP" || name == "HTTPS")) continue;
+    std::size_t before = scheme;
+    if (before > 0 && (source[before - 1] == '"' || source[before - 1] == '\'')) --before;
+    if (before < 5 || !starts_with_nocase(source.substr(before - 5), "href=")) continue;
+    std::size_t end = pos + 3;
+    while (end < source.size() && std::string_view("/?#:\"' >\t\r\n").find(source[end]) == std::string_view::npos) {
+      ++end;
+    }
+    const std::string_view host = source.substr(pos + 3, end - pos - 3);
+    if (host.empty() || host.find('{') != std::string_view::npos) continue;  // filled in from data
+    std::string lower(host);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    hosts.insert(std::move(lower));
+  }
+}
+
+std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref,
+                         const std::set<std::string>& trusted_hosts) {
   // The unsubscribe link (signed by the caller already) is known by its path; no need to sign it again here.
   const std::string unsubscribe_prefix = trimmed_base(links.base_url) + "/u/" + std::string(ref) + "/";
   std::string out;
@@ -304,9 +329,12 @@ std::string add_tracking(std::string_view html, const TrackingLinks& links, std:
     const Attribute href = find_attribute(tag, "href", notrack);
     if (!href.found || notrack) continue;
     const std::string target = decode_entities(tag.substr(href.value_begin, href.value_end - href.value_begin));
-    if (!(starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://")) || target.rfind(unsubscribe_prefix, 0) == 0) {
+    if (!(starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://")) ||
+        target.rfind(unsubscribe_prefix, 0) == 0) {
       continue;
     }
+    const auto url = text::parse_http_url(target);
+    if (!url || !trusted_hosts.count(url->host)) continue;
     out.append(html.substr(copied, pos + href.value_begin - copied));
     out += escape_html(links.click_url(ref, target));
     copied = pos + href.value_end;

@@ -11,6 +11,7 @@
 // `c`, `o` or `u`; target is empty but for clicks). A forged or altered link fails `verify`. The paths are DESIGN.md's
 // (/t/c, /t/o, /u); the click target travels beside the token, covered by its signature, so no open redirect.
 
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -36,8 +37,15 @@ struct TrackingLinks {
 };
 
 // Rewrites every `<a href="http(s)://...">` of `html` to its click URL, except links marked `data-notrack` and the
-// unsubscribe link, and adds the open pixel before `</body>` (or at the end).
-std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref);
+// unsubscribe link, and adds the open pixel before `</body>` (or at the end). Only links that parse as http(s)
+// URLs and whose host is in `trusted_hosts` are signed: a host that came from lead data (`href="{{lead.site}}"`)
+// would make a signed redirect to anywhere, so such a link stays as it is, untracked.
+std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref,
+                         const std::set<std::string>& trusted_hosts);
+
+// Adds the host of every `href="http(s)://HOST..."` in a template's source whose host is written out (has no
+// `{{`): the hosts the marketer wrote, as opposed to ones lead data fills in. Lower-case.
+void collect_link_hosts(std::string_view template_source, std::set<std::string>& hosts);
 
 std::string percent_encode(std::string_view text);
 std::string percent_decode(std::string_view text);

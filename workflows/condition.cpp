@@ -44,8 +44,13 @@ bool Comparison::holds(const nlohmann::json& actual) const {
         return std::any_of(actual.begin(), actual.end(), [&](const nlohmann::json& v) { return equal(v, value); });
       }
       return false;
-    case Op::matches:
-      return actual.is_string() && regex && std::regex_search(actual.get_ref<const std::string&>(), *regex);
+    case Op::matches: {
+      // std::regex recurses once per character it consumes: a long enough value overflows the stack. Values
+      // past the bound are not tested and never match (docs/workflows.md says so).
+      if (!actual.is_string() || !regex) return false;
+      const std::string& text = actual.get_ref<const std::string&>();
+      return text.size() <= max_regex_subject_bytes && std::regex_search(text, *regex);
+    }
     case Op::exists:
       return (!actual.is_null()) == value.get<bool>();
   }

@@ -15,11 +15,13 @@
 
 namespace nurture::workflows {
 
+inline constexpr std::size_t max_regex_subject_bytes = 1024;
+
 struct Comparison {
   enum class Op { eq, ne, in, not_in, gt, gte, lt, lte, contains, matches, exists };
   Op op = Op::eq;
   nlohmann::json value;
-  std::shared_ptr<const std::regex> regex;  // Op::matches
+  std::shared_ptr<const std::regex> regex;  // Op::matches; values longer than max_regex_subject_bytes never match
 
   // Does `actual` (null when absent) satisfy it?
   bool holds(const nlohmann::json& actual) const;

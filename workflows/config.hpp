@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,8 @@ struct Config {
   std::string tracking_base_url = "http://localhost:8080";
   std::string tracking_listen = "127.0.0.1:8080";  // status (and later tracking) HTTP endpoints
   std::string tracking_secret_env = "NURTURE_SECRET";  // HMAC key of tracking links, read from the environment
+  // Hosts that links made from lead data may point to and still be tracked (the templates' own hosts always are).
+  std::set<std::string> tracking_allowed_hosts;
   std::string admin_listen = "127.0.0.1:8081";          // the admin API; on only when its token is set
   std::string admin_token_env = "NURTURE_ADMIN_TOKEN";
   std::string default_email_connector;

@@ -122,7 +122,23 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   }
   if (top.has("sender")) parse_sender(context, top["sender"], config.sender);
   if (top.has("tracking")) {
-    MapReader tracking(context, top["tracking"], "`tracking`", {"base_url", "listen", "secret_env"});
+    MapReader tracking(context, top["tracking"], "`tracking`", {"base_url", "listen", "secret_env", "allowed_hosts"});
+    if (tracking.has("allowed_hosts")) {
+      const YAML::Node hosts = tracking["allowed_hosts"];
+      if (!hosts.IsSequence()) {
+        context.error(hosts, "`tracking.allowed_hosts` must be a list of host names", "e.g. [www.acme.example]");
+      } else {
+        for (const auto& host : hosts) {
+          if (!host.IsScalar() || host.Scalar().empty() || host.Scalar().find_first_of("/:{} ") != std::string::npos) {
+            context.error(host, "a host name without scheme, port or path", "e.g. www.acme.example");
+            continue;
+          }
+          std::string lower = host.Scalar();
+          for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          config.tracking_allowed_hosts.insert(lower);
+        }
+      }
+    }
     config.tracking_base_url = tracking.string("base_url").value_or(config.tracking_base_url);
     config.tracking_listen = tracking.string("listen").value_or(config.tracking_listen);
     config.tracking_secret_env = tracking.string("secret_env").value_or(config.tracking_secret_env);

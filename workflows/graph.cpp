@@ -14,7 +14,7 @@ struct Edge {
 
 std::string comparison_text(const std::string& subject, const Comparison& c) {
   static const char* symbols[] = {"=", "!=", "in", "not in", ">", ">=", "<", "<=", "contains", "matches", "exists"};
-  const std::string value = c.value.is_string() ? c.value.get<std::string>() : c.value.dump();
+  const std::string value = c.value.is_string() ? c.value.get<std::string>() : c.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (c.op == Comparison::Op::exists) return c.value.get<bool>() ? subject + " exists" : subject + " missing";
   return fmt::format("{} {} {}", subject, symbols[static_cast<int>(c.op)], value);
 }

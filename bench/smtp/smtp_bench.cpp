@@ -83,7 +83,7 @@ std::string sample_message(int i) {
   email.message_id = fmt::format("bench{}@acme.example", i);
   email.date = std::chrono::system_clock::now();
   email.list_unsubscribe_url = "https://t.acme.example/u/abc/sig";
-  return templates::compose_mime(email);
+  return templates::compose_mime(email).value();
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ struct Posting : std::enable_shared_from_this<Posting> {
     request.url = base_url + "/xrpc/com.atproto.repo.createRecord";
     request.timeout = timeout;
     request.headers = {{"Authorization", "Bearer " + jwt}, {"Content-Type", "application/json"}};
-    request.body = body.dump();
+    request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     http::Client::shared().perform(std::move(request), [self = shared_from_this()](http::Response response) {
       const json answer = json::parse(response.body, nullptr, false);
       const std::string error = answer.is_object() ? answer.value("error", std::string()) : "";
@@ -142,7 +142,7 @@ class BlueskyConnector final : public sdk::Connector {
     request.url = base_url_ + "/xrpc/com.atproto.server.createSession";
     request.timeout = timeout_;
     request.headers = {{"Content-Type", "application/json"}};
-    request.body = json{{"identifier", identifier_}, {"password", password_}}.dump();
+    request.body = json{{"identifier", identifier_}, {"password", password_}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     http::Client::shared().perform(std::move(request), [posting](http::Response response) {
       const json answer = json::parse(response.body, nullptr, false);
       if (response.status != 200 || !answer.is_object() || !answer.contains("accessJwt")) {

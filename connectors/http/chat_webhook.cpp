@@ -18,7 +18,7 @@ std::string chat_text(const sdk::Action& action) {
   if (who == " ") who = lead.value("id", action.lead_id);
   const std::string kind = body.is_object() ? body.value("kind", std::string("webhook")) : "webhook";
   return fmt::format("{}: {} <{}>, score {}, stage {} ({} / {}){}", kind == "handoff" ? "New MQL" : "Lead update",
-                     who, attr("email"), lead.value("score", nlohmann::json(0)).dump(),
+                     who, attr("email"), lead.value("score", nlohmann::json(0)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                      lead.contains("stage") && lead["stage"].is_string() ? lead["stage"].get<std::string>() : "-",
                      action.workflow, action.step,
                      body.is_object() && body.contains("note") ? " — " + body.value("note", std::string()) : "");

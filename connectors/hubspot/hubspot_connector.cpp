@@ -39,7 +39,7 @@ class HubspotConnector final : public sdk::Connector {
     const json upsert = {{"inputs", {{{"idProperty", "email"}, {"id", email}, {"properties", properties}}}}};
 
     std::string note = fmt::format("nurture {} from {} / {}: score {}, stage {}", body.value("kind", std::string("webhook")),
-                                   action.workflow, action.step, lead.value("score", json(0)).dump(),
+                                   action.workflow, action.step, lead.value("score", json(0)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                                    lead.contains("stage") && lead["stage"].is_string() ? lead["stage"].get<std::string>() : "-");
     if (body.contains("note") && body["note"].is_string()) note += ". " + body["note"].get<std::string>();
     if (body.contains("recent") && body["recent"].is_array() && !body["recent"].empty()) {
@@ -50,7 +50,7 @@ class HubspotConnector final : public sdk::Connector {
     const std::string at = body.value("at", std::string());
 
     http::Request request = base_request("/crm/v3/objects/contacts/batch/upsert");
-    request.body = upsert.dump();
+    request.body = upsert.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     http::Request note_request = base_request("/crm/v3/objects/notes", false);
     http::Client::shared().perform(std::move(request), [note_request = std::move(note_request), note, at,
                                                         done = std::move(done)](http::Response response) mutable {

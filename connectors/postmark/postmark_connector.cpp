@@ -41,7 +41,7 @@ class PostmarkConnector final : public sdk::Connector {
     request.headers = {{"X-Postmark-Server-Token", token_},
                        {"Accept", "application/json"},
                        {"Content-Type", "application/json"}};
-    request.body = body.dump();
+    request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     http::Client::shared().perform(std::move(request), [done = std::move(done)](http::Response response) {
       auto answer = nlohmann::json::parse(response.body, nullptr, false);
       const int error_code = answer.is_object() ? answer.value("ErrorCode", 0) : 0;

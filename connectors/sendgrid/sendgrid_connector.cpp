@@ -43,7 +43,7 @@ class SendgridConnector final : public sdk::Connector {
     request.url = base_url_ + "/v3/mail/send";
     request.timeout = timeout_;
     request.headers = {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/json"}};
-    request.body = body.dump();
+    request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     http::Client::shared().perform(std::move(request), [done = std::move(done)](http::Response response) {
       // SendGrid answers 429 with X-RateLimit-Reset (epoch seconds) rather than Retry-After.
       if (response.status == 429 && response.header("retry-after").empty() &&

@@ -13,19 +13,22 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "connectors/smtp/dkim.hpp"
+#include "text/address.hpp"
+#include "text/utf8.hpp"
 
 namespace nurture::connectors {
 
 namespace {
 
-std::string envelope_address(const std::string& mailbox) {
-  const auto open = mailbox.rfind('<');
-  const auto close = mailbox.rfind('>');
-  if (open != std::string::npos && close != std::string::npos && close > open) {
-    return mailbox.substr(open + 1, close - open - 1);
-  }
-  return mailbox;
+// The address for MAIL FROM / RCPT TO, parsed strictly again here where it leaves: a CR or LF can never reach
+// an SMTP command, whatever the engine handed over.
+std::optional<std::string> envelope_address(const std::string& mailbox) {
+  auto parsed = text::parse_mailbox(mailbox);
+  if (!parsed) return std::nullopt;
+  return "<" + parsed->address + ">";
 }
 
 struct UploadCursor {
@@ -114,8 +117,13 @@ class SmtpConnector final : public sdk::Connector {
     // curl_easy_reset keeps the handle's open connection: the next message reuses it.
     curl_easy_reset(curl);
     char error_buffer[CURL_ERROR_SIZE] = {0};
-    const std::string from = "<" + envelope_address(action.email.from) + ">";
-    const std::string to = "<" + envelope_address(action.email.to) + ">";
+    const auto from_address = envelope_address(action.email.from);
+    const auto to_address = envelope_address(action.email.to);
+    if (!from_address || !to_address) {
+      return sdk::Result::failed(fmt::format("smtp: the {} address is not a mail address", from_address ? "To" : "From"));
+    }
+    const std::string& from = *from_address;
+    const std::string& to = *to_address;
     curl_slist* recipients = curl_slist_append(nullptr, to.c_str());
     const std::string message =
         settings_.dkim ? settings_.dkim->sign(action.email.mime, static_cast<long long>(std::time(nullptr)))
@@ -150,7 +158,7 @@ class SmtpConnector final : public sdk::Connector {
     curl_slist_free_all(recipients);
 
     if (code == CURLE_OK) return sdk::Result::sent(fmt::format("smtp:{}", reply));
-    const std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
+    const std::string detail = text::to_valid_utf8(error_buffer[0] ? error_buffer : curl_easy_strerror(code));
     if (code == CURLE_LOGIN_DENIED) return sdk::Result::failed(fmt::format("smtp: authentication refused: {}", detail));
     if (code == CURLE_USE_SSL_FAILED) {
       return sdk::Result::retry(std::chrono::seconds(60), fmt::format("smtp: the server offers no STARTTLS: {}", detail));
@@ -176,7 +184,9 @@ std::string from_env(const std::string& variable) {
 
 }  // namespace
 
-sdk::Result classify_smtp_reply(long reply_code, const std::string& reply_text) {
+sdk::Result classify_smtp_reply(long reply_code, const std::string& raw_reply_text) {
+  // A server may answer in Latin-1 or worse: the reason is kept, as valid UTF-8.
+  const std::string reply_text = text::to_valid_utf8(text::truncate_utf8(raw_reply_text, 1000));
   const std::string reason = fmt::format("smtp {}: {}", reply_code, reply_text);
   if (reply_code >= 500) {
     // 5.1.1 "bad destination mailbox address": the address does not exist; never try it again.

@@ -15,6 +15,7 @@
 #include "connectors/builtins.hpp"
 #include <unistd.h>
 
+#include "text/utf8.hpp"
 #include "engine/connector_set.hpp"
 #include "engine/csv.hpp"
 #include "engine/daemon.hpp"
@@ -89,7 +90,7 @@ int preview(const std::string& dir, const std::string& name, const std::string& 
     std::cerr << rendered.error().format() << "\n";
     return 1;
   }
-  const std::string html = templates::add_tracking(rendered->html, links, ref);
+  const std::string html = templates::add_tracking(rendered->html, links, ref, rendered->link_hosts);
   if (html_out.empty()) html_out = name + ".preview.html";
   std::ofstream out(html_out);
   out << html;
@@ -157,6 +158,11 @@ bool add_pairs(const std::vector<std::string>& pairs, nlohmann::json& into, cons
     }
     const std::string key = pair.substr(0, eq);
     const std::string value = pair.substr(eq + 1);
+    if (!text::is_valid_utf8(pair)) {
+      std::cerr << fmt::format("error: {} {}: not UTF-8 text (is the terminal or the file in Latin-1?)\n", option,
+                               text::to_valid_utf8(key));
+      return false;
+    }
     auto parsed = nlohmann::json::parse(value, nullptr, false);
     into[key] = (!parsed.is_discarded() && parsed.is_primitive() && !parsed.is_string()) ? parsed
                                                                                          : nlohmann::json(value);
@@ -220,7 +226,7 @@ int simulate(const SimulateOptions& options, const std::string& config) {
   if (options.format == "table") {
     output = engine::timeline_table(timeline);
   } else {
-    for (const auto& entry : timeline) output += engine::timeline_json(entry).dump() + "\n";
+    for (const auto& entry : timeline) output += engine::timeline_json(entry).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   if (options.out.empty()) {
     std::cout << output;
@@ -314,7 +320,7 @@ int report(const std::string& workflow, const std::string& format, const std::st
       return 1;
     }
   }
-  std::cout << (format == "json" ? engine::report_json(report).dump() + "\n" : engine::report_table(report));
+  std::cout << (format == "json" ? engine::report_json(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" : engine::report_table(report));
   return 0;
 }
 
@@ -375,12 +381,12 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
   }
   const nlohmann::ordered_json out = engine::lead_profile_json(lead, *opened->store);
   if (as_json) {
-    std::cout << out.dump() << "\n";
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   std::cout << fmt::format("lead {}  score {}  stage {}\n", lead.id, std::lround(lead.score),
                            lead.stage.empty() ? "-" : lead.stage);
-  for (const auto& [name, value] : lead.attrs.items()) std::cout << fmt::format("  {} = {}\n", name, value.dump());
+  for (const auto& [name, value] : lead.attrs.items()) std::cout << fmt::format("  {} = {}\n", name, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!lead.tags.empty()) std::cout << fmt::format("  tags: {}\n", fmt::join(lead.tags, ", "));
   if (!lead.suppressed.empty()) std::cout << fmt::format("  suppressed on: {}\n", fmt::join(lead.suppressed, ", "));
   for (const auto& e : out["enrollments"]) {
@@ -401,7 +407,15 @@ int import_csv(const std::string& file, const std::string& id_column, const std:
                const std::string& config_path) {
   const auto input = read_input(file);
   if (!input) return 2;
-  const std::string& text = *input;
+  std::string_view content = *input;
+  if (content.rfind("\xef\xbb\xbf", 0) == 0) content.remove_prefix(3);  // a UTF-8 byte order mark
+  if (const std::size_t bad = text::first_invalid_utf8(content); bad != std::string_view::npos) {
+    const auto line = 1 + std::count(content.begin(), content.begin() + static_cast<long>(bad), '\n');
+    std::cerr << fmt::format("{}:{}: error: the file is not UTF-8 text (save it as UTF-8; byte {} is 0x{:02x})\n",
+                             file, line, bad + 1, static_cast<unsigned char>(content[bad]));
+    return 1;
+  }
+  const std::string text(content);
   engine::CsvReader reader(text);
   std::string error;
   auto header = reader.next(error);

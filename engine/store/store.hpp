@@ -22,11 +22,20 @@ struct StoreUnavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Storage refused one commit for what it holds (not for being unavailable): retrying the same commit fails again.
+// Batch commit isolates the item that causes it, and ingest dead-letters that event.
+struct CommitRejected : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct StreamEntry {
   std::string id;
   StreamFields fields;
   std::string stream;       // the key it was read from
   bool from_inbox = false;  // a partition's inbox (events the engine raised itself), not the front door
+  // How often it was handed to an engine without being acknowledged before (0 for a first delivery). An entry that
+  // keeps coming back was being processed when an engine failed or stopped: ingest quarantines it past a bound.
+  int earlier_deliveries = 0;
 };
 
 enum class CommitOutcome {
@@ -91,6 +100,9 @@ class Store {
   virtual void ack_events(const std::vector<StreamEntry>& entries) = 0;
   // After a failure mid-batch: read this consumer's pending entries (events and outbox) again, from the start.
   virtual void replay_pending() = 0;
+  // After processing failed in a way that may be an entry's fault: pending entries come back one at a time, each
+  // with its count of earlier deliveries, so ingest can quarantine the one that keeps failing.
+  virtual void isolate_pending() = 0;
   virtual void dead_letter_event(const StreamEntry& entry, const std::string& reason) = 0;
   virtual void add_event(const StreamFields& fields) = 0;
   virtual void add_events(const std::vector<StreamFields>& events) = 0;  // one round trip

@@ -44,7 +44,7 @@ std::string marketing_message() {
   email.message_id = "a1@acme.example";
   email.date = std::chrono::system_clock::now();
   email.list_unsubscribe_url = "https://t.acme.example/u/a1/sig";
-  return templates::compose_mime(email);
+  return templates::compose_mime(email).value();
 }
 
 }  // namespace

@@ -216,7 +216,7 @@ TEST_CASE("a malformed event is dead-lettered with its reason and the engine goe
   auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
   REQUIRE(dead.elements.size() == 2);
   CHECK(nurture::testing::stream_field(dead.elements[0], "reason") == "missing field `lead`");
-  CHECK(nurture::testing::stream_field(dead.elements[1], "reason") == "`attrs` is not valid JSON");
+  CHECK(nurture::testing::stream_field(dead.elements[1], "reason").rfind("`attrs` is not valid JSON", 0) == 0);
   CHECK(w.smtp.messages().size() == 1);
   CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
 }

@@ -67,7 +67,7 @@ TEST_CASE("a composed email has the compliance headers and a multipart/alternati
   email.date = std::chrono::system_clock::time_point{};
   email.list_unsubscribe_url = "https://t.acme.example/u/tok";
   email.list_unsubscribe_mailto = "unsubscribe@acme.example";
-  const std::string raw = compose_mime(email);
+  const std::string raw = compose_mime(email).value();
   using nurture::testing::header;
   CHECK(header(raw, "From") == "Acme Team <hello@acme.example>");
   CHECK(header(raw, "To") == "ana@example.com");
@@ -108,7 +108,7 @@ TEST_CASE("long subjects and long html lines still give lines of at most 998 cha
   email.html = "<p>" + std::string(5000, 'y') + "</p>";
   email.message_id = "long@acme.example";
   email.date = std::chrono::system_clock::time_point{};
-  const std::string raw = compose_mime(email);
+  const std::string raw = compose_mime(email).value();
   std::size_t start = 0, longest = 0;
   while (start < raw.size()) {
     const std::size_t end = raw.find("\r\n", start);
@@ -119,4 +119,42 @@ TEST_CASE("long subjects and long html lines still give lines of at most 998 cha
   CHECK(longest <= 998);
   CHECK(nurture::testing::header(raw, "Subject") == email.subject);  // folded, and unfolds to the same text
   CHECK(nurture::testing::mime_part(raw, "text/html; charset=UTF-8") == email.html);
+}
+
+TEST_CASE("a subject of continuation bytes alone is encoded at once (it once looped forever)") {
+  const std::string encoded = encode_header_text(std::string(45, '\x80'));
+  CHECK(encoded.rfind("=?UTF-8?B?", 0) == 0);
+  CHECK(encode_header_text(std::string(1000, '\x80')).size() < 20000);
+}
+
+TEST_CASE("header text never carries CR or LF, whatever the subject rendered to") {
+  const std::string encoded = encode_header_text("Hello\r\nBcc: victim@example.com");
+  CHECK(encoded == "Hello  Bcc: victim@example.com");
+  const std::string long_subject = encode_header_text(std::string(2000, 'x'));
+  for (std::size_t start = 0, end; start < long_subject.size(); start = end + 2) {
+    end = long_subject.find("\r\n", start);
+    if (end == std::string::npos) end = long_subject.size();
+    CHECK(end - start <= 998);
+  }
+}
+
+TEST_CASE("an address that does not parse never reaches a header: compose refuses it") {
+  OutgoingEmail email;
+  email.from = "Acme <hello@acme.example>";
+  email.subject = "Hi";
+  email.message_id = "abc@acme.example";
+  email.to = "a@example.com>\r\nDATA\r\nFrom: ceo@acme.example";
+  auto refused = compose_mime(email);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().rfind("To \"", 0) == 0);
+  email.to = "victim@example.com\r\nBcc: everyone@example.com";
+  CHECK_FALSE(compose_mime(email));
+  email.to = std::string(1100, 'N') + " <ana@example.com>";  // a long display name is folded, not one long line
+  auto composed = compose_mime(email);
+  REQUIRE(composed);
+  for (std::size_t start = 0, end; start < composed->size(); start = end + 2) {
+    end = composed->find("\r\n", start);
+    if (end == std::string::npos) break;
+    CHECK(end - start <= 998);
+  }
 }

@@ -31,7 +31,7 @@ TEST_CASE("links are rewritten to signed click URLs; mailto, data-notrack and th
                            " <a href=\"mailto:sales@acme.example\">Mail us</a>"
                            " <a data-notrack href=\"https://acme.example/private\">Private</a>"
                            " <a href=\"" + unsubscribe + "\">Unsubscribe</a></p></body></html>";
-  const std::string tracked = add_tracking(html, links, "a1");
+  const std::string tracked = add_tracking(html, links, "a1", {"acme.example"});
 
   std::vector<std::string> hrefs;
   static const std::regex href(R"(href\s*=\s*["']([^"']*)["'])", std::regex::icase);
@@ -82,7 +82,7 @@ TEST_CASE("a ref carries action, lead, workflow and step, and nothing else decod
 }
 
 TEST_CASE("without a body element the pixel goes at the end") {
-  const std::string tracked = add_tracking("<p>Hi</p>", links, "a1");
+  const std::string tracked = add_tracking("<p>Hi</p>", links, "a1", {});
   CHECK(tracked.rfind("<p>Hi</p><img src=\"https://t.acme.example/t/o/a1/", 0) == 0);
 }
 

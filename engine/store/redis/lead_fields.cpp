@@ -26,22 +26,22 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
   fields["ver"] = std::to_string(lead.version);
   if (!lead.last_stream_id.empty()) fields["ev"] = lead.last_stream_id;
   if (!lead.last_inbox_id.empty()) fields["ei"] = lead.last_inbox_id;
-  for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = value.dump();
+  for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   for (const auto& [workflow, enrollment] : lead.enrollments) fields["e:" + workflow] = enrollment.pack();
   if (lead.score != 0) fields["sc"] = fmt::format("{},{}", lead.score, lead.score_at_ms);
   if (!lead.stage.empty()) fields["st"] = lead.stage;
-  if (!lead.tags.empty()) fields["tg"] = to_json(lead.tags).dump();
-  if (!lead.suppressed.empty()) fields["sp"] = to_json(lead.suppressed).dump();
-  if (!lead.attr_rules_scored.empty()) fields["ar"] = to_json(lead.attr_rules_scored).dump();
+  if (!lead.tags.empty()) fields["tg"] = to_json(lead.tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!lead.suppressed.empty()) fields["sp"] = to_json(lead.suppressed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!lead.attr_rules_scored.empty()) fields["ar"] = to_json(lead.attr_rules_scored).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!lead.history.empty()) {
     nlohmann::json history = nlohmann::json::array();
     for (const auto& h : lead.history) {
       history.push_back({h.type, h.at_ms, h.workflow, h.step, h.action_id, h.props});
     }
-    fields["h"] = history.dump();
+    fields["h"] = history.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump();
-  if (!lead.recent_sends_ms.empty()) fields["fc"] = nlohmann::json(lead.recent_sends_ms).dump();
+  if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!lead.recent_sends_ms.empty()) fields["fc"] = nlohmann::json(lead.recent_sends_ms).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return fields;
 }
 

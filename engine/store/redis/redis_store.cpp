@@ -29,6 +29,10 @@ namespace {
 const char* commit_lua = R"lua(
 local results = {}
 local i, k = 2, 0
+-- unpack() of more than a few thousand values fails ("too many results to unpack"): big groups go in chunks.
+local function each_chunk(command, key, a, b)
+  for from = a, b, 1000 do redis.call(command, key, unpack(ARGV, from, math.min(b, from + 999))) end
+end
 local function group()
   local n = tonumber(ARGV[i])
   local first = i + 1
@@ -69,11 +73,11 @@ for b = 1, tonumber(ARGV[1]) do
   if outcome == 'committed' and seen == '1' and redis.call('EXISTS', seenkey) == 1 then outcome = 'duplicate' end
   if outcome == 'committed' and (redis.call('HGET', lead, 'ver') or '0') ~= ver then outcome = 'conflict' end
   if outcome == 'committed' then
-    if set_n > 0 then redis.call('HSET', lead, unpack(ARGV, set_a, set_b)) end
-    if del_n > 0 then redis.call('HDEL', lead, unpack(ARGV, del_a, del_b)) end
+    if set_n > 0 then each_chunk('HSET', lead, set_a, set_b) end
+    if del_n > 0 then each_chunk('HDEL', lead, del_a, del_b) end
     if seen == '1' then redis.call('SET', seenkey, '1', 'EX', ttl) end
-    if tadd_n > 0 then redis.call('ZADD', timers, unpack(ARGV, tadd_a, tadd_b)) end
-    if trem_n > 0 then redis.call('ZREM', timers, unpack(ARGV, trem_a, trem_b)) end
+    if tadd_n > 0 then each_chunk('ZADD', timers, tadd_a, tadd_b) end
+    if trem_n > 0 then each_chunk('ZREM', timers, trem_a, trem_b) end
     for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
     for s = 0, n_stats - 1 do
       local at = stats_at + 3 * s
@@ -176,10 +180,28 @@ RedisStore::RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOp
 
 RedisReply RedisStore::checked(const Command& command) { return checked(std::vector<Command>{command}).front(); }
 
+namespace {
+// Replies that say Redis cannot take the command now (out of memory, a replica, loading, a script running, a
+// cluster reconfiguring), not that the command is wrong: the work is retried later, never dead-lettered.
+bool is_transient_error(const RedisReply& reply) {
+  if (!reply.is_error()) return false;
+  static const char* prefixes[] = {"OOM ", "READONLY ", "LOADING ", "BUSY ", "MASTERDOWN ", "TRYAGAIN ",
+                                   "CLUSTERDOWN ", "MISCONF ", "NOREPLICAS ", "UNBLOCKED "};
+  for (const char* prefix : prefixes) {
+    if (reply.text.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
 std::vector<RedisReply> RedisStore::checked(const std::vector<Command>& commands) {
   auto replies = connection_->pipeline(commands);
   for (const auto& r : replies) {
     if (r.type == RedisReply::Type::io_error) throw StoreUnavailable("Redis: " + r.text);
+    if (is_transient_error(r)) throw StoreUnavailable("Redis: " + r.text);
+    for (const auto& element : r.elements) {  // EXEC's replies, one per queued command
+      if (is_transient_error(element)) throw StoreUnavailable("Redis: " + element.text);
+    }
   }
   return replies;
 }
@@ -226,12 +248,64 @@ std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::millise
     return entries;
   };
   // First this consumer's own pending entries (delivered before a crash, never acknowledged), then new ones.
-  if (!events_pending_drained_) {
-    auto pending = read("0", false);
+  if (events_pending_ != PendingReplay::none) {
+    auto pending = read_pending_events(count, events_pending_ == PendingReplay::isolated);
     if (!pending.empty()) return pending;
-    events_pending_drained_ = true;
+    events_pending_ = PendingReplay::none;
   }
   return read(">", block.count() > 0);
+}
+
+// XPENDING tells the entries and how often each was delivered without touching them; XRANGE reads one without
+// counting a delivery, XCLAIM reads one and counts it. Entries trimmed away meanwhile are acknowledged here.
+std::vector<StreamEntry> RedisStore::read_pending_events(int count, bool isolated) {
+  std::vector<std::string> streams{keys_.events()};
+  for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.inbox(p));
+  std::vector<Command> commands;
+  for (const auto& stream : streams) {
+    commands.push_back({"XPENDING", stream, engine_group, "-", "+", std::to_string(isolated ? 1 : count),
+                        options_.consumer});
+  }
+  struct Pending {
+    std::string stream, id;
+    int deliveries = 0;
+  };
+  std::vector<Pending> pending;
+  const auto replies = checked(commands);
+  for (std::size_t s = 0; s < replies.size(); ++s) {
+    for (const auto& item : replies[s].elements) {
+      if (item.elements.size() < 4) continue;
+      pending.push_back({streams[s], item.elements[0].text, static_cast<int>(item.elements[3].integer)});
+    }
+  }
+  if (isolated && pending.size() > 1) pending.resize(1);
+  std::vector<Command> reads;
+  for (const auto& p : pending) {
+    if (isolated) reads.push_back({"XCLAIM", p.stream, engine_group, options_.consumer, "0", p.id});
+    else reads.push_back({"XRANGE", p.stream, p.id, p.id});
+  }
+  std::vector<StreamEntry> entries;
+  std::vector<Command> gone;
+  const auto found = checked(reads);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    const RedisReply* entry = nullptr;
+    for (const auto& e : found[i].elements) {
+      if (e.elements.size() == 2 && e.elements[0].text == pending[i].id) entry = &e;
+    }
+    if (!entry) {
+      gone.push_back({"XACK", pending[i].stream, engine_group, pending[i].id});
+      continue;
+    }
+    StreamEntry read{pending[i].id, field_map(entry->elements[1]), pending[i].stream,
+                     pending[i].stream != keys_.events()};
+    read.earlier_deliveries = pending[i].deliveries;
+    entries.push_back(std::move(read));
+  }
+  if (!gone.empty()) {
+    checked(gone);
+    if (entries.empty()) return read_pending_events(count, isolated);  // look past the trimmed ones
+  }
+  return entries;
 }
 
 void RedisStore::ack_events(const std::vector<StreamEntry>& entries) {
@@ -246,8 +320,16 @@ void RedisStore::ack_events(const std::vector<StreamEntry>& entries) {
 }
 
 void RedisStore::dead_letter_event(const StreamEntry& entry, const std::string& reason) {
+  // The original fields as they came, but a field far past the entry limit is cut (and named) rather than
+  // copied whole: a hostile producer cannot make the dead-letter stream hold its megabytes twice.
+  constexpr std::size_t max_kept = 64 * 1024;
   Command add{"XADD", keys_.events_dead(), "*"};
-  for (const auto& [field, value] : entry.fields) add.insert(add.end(), {field, value});
+  std::string truncated;
+  for (const auto& [field, value] : entry.fields) {
+    add.insert(add.end(), {field.substr(0, 256), value.substr(0, max_kept)});
+    if (value.size() > max_kept) truncated += (truncated.empty() ? "" : ",") + field.substr(0, 256);
+  }
+  if (!truncated.empty()) add.insert(add.end(), {"truncated", truncated});
   add.insert(add.end(), {"reason", reason, "stream_id", entry.id});
   const std::string& stream = entry.stream.empty() ? keys_.events() : entry.stream;
   checked(std::vector<Command>{{"MULTI"}, add, {"XACK", stream, engine_group, entry.id}, {"EXEC"}});
@@ -399,7 +481,7 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
         script_missing = true;  // Redis restarted and lost its script cache; nothing of this batch ran
         break;
       }
-      if (reply.is_error()) throw std::runtime_error("commit script failed: " + reply.text);
+      if (reply.is_error()) throw CommitRejected("commit script failed: " + reply.text);
       for (std::size_t b = 0; b < calls[c].size() && b < reply.elements.size(); ++b) {
         const std::string& text = reply.elements[b].text;
         outcomes[calls[c][b]] = text == "conflict"    ? CommitOutcome::conflict
@@ -502,7 +584,7 @@ int RedisStore::reclaim_events(std::chrono::milliseconds idle) {
   std::vector<std::string> streams{keys_.events()};
   for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.inbox(p));
   const int claimed = reclaim(streams, engine_group, idle);
-  if (claimed > 0) events_pending_drained_ = false;  // they are ours now: read them from our pending list
+  if (claimed > 0) events_pending_ = PendingReplay::isolated;  // ours now: read them from our pending list
   return claimed;
 }
 
@@ -692,7 +774,7 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
                               {"connector", entry.action.connector}};
       props[record.outcome == DispatchOutcome::sent ? "provider_id" : "reason"] = record.detail;
       commands.push_back({"XADD", keys_.inbox(p), "*", "type", type, "lead", entry.action.lead, "at",
-                          format_rfc3339(record.at), "props", props.dump()});
+                          format_rfc3339(record.at), "props", props.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
     }
     commands.push_back({"EXEC"});
     if (record.outcome == DispatchOutcome::sent && record.remember_lead) {
@@ -737,7 +819,7 @@ void RedisStore::reschedule(const OutboxEntry& entry, TimePoint due, int next_at
   nlohmann::json member = outbox_fields(entry.action, next_attempt);
   checked(std::vector<Command>{
       {"MULTI"},
-      {"ZADD", keys_.retries(p), std::to_string(to_unix_ms(due)), member.dump()},
+      {"ZADD", keys_.retries(p), std::to_string(to_unix_ms(due)), member.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
       {"SET", keys_.done(p, entry.action.action_id), fmt::format("r:{}", entry.attempt), "EX", ttl},
       {"XACK", keys_.outbox(p), dispatch_group, entry.stream_id},
       {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:{}", entry.action.step, stat), "1"},

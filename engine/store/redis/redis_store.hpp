@@ -28,9 +28,10 @@ class RedisStore final : public Store {
   std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) override;
   void ack_events(const std::vector<StreamEntry>& entries) override;
   void replay_pending() override {
-    events_pending_drained_ = false;
+    if (events_pending_ == PendingReplay::none) events_pending_ = PendingReplay::batch;
     outbox_pending_drained_ = false;
   }
+  void isolate_pending() override { events_pending_ = PendingReplay::isolated; }
   void dead_letter_event(const StreamEntry& entry, const std::string& reason) override;
   void add_event(const StreamFields& fields) override;
   void add_events(const std::vector<StreamFields>& events) override;
@@ -88,7 +89,11 @@ class RedisStore final : public Store {
   Script commit_script_;
   Script release_retries_script_;
   Script pin_script_;
-  bool events_pending_drained_ = false;
+  // This consumer's pending events are read before new ones: one at a time at start and after a takeover (each
+  // delivery counted, so an event that keeps stopping the engine shows it), as a batch after a store error.
+  enum class PendingReplay { none, batch, isolated };
+  PendingReplay events_pending_ = PendingReplay::isolated;
+  std::vector<StreamEntry> read_pending_events(int count, bool isolated);
   bool outbox_pending_drained_ = false;
 };
 

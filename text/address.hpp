@@ -1,0 +1,27 @@
+#pragma once
+// Mail addresses, parsed strictly where they enter (events, imports, the admin API, configuration) and again where
+// they leave (SMTP envelope, headers): an address is RFC 5321's Mailbox (dot-atom or quoted local part, LDH domain
+// or address literal; UTF-8 allowed as RFC 6531 does), at most 64 bytes before the @ and 254 in all. A CR, LF or
+// other control can never be part of one, so nothing parsed here can inject a header or an SMTP command.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nurture::text {
+
+// The address itself when `text` is one (surrounding spaces trimmed), else nullopt.
+std::optional<std::string> parse_address(std::string_view text);
+
+struct Mailbox {
+  std::string display_name;  // may be empty, may be UTF-8; never holds a control character
+  std::string address;       // as parse_address returns it
+};
+
+// `Name <local@domain>`, `"Name" <local@domain>` or a bare `local@domain`; nullopt for anything else.
+std::optional<Mailbox> parse_mailbox(std::string_view text);
+
+// The domain of an address (`a@b.example` -> `b.example`); `localhost` when there is none.
+std::string address_domain(std::string_view address);
+
+}  // namespace nurture::text
