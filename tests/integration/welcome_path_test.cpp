@@ -221,6 +221,110 @@ TEST_CASE("a malformed event is dead-lettered with its reason and the engine goe
   CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
 }
 
+// The poison events of an adversarial trial: each one once stopped the daemon, and again after every restart.
+TEST_CASE("hostile events are dead-lettered with their reason and the engine goes on") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  std::string many = "{";
+  for (int i = 0; i < 4000; ++i) many += fmt::format("{}\"k{}\":{}", i ? "," : "", i, i);
+  store->add_event({{"type", "lead.created"}, {"lead", "L1"}, {"attrs", many + "}"}});
+  store->add_event({{"type", "lead.created"}, {"lead", "L2"}, {"attrs", "{\"a\":" + std::string(200000, '[')}});
+  store->add_event({{"type", "lead.created"}, {"lead", "L\xff"}, {"attrs", R"({"email":"x@example.com"})"}});
+  store->add_event({{"type", "lead.created"}, {"lead", "L4"},
+                    {"attrs", R"({"email":"a@example.com>\r\nDATA\r\nSubject: owned\r\n.\r\nQUIT"})"}});
+  w.emit(*store, "lead.created", "L5", {{"email", "sam@example.com"}});
+  engine.drain();
+  auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
+  REQUIRE(dead.elements.size() == 4);
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason").find("more than the limit of 256") !=
+        std::string::npos);
+  CHECK(nurture::testing::stream_field(dead.elements[1], "reason").find("more than the limit of 65536") !=
+        std::string::npos);
+  CHECK(nurture::testing::stream_field(dead.elements[1], "truncated") == "attrs");
+  CHECK(nurture::testing::stream_field(dead.elements[2], "reason").rfind("`lead` must be", 0) == 0);
+  CHECK(nurture::testing::stream_field(dead.elements[3], "reason").rfind("`attrs.email`", 0) == 0);
+  REQUIRE(w.smtp.messages().size() == 1);  // only the good lead's email, and no injected one
+  CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
+}
+
+TEST_CASE("a lead cannot grow past the attribute limit over many events: the event that would is refused whole") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  for (int batch = 0; batch < 3; ++batch) {
+    nlohmann::json attrs = nlohmann::json::object();
+    for (int i = 0; i < 100; ++i) attrs[fmt::format("b{}_{}", batch, i)] = i;
+    w.emit(*store, "lead.updated", "L1", attrs);
+  }
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}});
+  engine.drain();
+  auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason") ==
+        "engine error: the lead would have 300 attributes, more than the limit of 256");
+  CHECK(store->load_lead("L1").attrs.size() == 201);
+  CHECK(w.smtp.messages().size() == 1);
+}
+
+TEST_CASE("a commit Redis refuses for one lead fails that lead's event alone; the rest of the batch commits") {
+  World w;
+  auto store = w.store();
+  // Wrong data where a lead's hash belongs: every script that touches it errors (WRONGTYPE).
+  w.redis_command({"SET", fmt::format("nurture:{{{}}}:lead:L9", partition_of("L9", 4)), "not a hash"});
+  for (const char* lead : {"L1", "L9", "L2", "L3"}) {
+    w.emit(*store, "lead.created", lead, {{"email", std::string(lead) + "@example.com"}});
+  }
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  engine.drain();
+  auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(nurture::testing::stream_field(dead.elements[0], "lead") == "L9");
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason").find("WRONGTYPE") != std::string::npos);
+  CHECK(w.smtp.messages().size() == 3);
+}
+
+TEST_CASE("an event that keeps stopping the engine is quarantined after five deliveries; the others go on") {
+  World w;
+  {
+    auto store = w.store();
+    w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}});
+    w.emit(*store, "lead.created", "L2", {{"email", "sam@example.com"}});
+    REQUIRE(store->read_events(10, milliseconds(0)).size() == 2);  // read in a batch, then the engine dies
+  }
+  // Each restart replays this consumer's pending entries one at a time; the engine dies on the first, again.
+  for (int restart = 1; restart <= 5; ++restart) {
+    auto store = w.store();
+    auto replayed = store->read_events(10, milliseconds(0));
+    REQUIRE(replayed.size() == 1);
+    CHECK(replayed[0].fields.at("lead") == "L1");
+    CHECK(replayed[0].earlier_deliveries == restart);
+  }
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  engine.drain();
+  auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(nurture::testing::stream_field(dead.elements[0], "lead") == "L1");
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason").rfind("poison: handed to an engine 6 times", 0) ==
+        0);
+  REQUIRE(w.smtp.messages().size() == 1);  // L2, which was only ever in the batch that died once
+  CHECK(w.redis_command({"XPENDING", "nurture:events", "engine"}).elements[0].integer == 0);
+}
+
+TEST_CASE("replaying after a store error counts no delivery: a long outage quarantines nothing") {
+  World w;
+  auto store = w.store();
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}});
+  REQUIRE(store->read_events(10, milliseconds(0)).size() == 1);
+  for (int outage = 0; outage < 10; ++outage) {
+    store->replay_pending();
+    auto again = store->read_events(10, milliseconds(0));
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].earlier_deliveries == 1);
+  }
+}
+
 TEST_CASE("an address the server refuses as unknown is suppressed, and later emails to it are skipped") {
   World w;
   auto store = w.store();
