@@ -113,6 +113,10 @@ class Parser {
         case '#':
         case '^': {
           Node node{sigil == '#' ? Node::Kind::section : Node::Kind::inverted, content, split_name(content), {}, {}};
+          if (open_names.size() >= max_section_depth) {
+            return tl::unexpected(fmt::format("line {}: sections nest deeper than {} levels", line_of(tag_start),
+                                              max_section_depth));
+          }
           open.back()->push_back(std::move(node));
           open.push_back(&open.back()->back().children);
           open_names.emplace_back(content, line_of(tag_start));
@@ -184,9 +188,19 @@ class Parser {
     }
   }
 
+  // Offsets only grow while parsing: counting on from the last one keeps this linear in the source.
   int line_of(std::size_t offset) const {
-    return 1 + static_cast<int>(std::count(source_.begin(), source_.begin() + static_cast<long>(offset), '\n'));
+    if (offset < counted_to_) counted_to_ = 0, lines_counted_ = 1;
+    lines_counted_ += static_cast<int>(std::count(source_.begin() + static_cast<long>(counted_to_),
+                                                  source_.begin() + static_cast<long>(offset), '\n'));
+    counted_to_ = offset;
+    return lines_counted_;
   }
+
+  // Deeper nesting is no template a person writes; the bound keeps every walk of the tree shallow.
+  static constexpr std::size_t max_section_depth = 100;
+  mutable std::size_t counted_to_ = 0;
+  mutable int lines_counted_ = 1;
 
   std::string_view source_;
   std::string open_delim_ = "{{";

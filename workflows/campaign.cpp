@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "workflows/campaign.hpp"
 
@@ -109,28 +110,53 @@ std::set<std::string> known_attributes(const Campaign& campaign) {
   return names;
 }
 
+// `{{lead.NAME` (also after `{`, `#`, `^`, `&`, `/` and spaces) found by a linear scan: the text is the
+// marketer's, but a template of one long tag must not cost more than reading it.
+void find_lead_variables(const std::string& line, const std::function<void(const std::string&, std::size_t)>& found) {
+  for (std::size_t pos = line.find("{{"); pos != std::string::npos; pos = line.find("{{", pos + 2)) {
+    std::size_t at = pos + 2;
+    if (at < line.size() && std::string_view("{#^&/").find(line[at]) != std::string_view::npos) ++at;
+    while (at < line.size() && std::isspace(static_cast<unsigned char>(line[at]))) ++at;
+    if (line.compare(at, 5, "lead.") != 0) continue;
+    std::size_t end = at + 5;
+    while (end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_')) ++end;
+    if (end > at + 5) found(line.substr(at + 5, end - at - 5), pos);
+  }
+}
+
 void check_template_variables(const Campaign& campaign, Diagnostics& diagnostics) {
-  if (!fs::is_directory(campaign.templates_dir)) return;
+  std::error_code ec;
+  if (!fs::is_directory(campaign.templates_dir, ec)) return;
   const std::set<std::string> known = known_attributes(campaign);
-  static const std::regex variable(R"(\{\{[{#^&/]?\s*lead\.([A-Za-z0-9_]+))");
-  for (const auto& entry : fs::recursive_directory_iterator(campaign.templates_dir)) {
-    if (!entry.is_regular_file() || entry.path().extension() != ".mustache") continue;
+  // Links are not followed (a link to a parent would loop), and errors end the walk instead of the program.
+  fs::recursive_directory_iterator walk(campaign.templates_dir, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && walk != fs::recursive_directory_iterator(); walk.increment(ec)) {
+    const auto& entry = *walk;
+    std::error_code status_error;
+    if (entry.is_symlink(status_error) || !entry.is_regular_file(status_error) ||
+        entry.path().extension() != ".mustache" || entry.file_size(status_error) > templates::max_template_bytes) {
+      continue;
+    }
     std::ifstream in(entry.path());
     std::string line;
     int number = 0;
     std::set<std::string> reported;
     while (std::getline(in, line)) {
       ++number;
-      for (auto it = std::sregex_iterator(line.begin(), line.end(), variable); it != std::sregex_iterator(); ++it) {
-        const std::string name = (*it)[1];
-        if (known.count(name) || !reported.insert(name).second) continue;
+      find_lead_variables(line, [&](const std::string& name, std::size_t column) {
+        if (known.count(name) || !reported.insert(name).second) return;
         diagnostics.push_back(
             {Severity::warning,
-             {shown(campaign.dir, entry.path()), number, static_cast<int>(it->position(0)) + 1},
+             {shown(campaign.dir, entry.path()), number, static_cast<int>(column) + 1},
              fmt::format("template variable lead.{} is not an attribute this campaign knows of", name),
              "check the spelling; if producers send it, name it in a condition or ignore this"});
-      }
+      });
     }
+  }
+  if (ec) {
+    diagnostics.push_back({Severity::error, {shown(campaign.dir, campaign.templates_dir), 0, 0},
+                           "cannot read the templates folder: " + ec.message(),
+                           "check the links and permissions under templates/"});
   }
 }
 
@@ -175,7 +201,7 @@ void check_email_templates(const Campaign& campaign, const std::vector<Workflow>
 
 }  // namespace
 
-CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
+CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_path) {
   CampaignLoad result;
   Campaign& campaign = result.campaign;
   campaign.dir = fs::absolute(dir).lexically_normal();
@@ -205,9 +231,11 @@ CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
 
   std::vector<fs::path> files;
   if (fs::is_directory(campaign.dir / "workflows")) {
-    for (const auto& entry : fs::directory_iterator(campaign.dir / "workflows")) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(campaign.dir / "workflows", ec)) {
       const auto ext = entry.path().extension();
-      if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
+      std::error_code status_error;
+      if (entry.is_regular_file(status_error) && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
     }
   }
   std::sort(files.begin(), files.end());
@@ -243,6 +271,27 @@ CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
   all.insert(all.end(), with_errors.begin(), with_errors.end());
   check_email_templates(campaign, all, result.diagnostics);
   return result;
+}
+
+// The boundary of the loader: whatever a campaign folder holds (a link loop, a file that is not YAML, a node of
+// the wrong kind that slipped past a check), loading ends in diagnostics, never in an exception. A running daemon
+// reloads through here, so a bad edit is refused instead of stopping it.
+CampaignLoad load_campaign(const fs::path& dir, const fs::path& config_path) {
+  try {
+    return load_campaign_files(dir, config_path);
+  } catch (const YAML::Exception& e) {
+    CampaignLoad failed;
+    failed.diagnostics.push_back({Severity::error, {dir.string(), e.mark.is_null() ? 0 : e.mark.line + 1,
+                                                    e.mark.is_null() ? 0 : e.mark.column + 1},
+                                  "cannot read the campaign: " + e.msg, "fix the YAML at that position"});
+    return failed;
+  } catch (const std::exception& e) {
+    CampaignLoad failed;
+    failed.diagnostics.push_back({Severity::error, {dir.string(), 0, 0},
+                                  std::string("cannot read the campaign: ") + e.what(),
+                                  "check the files, links and permissions in the campaign folder"});
+    return failed;
+  }
 }
 
 }  // namespace nurture::workflows

@@ -36,19 +36,38 @@ nlohmann::json scalar_value(const YAML::Node& node) {
   return text;
 }
 
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-  if (node.IsScalar()) return scalar_value(node);
-  if (node.IsSequence()) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& item : node) list.push_back(yaml_to_json(item));
-    return list;
+namespace {
+// Copies at most `budget` nodes, `depth` deep. YAML aliases share nodes, so a few lines of `&a [*b, *b, ...]` can
+// stand for billions of values ("billion laughs"): counting what is copied bounds the copy, whatever the file.
+bool copy_bounded(const YAML::Node& node, nlohmann::json& out, std::size_t& budget, int depth) {
+  if (budget == 0 || depth > max_value_depth) return false;
+  --budget;
+  if (node.IsScalar()) {
+    out = scalar_value(node);
+  } else if (node.IsSequence()) {
+    out = nlohmann::json::array();
+    for (const auto& item : node) {
+      if (!copy_bounded(item, out.emplace_back(), budget, depth + 1)) return false;
+    }
+  } else if (node.IsMap()) {
+    out = nlohmann::json::object();
+    for (const auto& item : node) {
+      if (!copy_bounded(item.second, out[item.first.as<std::string>("")], budget, depth + 1)) return false;
+    }
+  } else {
+    out = nullptr;
   }
-  if (node.IsMap()) {
-    nlohmann::json map = nlohmann::json::object();
-    for (const auto& item : node) map[item.first.as<std::string>("")] = yaml_to_json(item.second);
-    return map;
-  }
-  return nullptr;
+  return true;
+}
+}  // namespace
+
+std::optional<nlohmann::json> yaml_to_json(YamlContext& context, const YAML::Node& node) {
+  nlohmann::json out;
+  std::size_t budget = max_value_nodes;
+  if (copy_bounded(node, out, budget, 1)) return out;
+  context.error(node, fmt::format("a value of more than {} items or {} levels", max_value_nodes, max_value_depth),
+                "list fewer values (a condition's `in:` is meant for short lists)");
+  return std::nullopt;
 }
 
 std::shared_ptr<const std::regex> compile_regex(YamlContext& context, const YAML::Node& node,
@@ -93,7 +112,9 @@ std::optional<Comparison> parse_comparison(YamlContext& context, const YAML::Nod
     return std::nullopt;
   }
   comparison.op = op_named(name);
-  comparison.value = yaml_to_json(entry.second);
+  auto value = yaml_to_json(context, entry.second);
+  if (!value) return std::nullopt;
+  comparison.value = std::move(*value);
   using Op = Comparison::Op;
   switch (comparison.op) {
     case Op::in:

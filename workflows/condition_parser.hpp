@@ -15,7 +15,10 @@ namespace nurture::workflows {
 // A YAML scalar as a JSON value: plain `true`/`42`/`~` are typed, quoted text stays a string.
 nlohmann::json scalar_value(const YAML::Node& node);
 // Any YAML node as JSON (sequences and maps too).
-nlohmann::json yaml_to_json(const YAML::Node& node);
+// A YAML value as JSON, within max_value_nodes and max_value_depth (an error at the node past them).
+inline constexpr std::size_t max_value_nodes = 10000;
+inline constexpr int max_value_depth = 16;
+std::optional<nlohmann::json> yaml_to_json(YamlContext& context, const YAML::Node& node);
 
 std::optional<Comparison> parse_comparison(YamlContext& context, const YAML::Node& node, const std::string& what);
 std::vector<PropTest> parse_where(YamlContext& context, const YAML::Node& node);

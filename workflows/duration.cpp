@@ -23,7 +23,11 @@ std::optional<Duration> parse_duration(std::string_view text) {
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
   if (ec != std::errc{} || end != digits.data() + digits.size() || count < 0) return std::nullopt;
   for (const auto& unit : units) {
-    if (unit.suffix == suffix) return unit.length * count;
+    // Past the bound, `count * length` would wrap (9223372036854775807s became -1 s); no campaign waits a century.
+    if (unit.suffix == suffix) {
+      if (count > max_duration / unit.length) return std::nullopt;
+      return unit.length * count;
+    }
   }
   return std::nullopt;
 }

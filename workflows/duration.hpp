@@ -10,6 +10,9 @@ namespace nurture::workflows {
 
 using Duration = std::chrono::milliseconds;
 
+// The longest duration a campaign may name (100 years): longer ones are refused, not wrapped.
+inline constexpr Duration max_duration = std::chrono::hours(24 * 36525);
+
 std::optional<Duration> parse_duration(std::string_view text);
 std::string format_duration(Duration duration);
 

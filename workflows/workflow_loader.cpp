@@ -515,7 +515,7 @@ class WorkflowParser {
     for (const auto& entry : node) {
       const std::string key = entry.first.as<std::string>("");
       if (key.rfind("attr.", 0) == 0 && key.size() > 5) {
-        set.attrs.emplace_back(key.substr(5), yaml_to_json(entry.second));
+        if (auto value = yaml_to_json(context_, entry.second)) set.attrs.emplace_back(key.substr(5), std::move(*value));
       } else if (key == "stage") {
         if (auto stage = context_.scalar(entry.second, "`stage`")) set.stage = *stage;
       } else if (key == "tag") {

@@ -52,6 +52,7 @@ class MapReader {
 // Parses YAML text; a parse error becomes a diagnostic with its position.
 std::optional<YAML::Node> parse_yaml_text(const std::string& text, const std::string& shown_name,
                                           Diagnostics& diagnostics);
+inline constexpr std::uintmax_t max_yaml_file_bytes = 1 << 20;
 // Opens and parses a YAML file; a parse error becomes a diagnostic with its position.
 std::optional<YAML::Node> load_yaml_file(const std::string& path, const std::string& shown_name,
                                          Diagnostics& diagnostics);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "templates/mustache.hpp"
 #include "templates/template_library.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -112,4 +113,17 @@ TEST_CASE("a post template is plain text; front matter gives visibility and a sc
   auto odd = library.render_post("odd", lead_variables({}));
   REQUIRE_FALSE(odd);
   CHECK(odd.error().message == "unknown front matter key \"colour\" (known: visibility, scheduled_at, media)");
+}
+
+TEST_CASE("hostile templates: deep sections are refused, long ones compile in linear time") {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{{#a}}";
+  for (int i = 0; i < 100000; ++i) deep += "{{/a}}";
+  auto refused = nurture::templates::MustacheTemplate::compile(deep);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error() == "line 1: sections nest deeper than 100 levels");
+  std::string wide;
+  for (int i = 0; i < 100000; ++i) wide += "{{#a}}x\n{{/a}}\n";
+  CHECK(nurture::templates::MustacheTemplate::compile(wide));  // was quadratic: a line count per section
+  CHECK_FALSE(nurture::templates::MustacheTemplate::compile("{{" + std::string(1000000, ' ')));
 }

@@ -1,7 +1,13 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/fixtures.hpp"
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "workflows/campaign.hpp"
+#include "workflows/duration.hpp"
 
 using namespace nurture::workflows;
 using nurture::testing::TempDir;
@@ -446,4 +452,66 @@ steps:
   CHECK(text.find("nurture.yaml:10:25: error: `frequency_cap.email`.per \"soon\" is not a duration (e.g. 7d, 24h)") !=
         std::string::npos);
   CHECK(text.find("sms") != std::string::npos);
+}
+
+// Ordinary mistakes and hostile files once aborted `validate` and a running daemon's reload.
+TEST_CASE("a workflow file that is not a workflow is an error at its position, not a crash") {
+  CampaignDir campaign("name: draft\n");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  CHECK(all_messages(load.diagnostics).find("workflows/welcome.yaml:1:1: error: a workflow needs `workflow`") !=
+        std::string::npos);
+}
+
+TEST_CASE("links under templates/ are not followed into loops, and a link to a device is no template") {
+  CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - email: { template: welcome }\n");
+  std::filesystem::create_symlink("loop-b", campaign.dir / "templates/loop-a");
+  std::filesystem::create_symlink("loop-a", campaign.dir / "templates/loop-b");
+  std::filesystem::create_directories(campaign.dir / "templates/sub");
+  std::filesystem::create_symlink("..", campaign.dir / "templates/sub/up");
+  CHECK(campaign.load().ok());
+  std::filesystem::remove(campaign.dir / "templates/welcome.mustache");
+  std::filesystem::create_symlink("/dev/zero", campaign.dir / "templates/welcome.mustache");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  CHECK(all_messages(load.diagnostics).find("not a regular file") != std::string::npos);
+}
+
+TEST_CASE("a template of one endless tag is read in linear time") {
+  CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - email: { template: welcome }\n");
+  write_file(campaign.dir / "templates/other.mustache", "{{" + std::string(1000000, ' ') + "lead.x");
+  auto load = campaign.load();  // it overflowed the stack in a regex before
+  CHECK(all_messages(load.diagnostics).find("lead.x is not an attribute") != std::string::npos);
+}
+
+TEST_CASE("YAML aliases cannot multiply a value past its bound (billion laughs)") {
+  std::string yaml = "workflow: welcome\ntrigger: { event: lead.created, when: { attr.plan: { in: *l9 } } }\n";
+  std::string anchors = "x:\n  - &l0 [a, a, a, a, a, a, a, a, a, a]\n";
+  for (int level = 1; level <= 9; ++level) {  // 10^10 values in 11 lines
+    std::vector<std::string> refs(10, fmt::format("*l{}", level - 1));
+    anchors += fmt::format("  - &l{} [{}]\n", level, fmt::join(refs, ", "));
+  }
+  CampaignDir campaign(anchors + yaml + "steps:\n  - email: { template: welcome }\n");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  CHECK(all_messages(load.diagnostics).find("a value of more than 10000 items") != std::string::npos);
+}
+
+TEST_CASE("durations past a century are refused instead of wrapping around") {
+  CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: 9223372036854775807s\n"
+                       "  - email: { template: welcome }\n");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  CHECK(all_messages(load.diagnostics).find("workflows/welcome.yaml:4:") != std::string::npos);
+  CHECK(parse_duration("36525d"));
+  CHECK_FALSE(parse_duration("36526d"));
+  CHECK_FALSE(parse_duration("9223372036854775807s"));
+}
+
+TEST_CASE("YAML nested a hundred thousand deep is an error, not a stack overflow") {
+  CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: " +
+                       std::string(100000, '[') + "\n");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  CHECK(all_messages(load.diagnostics).find("YAML nests too deep") != std::string::npos);
 }
