@@ -10,6 +10,10 @@
 #include <openssl/hmac.h>
 #include <openssl/x509.h>
 
+#include "text/address.hpp"
+#include "text/json.hpp"
+#include "text/utf8.hpp"
+
 namespace nurture::engine {
 
 namespace {
@@ -51,7 +55,15 @@ json object_of(const json& parent, const char* key) {
 }
 
 Clock::time_point from_unix_seconds(double seconds) {
+  // Outside 1970..9999 (or NaN) a provider's timestamp is nonsense, and converting it would overflow.
+  if (!(seconds >= 0 && seconds < 253402300800.0)) return Clock::time_point{};
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+}
+
+// Webhook bodies are outside input: parsed within a size and depth (a provider's events are shallow).
+json bounded_json(const std::string& body) {
+  auto parsed = text::parse_json(body, {4 << 20, 16});
+  return parsed ? std::move(*parsed) : json(json::value_t::discarded);
 }
 
 bool fresh(double timestamp, Clock::time_point now) {
@@ -131,7 +143,8 @@ Part split_entity(const std::string& text) {
     pos = eol + 1;
     if (line.empty()) break;
     if ((line[0] == ' ' || line[0] == '\t') && !current_name.empty()) {
-      part.headers[current_name] += " " + line.substr(line.find_first_not_of(" \t"));
+      const auto text = line.find_first_not_of(" \t");  // a continuation of blanks alone adds nothing
+      if (text != std::string::npos) part.headers[current_name] += " " + line.substr(text);
       continue;
     }
     const auto colon = line.find(':');
@@ -202,9 +215,8 @@ std::string typed_address(const std::string& value) {
   return lower(address);
 }
 
-}  // namespace
 
-FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& headers,
+FeedbackResult read_sendgrid_webhook(const std::string& body, const Headers& headers,
                                                                         const std::string& public_key_base64,
                                                                         Clock::time_point now) {
   if (public_key_base64.empty()) return refuse("no verification key configured (webhook_public_key_env)");
@@ -213,7 +225,7 @@ FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& he
   if (signature.empty() || timestamp.empty()) return refuse("unsigned request");
   if (!ecdsa_verifies(public_key_base64, timestamp + body, signature)) return refuse("bad signature");
   if (!fresh(std::atof(timestamp.c_str()), now)) return refuse("stale timestamp (replayed?)");
-  const json events = json::parse(body, nullptr, false);
+  const json events = bounded_json(body);
   if (!events.is_array()) return fail("the body is not a JSON array of events");
   std::vector<Feedback> out;
   for (const json& e : events) {
@@ -240,11 +252,11 @@ FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& he
   return out;
 }
 
-FeedbackResult parse_mailgun_webhook(const std::string& body,
+FeedbackResult read_mailgun_webhook(const std::string& body,
                                                                        const std::string& signing_key,
                                                                        Clock::time_point now) {
   if (signing_key.empty()) return refuse("no signing key configured (webhook_signing_key_env)");
-  const json payload = json::parse(body, nullptr, false);
+  const json payload = bounded_json(body);
   if (!payload.is_object() || !payload.contains("signature") || !payload.contains("event-data")) {
     return fail("expected {\"signature\":…, \"event-data\":…}");
   }
@@ -284,7 +296,7 @@ FeedbackResult parse_mailgun_webhook(const std::string& body,
   return std::vector<Feedback>{f};
 }
 
-FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& headers,
+FeedbackResult read_postmark_webhook(const std::string& body, const Headers& headers,
                                                                         const std::string& user,
                                                                         const std::string& password) {
   if (user.empty()) return refuse("no credentials configured (webhook_user_env, webhook_password_env)");
@@ -295,7 +307,7 @@ FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& he
                                                            reinterpret_cast<const unsigned char*>(credentials.data()),
                                                            static_cast<int>(credentials.size()))));
   if (!equal_in_constant_time(authorization, "Basic " + expected)) return refuse("bad credentials");
-  const json e = json::parse(body, nullptr, false);
+  const json e = bounded_json(body);
   if (!e.is_object()) return fail("the body is not a JSON object");
   const std::string record = text_of(e, "RecordType");
   static const char* const hard[] = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked"};
@@ -320,7 +332,7 @@ FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& he
   return std::vector<Feedback>{f};
 }
 
-FeedbackResult parse_report_message(const std::string& message) {
+FeedbackResult read_report_message(const std::string& message) {
   const Part entity = split_entity(message);
   const std::string content_type = lower(header_of(entity.headers, "content-type"));
   if (content_type.rfind("multipart/report", 0) != 0) {
@@ -378,5 +390,42 @@ FeedbackResult parse_report_message(const std::string& message) {
   }
   return fail(fmt::format("report-type \"{}\" is neither delivery-status nor feedback-report", report_type));
 }
+
+// What a report says reaches events and logs as valid UTF-8, whatever the provider or MTA wrote (a Latin-1
+// Diagnostic-Code); an address that does not parse is not one to suppress.
+FeedbackResult sanitized(FeedbackResult result) {
+  if (!result) return result;
+  std::vector<Feedback> kept;
+  for (auto& f : *result) {
+    for (std::string* field : {&f.type, &f.action_id, &f.lead, &f.workflow, &f.step, &f.reason, &f.event_id}) {
+      *field = text::to_valid_utf8(text::truncate_utf8(*field, 2000));
+    }
+    if (!f.address.empty()) {
+      auto address = text::parse_address(f.address);
+      if (!address) continue;
+      f.address = *address;
+    }
+    kept.push_back(std::move(f));
+  }
+  return kept;
+}
+
+}  // namespace
+
+FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& headers,
+                                      const std::string& public_key_base64, Clock::time_point now) {
+  return sanitized(read_sendgrid_webhook(body, headers, public_key_base64, now));
+}
+
+FeedbackResult parse_mailgun_webhook(const std::string& body, const std::string& signing_key, Clock::time_point now) {
+  return sanitized(read_mailgun_webhook(body, signing_key, now));
+}
+
+FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& headers, const std::string& user,
+                                      const std::string& password) {
+  return sanitized(read_postmark_webhook(body, headers, user, password));
+}
+
+FeedbackResult parse_report_message(const std::string& message) { return sanitized(read_report_message(message)); }
 
 }  // namespace nurture::engine

@@ -184,3 +184,32 @@ TEST_CASE("webhook bodies of the wrong shape are read as far as they go, never t
   REQUIRE(reports->size() == 1);
   CHECK(reports->at(0).lead.empty());  // no metadata to read a lead from: looked up by action, else suppressed only
 }
+
+TEST_CASE("a DSN with a blank continuation line and a Latin-1 diagnostic is read, its reason made UTF-8") {
+  const std::string dsn =
+      "From: MAILER-DAEMON@mx.acme.example\r\n"
+      "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+      "  \r\n"  // a continuation line of blanks alone: it once threw out_of_range
+      "\tboundary=\"B1\"\r\n"
+      "\r\n"
+      "--B1\r\nContent-Type: message/delivery-status\r\n\r\n"
+      "Reporting-MTA: dns; mx.acme.example\r\n\r\n"
+      "Final-Recipient: rfc822; ana@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+      "Diagnostic-Code: smtp; 550 Benutzer unbekannt \xfc\r\n \t\r\n\r\n"
+      "--B1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <0123abcd@acme.example>\r\n\r\n"
+      "--B1--\r\n";
+  auto reports = parse_report_message(dsn);
+  REQUIRE_MESSAGE(reports.has_value(), reports.error().message);
+  REQUIRE(reports->size() == 1);
+  CHECK((*reports)[0].reason == "5.1.1 550 Benutzer unbekannt \xef\xbf\xbd");
+}
+
+TEST_CASE("a report about a recipient that is no address suppresses nothing") {
+  const std::string dsn =
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\r\n\r\n"
+      "--B1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+      "Final-Recipient: rfc822; not an address\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--B1--\r\n";
+  auto reports = parse_report_message(dsn);
+  REQUIRE(reports.has_value());
+  CHECK(reports->empty());
+}
