@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -32,13 +33,22 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     request_ = {};
+    // Limits at the door: whatever a client sends, a request costs at most this much memory.
+    parser_.emplace();
+    parser_->header_limit(max_header_bytes);
+    parser_->body_limit(max_body_bytes);
     stream_.expires_after(std::chrono::seconds(10));
-    bhttp::async_read(stream_, buffer_, request_,
+    bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return refuse(bhttp::status::payload_too_large, "the body is too large\n");
+    if (ec == bhttp::error::header_limit) {
+      return refuse(bhttp::status::request_header_fields_too_large, "the headers are too large\n");
+    }
     if (ec) return;  // closed, timed out or garbage: drop the connection
+    request_ = parser_->release();
     auto response = std::make_shared<bhttp::response<bhttp::string_body>>();
     try {
       *response = respond();
@@ -61,6 +71,19 @@ class Session : public std::enable_shared_from_this<Session> {
                          }
                          self->read();
                        });
+  }
+
+  // Answers a request past a limit and closes: the rest of it is never read.
+  void refuse(bhttp::status status, const char* why) {
+    auto response = std::make_shared<bhttp::response<bhttp::string_body>>(status, 11);
+    response->set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    response->keep_alive(false);
+    response->body() = why;
+    response->prepare_payload();
+    bhttp::async_write(stream_, *response, [self = shared_from_this(), response](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    });
   }
 
   bhttp::response<bhttp::string_body> respond() {
@@ -109,8 +132,12 @@ class Session : public std::enable_shared_from_this<Session> {
     return response;
   }
 
+  static constexpr std::uint32_t max_header_bytes = 16 * 1024;
+  static constexpr std::uint64_t max_body_bytes = 1024 * 1024;
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::request<bhttp::string_body> request_;
   const Metrics& metrics_;
   const RequestHandler& more_;
@@ -125,9 +152,21 @@ struct StatusServer::Impl {
   RequestHandler more;
   std::thread thread;
 
+  asio::steady_timer pause{io};
+
+  // The acceptor never gives up: out of descriptors (EMFILE/ENFILE) or any other error, it says so, waits a
+  // moment (the connections that hold descriptors time out meanwhile) and accepts again. Only closing it stops it.
   void accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return;  // the acceptor was closed: stopping
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;  // stopping
+      if (ec) {
+        spdlog::warn("HTTP: cannot accept a connection ({}); trying again in 100 ms", ec.message());
+        pause.expires_after(std::chrono::milliseconds(100));
+        pause.async_wait([this](beast::error_code waited) {
+          if (!waited) accept();
+        });
+        return;
+      }
       std::make_shared<Session>(std::move(socket), *metrics, more)->start();
       accept();
     });
