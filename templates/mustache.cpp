@@ -1,5 +1,7 @@
 #include "templates/mustache.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <optional>
 
@@ -17,6 +19,7 @@ struct MustacheTemplate::Node {
   std::vector<std::string> path;   // tags: the name split at dots; empty for `.`
   std::string indent;              // partial: the indentation of a standalone partial
   std::vector<Node> children;      // sections
+  bool in_url = false;             // variables: inside an href/src value, after its host (percent-encoded in html)
 };
 
 namespace {
@@ -145,6 +148,7 @@ class Parser {
         default:
           open.back()->push_back(Node{Node::Kind::variable, content, split_name(content), {}, {}});
       }
+      if (sigil == '\0' || sigil == '&' || sigil == '{') open.back()->back().in_url = in_url_after_host(tag_start);
     }
     if (!open_names.empty()) {
       return tl::unexpected(fmt::format("line {}: section `{}` is never closed", open_names.back().second,
@@ -188,6 +192,22 @@ class Parser {
     }
   }
 
+  // Is `offset` inside a quoted href/src value, past the `scheme://host` part? Lead data there is a path or query
+  // value, so it is percent-encoded when rendered: it cannot add parameters, break out of the attribute or change
+  // the host. (Data in the host itself makes the link untracked instead: see add_tracking.)
+  bool in_url_after_host(std::size_t offset) const {
+    const std::size_t window = offset > 2048 ? offset - 2048 : 0;  // an attribute value is not longer than this
+    const std::size_t quote = source_.find_last_of("\"'", offset == 0 ? 0 : offset - 1);
+    if (quote == std::string_view::npos || quote < window || quote < 5 || offset == 0) return false;
+    std::string name(source_.substr(quote - 5, 5));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (name != "href=" && name.substr(1) != "src=") return false;
+    const std::string_view value = source_.substr(quote + 1, offset - quote - 1);
+    const std::size_t scheme_end = value.find("://");
+    if (scheme_end == std::string_view::npos) return false;
+    return value.find_first_of("/?#", scheme_end + 3) != std::string_view::npos;
+  }
+
   // Offsets only grow while parsing: counting on from the last one keeps this linear in the source.
   int line_of(std::size_t offset) const {
     if (offset < counted_to_) counted_to_ = 0, lines_counted_ = 1;
@@ -220,6 +240,20 @@ void append_escaped(std::string& out, std::string_view text) {
   }
 }
 
+// RFC 3986 percent-encoding of everything but the unreserved characters: safe in any part of a URL and in HTML.
+void append_url_encoded(std::string& out, std::string_view text) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0x0f];
+    }
+  }
+}
+
 bool is_truthy(const json* value) {
   if (value == nullptr || value->is_null()) return false;
   if (value->is_boolean()) return value->get<bool>();
@@ -245,13 +279,17 @@ class Renderer {
         case Node::Kind::raw_variable: {
           const json* value = lookup(node.path, stack);
           if (value == nullptr || value->is_null()) break;
+          if (node.in_url && escaping_ == Escaping::html) {
+            append_url_encoded(out, value->is_string() ? value->get_ref<const std::string&>() : value->dump(-1, ' ', false, json::error_handler_t::replace));
+            break;
+          }
           const bool escape = node.kind == Node::Kind::variable && escaping_ == Escaping::html;
           if (value->is_string()) {
             const auto& text = value->get_ref<const std::string&>();
             if (escape) append_escaped(out, text);
             else out += text;
           } else {
-            const std::string text = value->dump();
+            const std::string text = value->dump(-1, ' ', false, json::error_handler_t::replace);
             if (escape) append_escaped(out, text);
             else out += text;
           }

@@ -605,6 +605,9 @@ TEST_CASE("the tracking endpoints: a click redirects and counts, the pixel count
   const std::string pixel = path_of("t/o/");
   const std::string unsubscribe = path_of("u/");
 
+  // Link scanners send HEAD: the same answers, but no click and no open (checked by the counts below).
+  CHECK(nurture::testing::http_request(port, "HEAD", click).status == 302);
+  CHECK(nurture::testing::http_request(port, "HEAD", pixel).status == 200);
   auto clicked = nurture::testing::http_request(port, "GET", click);
   CHECK(clicked.status == 302);
   CHECK(clicked.headers["location"] == "https://acme.example/start");
@@ -617,6 +620,14 @@ TEST_CASE("the tracking endpoints: a click redirects and counts, the pixel count
   std::string forged = click;
   forged.replace(forged.find("start"), 5, "evil!");
   CHECK(nurture::testing::http_request(port, "GET", forged).status == 400);
+  // Even a correctly signed target is checked again before it becomes a Location.
+  const nurture::templates::TrackingLinks signer = tracking_links(w.campaign.config);
+  for (const std::string target : {"javascript:alert(1)", "https://acme.example/\r\nSet-Cookie: a=b"}) {
+    const std::string url = signer.click_url(nurture::templates::encode_ref({"a", "L1", "welcome", "hello"}), target);
+    auto refused = nurture::testing::http_request(port, "GET", url.substr(url.find("/t/c/")));
+    CHECK(refused.status == 400);
+    CHECK(refused.headers.count("location") == 0);
+  }
 
   auto page = nurture::testing::http_request(port, "GET", unsubscribe);
   CHECK(page.status == 200);

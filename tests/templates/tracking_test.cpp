@@ -5,6 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <nlohmann/json.hpp>
+
+#include "templates/mustache.hpp"
 #include "templates/tracking.hpp"
 
 using nurture::templates::add_tracking;
@@ -107,4 +110,35 @@ TEST_CASE("signatures are standard HMAC-SHA256 (checked against OpenSSL's one-sh
     }
     CHECK(with_key.signature('c', "a1", "https://acme.example/") == expected);
   }
+}
+
+TEST_CASE("lead data after a link's host is percent-encoded: it cannot add parameters or leave the attribute") {
+  const nlohmann::json data = {{"lead", {{"ref", "x&admin=1\"><script>alert(1)</script>"}, {"name", "A&B"}}}};
+  auto html = nurture::templates::render_mustache(
+      "<a href=\"https://acme.example/p?ref={{lead.ref}}\">{{lead.name}}</a> <a href='https://acme.example/{{{lead.ref}}}'>x</a>",
+      data);
+  REQUIRE(html);
+  CHECK(*html ==
+        "<a href=\"https://acme.example/p?ref=x%26admin%3D1%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E\">A&amp;B</a> "
+        "<a href='https://acme.example/x%26admin%3D1%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E'>x</a>");
+  auto text = nurture::templates::render_mustache("href=\"https://a.example/{{lead.name}}\"", data, {},
+                                                  nurture::templates::Escaping::none);
+  CHECK(*text == "href=\"https://a.example/A&B\"");  // text parts and subjects are not HTML: left as they are
+}
+
+TEST_CASE("a link whose host came from lead data is not signed: no open redirect through the brand's domain") {
+  std::set<std::string> hosts;
+  nurture::templates::collect_link_hosts(
+      "<a href=\"https://Acme.example/start\">a</a> <a href=\"{{lead.website}}\">b</a> "
+      "<a href='https://{{lead.sub}}.acme.example/'>c</a> <a href=\"http://docs.acme.example\">d</a> "
+      "src=\"https://cdn.example/x.png\"",
+      hosts);
+  CHECK(hosts == std::set<std::string>{"acme.example", "docs.acme.example"});
+  const std::string html = "<a href=\"https://evil.example/phish\">site</a> <a href=\"https://acme.example/ok\">ok</a>"
+                           " <a href=\"https://acme.example/\r\nSet-Cookie: a=b\">bad</a>";
+  const std::string tracked = add_tracking(html, links, "a1", hosts);
+  CHECK(tracked.find("<a href=\"https://evil.example/phish\">") != std::string::npos);  // left as it was
+  CHECK(tracked.find("/t/c/a1/") != std::string::npos);                                 // the brand's link is
+  CHECK(tracked.find("Set-Cookie") != std::string::npos);  // untouched, never signed: it does not parse as a URL
+  CHECK(tracked.find(links.click_url("a1", "https://acme.example/\r\nSet-Cookie: a=b")) == std::string::npos);
 }
