@@ -392,7 +392,7 @@ FeedbackResult read_report_message(const std::string& message) {
 }
 
 // What a report says reaches events and logs as valid UTF-8, whatever the provider or MTA wrote (a Latin-1
-// Diagnostic-Code); an address that does not parse is not one to suppress.
+// Diagnostic-Code); an address that does not parse is not one to suppress (the report still reaches its lead).
 FeedbackResult sanitized(FeedbackResult result) {
   if (!result) return result;
   std::vector<Feedback> kept;
@@ -402,8 +402,7 @@ FeedbackResult sanitized(FeedbackResult result) {
     }
     if (!f.address.empty()) {
       auto address = text::parse_address(f.address);
-      if (!address) continue;
-      f.address = *address;
+      f.address = address ? *address : std::string();  // the lead may still hear of it; no address is suppressed
     }
     kept.push_back(std::move(f));
   }

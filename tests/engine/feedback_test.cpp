@@ -211,5 +211,6 @@ TEST_CASE("a report about a recipient that is no address suppresses nothing") {
       "Final-Recipient: rfc822; not an address\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--B1--\r\n";
   auto reports = parse_report_message(dsn);
   REQUIRE(reports.has_value());
-  CHECK(reports->empty());
+  REQUIRE(reports->size() == 1);
+  CHECK(reports->at(0).address.empty());
 }
