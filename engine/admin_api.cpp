@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "text/json.hpp"
 #include "engine/event.hpp"
 #include "engine/report.hpp"
 #include "templates/tracking.hpp"
@@ -54,18 +53,13 @@ std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
     }
     if (path == "/events") {
       if (call.method != "POST") return error(405, "POST only");
-      const auto parsed = text::parse_json(call.body, {EventLimits::max_entry_bytes, EventLimits::max_depth + 1});
-      if (!parsed || !parsed->is_object()) {
-        return error(400, "the body must be a JSON object: {\"type\",\"lead\",\"attrs\",\"props\",\"at\",\"id\"}" +
-                              (parsed ? std::string() : "; it " + parsed.error()));
+      auto fields = fields_from_json_object(call.body);
+      if (!fields) {
+        return error(400, "the body must be a JSON object: {\"type\",\"lead\",\"attrs\",\"props\",\"at\",\"id\"}; " +
+                              fields.error());
       }
-      const nlohmann::json& body = *parsed;
-      StreamFields fields;
-      for (const auto& [key, value] : body.items()) {
-        fields[key] = value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      }
-      if (auto checked = parse_event(fields, "0-0"); !checked) return error(400, checked.error());
-      store_.add_event(fields);
+      if (auto checked = parse_event(*fields, "0-0"); !checked) return error(400, checked.error());
+      store_.add_event(*fields);
       return json_answer(202, {{"accepted", true}});
     }
     if (path == "/reload") {

@@ -30,7 +30,8 @@ bool rfc3339_fields(const std::string& s, TimePoint& out) {
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
   const int year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2);
   const int hour = digits(s, 11, 2), minute = digits(s, 14, 2), second = digits(s, 17, 2);
-  if (year < 1970 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
+  // The engine's clock counts nanoseconds in 64 bits, which ends in 2262: later times would overflow.
+  if (year < 1970 || year > 2199 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
       second > 60) {
     return false;
   }
@@ -191,6 +192,18 @@ tl::expected<Event, std::string> parse_event(const StreamFields& fields, const s
   }
   // Other fields are left alone: producers may add their own (trace ids...) without losing events.
   return event;
+}
+
+tl::expected<StreamFields, std::string> fields_from_json_object(std::string_view json_text) {
+  // One level more than attrs and props themselves: they sit inside this object.
+  auto parsed = text::parse_json(json_text, {EventLimits::max_entry_bytes, EventLimits::max_depth + 1});
+  if (!parsed) return tl::unexpected("the event " + parsed.error());
+  if (!parsed->is_object()) return tl::unexpected(std::string("the event is not a JSON object"));
+  StreamFields fields;
+  for (const auto& [key, value] : parsed->items()) {
+    fields[key] = value.is_string() ? value.get<std::string>() : text::dump_json(value);
+  }
+  return fields;
 }
 
 StreamFields to_stream_fields(const Event& event) {

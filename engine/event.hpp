@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
@@ -39,11 +40,16 @@ struct EventLimits {
 // `stream_id` gives the default `at` (the entry's own time) and is kept on the event.
 tl::expected<Event, std::string> parse_event(const StreamFields& fields, const std::string& stream_id);
 
+// An event written as one JSON object (the admin API's POST /events, simulate's events.jsonl): strings are taken
+// as they are, objects and numbers as their JSON text, as a producer would XADD them. Within the event limits
+// (size and depth) and refused with a reason otherwise; parse_event checks the fields after.
+tl::expected<StreamFields, std::string> fields_from_json_object(std::string_view json_text);
+
 // The stream fields of an event, for producers (`nurture emit`, the engine's own events).
 StreamFields to_stream_fields(const Event& event);
 
 // RFC 3339 (`2026-03-02T08:00:00Z`, `t`/`z` in lower case, a space for `T`, 1-9 fractional digits kept to the
-// millisecond, `+01:00` offsets), years 1970-9999.
+// millisecond, `+01:00` offsets), years 1970-2199.
 tl::expected<TimePoint, std::string> parse_rfc3339(const std::string& text);
 std::string format_rfc3339(TimePoint time);  // UTC, `Z`, to the second
 

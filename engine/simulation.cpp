@@ -23,14 +23,9 @@ tl::expected<std::vector<Event>, std::string> read_event_lines(const std::string
   while (std::getline(in, line)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto json = nlohmann::json::parse(line, nullptr, false);
-    if (json.is_discarded() || !json.is_object()) {
-      return tl::unexpected(fmt::format("{}:{}: not a JSON object", name, number));
-    }
-    StreamFields fields;
-    for (const auto& [key, value] : json.items()) {
-      fields[key] = value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    }
+    auto read = fields_from_json_object(line);
+    if (!read) return tl::unexpected(fmt::format("{}:{}: not a JSON object ({})", name, number, read.error()));
+    StreamFields& fields = *read;
     if (!fields.count("at")) return tl::unexpected(fmt::format("{}:{}: missing field `at`", name, number));
     auto event = parse_event(fields, "0-0");
     if (!event) return tl::unexpected(fmt::format("{}:{}: {}", name, number, event.error()));

@@ -36,13 +36,6 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  const auto begin = s.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return {};
-  const auto end = s.find_last_not_of(" \t");
-  return std::string(s.substr(begin, end - begin + 1));
-}
-
 // Normalises line ends to CRLF.
 std::string crlf(std::string_view text) {
   std::string out;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "text/utf8.hpp"
+
 namespace nurture::text {
 
 int json_depth(std::string_view text) {
@@ -34,11 +36,12 @@ tl::expected<nlohmann::json, std::string> parse_json(std::string_view text, cons
   }
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for numbers like 22e2222
     // The parser's message names the byte and what it expected, e.g. an ill-formed UTF-8 byte.
     std::string message = e.what();
     if (const auto colon = message.find("] "); colon != std::string::npos) message = message.substr(colon + 2);
-    return tl::unexpected("is not valid JSON (" + message + ")");
+    // The message quotes what was read last, which may be the broken bytes themselves.
+    return tl::unexpected("is not valid JSON (" + to_valid_utf8(truncate_utf8(message, 300)) + ")");
   }
 }
 

@@ -91,8 +91,9 @@ std::unique_ptr<Connector> Registry::create(const std::string& type, const std::
   }
   ConnectorConfig config{name, {}, base_dir};
   for (const auto& [key, value] : values) {
+    const std::string& given = key;  // clang 14 cannot capture a structured binding
     auto declared = std::find_if(factory->keys.begin(), factory->keys.end(),
-                                 [&](const ConfigKey& k) { return k.name == key; });
+                                 [&](const ConfigKey& k) { return k.name == given; });
     if (declared == factory->keys.end()) {
       if (std::find(engine_keys.begin(), engine_keys.end(), key) != engine_keys.end()) continue;
       std::vector<std::string> names;

@@ -69,7 +69,9 @@ TEST_CASE("JSON from outside is parsed within size and depth, without recursion 
   CHECK(parse_json(R"({"a":"[[[[["})", {1024, 1}));  // brackets inside strings do not count
   CHECK(parse_json(R"({"a":"\"[[["})", {1024, 1}));  // nor after an escaped quote
   CHECK(parse_json("{\"a\":\"\xff\"}", {1024, 4}).error().rfind("is not valid JSON (", 0) == 0);
+  CHECK(is_valid_utf8(parse_json("\"\xdc:[2]}", {1024, 4}).error()));  // found by event_fuzz: the reason quotes input
   CHECK(parse_json(std::string(2000, ' '), {1000, 4}).error() == "is 2000 bytes, more than the limit of 1000");
+  CHECK_FALSE(parse_json("22e222222222222222", {1000, 4}));  // found by json_fuzz: out_of_range, not parse_error
 }
 
 TEST_CASE("JSON going out never throws on broken UTF-8") {
