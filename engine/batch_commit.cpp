@@ -12,6 +12,7 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
   for (int attempt = 1;; ++attempt) {
     const LeadSnapshot snapshot = store.load_lead(item.lead);
     const Transition transition = item.compute(snapshot);
+    for (const auto& [channel, address] : transition.suppress) store.suppress(channel, address);
     const CommitOutcome outcome =
         store.commit_many({CommitRequest{&snapshot, &transition, item.stream_id, item.event_id, item.from_inbox}})
             .front();
@@ -74,6 +75,9 @@ std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& 
       }
       requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id, item.from_inbox});
       requested.push_back(k);
+    }
+    for (const CommitRequest& request : requests) {
+      for (const auto& [channel, address] : request.transition->suppress) store.suppress(channel, address);
     }
     const std::vector<CommitOutcome> outcomes = commit_isolating(store, requests, requested, wave, results);
     for (std::size_t r = 0; r < outcomes.size(); ++r) {

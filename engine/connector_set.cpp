@@ -32,10 +32,15 @@ class SerialConnector final : public sdk::Connector {
     worker_.join();
   }
   bool needs_mime() const override { return inner_->needs_mime(); }
+  // The queue is bounded: past it a send is answered `retry` at once instead of waiting behind a stuck provider.
   void send(const sdk::Action& action, sdk::Completion done) override {
     {
       std::lock_guard lock(mutex_);
-      queue_.emplace_back(action, std::move(done));
+      if (queue_.size() >= max_queued) {
+        done(sdk::Result::retry(std::chrono::seconds(5), "the connector's queue is full"));
+        return;
+      }
+      queue_.push_back({action, std::move(done), std::chrono::steady_clock::now()});
     }
     wake_.notify_one();
   }
@@ -43,7 +48,7 @@ class SerialConnector final : public sdk::Connector {
  private:
   void run() {
     while (true) {
-      std::pair<sdk::Action, sdk::Completion> job;
+      Job job;
       {
         std::unique_lock lock(mutex_);
         wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -51,14 +56,33 @@ class SerialConnector final : public sdk::Connector {
         job = std::move(queue_.front());
         queue_.pop_front();
       }
-      inner_->send(job.first, std::move(job.second));
+      // A send whose deadline passed while it queued was already given up by the dispatcher (and will be retried):
+      // sending it now could deliver it twice.
+      if (std::chrono::steady_clock::now() - job.queued_at > send_deadline) {
+        job.done(sdk::Result::retry(std::chrono::seconds(1), "its deadline passed while it waited to be sent"));
+        continue;
+      }
+      try {
+        inner_->send(job.action, job.done);
+      } catch (const std::exception& e) {
+        job.done(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
+      } catch (...) {
+        job.done(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
+      }
     }
   }
+
+  static constexpr std::size_t max_queued = 1024;
 
   std::unique_ptr<sdk::Connector> inner_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::pair<sdk::Action, sdk::Completion>> queue_;
+  struct Job {
+    sdk::Action action;
+    sdk::Completion done;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  std::deque<Job> queue_;
   bool stopping_ = false;
   std::thread worker_;
 };

@@ -19,6 +19,10 @@
 
 namespace nurture::engine {
 
+// How long the dispatcher waits for a connector's answer. A send still queued after this long (behind a slow
+// provider) is not sent at all: the dispatcher has given up on it and will retry it.
+inline constexpr std::chrono::seconds send_deadline{60};
+
 struct Admission {
   bool go = true;
   std::chrono::milliseconds wait{0};  // when !go: try again after this long (not an attempt)

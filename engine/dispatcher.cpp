@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <cmath>
@@ -29,34 +30,40 @@ namespace nurture::engine {
 namespace {
 constexpr int batch_size = 256;
 constexpr std::chrono::milliseconds record_interval{50};
-constexpr std::chrono::seconds send_deadline{60};
 
-// Waits for a connector's completion, which may come on another thread.
+// Waits for a connector's completion, which may come on another thread, at any time: the completion owns the
+// state it writes (a shared_ptr), so a connector answering after the dispatcher gave up writes into state that is
+// still alive and that nobody reads any more. Ownership, not timing.
 class PendingResult {
+  struct State {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::optional<sdk::Result> result;
+  };
+
  public:
   sdk::Completion completion() {
-    return [this](sdk::Result result) {
-      std::lock_guard lock(mutex_);
-      result_ = std::move(result);
-      ready_.notify_all();
+    return [state = state_](sdk::Result result) {
+      std::lock_guard lock(state->mutex);
+      if (state->result) return;  // a second answer to one send changes nothing
+      state->result = std::move(result);
+      state->ready.notify_all();
     };
   }
   bool ready() {
-    std::lock_guard lock(mutex_);
-    return result_.has_value();
+    std::lock_guard lock(state_->mutex);
+    return state_->result.has_value();
   }
   sdk::Result wait(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
-    if (!ready_.wait_until(lock, deadline, [&] { return result_.has_value(); })) {
+    std::unique_lock lock(state_->mutex);
+    if (!state_->ready.wait_until(lock, deadline, [&] { return state_->result.has_value(); })) {
       return sdk::Result::retry(std::chrono::seconds(30), "the connector did not answer in time");
     }
-    return *result_;
+    return *state_->result;
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::optional<sdk::Result> result_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 }  // namespace
 
@@ -173,7 +180,14 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
       }
     }
     auto pending = std::make_unique<PendingResult>();
-    connectors_.find(connector)->send(*action, pending->completion());
+    try {
+      connectors_.find(connector)->send(*action, pending->completion());
+    } catch (const std::exception& e) {
+      // A connector's bug costs this action an attempt, not the daemon.
+      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
+    } catch (...) {
+      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
+    }
     if (pending->ready()) {
       settle(entry, pending->wait(std::chrono::steady_clock::now()), records);
       flush_if_due();

@@ -263,6 +263,11 @@ class Run {
     if (event.type == "lead.unsubscribed") {
       const std::string channel = prop_text(event.props, "channel");
       lead().suppressed.insert(channel.empty() ? "email" : channel);
+      // The address too: mail already queued for it, and other leads sharing it, are stopped at dispatch.
+      const auto email = lead().attrs.find("email");
+      if ((channel.empty() || channel == "email") && email != lead().attrs.end() && email->is_string()) {
+        out_.suppress.emplace_back("email", email->get<std::string>());
+      }
     } else if (event.type == "email.bounced" || event.type == "email.complained") {
       lead().suppressed.insert("email");
     }

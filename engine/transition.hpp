@@ -75,6 +75,9 @@ struct Transition {
   std::vector<PlannedAction> actions;
   std::vector<TimelineEntry> timeline;
   std::vector<Counter> counters;
+  // Addresses to add to a channel's suppression list (an unsubscribe): global, outside the lead's partition, so
+  // written before the commit (adding twice is harmless) rather than inside it.
+  std::vector<std::pair<std::string, std::string>> suppress;  // channel, address
 };
 
 }  // namespace nurture::engine

@@ -1,5 +1,6 @@
 #include "text/address.hpp"
 
+#include <cctype>
 #include <cstring>
 
 #include "text/utf8.hpp"
@@ -126,6 +127,13 @@ std::optional<Mailbox> parse_mailbox(std::string_view text) {
     mailbox.display_name = std::string(name);
   }
   return mailbox;
+}
+
+std::string address_key(std::string_view text) {
+  auto mailbox = parse_mailbox(text);
+  std::string key = mailbox ? mailbox->address : std::string(trim(text));
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
 }
 
 std::string address_domain(std::string_view address) {

@@ -21,6 +21,11 @@ struct Mailbox {
 // `Name <local@domain>`, `"Name" <local@domain>` or a bare `local@domain`; nullopt for anything else.
 std::optional<Mailbox> parse_mailbox(std::string_view text);
 
+// How suppression lists hold an address: the bare address in lower case (`Ana <Ana@Example.com>` ->
+// `ana@example.com`), so that a bounce, an unsubscribe and a send agree whatever the case each was written in.
+// Text that is no address is only trimmed and lower-cased.
+std::string address_key(std::string_view text);
+
 // The domain of an address (`a@b.example` -> `b.example`); `localhost` when there is none.
 std::string address_domain(std::string_view address);
 

@@ -15,6 +15,7 @@
 
 #include "engine/identity.hpp"
 #include "engine/store/redis/lead_fields.hpp"
+#include "text/address.hpp"
 
 namespace nurture::engine::redis {
 
@@ -716,7 +717,8 @@ std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxE
   std::vector<Command> commands;
   commands.reserve(entries.size() * 2);
   for (const auto& entry : entries) {
-    commands.push_back({"SISMEMBER", keys_.suppress("email"), entry.action.kind == "email" ? entry.action.to : ""});
+    commands.push_back({"SISMEMBER", keys_.suppress("email"),
+                        entry.action.kind == "email" ? text::address_key(entry.action.to) : ""});
     commands.push_back({"SET", keys_.done(entry.partition, entry.action.action_id), "c", "NX", "GET", "EX",
                         record_ttl()});
   }
@@ -782,7 +784,7 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
     }
     if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) {
       // Global set by address, outside the partition's slot (DESIGN.md: read by the dispatcher).
-      commands.push_back({"SADD", keys_.suppress("email"), entry.action.to});
+      commands.push_back({"SADD", keys_.suppress("email"), text::address_key(entry.action.to)});
     }
   }
   checked(commands);
@@ -793,11 +795,12 @@ void RedisStore::ack_outbox(const OutboxEntry& entry) {
 }
 
 bool RedisStore::is_suppressed(const std::string& channel, const std::string& address) {
-  return checked(Command{"SISMEMBER", keys_.suppress(channel), address}).integer == 1;
+  return checked(Command{"SISMEMBER", keys_.suppress(channel), text::address_key(address)}).integer == 1;
 }
 
 void RedisStore::suppress(const std::string& channel, const std::string& address) {
-  checked(Command{"SADD", keys_.suppress(channel), address});
+  if (address.empty()) return;
+  checked(Command{"SADD", keys_.suppress(channel), text::address_key(address)});
 }
 
 std::string RedisStore::lead_of_action(const std::string& action_id) {

@@ -88,12 +88,20 @@ struct Export {
     return connector.release();
   }
 
+  // No exception may cross the C boundary: one thrown by the plugin's send becomes a retry of that action.
   static void send(void* instance, const nurture_action* action, nurture_completion done, void* context) {
-    static_cast<Connector*>(instance)->send(from_c(*action), [done, context](Result r) {
+    auto answer = [done, context](Result r) {
       const nurture_result c{static_cast<int>(r.kind), r.provider_id.c_str(), static_cast<long long>(r.after.count()),
                              r.reason.c_str()};
       done(context, &c);
-    });
+    };
+    try {
+      static_cast<Connector*>(instance)->send(from_c(*action), answer);
+    } catch (const std::exception& e) {
+      answer(Result::retry(std::chrono::seconds(30), std::string("the plugin threw: ") + e.what()));
+    } catch (...) {
+      answer(Result::retry(std::chrono::seconds(30), "the plugin threw"));
+    }
   }
 
   static void destroy(void* instance) { delete static_cast<Connector*>(instance); }

@@ -1,0 +1,104 @@
+// Faults around a send, in-process on a virtual clock against a real Redis: what the daemon does when a connector
+// misbehaves, and when an unsubscribe arrives while mail for the address is already on its way.
+#include <doctest/doctest.h>
+
+#include "connectors/builtins.hpp"
+#include "engine/engine.hpp"
+#include "engine/identity.hpp"
+#include "engine/store/redis/redis_store.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture;
+using namespace nurture::engine;
+using namespace std::chrono;
+
+namespace {
+
+const char* one_email = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n"
+                        "  - id: hello\n    email: { template: welcome }\n";
+
+// A connector whose send throws, as a buggy plugin's might.
+class ThrowingConnector final : public sdk::Connector {
+ public:
+  void send(const sdk::Action&, sdk::Completion) override { throw std::runtime_error("a bug in the connector"); }
+};
+
+struct Setup {
+  testing::TempDir dir;
+  testing::RedisServer redis{dir / "redis"};
+  workflows::Campaign campaign;
+  std::unique_ptr<templates::TemplateLibrary> library;
+  std::unique_ptr<ConnectorSet> connectors;
+  std::unique_ptr<redis::RedisStore> store;
+  VirtualClock clock{sys_days{year{2026} / March / 2}};
+
+  explicit Setup(const std::string& connector_line) {
+    testing::write_campaign(dir / "campaign",
+                            {"sender: { from: \"Acme <hello@acme.example>\", postal_address: \"1 Main St\" }\n"
+                             "defaults: { email: main }\npartitions: 2\nconnectors:\n  main: " +
+                                 connector_line + "\n",
+                             {{"welcome", one_email}},
+                             {{"welcome", testing::email_template("Hi", "<p>Hi</p>")}}});
+    campaign = testing::load_campaign_or_fail(dir / "campaign");
+    library = std::make_unique<templates::TemplateLibrary>(campaign.templates_dir);
+    sdk::Registry registry;
+    connectors::register_builtin_connectors(registry);
+    registry.add({"throwing", "throws on every send", {}, [](const sdk::ConnectorConfig&, std::string&) {
+                    return std::unique_ptr<sdk::Connector>(new ThrowingConnector);
+                  }});
+    auto set = ConnectorSet::create(campaign.config, registry);
+    REQUIRE(set);
+    connectors = std::make_unique<ConnectorSet>(std::move(*set));
+    store = std::make_unique<redis::RedisStore>(redis.connect(),
+                                                redis::RedisStoreOptions{"nurture:", 2, "t", hours(24), hours(24)});
+    store->prepare();
+  }
+
+  void emit(const std::string& type, const std::string& lead, const std::string& attrs = "{}") {
+    store->add_event({{"type", type}, {"lead", lead}, {"attrs", attrs}});
+  }
+  long stat(const std::string& field) {
+    long total = 0;
+    for (int p = 0; p < 2; ++p) {
+      total += std::atol(
+          redis.connect()->command({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), field}).text.c_str());
+    }
+    return total;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an unsubscribe stops mail already queued for its address, for every lead that shares it") {
+  Setup s("{ type: file, dir: ./outbox, rate: \"1/m\" }");
+  Engine engine(*s.store, s.campaign, *s.library, *s.connectors, s.clock, RetryPolicy{3, seconds(10), minutes(10)});
+  s.emit("lead.created", "L1", R"({"email":"ana@example.com"})");
+  engine.drain();
+  REQUIRE(s.stat("step:hello:sent") == 1);
+  s.emit("lead.created", "L2", R"({"email":"Ana@Example.com"})");  // the same person, written otherwise
+  engine.drain();
+  REQUIRE(s.stat("step:hello:sent") == 1);  // held by the rate: queued, on its way
+  s.emit("lead.unsubscribed", "L1");
+  engine.drain();
+  CHECK(s.redis.connect()->command({"SISMEMBER", "nurture:suppress:email", "ana@example.com"}).integer == 1);
+  s.clock.advance(minutes(2));
+  engine.drain();
+  CHECK(s.stat("step:hello:sent") == 1);     // before the fix, L2's email went out here
+  CHECK(s.stat("step:hello:skipped") == 1);  // suppressed at dispatch
+}
+
+TEST_CASE("a connector that throws costs the action a retry, then the dead-letter stream; the engine goes on") {
+  Setup s("{ type: throwing }");
+  Engine engine(*s.store, s.campaign, *s.library, *s.connectors, s.clock, RetryPolicy{2, seconds(10), minutes(10)});
+  s.emit("lead.created", "L1", R"({"email":"ana@example.com"})");
+  engine.drain();
+  CHECK(s.stat("step:hello:failed") == 0);  // first attempt: a retry
+  s.clock.advance(minutes(1));
+  engine.drain();
+  CHECK(s.stat("step:hello:failed") == 1);
+  const int p = partition_of("L1", 2);
+  auto dead = s.redis.connect()->command({"XRANGE", fmt::format("nurture:{{{}}}:outbox:dead", p), "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(testing::stream_field(dead.elements[0], "reason").find("the connector threw: a bug in the connector") !=
+        std::string::npos);
+}
