@@ -176,6 +176,12 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
         spdlog::warn("{}: {}; retrying in {} ms", loop, e.what(), backoff.count());
         std::this_thread::sleep_for(backoff);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+      } catch (const std::exception& e) {
+        // A bug, not input (input is dead-lettered where it is read): the daemon says so and goes on, backing off
+        // so that a failure that repeats does not spin.
+        spdlog::error("{}: unexpected error: {}; retrying in {} ms", loop, e.what(), backoff.count());
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
       }
     }
   };

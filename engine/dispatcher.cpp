@@ -166,7 +166,12 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
       store_.defer(entry, clock_.now() + admission.wait, admission.reason);
       continue;
     }
-    auto action = build_action(entry, snapshots[i], connectors_.find(connector)->needs_mime());
+    tl::expected<sdk::Action, std::string> action = tl::unexpected(std::string());
+    try {
+      action = build_action(entry, snapshots[i], connectors_.find(connector)->needs_mime());
+    } catch (const std::exception& e) {  // whatever the lead's data holds, it fails this action only
+      action = tl::unexpected(std::string("cannot build the message: ") + e.what());
+    }
     if (!action) {
       records.push_back({&entry, DispatchOutcome::failed, action.error()});
       continue;

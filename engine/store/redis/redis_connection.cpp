@@ -15,6 +15,7 @@ struct RedisConnection::Impl {
   int port = 6379;
   std::string unix_path;
   int db = 0;
+  std::chrono::milliseconds timeout{10000};
 
   ~Impl() {
     if (context) redisFree(context);
@@ -101,9 +102,11 @@ void append(redisContext* context, const Command& args) {
 
 }  // namespace
 
-tl::expected<std::unique_ptr<RedisConnection>, std::string> RedisConnection::open(const std::string& url) {
+tl::expected<std::unique_ptr<RedisConnection>, std::string> RedisConnection::open(const std::string& url,
+                                                                                std::chrono::milliseconds timeout) {
   std::unique_ptr<RedisConnection> connection(new RedisConnection());
   connection->impl_ = std::make_unique<Impl>();
+  connection->impl_->timeout = timeout;
   connection->url_ = url;
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return tl::unexpected(fmt::format("\"{}\" is not a Redis URL (redis://host:port/db or unix:///path)", url));
@@ -145,6 +148,11 @@ bool RedisConnection::reconnect() {
                        ? redisConnectWithTimeout(impl_->host.c_str(), impl_->port, timeout)
                        : redisConnectUnixWithTimeout(impl_->unix_path.c_str(), timeout);
   if (!impl_->context || impl_->context->err) return false;
+  // Every read and write has a deadline: a Redis that stops answering (paused, overloaded, a dead peer behind a
+  // live socket) becomes an error the caller retries with backoff, never a daemon hung in recv().
+  const timeval command_timeout{static_cast<time_t>(impl_->timeout.count() / 1000),
+                                static_cast<suseconds_t>((impl_->timeout.count() % 1000) * 1000)};
+  if (redisSetTimeout(impl_->context, command_timeout) != REDIS_OK) return false;
   if (impl_->db != 0) {
     auto* reply = static_cast<redisReply*>(redisCommand(impl_->context, "SELECT %d", impl_->db));
     bool ok = reply && reply->type != REDIS_REPLY_ERROR;

@@ -2,6 +2,7 @@
 // A synchronous Redis connection over hiredis, with pipelining and Lua scripts by SHA. hiredis stays inside
 // engine/store/redis/: replies are copied into RedisReply, which owns its data.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +32,10 @@ struct Script {
 
 class RedisConnection {
  public:
-  // `redis://host:port/db`, `unix:///path/to.sock`.
-  static tl::expected<std::unique_ptr<RedisConnection>, std::string> open(const std::string& url);
+  // `redis://host:port/db`, `unix:///path/to.sock`. A command that gets no answer within `timeout` fails as an
+  // io_error (the connection is made anew on the next call).
+  static tl::expected<std::unique_ptr<RedisConnection>, std::string> open(
+      const std::string& url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
