@@ -25,8 +25,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Metrics& metrics, const RequestHandler& more)
-      : stream_(std::move(socket)), metrics_(metrics), more_(more) {}
+  Session(tcp::socket socket, const Metrics& metrics, const RequestHandler& more, asio::thread_pool& workers)
+      : stream_(std::move(socket)), metrics_(metrics), more_(more), workers_(workers) {}
 
   void start() { read(); }
 
@@ -49,6 +49,20 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return;  // closed, timed out or garbage: drop the connection
     request_ = parser_->release();
+    // Handlers may wait on Redis: they run on the worker pool, so a slow Redis never stalls the I/O thread that
+    // serves /healthz, /readyz, /metrics and every other connection. The answer is written back on the I/O thread.
+    const std::string target(request_.target());
+    if (target == "/healthz" || target == "/readyz" || target == "/metrics") return answer();
+    stream_.expires_never();  // the handler's time is not the client's
+    asio::post(workers_, [self = shared_from_this()] {
+      auto response = self->respond_safely();
+      asio::post(self->stream_.get_executor(), [self, response] { self->write(response); });
+    });
+  }
+
+  void answer() { write(respond_safely()); }
+
+  std::shared_ptr<bhttp::response<bhttp::string_body>> respond_safely() {
     auto response = std::make_shared<bhttp::response<bhttp::string_body>>();
     try {
       *response = respond();
@@ -62,6 +76,11 @@ class Session : public std::enable_shared_from_this<Session> {
       response->body() = "internal error\n";
       response->prepare_payload();
     }
+    return response;
+  }
+
+  void write(std::shared_ptr<bhttp::response<bhttp::string_body>> response) {
+    stream_.expires_after(std::chrono::seconds(10));
     bhttp::async_write(stream_, *response,
                        [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
                          if (ec || !response->keep_alive()) {
@@ -141,12 +160,15 @@ class Session : public std::enable_shared_from_this<Session> {
   bhttp::request<bhttp::string_body> request_;
   const Metrics& metrics_;
   const RequestHandler& more_;
+  asio::thread_pool& workers_;
 };
 
 }  // namespace
 
 struct StatusServer::Impl {
   asio::io_context io{1};
+  // Handlers (tracking, webhooks, admin), which may wait on Redis. One thread: they share a Redis connection.
+  asio::thread_pool workers{1};
   tcp::acceptor acceptor{io};
   const Metrics* metrics = nullptr;
   RequestHandler more;
@@ -167,7 +189,7 @@ struct StatusServer::Impl {
         });
         return;
       }
-      std::make_shared<Session>(std::move(socket), *metrics, more)->start();
+      std::make_shared<Session>(std::move(socket), *metrics, more, workers)->start();
       accept();
     });
   }
@@ -211,6 +233,7 @@ StatusServer::~StatusServer() {
     impl_->io.stop();
   });
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->workers.join();  // handlers still running finish; their answers are not written (the I/O loop stopped)
 }
 
 int StatusServer::port() const { return impl_->acceptor.local_endpoint().port(); }

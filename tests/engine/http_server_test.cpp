@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -76,4 +77,22 @@ TEST_CASE("out of file descriptors, the server pauses accepting and takes connec
     if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   CHECK(status == 200);  // before the fix, accept() stopped for good at the first EMFILE
+}
+
+TEST_CASE("a handler waiting on a slow Redis does not stall /healthz or the I/O thread") {
+  Metrics metrics;
+  std::atomic<bool> release{false};
+  auto server = http::StatusServer::start("127.0.0.1:0", metrics, [&](const http::HttpCall& call) {
+    while (call.target == "/slow" && !release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return std::optional<http::HttpAnswer>(http::HttpAnswer{200, "done\n"});
+  });
+  REQUIRE(server);
+  const int port = (*server)->port();
+  std::thread slow([&] { CHECK(http_request(port, "GET", "/slow").body == "done\n"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the slow handler is running
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(http_get(port, "/healthz").status == 200);  // before, it queued behind the handler on the one I/O thread
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  release = true;
+  slow.join();
 }
