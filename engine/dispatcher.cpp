@@ -29,6 +29,7 @@ namespace nurture::engine {
 
 namespace {
 constexpr int batch_size = 256;
+constexpr std::size_t sending_group = 16;
 constexpr std::chrono::milliseconds record_interval{50};
 
 // Waits for a connector's completion, which may come on another thread, at any time: the completion owns the
@@ -156,10 +157,11 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
     pending.reset();
     flush_if_due();
   };
+  // First what the engine decides before a send (rate, circuit breaker, the message itself), then the sends.
+  std::vector<std::pair<const OutboxEntry*, sdk::Action>> ready;
   for (std::size_t i = 0; i < to_send.size(); ++i) {
     const OutboxEntry& entry = *to_send[i];
     const std::string& connector = entry.action.connector;
-    // The engine's part before a send: the instance's rate and its circuit breaker.
     const Admission admission = connectors_.admit(connector, clock_.now());
     if (!admission.go) {
       if (metrics_) metrics_->connector_held(connector, admission.reason);
@@ -176,6 +178,19 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
       records.push_back({&entry, DispatchOutcome::failed, action.error()});
       continue;
     }
+    ready.emplace_back(&entry, std::move(*action));
+  }
+  for (std::size_t i = 0; i < ready.size(); ++i) {
+    // Sends are marked in small groups just before they are handed over: after a crash, only a marked action may
+    // have reached its provider, so only those count as re-sent (`dispatch_reclaimed` measures the window).
+    if (i % sending_group == 0) {
+      std::vector<const OutboxEntry*> group;
+      for (std::size_t k = i; k < std::min(ready.size(), i + sending_group); ++k) group.push_back(ready[k].first);
+      store_.mark_sending(group);
+    }
+    const OutboxEntry& entry = *ready[i].first;
+    const sdk::Action& action = ready[i].second;
+    const std::string& connector = entry.action.connector;
     // At the instance's concurrency limit, the oldest of its sends in flight finishes first.
     if (const int limit = connectors_.concurrency(connector); limit > 0) {
       for (std::size_t k = 0; k < in_flight.size() && in_flight_per_connector[connector] >= limit; ++k) {
@@ -186,7 +201,7 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
     }
     auto pending = std::make_unique<PendingResult>();
     try {
-      connectors_.find(connector)->send(*action, pending->completion());
+      connectors_.find(connector)->send(action, pending->completion());
     } catch (const std::exception& e) {
       // A connector's bug costs this action an attempt, not the daemon.
       pending->completion()(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));

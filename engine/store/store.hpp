@@ -53,7 +53,7 @@ struct OutboxEntry {
 
 enum class ClaimOutcome {
   claimed,          // first attempt: go ahead
-  claimed_again,    // a previous attempt crashed between claim and record: sending may duplicate (counted)
+  claimed_again,    // a previous attempt crashed after handing it to its connector: sending may duplicate (counted)
   already_done,     // a result is recorded: skip
 };
 
@@ -157,6 +157,10 @@ class Store {
   // Suppression and claim for a batch (one round trip). Entries found suppressed are claimed too; recording them
   // as skipped settles that.
   virtual std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) = 0;
+  // Says that these claimed actions are about to be handed to their connectors (one round trip). A claim found
+  // marked after a crash is one whose send may have happened (claimed_again); an unmarked claim never reached a
+  // connector.
+  virtual void mark_sending(const std::vector<const OutboxEntry*>& entries) = 0;
   // Many results at once (one round trip), each atomic with its acknowledgement.
   virtual void record_many(const std::vector<DispatchRecord>& records) = 0;
   // Acknowledges an entry whose result was recorded before (a re-delivery): nothing else changes.

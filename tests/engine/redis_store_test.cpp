@@ -186,12 +186,15 @@ TEST_CASE("the partition count is fixed once the store is in use") {
                        std::runtime_error);
 }
 
-TEST_CASE("dispatch claims: a recorded result is final, an unfinished claim is reclaimed and counted") {
+TEST_CASE("dispatch claims: a recorded result is final, an unfinished send is reclaimed and counted, a claim alone is not") {
   StoreFixture f;
   REQUIRE(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "", "") == CommitOutcome::committed);
   auto entries = f.store.read_outbox(10);
   REQUIRE(entries.size() == 1);
   CHECK(claim(f.store, entries[0]) == ClaimOutcome::claimed);
+  // A crash after the claim but before the send: never handed to a connector, so not counted as re-sent.
+  CHECK(claim(f.store, entries[0]) == ClaimOutcome::claimed);
+  f.store.mark_sending({&entries[0]});
   CHECK(claim(f.store, entries[0]) == ClaimOutcome::claimed_again);  // as after a crash during the send
   f.store.record_many({DispatchRecord{&entries[0], DispatchOutcome::sent, "provider-1", t0}});
   CHECK(claim(f.store, entries[0]) == ClaimOutcome::already_done);

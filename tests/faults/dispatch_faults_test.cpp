@@ -102,3 +102,23 @@ TEST_CASE("a connector that throws costs the action a retry, then the dead-lette
   CHECK(testing::stream_field(dead.elements[0], "reason").find("the connector threw: a bug in the connector") !=
         std::string::npos);
 }
+
+TEST_CASE("dispatch_reclaimed counts only sends that may have happened before a crash, not claims alone") {
+  Setup s("{ type: file, dir: ./outbox }");
+  for (int i = 0; i < 6; ++i) s.emit("lead.created", "L" + std::to_string(i), fmt::format(R"({{"email":"l{}@example.com"}})", i));
+  {
+    Engine ingest_only(*s.store, s.campaign, *s.library, *s.connectors, s.clock);
+    ingest_only.run_state_once(milliseconds(0));  // the leads are enrolled, six emails in the outboxes
+  }
+  // A dispatcher claims a batch and dies before sending any of it; then one that had handed two over dies.
+  auto batch = s.store->read_outbox(10);
+  REQUIRE(batch.size() == 6);
+  s.store->check_and_claim(batch);
+  s.store->mark_sending({&batch[0], &batch[1]});
+  auto restarted = std::make_unique<redis::RedisStore>(s.redis.connect(),
+                                                      redis::RedisStoreOptions{"nurture:", 2, "t", hours(24), hours(24)});
+  Engine engine(*restarted, s.campaign, *s.library, *s.connectors, s.clock);
+  engine.drain();
+  CHECK(s.stat("step:hello:sent") == 6);
+  CHECK(s.stat("dispatch_reclaimed") == 2);  // it was 6 before: every claim of the batch counted
+}

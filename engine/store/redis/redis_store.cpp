@@ -4,7 +4,8 @@
 //   the producer id within the dedupe window); otherwise it writes lead, timers, outbox and counters together.
 // - An event is acknowledged only after its commit, so a crash in between re-delivers it and the script
 //   recognises it.
-// - Dispatch records are `done:<action_id>` keys: `c` claimed, `r` retry pending, `s:`/`f:`/`x:`/`k:` final
+// - Dispatch records are `done:<action_id>` keys: `c` claimed, `p` handed to its connector, `r` retry pending,
+//   `s:`/`f:`/`x:`/`k:` final
 //   (sent, failed, suppressed, skipped). Recording a result and acknowledging the outbox entry is one MULTI.
 
 #include "engine/store/redis/redis_store.hpp"
@@ -735,7 +736,9 @@ std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxE
     } else if (previous.text.rfind("r", 0) == 0) {  // a retry coming back: claim it again
       checks[i].claim = ClaimOutcome::claimed;
       follow_up.push_back({"SET", keys_.done(entry.partition, entry.action.action_id), "c", "EX", record_ttl()});
-    } else if (previous.text.rfind("c", 0) == 0) {
+    } else if (previous.text == "c") {  // claimed by an attempt that stopped before handing it over: never sent
+      checks[i].claim = ClaimOutcome::claimed;
+    } else if (previous.text.rfind("p", 0) == 0) {  // handed to a connector, no result: it may have been sent
       checks[i].claim = ClaimOutcome::claimed_again;
       follow_up.push_back(
           {"HINCRBY", keys_.stats(entry.partition, entry.action.workflow), "dispatch_reclaimed", "1"});
@@ -745,6 +748,15 @@ std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxE
   }
   if (!follow_up.empty()) checked(follow_up);
   return checks;
+}
+
+void RedisStore::mark_sending(const std::vector<const OutboxEntry*>& entries) {
+  std::vector<Command> commands;
+  commands.reserve(entries.size());
+  for (const OutboxEntry* entry : entries) {
+    commands.push_back({"SET", keys_.done(entry->partition, entry->action.action_id), "p", "EX", record_ttl()});
+  }
+  if (!commands.empty()) checked(commands);
 }
 
 void RedisStore::record_many(const std::vector<DispatchRecord>& records) {

@@ -57,6 +57,7 @@ class RedisStore final : public Store {
   std::vector<OutboxEntry> read_outbox(int count,
                                        std::chrono::milliseconds block = std::chrono::milliseconds(0)) override;
   std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) override;
+  void mark_sending(const std::vector<const OutboxEntry*>& entries) override;
   void record_many(const std::vector<DispatchRecord>& records) override;
   void ack_outbox(const OutboxEntry& entry) override;
   bool is_suppressed(const std::string& channel, const std::string& address) override;
