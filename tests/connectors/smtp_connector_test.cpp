@@ -172,3 +172,22 @@ TEST_CASE("a server that accepts the connection but never answers is a retry aft
   CHECK(took >= std::chrono::milliseconds(700));
   CHECK(took < std::chrono::seconds(5));
 }
+
+TEST_CASE("an envelope address with CR/LF never becomes an SMTP command: the send fails, nothing is relayed") {
+  TempDir dir;
+  SmtpSink sink(dir / "mail");
+  auto connector = smtp_connector(sink.url(), {{"pool", "1"}});
+  auto injected = email_to("ok@example.com", "a1");
+  injected.email.to = "a@example.com>\r\nDATA\r\nSubject: owned\r\n\r\nspam\r\n.\r\nQUIT";
+  const auto result = send_now(*connector, injected);
+  CHECK(result.kind == sdk::Result::Kind::failed);
+  CHECK(result.reason == "smtp: the To address is not a mail address");
+  CHECK(send_now(*connector, email_to("bo@example.com", "a2")).kind == sdk::Result::Kind::sent);
+  REQUIRE(sink.messages().size() == 1);  // only the honest one
+  CHECK(sink.messages()[0].rcpt_to == std::vector<std::string>{"bo@example.com"});
+}
+
+TEST_CASE("a server reply in Latin-1 is kept as valid UTF-8") {
+  const auto result = connectors::classify_smtp_reply(550, "550 Benutzer unbekannt \xfc");
+  CHECK(result.reason == "smtp 550: 550 Benutzer unbekannt \xef\xbf\xbd");
+}

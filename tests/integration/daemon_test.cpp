@@ -218,6 +218,16 @@ TEST_CASE("nurture import upserts leads from a CSV file as lead.imported events"
   } while (lead.is_null() && steady_clock::now() < deadline);
   REQUIRE_FALSE(lead.is_null());
   CHECK(lead["attrs"] == nlohmann::json{{"email", "ana@example.com"}, {"first_name", "Ana"}, {"company", "Acme, Inc."}});
+  // A spreadsheet's export: a byte order mark is fine; Latin-1 is refused with the line, before anything is added.
+  write_file(w.dir / "bom.csv", "\xef\xbb\xbfid,email\nL7,seven@example.com\n");
+  CHECK(run_command({NURTURE_BINARY, "import", (w.dir / "bom.csv").string()}, w.dir / "bom.log", w.campaign) == 0);
+  write_file(w.dir / "latin1.csv", "id,first_name\nL8,J\xfcrgen\n");
+  CHECK(run_command({NURTURE_BINARY, "import", (w.dir / "latin1.csv").string()}, w.dir / "latin1.log", w.campaign) ==
+        1);
+  CHECK(read_file(w.dir / "latin1.log").find("latin1.csv:2: error: the file is not UTF-8 text") != std::string::npos);
+  CHECK(run_command({NURTURE_BINARY, "emit", "lead.updated", "--lead", "L8", "--attr", "first_name=J\xfcrgen"},
+                    w.dir / "emit.log", w.campaign) == 2);
+  CHECK(read_file(w.dir / "emit.log").find("--attr first_name: not UTF-8 text") != std::string::npos);
   write_file(w.dir / "bad.csv", "email,id\nx@example.com\n");
   CHECK(run_command({NURTURE_BINARY, "import", (w.dir / "bad.csv").string()}, w.dir / "bad.log", w.campaign) == 1);
   CHECK(read_file(w.dir / "bad.log").find("bad.csv:2: error: 1 fields, the header has 2") != std::string::npos);
@@ -255,6 +265,11 @@ connectors:
 
   CHECK(http_request(admin_port, "POST", "/events", event).status == 401);
   CHECK(http_request(admin_port, "POST", "/events", event, {{"Authorization", "Bearer wrong-token"}}).status == 401);
+  const std::string deep = R"({"type":"x","lead":"L1","attrs":{"a":)" + std::string(30000, '[') + "}}";
+  auto refused = http_request(admin_port, "POST", "/events", deep, auth);  // it once overflowed the daemon's stack
+  CHECK(refused.status == 400);
+  CHECK(refused.body.find("nests deeper than") != std::string::npos);
+  CHECK(http_request(admin_port, "GET", "/leads/nobody", "", {{"Authorization", "bearer adm-s3cret"}}).status == 404);
   auto bad = http_request(admin_port, "POST", "/events", R"({"type":"Lead Created","lead":"L1"})", auth);
   CHECK(bad.status == 400);
   CHECK(bad.body.find("must match") != std::string::npos);
