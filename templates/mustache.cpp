@@ -1,5 +1,7 @@
 #include "templates/mustache.hpp"
 
+#include "templates/tracking.hpp"
+
 #include <cctype>
 
 #include <algorithm>
@@ -240,20 +242,6 @@ void append_escaped(std::string& out, std::string_view text) {
   }
 }
 
-// RFC 3986 percent-encoding of everything but the unreserved characters: safe in any part of a URL and in HTML.
-void append_url_encoded(std::string& out, std::string_view text) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0x0f];
-    }
-  }
-}
-
 bool is_truthy(const json* value) {
   if (value == nullptr || value->is_null()) return false;
   if (value->is_boolean()) return value->get<bool>();
@@ -280,7 +268,9 @@ class Renderer {
           const json* value = lookup(node.path, stack);
           if (value == nullptr || value->is_null()) break;
           if (node.in_url && escaping_ == Escaping::html) {
-            append_url_encoded(out, value->is_string() ? value->get_ref<const std::string&>() : value->dump(-1, ' ', false, json::error_handler_t::replace));
+            // RFC 3986: all but the unreserved characters encoded, which is safe in any part of a URL and in HTML.
+            out += percent_encode(value->is_string() ? value->get_ref<const std::string&>()
+                                                     : value->dump(-1, ' ', false, json::error_handler_t::replace));
             break;
           }
           const bool escape = node.kind == Node::Kind::variable && escaping_ == Escaping::html;

@@ -2,11 +2,8 @@
 // misbehaves, and when an unsubscribe arrives while mail for the address is already on its way.
 #include <doctest/doctest.h>
 
-#include "connectors/builtins.hpp"
-#include "engine/engine.hpp"
 #include "engine/identity.hpp"
-#include "engine/store/redis/redis_store.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/faults/campaign_setup.hpp"
 
 using namespace nurture;
 using namespace nurture::engine;
@@ -14,63 +11,16 @@ using namespace std::chrono;
 
 namespace {
 
-const char* one_email = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n"
-                        "  - id: hello\n    email: { template: welcome }\n";
-
 // A connector whose send throws, as a buggy plugin's might.
 class ThrowingConnector final : public sdk::Connector {
  public:
   void send(const sdk::Action&, sdk::Completion) override { throw std::runtime_error("a bug in the connector"); }
 };
 
-struct Setup {
-  testing::TempDir dir;
-  testing::RedisServer redis{dir / "redis"};
-  workflows::Campaign campaign;
-  std::unique_ptr<templates::TemplateLibrary> library;
-  std::unique_ptr<ConnectorSet> connectors;
-  std::unique_ptr<redis::RedisStore> store;
-  VirtualClock clock{sys_days{year{2026} / March / 2}};
-
-  explicit Setup(const std::string& connector_line) {
-    testing::write_campaign(dir / "campaign",
-                            {"sender: { from: \"Acme <hello@acme.example>\", postal_address: \"1 Main St\" }\n"
-                             "defaults: { email: main }\npartitions: 2\nconnectors:\n  main: " +
-                                 connector_line + "\n",
-                             {{"welcome", one_email}},
-                             {{"welcome", testing::email_template("Hi", "<p>Hi</p>")}}});
-    campaign = testing::load_campaign_or_fail(dir / "campaign");
-    library = std::make_unique<templates::TemplateLibrary>(campaign.templates_dir);
-    sdk::Registry registry;
-    connectors::register_builtin_connectors(registry);
-    registry.add({"throwing", "throws on every send", {}, [](const sdk::ConnectorConfig&, std::string&) {
-                    return std::unique_ptr<sdk::Connector>(new ThrowingConnector);
-                  }});
-    auto set = ConnectorSet::create(campaign.config, registry);
-    REQUIRE(set);
-    connectors = std::make_unique<ConnectorSet>(std::move(*set));
-    store = std::make_unique<redis::RedisStore>(redis.connect(),
-                                                redis::RedisStoreOptions{"nurture:", 2, "t", hours(24), hours(24)});
-    store->prepare();
-  }
-
-  void emit(const std::string& type, const std::string& lead, const std::string& attrs = "{}") {
-    store->add_event({{"type", type}, {"lead", lead}, {"attrs", attrs}});
-  }
-  long stat(const std::string& field) {
-    long total = 0;
-    for (int p = 0; p < 2; ++p) {
-      total += std::atol(
-          redis.connect()->command({"HGET", fmt::format("nurture:{{{}}}:stats:welcome", p), field}).text.c_str());
-    }
-    return total;
-  }
-};
-
 }  // namespace
 
 TEST_CASE("an unsubscribe stops mail already queued for its address, for every lead that shares it") {
-  Setup s("{ type: file, dir: ./outbox, rate: \"1/m\" }");
+  testing::FaultCampaign s("{ type: file, dir: ./outbox, rate: \"1/m\" }");
   Engine engine(*s.store, s.campaign, *s.library, *s.connectors, s.clock, RetryPolicy{3, seconds(10), minutes(10)});
   s.emit("lead.created", "L1", R"({"email":"ana@example.com"})");
   engine.drain();
@@ -88,7 +38,11 @@ TEST_CASE("an unsubscribe stops mail already queued for its address, for every l
 }
 
 TEST_CASE("a connector that throws costs the action a retry, then the dead-letter stream; the engine goes on") {
-  Setup s("{ type: throwing }");
+  testing::FaultCampaign s("{ type: throwing }", [](sdk::Registry& registry) {
+    registry.add({"throwing", "throws on every send", {}, [](const sdk::ConnectorConfig&, std::string&) {
+                    return std::unique_ptr<sdk::Connector>(new ThrowingConnector);
+                  }});
+  });
   Engine engine(*s.store, s.campaign, *s.library, *s.connectors, s.clock, RetryPolicy{2, seconds(10), minutes(10)});
   s.emit("lead.created", "L1", R"({"email":"ana@example.com"})");
   engine.drain();
@@ -104,7 +58,7 @@ TEST_CASE("a connector that throws costs the action a retry, then the dead-lette
 }
 
 TEST_CASE("dispatch_reclaimed counts only sends that may have happened before a crash, not claims alone") {
-  Setup s("{ type: file, dir: ./outbox }");
+  testing::FaultCampaign s("{ type: file, dir: ./outbox }");
   for (int i = 0; i < 6; ++i) s.emit("lead.created", "L" + std::to_string(i), fmt::format(R"({{"email":"l{}@example.com"}})", i));
   {
     Engine ingest_only(*s.store, s.campaign, *s.library, *s.connectors, s.clock);
@@ -115,8 +69,7 @@ TEST_CASE("dispatch_reclaimed counts only sends that may have happened before a 
   REQUIRE(batch.size() == 6);
   s.store->check_and_claim(batch);
   s.store->mark_sending({&batch[0], &batch[1]});
-  auto restarted = std::make_unique<redis::RedisStore>(s.redis.connect(),
-                                                      redis::RedisStoreOptions{"nurture:", 2, "t", hours(24), hours(24)});
+  auto restarted = s.open_store();
   Engine engine(*restarted, s.campaign, *s.library, *s.connectors, s.clock);
   engine.drain();
   CHECK(s.stat("step:hello:sent") == 6);
