@@ -70,6 +70,39 @@ std::optional<nlohmann::json> yaml_to_json(YamlContext& context, const YAML::Nod
   return std::nullopt;
 }
 
+namespace {
+constexpr std::size_t max_pattern_bytes = 512;
+
+// `(a+)+`, `(a*b)*`, `(x+){2,}`: a quantified group that contains a quantifier is how a backtracking matcher
+// (std::regex is one) spends exponential time on a value like "aaaa…!". Values come from leads, so such patterns
+// are refused. Escapes and character classes are skipped; lookaheads count as groups.
+bool has_nested_quantifier(std::string_view pattern) {
+  std::vector<bool> quantified_inside{false};  // per open group: does it contain a quantifier?
+  bool closed_group_had_quantifier = false;    // the atom just before this position was such a group
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    const bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
+    if (quantifier && c != '?' && closed_group_had_quantifier) return true;
+    closed_group_had_quantifier = false;
+    if (c == '\\') {
+      ++i;
+    } else if (c == '[') {
+      while (i + 1 < pattern.size() && pattern[i + 1] != ']') i += pattern[i + 1] == '\\' ? 2 : 1;
+      ++i;
+    } else if (c == '(') {
+      quantified_inside.push_back(false);
+    } else if (c == ')' && quantified_inside.size() > 1) {
+      closed_group_had_quantifier = quantified_inside.back();
+      quantified_inside.pop_back();
+      if (closed_group_had_quantifier) quantified_inside.back() = true;
+    } else if (quantifier && (c != '?' || (i > 0 && pattern[i - 1] != '('))) {
+      quantified_inside.back() = true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
 std::shared_ptr<const std::regex> compile_regex(YamlContext& context, const YAML::Node& node,
                                                 const std::string& pattern) {
   auto flags = std::regex::ECMAScript;
@@ -77,6 +110,17 @@ std::shared_ptr<const std::regex> compile_regex(YamlContext& context, const YAML
   if (body.rfind("(?i)", 0) == 0) {
     flags |= std::regex::icase;
     body = body.substr(4);
+  }
+  if (body.size() > max_pattern_bytes) {
+    context.error(node, fmt::format("a regular expression longer than {} characters", max_pattern_bytes),
+                  "match a shorter pattern");
+    return nullptr;
+  }
+  if (has_nested_quantifier(body)) {
+    context.error(node, fmt::format("\"{}\" repeats a group that itself repeats: on some values that takes "
+                                    "exponential time", pattern),
+                  "rewrite it without a quantifier on a group that has one, e.g. `(ab)+` or `[ab]+` for `(a+b)+`");
+    return nullptr;
   }
   try {
     return std::make_shared<const std::regex>(body, flags);

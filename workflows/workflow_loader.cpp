@@ -7,7 +7,6 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
-#include <regex>
 #include <set>
 
 #include <date/tz.h>
@@ -27,9 +26,11 @@ const std::vector<std::string> step_kinds = {"email", "post",   "webhook", "hand
                                              "branch", "split", "score",   "set",     "exit"};
 const char* day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
+// Plain loops, not std::regex: these read campaign files, and std::regex recurses once per character.
 bool is_identifier(const std::string& text) {
-  static const std::regex pattern("[a-z0-9][a-z0-9_-]*");
-  return std::regex_match(text, pattern);
+  const auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (text.empty() || text.size() > 128 || !lower_or_digit(text[0])) return false;
+  return std::all_of(text.begin(), text.end(), [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
 }
 
 std::optional<int> day_index(const std::string& name) {
@@ -41,10 +42,17 @@ std::optional<int> day_index(const std::string& name) {
 
 // `HH:MM` -> minutes after midnight; `24:00` is allowed as the end of a range.
 std::optional<int> parse_clock(const std::string& text) {
-  static const std::regex pattern("([01]?[0-9]|2[0-4]):([0-5][0-9])");
-  std::smatch match;
-  if (!std::regex_match(text, match, pattern)) return std::nullopt;
-  const int minutes = std::stoi(match[1]) * 60 + std::stoi(match[2]);
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon > 2 || text.size() != colon + 3) return std::nullopt;
+  const auto all_digits = [](std::string_view part) {
+    return std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const std::string_view view(text);
+  if (!all_digits(view.substr(0, colon)) || !all_digits(view.substr(colon + 1))) return std::nullopt;
+  const int hours = std::stoi(text.substr(0, colon));
+  const int minutes_part = std::stoi(text.substr(colon + 1));
+  if (hours > 24 || minutes_part > 59) return std::nullopt;
+  const int minutes = hours * 60 + minutes_part;
   return minutes <= 24 * 60 ? std::optional<int>(minutes) : std::nullopt;
 }
 

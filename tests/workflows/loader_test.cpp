@@ -515,3 +515,28 @@ TEST_CASE("YAML nested a hundred thousand deep is an error, not a stack overflow
   REQUIRE_FALSE(load.ok());
   CHECK(all_messages(load.diagnostics).find("YAML nests too deep") != std::string::npos);
 }
+
+TEST_CASE("a regular expression that can take exponential time on a lead's value is refused at validation") {
+  for (const std::string pattern : {"(a+)+$", "^(\\\\w+\\\\s?)*$", "(x*y)*z", "((ab)+c)+"}) {
+    CAPTURE(pattern);
+    CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created, when: { attr.name: { matches: \"" +
+                         pattern + "\" } } }\nsteps:\n  - email: { template: welcome }\n");
+    auto load = campaign.load();
+    REQUIRE_FALSE(load.ok());
+    CHECK(all_messages(load.diagnostics).find("repeats a group that itself repeats") != std::string::npos);
+  }
+  for (const std::string pattern : {"(?i)(director|vp)", "^/pricing", "[a-z]+@(acme|example)\\\\.com$", "(ab)+", "(a+)?"}) {
+    CAPTURE(pattern);
+    CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created, when: { attr.name: { matches: \"" +
+                         pattern + "\" } } }\nsteps:\n  - email: { template: welcome }\n");
+    CHECK(campaign.load().ok());
+  }
+}
+
+TEST_CASE("ids and clock times are read without std::regex: a 60,000-character id is an error, not a crash") {
+  CampaignDir campaign("workflow: " + std::string(60000, 'a') + "\ntrigger: { event: lead.created }\nsteps:\n"
+                       "  - email: { template: welcome }\n");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  CHECK(all_messages(load.diagnostics).find("is not valid") != std::string::npos);
+}
