@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/store/redis/redis_connection.hpp"
+#include "engine/identity.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace nurture::testing;
@@ -100,6 +101,16 @@ TEST_CASE("the daemon sends on emit, stops cleanly on SIGTERM, and resumes the w
   CHECK(lead["enrollments"][0]["status"] == "completed");
   CHECK(lead["enrollments"][0]["step"] == "tips");
   CHECK(run_command({NURTURE_BINARY, "lead", "show", "nobody"}, w.dir / "nobody.txt", w.campaign) == 1);
+  {
+    // Bytes that are not UTF-8 in a stored lead (an old version's data, a hand edit) are shown, repaired.
+    auto redis = nurture::engine::redis::RedisConnection::open("unix://" + (w.campaign / ".nurture/redis.sock").string());
+    REQUIRE(redis);
+    (*redis)->command({"HSET", fmt::format("nurture:{{{}}}:lead:L1", nurture::engine::partition_of("L1", 16)),
+                       "a:nickname", "\"J\xfcrgen\""});
+  }
+  REQUIRE(run_command({NURTURE_BINARY, "lead", "show", "L1", "--json"}, w.dir / "latin1.json", w.campaign) == 0);
+  CHECK(nlohmann::json::parse(read_file(w.dir / "latin1.json"))["attrs"]["nickname"] == "J\xef\xbf\xbdrgen");
+  CHECK(run_command({NURTURE_BINARY, "lead", "show", "L1"}, w.dir / "latin1.txt", w.campaign) == 0);
 
   // The funnel, as `nurture report` prints it (spec/semantics.md: JSON shape).
   REQUIRE(run_command({NURTURE_BINARY, "report", "--format", "json", "--html", (w.dir / "report.html").string()},
@@ -172,6 +183,14 @@ steps:
   ::kill(daemon->pid(), SIGHUP);
   std::this_thread::sleep_for(milliseconds(300));
   CHECK(read_file(w.dir / "daemon.log").find("reload refused") != std::string::npos);
+  // So are the edits that once stopped the daemon at the reload: a file that is no workflow, a link loop.
+  write_file(w.campaign / "workflows/draft.yaml", "name: draft\n");
+  std::filesystem::create_symlink("loop-b", w.campaign / "templates/loop-a");
+  std::filesystem::create_symlink("loop-a", w.campaign / "templates/loop-b");
+  ::kill(daemon->pid(), SIGHUP);
+  std::this_thread::sleep_for(milliseconds(300));
+  REQUIRE_MESSAGE(daemon->running(), read_file(w.dir / "daemon.log"));
+  std::filesystem::remove(w.campaign / "workflows/draft.yaml");
 
   // Version 2: a new last step. L1 waits at `pause`, which version 2 still has: it moves there.
   write_file(w.campaign / "templates/offer.mustache", email_template("Offer, {{lead.first_name}}", "<p>offer</p>"));

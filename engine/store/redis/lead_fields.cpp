@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "text/utf8.hpp"
+
 namespace nurture::engine::redis {
 
 namespace {
@@ -51,6 +53,8 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
   for (const auto& [field, value] : fields) {
     if (field.rfind("a:", 0) == 0) {
       auto parsed = nlohmann::json::parse(value, nullptr, false);
+      // Stored before the door checked UTF-8, or edited by hand: kept, repaired, rather than dropped.
+      if (parsed.is_discarded()) parsed = nlohmann::json::parse(text::to_valid_utf8(value), nullptr, false);
       if (!parsed.is_discarded()) lead.attrs[field.substr(2)] = std::move(parsed);
     } else if (field.rfind("e:", 0) == 0) {
       if (auto enrollment = Enrollment::unpack(value)) lead.enrollments[field.substr(2)] = *enrollment;
