@@ -173,12 +173,14 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
         backoff = std::chrono::milliseconds(100);
       } catch (const StoreUnavailable& e) {
         metrics.store_reachable(false);
+        metrics.store_error(loop);
         spdlog::warn("{}: {}; retrying in {} ms", loop, e.what(), backoff.count());
         std::this_thread::sleep_for(backoff);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
       } catch (const std::exception& e) {
         // A bug, not input (input is dead-lettered where it is read): the daemon says so and goes on, backing off
         // so that a failure that repeats does not spin.
+        metrics.loop_error(loop);
         spdlog::error("{}: unexpected error: {}; retrying in {} ms", loop, e.what(), backoff.count());
         std::this_thread::sleep_for(backoff);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));

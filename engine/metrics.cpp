@@ -54,6 +54,16 @@ struct Metrics::Impl {
                                     .Help("1 when Redis answered the last call, else 0")
                                     .Register(registry)
                                     .Add({});
+  prometheus::Family<prometheus::Counter>& store_errors = prometheus::BuildCounter()
+                                                              .Name("nurture_store_errors_total")
+                                                              .Help("Redis unavailable or refusing for now (down, "
+                                                                    "timeout, OOM, READONLY, LOADING, ...), by loop; "
+                                                                    "each was retried after a backoff")
+                                                              .Register(registry);
+  prometheus::Family<prometheus::Counter>& loop_errors = prometheus::BuildCounter()
+                                                             .Name("nurture_loop_errors_total")
+                                                             .Help("Unexpected errors a loop survived, by loop")
+                                                             .Register(registry);
   std::atomic<bool> reachable{true};
   std::atomic<bool> keep_samples{false};
   std::mutex samples_mutex;
@@ -92,6 +102,8 @@ void Metrics::store_reachable(bool reachable) {
   impl_->store_up.Set(reachable ? 1 : 0);
 }
 bool Metrics::store_is_reachable() const { return impl_->reachable; }
+void Metrics::store_error(const std::string& loop) { impl_->store_errors.Add({{"loop", loop}}).Increment(); }
+void Metrics::loop_error(const std::string& loop) { impl_->loop_errors.Add({{"loop", loop}}).Increment(); }
 
 std::string Metrics::render() const {
   return prometheus::TextSerializer().Serialize(impl_->registry.Collect());

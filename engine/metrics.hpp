@@ -26,6 +26,8 @@ class Metrics {
   void connector_held(const std::string& connector, const std::string& reason);
   void store_reachable(bool reachable);
   bool store_is_reachable() const;
+  void store_error(const std::string& loop);  // a StoreUnavailable a loop backed off from
+  void loop_error(const std::string& loop);   // any other exception a loop survived
 
   // Keeps every timer lateness as well (benchmarks want exact percentiles, not buckets).
   void keep_lateness_samples(bool keep);

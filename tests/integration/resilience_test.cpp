@@ -154,6 +154,7 @@ TEST_CASE("Redis restarted under a running daemon: it waits, resumes, and loses 
   const std::string metrics = http_get(c.status_port, "/metrics").body;
   CHECK(metrics.find("nurture_store_up 1") != std::string::npos);
   CHECK(metrics.find("nurture_actions_total{connector=\"outbox\",outcome=\"sent\"}") != std::string::npos);
+  CHECK(metrics.find("nurture_store_errors_total{loop=\"state\"}") != std::string::npos);  // the outage, counted
   CHECK(metrics.find("nurture_timer_lateness_seconds_count") != std::string::npos);
   CHECK(http_get(c.status_port, "/nope").status == 404);
   c.check_every_action_once();
