@@ -13,107 +13,15 @@
 
 #include "engine/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
-#include "tests/support/fixtures.hpp"
+#include "tests/support/daemon_campaign.hpp"
 
 using namespace nurture::testing;
 using namespace std::chrono;
 namespace fs = std::filesystem;
 
 namespace {
-
 constexpr int leads = 100;
-
-struct Campaign {
-  TempDir dir;
-  fs::path campaign = dir / "campaign";
-  int starts = 0;
-
-  int status_port = free_tcp_port();
-
-  explicit Campaign(const std::string& redis = "auto") {
-    write_campaign(campaign, {fmt::format(R"(redis: "{}"
-tracking: {{ listen: "127.0.0.1:{}" }}
-partitions: 4
-sender: {{ from: "Acme <hello@acme.example>", postal_address: "1 Main St" }}
-defaults: {{ email: outbox }}
-connectors:
-  outbox: {{ type: file, dir: ./outbox }}
-)",
-                                          redis, status_port),
-                              {{"welcome", two_email_drip("2s")}},
-                              {{"welcome", email_template("Hi {{lead.id}}", "<p>hi</p>")},
-                               {"tips", email_template("Tips", "<p>tips</p>")}}});
-  }
-
-  std::unique_ptr<ChildProcess> start(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{NURTURE_BINARY, "run", campaign.string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    const fs::path log = dir / "daemon.log";
-    const auto before = count_in_log(log);
-    auto daemon = std::make_unique<ChildProcess>(argv, log);
-    const auto deadline = steady_clock::now() + seconds(20);
-    while (count_in_log(log) == before) {
-      REQUIRE_MESSAGE(daemon->running(), read_file(log));
-      REQUIRE_MESSAGE(steady_clock::now() < deadline, read_file(log));
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return daemon;
-  }
-
-  static std::size_t count_in_log(const fs::path& log) {
-    const std::string text = read_file(log);
-    std::size_t n = 0;
-    for (auto pos = text.find("nurture running"); pos != std::string::npos; pos = text.find("nurture running", pos + 1)) ++n;
-    return n;
-  }
-
-  std::string socket_url() const { return "unix://" + (campaign / ".nurture/redis.sock").string(); }
-
-  void emit_all(const std::string& url) {
-    auto connection = nurture::engine::redis::RedisConnection::open(url);
-    REQUIRE(connection);
-    std::vector<nurture::engine::redis::Command> commands;
-    for (int i = 0; i < leads; ++i) {
-      commands.push_back({"XADD", "nurture:events", "*", "type", "lead.created", "lead", fmt::format("L{}", i),
-                          "attrs", fmt::format(R"({{"email":"l{}@example.com"}})", i)});
-    }
-    for (const auto& reply : (*connection)->pipeline(commands)) REQUIRE_FALSE(reply.is_error());
-  }
-
-  std::size_t delivered() const {
-    std::size_t n = 0;
-    if (!fs::exists(campaign / "outbox")) return 0;
-    for (const auto& f : fs::directory_iterator(campaign / "outbox")) n += f.path().extension() == ".eml";
-    return n;
-  }
-
-  std::size_t wait_delivered(std::size_t count, seconds timeout) const {
-    const auto deadline = steady_clock::now() + timeout;
-    while (delivered() < count && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(50));
-    return delivered();
-  }
-
-  // Every file is the action id of one lead's email at one step: all 2 x leads of them, none else.
-  void check_every_action_once() const {
-    std::set<std::string> expected;
-    for (int i = 0; i < leads; ++i) {
-      for (const char* step : {"hello", "tips"}) {
-        expected.insert(nurture::engine::action_id(fmt::format("L{}", i), "welcome", 1, 1, step, 1) + ".eml");
-      }
-    }
-    // Only delivered messages: a kill in the middle of a write may leave the connector's hidden temporary file.
-    std::set<std::string> found;
-    std::string unexpected;
-    for (const auto& f : fs::directory_iterator(campaign / "outbox")) {
-      const std::string name = f.path().filename().string();
-      if (name.front() == '.') continue;
-      found.insert(name);
-      if (!expected.count(name)) unexpected += name + " ";
-    }
-    CHECK_MESSAGE(found == expected, "unexpected: " << unexpected << " found " << found.size());
-  }
-};
-
+using Campaign = DaemonCampaign;
 }  // namespace
 
 TEST_CASE("killed with SIGKILL five times while events flow, the daemon loses no lead and no email") {
