@@ -287,7 +287,8 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.lead_id = planned.lead;
   action.workflow = planned.workflow;
   action.step = planned.step;
-  action.deadline = now + send_deadline;
+  // An I/O deadline for the connector, on the wall clock it can read (not the engine's Clock, which may be virtual).
+  action.deadline = std::chrono::system_clock::now() + send_deadline;
 
   if (planned.kind == "post") {
     auto rendered = templates_.render_post(planned.template_name, variables);

@@ -82,9 +82,14 @@ class SmtpConnector final : public sdk::Connector {
     for (auto& worker : workers_) worker.join();
   }
 
+  // The queue is bounded; past it a send is answered `retry` at once rather than waiting behind a stuck relay.
   void send(const sdk::Action& action, sdk::Completion done) override {
     {
       std::lock_guard lock(mutex_);
+      if (queue_.size() >= max_queued) {
+        done(sdk::Result::retry(std::chrono::seconds(5), "smtp: the connector's queue is full"));
+        return;
+      }
       queue_.push_back({action, std::move(done)});
     }
     wake_.notify_one();
@@ -95,6 +100,7 @@ class SmtpConnector final : public sdk::Connector {
     sdk::Action action;
     sdk::Completion done;
   };
+  static constexpr std::size_t max_queued = 4096;
 
   void work() {
     CURL* curl = curl_easy_init();
@@ -106,6 +112,12 @@ class SmtpConnector final : public sdk::Connector {
         if (queue_.empty()) break;  // stopping, nothing left
         job = std::move(queue_.front());
         queue_.pop_front();
+      }
+      // Past its deadline the engine has given up on this send and will retry it: sending now could send twice.
+      if (job.action.deadline != std::chrono::system_clock::time_point{} &&
+          std::chrono::system_clock::now() > job.action.deadline) {
+        job.done(sdk::Result::retry(std::chrono::seconds(1), "smtp: its deadline passed while it was queued"));
+        continue;
       }
       job.done(curl ? deliver(curl, job.action)
                     : sdk::Result::retry(std::chrono::seconds(5), "libcurl could not start"));

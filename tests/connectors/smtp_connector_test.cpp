@@ -191,3 +191,15 @@ TEST_CASE("a server reply in Latin-1 is kept as valid UTF-8") {
   const auto result = connectors::classify_smtp_reply(550, "550 Benutzer unbekannt \xfc");
   CHECK(result.reason == "smtp 550: 550 Benutzer unbekannt \xef\xbf\xbd");
 }
+
+TEST_CASE("a send whose deadline passed while it was queued is not started: the engine retries it instead") {
+  TempDir dir;
+  SmtpSink sink(dir / "mail");
+  auto connector = smtp_connector(sink.url(), {{"pool", "1"}});
+  auto late = email_to("ana@example.com", "a1");
+  late.deadline = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  const auto result = send_now(*connector, late);
+  CHECK(result.kind == sdk::Result::Kind::retry);
+  CHECK(result.reason == "smtp: its deadline passed while it was queued");
+  CHECK(sink.messages().empty());
+}

@@ -47,6 +47,8 @@ struct Action {
   PostContent post;       // channel == social
   std::string json_body;  // channel == webhook
   std::string lead_attrs;  // channel social/webhook: the lead's attributes as a JSON object (handles, ids, email)
+  // When the engine stops waiting for this send's answer (wall clock). A connector that queues sends must not
+  // start one past it: the engine has given up and will retry it, so starting it could deliver it twice.
   std::chrono::system_clock::time_point deadline;
 };
 
