@@ -2,6 +2,13 @@
 // misbehaves, and when an unsubscribe arrives while mail for the address is already on its way.
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
 #include "engine/identity.hpp"
 #include "tests/faults/campaign_setup.hpp"
 
@@ -74,4 +81,65 @@ TEST_CASE("dispatch_reclaimed counts only sends that may have happened before a 
   engine.drain();
   CHECK(s.stat("step:hello:sent") == 6);
   CHECK(s.stat("dispatch_reclaimed") == 2);  // it was 6 before: every claim of the batch counted
+}
+
+namespace {
+// A mail server that takes each connection and resets it at once (SO_LINGER 0), until told to stop.
+class ResettingServer {
+ public:
+  ResettingServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    REQUIRE(::listen(fd_, 16) == 0);
+    socklen_t length = sizeof(address);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      while (true) {
+        const int client = ::accept(fd_, nullptr, nullptr);
+        if (client < 0) return;  // closed: stopping
+        const linger reset{1, 0};
+        ::setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+        ::close(client);
+        ++resets;
+      }
+    });
+  }
+  ~ResettingServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::atomic<int> resets{0};
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+}  // namespace
+
+TEST_CASE("a mail server that resets every connection: retries with backoff, then the dead-letter stream") {
+  ResettingServer server;
+  testing::FaultCampaign s(fmt::format("{{ type: smtp, url: \"smtp://127.0.0.1:{}\", timeout_ms: 2000 }}",
+                                       server.port()));
+  Engine engine(*s.store, s.campaign, *s.library, *s.connectors, s.clock, RetryPolicy{3, seconds(10), minutes(10)});
+  s.emit("lead.created", "L1", R"({"email":"ana@example.com"})");
+  engine.drain();
+  for (int attempt = 2; attempt <= 3; ++attempt) {
+    CHECK(s.stat("step:hello:failed") == 0);
+    s.clock.advance(minutes(20));
+    engine.drain();
+  }
+  CHECK(s.stat("step:hello:failed") == 1);
+  CHECK(s.stat("step:hello:retried") == 2);
+  CHECK(server.resets >= 3);
+  const int p = partition_of("L1", 2);
+  auto dead = s.redis.connect()->command({"XRANGE", fmt::format("nurture:{{{}}}:outbox:dead", p), "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(testing::stream_field(dead.elements[0], "reason").rfind("gave up after 3 attempts: smtp: ", 0) == 0);
 }
