@@ -795,11 +795,20 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
       commands.push_back({"SET", keys_.action_lead(entry.action.action_id), entry.action.lead, "EX", "604800"});
     }
     if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) {
-      // Global set by address, outside the partition's slot (DESIGN.md: read by the dispatcher).
+      // Global set by address, outside the partition's slot: read by the dispatcher.
       commands.push_back({"SADD", keys_.suppress("email"), text::address_key(entry.action.to)});
     }
   }
-  checked(commands);
+  // Transient errors (OOM...) throw in checked(), and the whole batch is recorded again later. Any other error in
+  // a record (queued in MULTI, or inside EXEC's replies) means a result was not stored: that must not pass
+  // silently, since the action would be sent again after a restart.
+  for (const auto& reply : checked(commands)) {
+    const RedisReply* failed = reply.is_error() ? &reply : nullptr;
+    for (const auto& element : reply.elements) {
+      if (element.is_error()) failed = &element;
+    }
+    if (failed) throw CommitRejected("recording a dispatch result failed: " + failed->text);
+  }
 }
 
 void RedisStore::ack_outbox(const OutboxEntry& entry) {
