@@ -1,5 +1,5 @@
 #pragma once
-// Lead events as they arrive on the stream (spec/events.md), and their validation. An entry that breaks the wire
+// Lead events as they arrive on the stream (docs/events.md), and their validation. An entry that breaks the wire
 // format is not an Event: parse_event says why, and ingest dead-letters it with that reason.
 
 #include <map>

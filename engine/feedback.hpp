@@ -1,5 +1,5 @@
 #pragma once
-// Bounces and complaints (spec/events.md: email.bounced, email.complained): what providers' webhooks and mail
+// Bounces and complaints (docs/events.md: email.bounced, email.complained): what providers' webhooks and mail
 // servers' reports say, turned into events. Pure parsing and signature checks; the daemon and `nurture dsn` store
 // the results. Only hard bounces (permanent: SMTP 5.x.x, provider "hard"/"permanent") count: a full mailbox
 // today may take mail tomorrow.

@@ -18,7 +18,7 @@
 
 namespace nurture::engine {
 
-// Reads JSON Lines events (spec/cli.md "simulate": the fields of spec/events.md, `at` required). Errors name the
+// Reads JSON Lines events (spec/cli.md "simulate": the fields of docs/events.md, `at` required). Errors name the
 // line: `events.jsonl:3: missing field `lead``.
 tl::expected<std::vector<Event>, std::string> read_event_lines(const std::string& text, const std::string& name);
 

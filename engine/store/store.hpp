@@ -83,7 +83,7 @@ struct DispatchRecord {
   bool remember_lead = false;  // sent email that may bounce back as a report naming only the action
 };
 
-// The event type a dispatch outcome raises for the lead, or "" for none (spec/events.md).
+// The event type a dispatch outcome raises for the lead, or "" for none (docs/events.md).
 std::string raised_event_type(const PlannedAction& action, DispatchOutcome outcome);
 
 class Store {

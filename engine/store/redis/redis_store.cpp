@@ -778,7 +778,7 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
       dead.insert(dead.end(), {"reason", record.detail});
       commands.push_back(dead);
     }
-    // The outcome comes back to the lead as an event (spec/events.md), through the partition's inbox: same slot,
+    // The outcome comes back to the lead as an event (docs/events.md), through the partition's inbox: same slot,
     // same transaction, so it is raised exactly when the result is recorded.
     const std::string type = raised_event_type(entry.action, record.outcome);
     if (!type.empty() && record.raise_event) {
