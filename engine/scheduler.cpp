@@ -35,7 +35,10 @@ int Scheduler::poll() {
     }
   }
   for (std::size_t i = 0; i < results.size(); ++i) {
-    if (results[i].failed) spdlog::error("timer {}/{} failed: {}", due[i].lead, due[i].workflow, results[i].error);
+    if (!results[i].failed) continue;
+    // Left in place it would fail again on every pass: quarantined, like a poison event.
+    spdlog::error("timer {}/{} failed and is dead-lettered: {}", due[i].lead, due[i].workflow, results[i].error);
+    store_.dead_letter_timer(due[i], "engine error: " + results[i].error);
   }
   return static_cast<int>(due.size());
 }

@@ -104,6 +104,9 @@ class Store {
   // with its count of earlier deliveries, so ingest can quarantine the one that keeps failing.
   virtual void isolate_pending() = 0;
   virtual void dead_letter_event(const StreamEntry& entry, const std::string& reason) = 0;
+  // A timer whose firing fails: removed, and written to the events' dead-letter stream with the reason, so it
+  // neither fires again on every pass nor disappears unseen.
+  virtual void dead_letter_timer(const TimerRef& timer, const std::string& reason) = 0;
   virtual void add_event(const StreamFields& fields) = 0;
   virtual void add_events(const std::vector<StreamFields>& events) = 0;  // one round trip
 

@@ -663,3 +663,23 @@ TEST_CASE("a handler that throws costs that request a 500, not the server") {
   CHECK(nurture::testing::http_request(port, "GET", "/other").body == "fine\n");
   CHECK(nurture::testing::http_get(port, "/healthz").status == 200);
 }
+
+TEST_CASE("a timer whose firing fails is dead-lettered once, not retried on every pass") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  w.emit(*store, "lead.created", "L9", {{"email", "ana@example.com"}});
+  engine.drain();  // the first email, and a timer for the second in 2 days
+  // Then something breaks the lead's data: every commit for it fails (WRONGTYPE).
+  const std::string key = fmt::format("nurture:{{{}}}:lead:L9", partition_of("L9", 4));
+  w.redis_command({"DEL", key});
+  w.redis_command({"SET", key, "not a hash"});
+  w.clock.advance(days(3));
+  engine.drain();
+  engine.drain();
+  auto dead = w.redis_command({"XRANGE", "nurture:events:dead", "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(nurture::testing::stream_field(dead.elements[0], "lead") == "L9");
+  CHECK(nurture::testing::stream_field(dead.elements[0], "reason").find("WRONGTYPE") != std::string::npos);
+  CHECK(w.redis_command({"ZCARD", fmt::format("nurture:{{{}}}:timers", partition_of("L9", 4))}).integer == 0);
+}

@@ -337,6 +337,16 @@ void RedisStore::dead_letter_event(const StreamEntry& entry, const std::string& 
   checked(std::vector<Command>{{"MULTI"}, add, {"XACK", stream, engine_group, entry.id}, {"EXEC"}});
 }
 
+void RedisStore::dead_letter_timer(const TimerRef& timer, const std::string& reason) {
+  const int p = partition_of(timer.lead, options_.partitions);
+  checked(std::vector<Command>{
+      {"MULTI"},
+      {"XADD", keys_.events_dead(), "*", "timer", timer.member(), "lead", timer.lead, "workflow", timer.workflow,
+       "reason", reason},
+      {"ZREM", keys_.timers(p), timer.member()},
+      {"EXEC"}});
+}
+
 void RedisStore::add_event(const StreamFields& fields) { add_events({fields}); }
 
 void RedisStore::add_events(const std::vector<StreamFields>& events) {

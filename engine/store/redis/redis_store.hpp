@@ -33,6 +33,7 @@ class RedisStore final : public Store {
   }
   void isolate_pending() override { events_pending_ = PendingReplay::isolated; }
   void dead_letter_event(const StreamEntry& entry, const std::string& reason) override;
+  void dead_letter_timer(const TimerRef& timer, const std::string& reason) override;
   void add_event(const StreamFields& fields) override;
   void add_events(const std::vector<StreamFields>& events) override;
 
