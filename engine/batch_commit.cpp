@@ -7,12 +7,18 @@ namespace nurture::engine {
 namespace {
 constexpr int max_commit_attempts = 32;
 
+// Suppression lists are global, outside the lead's partition: written before the commit (adding twice is harmless;
+// a commit that then fails is retried and adds again), so an unsubscribe is never committed without them.
+void write_suppressions(Store& store, const Transition& transition) {
+  for (const auto& [channel, address] : transition.suppress) store.suppress(channel, address);
+}
+
 // The slow path for a conflict: another writer moved the lead on; read it again and recompute, alone.
 CommitOutcome commit_alone(Store& store, const WorkItem& item) {
   for (int attempt = 1;; ++attempt) {
     const LeadSnapshot snapshot = store.load_lead(item.lead);
     const Transition transition = item.compute(snapshot);
-    for (const auto& [channel, address] : transition.suppress) store.suppress(channel, address);
+    write_suppressions(store, transition);
     const CommitOutcome outcome =
         store.commit_many({CommitRequest{&snapshot, &transition, item.stream_id, item.event_id, item.from_inbox}})
             .front();
@@ -22,6 +28,7 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
     }
   }
 }
+
 // Commits the wave; when storage rejects it (one poison item can fail a whole script call), commits each item
 // alone so that only the item at fault fails and the rest go through.
 std::vector<CommitOutcome> commit_isolating(Store& store, const std::vector<CommitRequest>& requests,
@@ -76,9 +83,7 @@ std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& 
       requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id, item.from_inbox});
       requested.push_back(k);
     }
-    for (const CommitRequest& request : requests) {
-      for (const auto& [channel, address] : request.transition->suppress) store.suppress(channel, address);
-    }
+    for (const CommitRequest& request : requests) write_suppressions(store, *request.transition);
     const std::vector<CommitOutcome> outcomes = commit_isolating(store, requests, requested, wave, results);
     for (std::size_t r = 0; r < outcomes.size(); ++r) {
       const std::size_t index = wave[requested[r]];
