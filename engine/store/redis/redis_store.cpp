@@ -261,6 +261,15 @@ std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::millise
 // XPENDING tells the entries and how often each was delivered without touching them; XRANGE reads one without
 // counting a delivery, XCLAIM reads one and counts it. Entries trimmed away meanwhile are acknowledged here.
 std::vector<StreamEntry> RedisStore::read_pending_events(int count, bool isolated) {
+  // Entries trimmed away meanwhile are acknowledged and looked past, until some are found or none are pending.
+  while (true) {
+    bool any_gone = false;
+    auto entries = read_pending_once(count, isolated, any_gone);
+    if (!entries.empty() || !any_gone) return entries;
+  }
+}
+
+std::vector<StreamEntry> RedisStore::read_pending_once(int count, bool isolated, bool& any_gone) {
   std::vector<std::string> streams{keys_.events()};
   for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.inbox(p));
   std::vector<Command> commands;
@@ -303,10 +312,8 @@ std::vector<StreamEntry> RedisStore::read_pending_events(int count, bool isolate
     read.earlier_deliveries = pending[i].deliveries;
     entries.push_back(std::move(read));
   }
-  if (!gone.empty()) {
-    checked(gone);
-    if (entries.empty()) return read_pending_events(count, isolated);  // look past the trimmed ones
-  }
+  if (!gone.empty()) checked(gone);
+  any_gone = !gone.empty();
   return entries;
 }
 

@@ -96,6 +96,7 @@ class RedisStore final : public Store {
   enum class PendingReplay { none, batch, isolated };
   PendingReplay events_pending_ = PendingReplay::isolated;
   std::vector<StreamEntry> read_pending_events(int count, bool isolated);
+  std::vector<StreamEntry> read_pending_once(int count, bool isolated, bool& any_gone);
   bool outbox_pending_drained_ = false;
 };
 
