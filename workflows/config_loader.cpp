@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "text/address.hpp"
 #include "workflows/campaign.hpp"
 #include "workflows/duration.hpp"
 #include "workflows/yaml_reader.hpp"
@@ -31,6 +32,18 @@ void parse_sender(YamlContext& context, const YAML::Node& node, SenderConfig& se
   sender.reply_to = reader.string("reply_to").value_or("");
   sender.postal_address = reader.string("postal_address").value_or("");
   sender.unsubscribe_mailto = reader.string("unsubscribe_mailto").value_or("");
+  // Checked here, once, rather than failing every send: each becomes a header or an SMTP command.
+  for (const char* key : {"from", "reply_to"}) {
+    const std::string& value = std::string(key) == "from" ? sender.from : sender.reply_to;
+    if (!value.empty() && !text::parse_mailbox(value)) {
+      context.error(reader[key], fmt::format("`sender.{}` \"{}\" is not a mail address", key, value),
+                    "write it as `Name <local@domain>` or `local@domain`");
+    }
+  }
+  if (!sender.unsubscribe_mailto.empty() && !text::parse_address(sender.unsubscribe_mailto)) {
+    context.error(reader["unsubscribe_mailto"], "`sender.unsubscribe_mailto` is not a mail address",
+                  "e.g. unsubscribe@acme.example");
+  }
   reader.finish();
 }
 

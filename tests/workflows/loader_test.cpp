@@ -540,3 +540,16 @@ TEST_CASE("ids and clock times are read without std::regex: a 60,000-character i
   REQUIRE_FALSE(load.ok());
   CHECK(all_messages(load.diagnostics).find("is not valid") != std::string::npos);
 }
+
+TEST_CASE("the sender's addresses are checked where they are configured, not at every send") {
+  CampaignDir campaign("workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - email: { template: welcome }\n",
+                       "sender:\n  from: \"Acme <hello@acme.example>\\r\\nBcc: x@evil.example\"\n"
+                       "  reply_to: not-an-address\n  postal_address: \"1 Main St\"\n"
+                       "defaults: { email: outbox }\nconnectors:\n  outbox: { type: file, dir: ./outbox }\n");
+  auto load = campaign.load();
+  REQUIRE_FALSE(load.ok());
+  const std::string text = all_messages(load.diagnostics);
+  CHECK(text.find("nurture.yaml:2:9: error: `sender.from`") != std::string::npos);
+  CHECK(text.find("nurture.yaml:3:13: error: `sender.reply_to` \"not-an-address\" is not a mail address") !=
+        std::string::npos);
+}
