@@ -1,5 +1,5 @@
 #pragma once
-// The admin API (DESIGN.md "Tracking and compliance"): on its own listener (admin.listen, loopback by default),
+// The admin API: on its own listener (admin.listen, loopback by default),
 // only with `Authorization: Bearer <token>` (the token from admin.token_env; without one the API is off).
 //   GET  /leads/{id}   the lead as `nurture lead show --json` gives it (404 when unknown)
 //   POST /events       one event, the wire format of docs/events.md as a JSON object; 202, or 400 with the reason

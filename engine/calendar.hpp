@@ -1,5 +1,5 @@
 #pragma once
-// Wall-clock time in a lead's zone (spec/semantics.md "Time"): send windows and wait_until. Durations elsewhere are
+// Wall-clock time in a lead's zone: send windows and wait_until. Durations elsewhere are
 // elapsed time; only these two read the calendar. A local time that does not exist (DST gap) becomes the first
 // instant after the gap; an ambiguous one (DST fold) its earlier instant.
 

@@ -1,6 +1,6 @@
 #pragma once
 // The configured connector instances of a campaign, created through the SDK registry (or loaded from a plugin), and
-// what the engine owns around each one (spec/connectors.md): a token bucket from `rate` (`N/s`, `N/m`, `N/5m`,
+// what the engine owns around each one: a token bucket from `rate` (`N/s`, `N/m`, `N/5m`,
 // `N/h`), a concurrency limit from `concurrency`, a circuit breaker (5 transient failures in a row open it for
 // 30 s; then one trial send), and a thread of its own for a connector that declares max_in_flight 1.
 // The engine looks instances up by name and never includes a concrete connector.

@@ -17,7 +17,7 @@ struct DaemonOptions {
   std::chrono::milliseconds lease{60000};  // take over what a silent engine holds after this long
 };
 
-// Returns the process exit code (spec/cli.md): 0 after a clean stop, 1 invalid campaign, 3 store unreachable.
+// Returns the process exit code: 0 after a clean stop, 1 invalid campaign, 3 store unreachable.
 int run_daemon(const DaemonOptions& options, const sdk::Registry& registry);
 
 }  // namespace nurture::engine

@@ -301,7 +301,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
     return action;
   }
   if (planned.kind == "webhook" || planned.kind == "handoff") {
-    // The body of spec/semantics.md "Webhook and handoff requests".
+    // The body of a webhook or handoff request.
     nlohmann::ordered_json body;
     body["action_id"] = planned.action_id;
     body["kind"] = planned.kind;

@@ -24,7 +24,7 @@ struct RetryPolicy {
   std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds at_least) const;
 };
 
-// The Mustache context of spec/templates.md "Variables": lead.*, score, stage, workflow, step, sender.*,
+// The Mustache context: lead.*, score, stage, workflow, step, sender.*,
 // unsubscribe_url, now. The dispatcher and `nurture preview` build it the same way.
 nlohmann::json template_variables(const workflows::Config& config, const std::string& unsubscribe_url,
                                   const std::string& lead_id, const nlohmann::json& attrs, double score,

@@ -1,5 +1,5 @@
 #pragma once
-// Stable identities (spec/semantics.md "Identity"): the same inputs give the same ids on every engine and in
+// Stable identities: the same inputs give the same ids on every engine and in
 // simulate, which is what makes re-runs after a crash idempotent.
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The per-lead state machine (spec/workflow.md, spec/semantics.md "One instant, one lead").
+// The per-lead state machine.
 //
 // An event is processed in five phases: (1) apply it to the lead (attributes, history, suppression, scoring, then
 // a stage change, whose `lead.stage_changed` is processed at once as an event of its own); (2) check every active

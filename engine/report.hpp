@@ -1,6 +1,6 @@
 #pragma once
 // `nurture report`: the funnel per workflow and step, from the counters the engine keeps in the store
-// (spec/semantics.md "Command line" gives the JSON shape).
+// (the JSON shape).
 
 #include <map>
 #include <string>

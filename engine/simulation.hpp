@@ -18,7 +18,7 @@
 
 namespace nurture::engine {
 
-// Reads JSON Lines events (spec/cli.md "simulate": the fields of docs/events.md, `at` required). Errors name the
+// Reads JSON Lines events (the fields of docs/events.md, `at` required). Errors name the
 // line: `events.jsonl:3: missing field `lead``.
 tl::expected<std::vector<Event>, std::string> read_event_lines(const std::string& text, const std::string& name);
 
@@ -49,7 +49,7 @@ class Simulation {
   std::unordered_map<std::string, std::int64_t> timer_due_;  // member -> due ms, to remove a timer by name
 };
 
-// Timeline order of spec/cli.md: by `at`, lines without a lead first, then by lead id, then as they happened.
+// Timeline order: by `at`, lines without a lead first, then by lead id, then as they happened.
 void sort_timeline(std::vector<TimelineEntry>& timeline);
 nlohmann::ordered_json timeline_json(const TimelineEntry& entry);
 std::string timeline_table(const std::vector<TimelineEntry>& timeline);

@@ -1,5 +1,5 @@
 #pragma once
-// Which Redis a command talks to (spec/semantics.md "Command line"): --redis URL, else $NURTURE_REDIS, else the
+// Which Redis a command talks to: --redis URL, else $NURTURE_REDIS, else the
 // config's `redis:`; `auto` means the campaign's private server under DIR/.nurture/.
 
 #include <filesystem>

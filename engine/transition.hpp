@@ -42,7 +42,7 @@ struct PlannedAction {
   std::string lead_data;
 };
 
-// One line of the timeline (spec/cli.md "simulate"); empty fields are not printed.
+// One line of the timeline; empty fields are not printed.
 struct TimelineEntry {
   TimePoint at;
   std::string lead;

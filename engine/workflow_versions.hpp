@@ -1,5 +1,5 @@
 #pragma once
-// Workflow versions (DESIGN.md guarantee 6): an enrollment pins the version it started on; a reload adds a version
+// Workflow versions: an enrollment pins the version it started on; a reload adds a version
 // and makes it current for new enrollments. A waiting enrollment moves to the current version when it is next
 // touched, if the step it waits at still exists there (by step id); otherwise it finishes on its own version.
 

@@ -1,5 +1,5 @@
 #pragma once
-// The templates of a campaign (spec/templates.md): `templates/NAME.mustache` with YAML front matter, layouts in
+// The templates of a campaign: `templates/NAME.mustache` with YAML front matter, layouts in
 // `templates/layouts/`, partials in `templates/partials/`, optional `NAME.txt.mustache` for the text part.
 // A render error is a value, returned per call: one lead's bad data never stops the others.
 

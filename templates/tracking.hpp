@@ -1,5 +1,5 @@
 #pragma once
-// Tracking links in emails (spec/templates.md), and the interface the tracking endpoints verify them with.
+// Tracking links in emails, and the interface the tracking endpoints verify them with.
 //
 //   click        {base_url}/t/c/{ref}/{sig}?u={percent-encoded target URL}
 //   open pixel   {base_url}/t/o/{ref}/{sig}.gif
@@ -8,7 +8,7 @@
 // ref = base64url(action_id US lead US workflow US step) (US = 0x1f): everything an endpoint needs to raise
 // email.clicked / email.opened / lead.unsubscribed for the right lead and step, with no lookup and no state.
 // sig = the first 16 bytes of HMAC-SHA256(secret, kind "\n" ref "\n" target), base64url without padding (kind is
-// `c`, `o` or `u`; target is empty but for clicks). A forged or altered link fails `verify`. The paths are DESIGN.md's
+// `c`, `o` or `u`; target is empty but for clicks). A forged or altered link fails `verify`. The paths are the documented ones
 // (/t/c, /t/o, /u); the click target travels beside the token, covered by its signature, so no open redirect.
 
 #include <set>

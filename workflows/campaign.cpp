@@ -210,7 +210,7 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
   const fs::path config_file = config_path.empty() ? campaign.dir / "nurture.yaml" : fs::absolute(config_path);
   if (!fs::exists(config_file)) {
     result.diagnostics.push_back({Severity::error, {shown(campaign.dir, config_file), 0, 0},
-                                  "no nurture.yaml", "create one (spec/config.md) or pass --config FILE"});
+                                  "no nurture.yaml", "create one or pass --config FILE"});
     return result;
   }
   auto config = load_config(config_file, shown(campaign.dir, config_file));

@@ -1,5 +1,5 @@
 #pragma once
-// The condition language (spec/workflow.md "Conditions"): a map whose keys all must hold. Immutable once loaded;
+// The condition language: a map whose keys all must hold. Immutable once loaded;
 // the engine evaluates it against a lead snapshot.
 
 #include <memory>

@@ -1,6 +1,6 @@
 #pragma once
-// The engine config, nurture.yaml (spec/config.md), as a typed model. Relative paths resolve against the
-// directory of nurture.yaml (spec/semantics.md).
+// The engine config, nurture.yaml, as a typed model. Relative paths resolve against the
+// directory of nurture.yaml.
 
 #include <chrono>
 #include <filesystem>

@@ -1,4 +1,4 @@
-// nurture.yaml -> Config. Every key of spec/config.md is known; those whose feature this engine does not have
+// nurture.yaml -> Config. Every documented key is known; those whose feature this engine does not have
 // yet are refused by name, so nobody believes a setting took effect when it did not.
 
 #include <charconv>

@@ -1,5 +1,5 @@
 #pragma once
-// The typed, immutable model of a workflow (spec/workflow.md). The loader builds it; the engine interprets it.
+// The typed, immutable model of a workflow. The loader builds it; the engine interprets it.
 // Nothing here knows YAML.
 
 #include <array>

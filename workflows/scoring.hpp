@@ -1,5 +1,5 @@
 #pragma once
-// scoring.yaml (spec/workflow.md "Scoring"): rules that turn events and attributes into points, decay, stages.
+// scoring.yaml: rules that turn events and attributes into points, decay, stages.
 
 #include <optional>
 #include <string>

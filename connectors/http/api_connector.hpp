@@ -1,6 +1,6 @@
 #pragma once
 // What every HTTP API connector shares: the `timeout_ms` key, secrets from the environment, and "send one JSON
-// request, classify the answer" (spec/connectors.md). Requests go through the shared multi driver (http::Client).
+// request, classify the answer". Requests go through the shared multi driver (http::Client).
 
 #include <chrono>
 #include <functional>

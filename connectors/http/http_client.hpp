@@ -43,7 +43,7 @@ class Client {
   Driver* driver_;
 };
 
-// spec/connectors.md mapping of an HTTP answer: 2xx sent, 408/429/5xx and transport errors retry (honouring
+// The mapping of an HTTP answer: 2xx sent, 408/429/5xx and transport errors retry (honouring
 // Retry-After, in seconds or as an HTTP date), other 4xx failed.
 sdk::Result classify(const Response& response, const std::string& provider_id, const std::string& provider);
 

@@ -2,7 +2,7 @@
 // `type: smtp`: delivers the composed RFC 5322 message over SMTP with libcurl. A pool of `pool` connections, each
 // kept open and reused across messages by its own worker; `send` only queues, so the dispatcher never waits on a
 // slow server. STARTTLS (`tls: try|required|off`), AUTH from the environment, DKIM signing, timeouts. Replies are
-// classified per spec/connectors.md (4xx retry, 5xx failed, 5.1.1 suppressed).
+// classified (4xx retry, 5xx failed, 5.1.1 suppressed).
 
 #include "nurture/sdk/connector.hpp"
 

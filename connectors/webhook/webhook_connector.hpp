@@ -1,5 +1,5 @@
 #pragma once
-// `type: webhook`: POSTs the step's JSON body (spec/semantics.md "Webhook and handoff requests") to `url`, for
+// `type: webhook`: POSTs the step's JSON body to `url`, for
 // CRMs and Zapier-like tools. Signed and replay-safe: `X-Nurture-Timestamp` (unix seconds) and
 // `X-Nurture-Signature: sha256=HEX(HMAC-SHA256(secret, timestamp + "." + body))`; receivers reject old timestamps.
 // `Idempotency-Key: action_id`.

@@ -1,4 +1,4 @@
-// The `nurture` command line (spec/cli.md). Exit codes: 0 ok, 1 invalid input / failed check, 2 usage,
+// The `nurture` command line. Exit codes: 0 ok, 1 invalid input / failed check, 2 usage,
 // 3 cannot reach Redis or a connector.
 
 #include <cstdio>
@@ -106,7 +106,7 @@ int preview(const std::string& dir, const std::string& name, const std::string& 
   return 0;
 }
 
-// nurture.yaml's schema with each connector type's declared keys (spec/connectors.md: `nurture schema` documents
+// nurture.yaml's schema with each connector type's declared keys (`nurture schema` documents
 // them): the workflows module knows the config's shape, the registry knows the connectors.
 std::string config_schema_with_connectors(const sdk::Registry& registry) {
   nlohmann::ordered_json schema = nlohmann::ordered_json::parse(workflows::config_schema());
@@ -237,7 +237,7 @@ int simulate(const SimulateOptions& options, const std::string& config) {
   return 0;
 }
 
-// The store a command-line tool talks to (spec/semantics.md "Command line"), with the config it came from.
+// The store a command-line tool talks to, with the config it came from.
 struct CliStore {
   std::unique_ptr<engine::redis::RedisStore> store;
   std::optional<workflows::Config> config;
@@ -521,7 +521,7 @@ int emit(const EmitOptions& options, const std::string& redis_flag, const std::s
   return 0;
 }
 
-// --config and --redis: every command that reads or writes the store takes both (spec/semantics.md).
+// --config and --redis: every command that reads or writes the store takes both.
 void add_store_options(CLI::App* command, std::string& config_path, std::string& redis_flag) {
   command->add_option("--config", config_path, "config file (default ./nurture.yaml)");
   command->add_option("--redis", redis_flag, "redis://host:port/db or unix:///path");

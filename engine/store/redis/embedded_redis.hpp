@@ -36,8 +36,8 @@ class EmbeddedRedis {
   std::filesystem::path path_file_;
 };
 
-// The socket a client uses to reach the daemon of DIR (the redis.path indirection for long paths, see
-// spec/semantics.md "Command line"); empty when no daemon seems to be running.
+// The socket a client uses to reach the daemon of DIR (with the redis.path indirection the daemon writes for paths
+// too long for a unix socket); empty when no daemon seems to be running.
 std::filesystem::path embedded_socket_path(const std::filesystem::path& state_dir);
 
 }  // namespace nurture::engine::redis

@@ -1,5 +1,5 @@
 #pragma once
-// The Redis data model (DESIGN.md "Redis data model"). Every key a transition touches carries its partition as the
+// The Redis data model. Every key a transition touches carries its partition as the
 // Redis Cluster hash tag `{p}`, so one Lua script commits a transition in one slot.
 
 #include <string>

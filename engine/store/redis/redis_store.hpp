@@ -1,5 +1,5 @@
 #pragma once
-// Store on one Redis (DESIGN.md data model). One engine process serves all partitions in this version.
+// Store on one Redis. One engine process serves all partitions in this version.
 
 #include <memory>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// The connector SDK (spec/connectors.md): what a channel connector receives (Action), what it answers (Result),
+// The connector SDK: what a channel connector receives (Action), what it answers (Result),
 // and how it is declared (ConnectorFactory with its config keys). This header is all a connector includes.
 //
 // The engine owns retries, rate limits, suppression and metrics; a connector only delivers and classifies.

@@ -1,4 +1,4 @@
-/* The connector plugin ABI, version 1 (spec/connectors.md "Plugin ABI"). C types only, so a plugin and the engine
+/* The connector plugin ABI, version 1. C types only, so a plugin and the engine
  * need not share a compiler or a C++ standard library. A plugin exports one symbol:
  *
  *     const nurture_connector_v1_t* nurture_connector_v1(void);
