@@ -40,7 +40,7 @@ class SerialConnector final : public sdk::Connector {
         done(sdk::Result::retry(std::chrono::seconds(5), "the connector's queue is full"));
         return;
       }
-      queue_.push_back({action, std::move(done), std::chrono::steady_clock::now()});
+      queue_.push_back({action, std::move(done)});
     }
     wake_.notify_one();
   }
@@ -58,7 +58,7 @@ class SerialConnector final : public sdk::Connector {
       }
       // A send whose deadline passed while it queued was already given up by the dispatcher (and will be retried):
       // sending it now could deliver it twice.
-      if (std::chrono::steady_clock::now() - job.queued_at > send_deadline) {
+      if (job.action.past_deadline()) {
         job.done(sdk::Result::retry(std::chrono::seconds(1), "its deadline passed while it waited to be sent"));
         continue;
       }
@@ -80,7 +80,6 @@ class SerialConnector final : public sdk::Connector {
   struct Job {
     sdk::Action action;
     sdk::Completion done;
-    std::chrono::steady_clock::time_point queued_at;
   };
   std::deque<Job> queue_;
   bool stopping_ = false;

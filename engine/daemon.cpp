@@ -89,9 +89,9 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
     target.url = embedded->url();
     spdlog::info("private redis-server on {}", target.url);
   }
-  auto connection = redis::RedisConnection::open(target.url);
-  auto dispatch_connection = redis::RedisConnection::open(target.url);
-  auto webhook_connection = redis::RedisConnection::open(target.url);
+  auto connection = redis::RedisConnection::open(target.url, options.redis_timeout);
+  auto dispatch_connection = redis::RedisConnection::open(target.url, options.redis_timeout);
+  auto webhook_connection = redis::RedisConnection::open(target.url, options.redis_timeout);
   if (!connection || !dispatch_connection || !webhook_connection) {
     spdlog::error("{} (start Redis or pass --redis)",
                   !connection ? connection.error() : !dispatch_connection ? dispatch_connection.error()
@@ -143,7 +143,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   std::unique_ptr<http::StatusServer> admin_server;
   const char* admin_token = config.admin_token_env.empty() ? nullptr : std::getenv(config.admin_token_env.c_str());
   if (admin_token != nullptr && *admin_token != '\0') {
-    if (auto admin_connection = redis::RedisConnection::open(target.url)) {
+    if (auto admin_connection = redis::RedisConnection::open(target.url, options.redis_timeout)) {
       admin_store = std::make_unique<redis::RedisStore>(std::move(*admin_connection), store_options);
       admin = std::make_unique<AdminApi>(admin_token, *admin_store, [] { reload_requested = true; });
       if (auto started = http::StatusServer::start(config.admin_listen, metrics,
@@ -172,7 +172,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
         if (backoff != std::chrono::milliseconds(100)) metrics.store_reachable(true);
         backoff = std::chrono::milliseconds(100);
       } catch (const StoreUnavailable& e) {
-        metrics.store_reachable(false);
+        metrics.store_reachable(false, e.what());
         metrics.store_error(loop);
         spdlog::warn("{}: {}; retrying in {} ms", loop, e.what(), backoff.count());
         std::this_thread::sleep_for(backoff);

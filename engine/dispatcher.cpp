@@ -195,7 +195,7 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
     if (const int limit = connectors_.concurrency(connector); limit > 0) {
       for (std::size_t k = 0; k < in_flight.size() && in_flight_per_connector[connector] >= limit; ++k) {
         if (in_flight[k].second && in_flight[k].first->action.connector == connector) {
-          settle_in_flight(k, std::chrono::steady_clock::now() + send_deadline);
+          settle_in_flight(k, std::chrono::steady_clock::now() + policy_.answer_within);
         }
       }
     }
@@ -216,7 +216,7 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
       in_flight.emplace_back(&entry, std::move(pending));
     }
   }
-  const auto deadline = std::chrono::steady_clock::now() + send_deadline;
+  const auto deadline = std::chrono::steady_clock::now() + policy_.answer_within;
   for (std::size_t k = 0; k < in_flight.size(); ++k) settle_in_flight(k, deadline);
   record(records);
 }
@@ -288,7 +288,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.workflow = planned.workflow;
   action.step = planned.step;
   // An I/O deadline for the connector, on the wall clock it can read (not the engine's Clock, which may be virtual).
-  action.deadline = std::chrono::system_clock::now() + send_deadline;
+  action.deadline = std::chrono::system_clock::now() + policy_.answer_within;
 
   if (planned.kind == "post") {
     auto rendered = templates_.render_post(planned.template_name, variables);

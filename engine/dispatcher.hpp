@@ -20,6 +20,9 @@ struct RetryPolicy {
   int max_attempts = 5;
   std::chrono::milliseconds first_backoff{1000};
   std::chrono::milliseconds max_backoff{std::chrono::hours(1)};
+  // How long a connector has to answer one send; past it the attempt counts as a retry (and Action.deadline, which
+  // connectors read, says the same on the wall clock).
+  std::chrono::milliseconds answer_within{send_deadline};
   // The wait before attempt `attempt + 1`: exponential with full jitter, at least what the provider asked for.
   std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds at_least) const;
 };

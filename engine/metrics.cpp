@@ -65,6 +65,8 @@ struct Metrics::Impl {
                                                              .Help("Unexpected errors a loop survived, by loop")
                                                              .Register(registry);
   std::atomic<bool> reachable{true};
+  mutable std::mutex problem_mutex;
+  std::string problem;
   std::atomic<bool> keep_samples{false};
   std::mutex samples_mutex;
   std::vector<std::chrono::milliseconds> samples;
@@ -97,11 +99,19 @@ void Metrics::action_result(const std::string& outcome, const std::string& conne
 void Metrics::connector_held(const std::string& connector, const std::string& reason) {
   impl_->held.Add({{"connector", connector}, {"reason", reason}}).Increment();
 }
-void Metrics::store_reachable(bool reachable) {
+void Metrics::store_reachable(bool reachable, const std::string& problem) {
+  {
+    std::lock_guard lock(impl_->problem_mutex);
+    impl_->problem = reachable ? std::string() : problem;
+  }
   impl_->reachable = reachable;
   impl_->store_up.Set(reachable ? 1 : 0);
 }
 bool Metrics::store_is_reachable() const { return impl_->reachable; }
+std::string Metrics::store_problem() const {
+  std::lock_guard lock(impl_->problem_mutex);
+  return impl_->problem;
+}
 void Metrics::store_error(const std::string& loop) { impl_->store_errors.Add({{"loop", loop}}).Increment(); }
 void Metrics::loop_error(const std::string& loop) { impl_->loop_errors.Add({{"loop", loop}}).Increment(); }
 

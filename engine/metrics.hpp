@@ -24,8 +24,10 @@ class Metrics {
   void action_result(const std::string& outcome, const std::string& connector);
   // A send the engine held back: rate_limited or circuit_open.
   void connector_held(const std::string& connector, const std::string& reason);
-  void store_reachable(bool reachable);
+  // `problem`: why Redis is not usable now (its error), which /readyz shows.
+  void store_reachable(bool reachable, const std::string& problem = {});
   bool store_is_reachable() const;
+  std::string store_problem() const;
   void store_error(const std::string& loop);  // a StoreUnavailable a loop backed off from
   void loop_error(const std::string& loop);   // any other exception a loop survived
 

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -32,6 +31,25 @@ void remove_orphaned_temporaries(const fs::path& dir) {
     if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
   }
 }
+
+// Writes `body` to `path` (created or truncated); 0, or the errno of the first failure (ENOSPC on a full disk,
+// which a buffered stream would not tell).
+int write_whole(const fs::path& path, const std::string& body) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  std::size_t written = 0;
+  while (written < body.size()) {
+    const ssize_t n = ::write(fd, body.data() + written, body.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return error;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  return ::close(fd) == 0 ? 0 : errno;
+}
 }  // namespace
 
 void FileConnector::send(const sdk::Action& action, sdk::Completion done) {
@@ -48,14 +66,11 @@ void FileConnector::send(const sdk::Action& action, sdk::Completion done) {
   // Write aside, then link into place: the final name appears complete or not at all, and link() fails with
   // EEXIST where the action was delivered before, which is how duplicates are told apart.
   const fs::path temporary = dir_ / fmt::format(".{}.{}.tmp", name, ::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(body.data(), static_cast<std::streamsize>(body.size()));
-    out.flush();
-    if (!out) {
-      done(sdk::Result::retry(std::chrono::seconds(1), fmt::format("cannot write {}", temporary.string())));
-      return;
-    }
+  if (const int error = write_whole(temporary, body); error != 0) {
+    fs::remove(temporary, ec);  // a partial file would only take more of a disk that may be full
+    done(sdk::Result::retry(std::chrono::seconds(1),
+                            fmt::format("cannot write {}: {}", temporary.string(), std::strerror(error))));
+    return;
   }
   const fs::path final_path = dir_ / name;
   if (::link(temporary.c_str(), final_path.c_str()) != 0) {

@@ -114,8 +114,7 @@ class SmtpConnector final : public sdk::Connector {
         queue_.pop_front();
       }
       // Past its deadline the engine has given up on this send and will retry it: sending now could send twice.
-      if (job.action.deadline != std::chrono::system_clock::time_point{} &&
-          std::chrono::system_clock::now() > job.action.deadline) {
+      if (job.action.past_deadline()) {
         job.done(sdk::Result::retry(std::chrono::seconds(1), "smtp: its deadline passed while it was queued"));
         continue;
       }

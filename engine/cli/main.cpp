@@ -1,6 +1,7 @@
 // The `nurture` command line. Exit codes: 0 ok, 1 invalid input / failed check, 2 usage,
 // 3 cannot reach Redis or a connector.
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -530,6 +531,8 @@ void add_store_options(CLI::App* command, std::string& config_path, std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A Redis or HTTP peer that goes away is an error reply to report, not a silent death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   // Logs go to stderr: stdout carries what commands print (timelines, reports, previews) and must stay clean.
   spdlog::set_default_logger(spdlog::stderr_color_mt("nurture"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
@@ -548,6 +551,9 @@ int main(int argc, char** argv) {
   run->add_option("--consumer", daemon.consumer, "consumer name in the groups (default: hostname)");
   std::string lease = "60s";
   run->add_option("--lease", lease, "take over what another engine left unacknowledged this long (e.g. 30s)")
+      ->capture_default_str();
+  std::string redis_timeout = "10s";
+  run->add_option("--redis-timeout", redis_timeout, "a Redis command unanswered this long fails and is retried")
       ->capture_default_str();
 
   auto* validate_cmd = app.add_subcommand("validate", "check workflows, templates and config");
@@ -649,6 +655,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     daemon.lease = *lease_duration;
+    auto timeout = workflows::parse_duration(redis_timeout);
+    if (!timeout || timeout->count() == 0) {
+      std::cerr << "error: --redis-timeout takes a duration such as 10s\n";
+      return 2;
+    }
+    daemon.redis_timeout = *timeout;
     return engine::run_daemon(daemon, registry);
   }
   if (*validate_cmd) return validate(dir, config_path);

@@ -138,7 +138,8 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (target == "/readyz") {
       const bool ready = metrics_.store_is_reachable();
       response.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
-      response.body() = ready ? "ready\n" : "not ready: Redis does not answer\n";
+      const std::string problem = metrics_.store_problem();
+      response.body() = ready ? "ready\n" : "not ready: " + (problem.empty() ? "Redis does not answer" : problem) + "\n";
     } else if (target == "/metrics") {
       response.result(bhttp::status::ok);
       response.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

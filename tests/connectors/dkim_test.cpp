@@ -83,7 +83,7 @@ TEST_CASE("rsa-sha256 and ed25519-sha256 signatures verify with dkimpy, and a ch
   }
 }
 
-TEST_CASE("the smtp connector signs what it sends when given a key; a bad key is a config error") {
+TEST_CASE("the smtp connector signs what it sends when given a key, a bad key is a config error") {
   TempDir dir;
   make_key(dir.path(), "ed25519");
   SmtpSink sink(dir / "mail");

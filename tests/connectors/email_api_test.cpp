@@ -73,7 +73,7 @@ void check_common_answers(sdk::Connector& connector, const HttpRecorder& recorde
 
 }  // namespace
 
-TEST_CASE("sendgrid: v3 mail/send with a bearer key, custom_args.action_id, our headers; X-Message-Id back") {
+TEST_CASE("sendgrid: v3 mail/send with a bearer key, custom_args.action_id, our headers, X-Message-Id back") {
   TempDir dir;
   HttpRecorder recorder(dir / "http");
   recorder.script({{202, "", {{"X-Message-Id", "sg-abc"}}}});
@@ -108,7 +108,7 @@ TEST_CASE("sendgrid: v3 mail/send with a bearer key, custom_args.action_id, our 
   CHECK(limited.after <= std::chrono::seconds(60));
 }
 
-TEST_CASE("mailgun: form fields to /v3/DOMAIN/messages, Basic api:KEY, v:action_id and h: headers; id back") {
+TEST_CASE("mailgun: form fields to /v3/DOMAIN/messages, Basic api:KEY, v:action_id and h: headers, id back") {
   TempDir dir;
   HttpRecorder recorder(dir / "http");
   recorder.script({{200, R"({"id":"<mg-1@acme.example>","message":"Queued. Thank you."})"}});
@@ -133,7 +133,7 @@ TEST_CASE("mailgun: form fields to /v3/DOMAIN/messages, Basic api:KEY, v:action_
   check_common_answers(*connector, recorder);
 }
 
-TEST_CASE("postmark: /email with the server token, Metadata.action_id, broadcast stream; 406 is suppressed") {
+TEST_CASE("postmark: /email with the server token, Metadata.action_id, broadcast stream, 406 is suppressed") {
   TempDir dir;
   HttpRecorder recorder(dir / "http");
   recorder.script({{200, R"({"To":"ana@example.com","ErrorCode":0,"Message":"OK","MessageID":"pm-1"})"}});
@@ -160,7 +160,7 @@ TEST_CASE("postmark: /email with the server token, Metadata.action_id, broadcast
   check_common_answers(*connector, recorder);
 }
 
-TEST_CASE("a slow provider does not hold up another; an unreachable one is a retry") {
+TEST_CASE("a slow provider does not hold up another, an unreachable one is a retry") {
   TempDir dir;
   HttpRecorder slow(dir / "slow");
   HttpRecorder fast(dir / "fast");

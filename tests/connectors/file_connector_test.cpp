@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include "connectors/file/file_connector.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -51,4 +55,19 @@ TEST_CASE("the file connector removes temporary files a killed writer left behin
   CHECK_FALSE(std::filesystem::exists(dir / "outbox/.abc.eml.999999.tmp"));
   CHECK(std::filesystem::exists(dir / "outbox/.def.eml.1.tmp"));
   CHECK(std::filesystem::exists(dir / "outbox/xyz.eml"));
+}
+
+TEST_CASE("on a full disk the file connector answers retry with the system's reason and leaves no partial file") {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "outbox");
+  // Its temporary file pointed at /dev/full: every write fails with ENOSPC.
+  std::filesystem::create_symlink("/dev/full", dir / fmt::format("outbox/.full.eml.{}.tmp", ::getpid()));
+  connectors::FileConnector connector(dir / "outbox");
+  sdk::Action action;
+  action.action_id = "full";
+  action.email.mime = "Subject: hi\r\n\r\nbody\r\n";
+  const sdk::Result result = send_now(connector, action);
+  CHECK(result.kind == sdk::Result::Kind::retry);
+  CHECK(result.reason.find("No space left on device") != std::string::npos);
+  CHECK(std::filesystem::is_empty(dir / "outbox"));
 }

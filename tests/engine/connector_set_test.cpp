@@ -55,7 +55,7 @@ TEST_CASE("a token bucket lets `rate` through, then says how long to wait") {
   CHECK(set.admit("unlimited-or-unknown", t0).go);
 }
 
-TEST_CASE("five transient failures in a row open the circuit for 30 s; one trial send closes it") {
+TEST_CASE("five transient failures in a row open the circuit for 30 s, one trial send closes it") {
   ConnectorSet set;
   set.add("crm", std::make_unique<Recording>(0));
   for (int i = 0; i < 4; ++i) set.report("crm", sdk::Result::retry(seconds(1), "503"), t0);

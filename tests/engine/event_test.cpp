@@ -89,7 +89,7 @@ TEST_CASE("an email attribute must be a mail address: CR, LF and angle brackets 
   CHECK(reason(R"({"email":"no-at-sign"})").rfind("`attrs.email` ", 0) == 0);
 }
 
-TEST_CASE("RFC 3339 times: lower-case t and z, 1-9 fractional digits, offsets; out of range refused") {
+TEST_CASE("RFC 3339 times: lower-case t and z, 1-9 fractional digits, offsets, out of range refused") {
   CHECK(format_rfc3339(*parse_rfc3339("2026-03-02t08:00:00z")) == "2026-03-02T08:00:00Z");
   const auto nanos = parse_rfc3339("2026-03-02T08:00:00.123456789Z");
   REQUIRE(nanos);

@@ -35,7 +35,7 @@ const char* sendgrid_events = R"([
 
 }  // namespace
 
-TEST_CASE("sendgrid: a signed event webhook gives hard bounces and spam reports; a bad signature gives nothing") {
+TEST_CASE("sendgrid: a signed event webhook gives hard bounces and spam reports, a bad signature gives nothing") {
   TempDir dir;
   shell(dir.path(), "openssl ecparam -name prime256v1 -genkey -noout -out " + (dir / "ec.pem").string());
   const std::string public_key =
@@ -72,7 +72,7 @@ TEST_CASE("sendgrid: a signed event webhook gives hard bounces and spam reports;
   CHECK(parse_report_message("Subject: hi\r\n\r\nhello").error().kind == FeedbackError::Kind::malformed);
 }
 
-TEST_CASE("mailgun: HMAC-signed webhooks; permanent failures and complaints count, temporary ones do not") {
+TEST_CASE("mailgun: HMAC-signed webhooks, permanent failures and complaints count, temporary ones do not") {
   TempDir dir;
   const std::string timestamp = unix_now();
   const std::string token = "f0e1d2c3b4a5968778695a4b3c2d1e0f";
@@ -102,7 +102,7 @@ TEST_CASE("mailgun: HMAC-signed webhooks; permanent failures and complaints coun
   CHECK(parse_mailgun_webhook(webhook(failed, std::string(64, '0')), "signing-key", now).error().message == "bad signature");
 }
 
-TEST_CASE("postmark: Basic auth; hard bounces and spam complaints count, soft bounces do not") {
+TEST_CASE("postmark: Basic auth, hard bounces and spam complaints count, soft bounces do not") {
   const std::string hard = R"({"RecordType":"Bounce","ID":42,"Type":"HardBounce","Email":"ana@example.com",
     "Description":"The server was unable to deliver your message","Metadata":{"action_id":"a1","lead":"L1"}})";
   const Headers good = {{"authorization", "Basic aG9vazpzM2NyZXQ="}};  // hook:s3cret
@@ -151,7 +151,7 @@ TEST_CASE("a DSN (RFC 3464) with a permanent failure is a bounce of the action i
   CHECK((*reports)[0].event_id == "dsn:0123abcd:ana@example.com");
 }
 
-TEST_CASE("an ARF abuse report (RFC 5965) is a complaint; other messages are refused with a reason") {
+TEST_CASE("an ARF abuse report (RFC 5965) is a complaint, other messages are refused with a reason") {
   const std::string arf =
       "Content-Type: multipart/report; report-type=feedback-report; boundary=\"X\"\n\n"
       "--X\nContent-Type: text/plain\n\nThis is an email abuse report\n"

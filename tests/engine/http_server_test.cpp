@@ -47,7 +47,7 @@ int connect_to(int port) {
 
 }  // namespace
 
-TEST_CASE("a body past 1 MiB is answered 413 and headers past 16 KiB 431; the server goes on") {
+TEST_CASE("a body past 1 MiB is answered 413 and headers past 16 KiB 431, the server goes on") {
   Metrics metrics;
   auto server = echo_server(metrics);
   CHECK(http_request(server->port(), "POST", "/x", std::string(2 << 20, 'x')).status == 413);

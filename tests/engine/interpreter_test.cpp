@@ -157,7 +157,7 @@ steps:
   CHECK(first.actions[0].action_id != second.actions[0].action_id);
 }
 
-TEST_CASE("an event nothing in the campaign looks at is not relevant; attributes always are") {
+TEST_CASE("an event nothing in the campaign looks at is not relevant, attributes always are") {
   Fixture f(R"(workflow: welcome
 trigger: { event: lead.created }
 steps:

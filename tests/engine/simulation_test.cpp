@@ -58,10 +58,10 @@ steps:
   CHECK(count() == goals);  // deterministic per lead
 }
 
-TEST_CASE("event lines need `at` and the wire format; errors name the line") {
+TEST_CASE("event lines need `at` and the wire format, errors name the line") {
   CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L1\",\"at\":\"2026-03-02T08:00:00Z\"}\n\n", "e.jsonl")->size() == 1);
   CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L1\"}", "e.jsonl").error() == "e.jsonl:1: missing field `at`");
-  CHECK(read_event_lines("\n{oops", "e.jsonl").error() == "e.jsonl:2: not a JSON object");
+  CHECK(read_event_lines("\n{oops", "e.jsonl").error().rfind("e.jsonl:2: not a JSON object (", 0) == 0);
   CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L 1\",\"at\":\"2026-03-02T08:00:00Z\"}", "e.jsonl").error() ==
         "e.jsonl:1: `lead` must be 1-128 bytes of UTF-8 without whitespace or controls");
   auto attrs = read_event_lines(

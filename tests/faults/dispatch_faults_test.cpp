@@ -24,7 +24,49 @@ class ThrowingConnector final : public sdk::Connector {
   void send(const sdk::Action&, sdk::Completion) override { throw std::runtime_error("a bug in the connector"); }
 };
 
+// A connector that takes every send and never answers, as behind a provider that hangs; it keeps each completion,
+// as a connector whose answer comes too late does.
+class SilentConnector final : public sdk::Connector {
+ public:
+  explicit SilentConnector(std::vector<sdk::Completion>& held) : held_(held) {}
+  void send(const sdk::Action&, sdk::Completion done) override { held_.push_back(std::move(done)); }
+
+ private:
+  std::vector<sdk::Completion>& held_;
+};
+
 }  // namespace
+
+TEST_CASE("a connector that never answers costs the action a retry after the deadline, then the dead-letter stream") {
+  std::vector<sdk::Completion> held;
+  testing::FaultCampaign s("{ type: silent }", [&held](sdk::Registry& registry) {
+    registry.add({"silent", "never answers", {}, [&held](const sdk::ConnectorConfig&, std::string&) {
+                    return std::unique_ptr<sdk::Connector>(new SilentConnector(held));
+                  }});
+  });
+  RetryPolicy policy{2, seconds(10), minutes(10)};
+  policy.answer_within = milliseconds(300);
+  Engine engine(*s.store, s.campaign, *s.library, *s.connectors, s.clock, policy);
+  s.emit("lead.created", "L1", R"({"email":"ana@example.com"})");
+  const auto started = steady_clock::now();
+  engine.drain();
+  CHECK(s.stat("step:hello:retried") == 1);
+  s.clock.advance(minutes(1));
+  engine.drain();
+  CHECK(steady_clock::now() - started < seconds(10));  // two deadlines, not a hang
+  CHECK(s.stat("step:hello:failed") == 1);
+  REQUIRE(held.size() == 2);
+  const int p = partition_of("L1", 2);
+  auto dead = s.redis.connect()->command({"XRANGE", fmt::format("nurture:{{{}}}:outbox:dead", p), "-", "+"});
+  REQUIRE(dead.elements.size() == 1);
+  CHECK(testing::stream_field(dead.elements[0], "reason").find("did not answer in time") != std::string::npos);
+  // The answers arrive at last, after the dispatcher gave up: they write into state that is still alive (no
+  // use-after-free under the sanitizers) and change nothing.
+  for (auto& done : held) done(sdk::Result::sent("late"));
+  engine.drain();
+  CHECK(s.stat("step:hello:sent") == 0);
+  CHECK(s.stat("step:hello:failed") == 1);
+}
 
 TEST_CASE("an unsubscribe stops mail already queued for its address, for every lead that shares it") {
   testing::FaultCampaign s("{ type: file, dir: ./outbox, rate: \"1/m\" }");
@@ -44,7 +86,7 @@ TEST_CASE("an unsubscribe stops mail already queued for its address, for every l
   CHECK(s.stat("step:hello:skipped") == 1);  // suppressed at dispatch
 }
 
-TEST_CASE("a connector that throws costs the action a retry, then the dead-letter stream; the engine goes on") {
+TEST_CASE("a connector that throws costs the action a retry, then the dead-letter stream, the engine goes on") {
   testing::FaultCampaign s("{ type: throwing }", [](sdk::Registry& registry) {
     registry.add({"throwing", "throws on every send", {}, [](const sdk::ConnectorConfig&, std::string&) {
                     return std::unique_ptr<sdk::Connector>(new ThrowingConnector);
@@ -142,4 +184,30 @@ TEST_CASE("a mail server that resets every connection: retries with backoff, the
   auto dead = s.redis.connect()->command({"XRANGE", fmt::format("nurture:{{{}}}:outbox:dead", p), "-", "+"});
   REQUIRE(dead.elements.size() == 1);
   CHECK(testing::stream_field(dead.elements[0], "reason").rfind("gave up after 3 attempts: smtp: ", 0) == 0);
+}
+
+TEST_CASE("a full disk under the file connector: the send is retried, leaves nothing behind, and goes once space returns") {
+  testing::FaultCampaign s("{ type: file, dir: ./outbox }");
+  Engine engine(*s.store, s.campaign, *s.library, *s.connectors, s.clock, RetryPolicy{5, seconds(10), minutes(10)});
+  const std::filesystem::path outbox = s.dir / "campaign/outbox";
+  std::filesystem::create_directories(outbox);
+  // The connector writes `.NAME.PID.tmp` first: pointed at /dev/full, every write fails with ENOSPC, as on a full disk.
+  const std::string name = action_id("L1", "welcome", 1, 1, "hello", 1) + ".eml";
+  std::filesystem::create_symlink("/dev/full", outbox / fmt::format(".{}.{}.tmp", name, ::getpid()));
+  s.emit("lead.created", "L1", R"({"email":"ana@example.com"})");
+  engine.drain();
+  CHECK(s.stat("step:hello:retried") == 1);
+  CHECK(s.stat("step:hello:sent") == 0);
+  CHECK(s.stat("step:hello:failed") == 0);
+  // The partial file is gone (here: the link to /dev/full, so the disk has room again).
+  std::size_t entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(outbox)) {
+    ++entries;
+    INFO(entry.path().filename().string());
+  }
+  CHECK(entries == 0);
+  s.clock.advance(minutes(20));
+  engine.drain();
+  CHECK(s.stat("step:hello:sent") == 1);
+  CHECK(std::filesystem::exists(outbox / name));
 }

@@ -10,7 +10,7 @@ using namespace nurture;
 using namespace nurture::engine;
 using namespace std::chrono;
 
-TEST_CASE("a Redis that stops answering is an error after the command timeout, not a hang; then it recovers") {
+TEST_CASE("a Redis that stops answering is an error after the command timeout, not a hang, then it recovers") {
   testing::TempDir dir;
   testing::RedisServer redis(dir / "redis");
   auto connection = redis::RedisConnection::open(redis.url(), milliseconds(500));

@@ -11,7 +11,7 @@ using namespace nurture;
 using namespace nurture::engine;
 using namespace std::chrono;
 
-TEST_CASE("a connector's `rate` holds sends back until tokens return; held sends spend no attempt") {
+TEST_CASE("a connector's `rate` holds sends back until tokens return, held sends spend no attempt") {
   testing::TempDir dir;
   testing::RedisServer redis(dir / "redis");
   testing::write_campaign(dir / "campaign",

@@ -53,7 +53,7 @@ TEST_CASE("Redis restarted under a running daemon: it waits, resumes, and loses 
   CHECK(daemon->running());  // the daemon does not crash; it retries with backoff...
   const HttpReply not_ready = http_get(c.status_port, "/readyz");  // ...and says it is not ready
   CHECK(not_ready.status == 503);
-  CHECK(not_ready.body == "not ready: Redis does not answer\n");
+  CHECK(not_ready.body.rfind("not ready: ", 0) == 0);  // and why, in Redis's or the socket's words
   CHECK(http_get(c.status_port, "/healthz").status == 200);
   CHECK(http_get(c.status_port, "/metrics").body.find("nurture_store_up 0") != std::string::npos);
   redis = std::make_unique<RedisServer>(redis_dir / "redis");
@@ -70,7 +70,7 @@ TEST_CASE("Redis restarted under a running daemon: it waits, resumes, and loses 
   CHECK(daemon->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("two engines on one Redis share the work; when one is killed the other takes over what it held") {
+TEST_CASE("two engines on one Redis share the work, when one is killed the other takes over what it held") {
   TempDir redis_dir;
   RedisServer redis(redis_dir / "redis");
   Campaign c(redis.url());

@@ -267,7 +267,7 @@ TEST_CASE("a lead cannot grow past the attribute limit over many events: the eve
   CHECK(w.smtp.messages().size() == 1);
 }
 
-TEST_CASE("a commit Redis refuses for one lead fails that lead's event alone; the rest of the batch commits") {
+TEST_CASE("a commit Redis refuses for one lead fails that lead's event alone, the rest of the batch commits") {
   World w;
   auto store = w.store();
   // Wrong data where a lead's hash belongs: every script that touches it errors (WRONGTYPE).
@@ -284,7 +284,7 @@ TEST_CASE("a commit Redis refuses for one lead fails that lead's event alone; th
   CHECK(w.smtp.messages().size() == 3);
 }
 
-TEST_CASE("an event that keeps stopping the engine is quarantined after five deliveries; the others go on") {
+TEST_CASE("an event that keeps stopping the engine is quarantined after five deliveries, the others go on") {
   World w;
   {
     auto store = w.store();
@@ -426,7 +426,7 @@ TEST_CASE("an action that fails for good raises action.failed with the reason") 
   CHECK(store->load_lead("L1").tags == std::set<std::string>{"failed"});
 }
 
-TEST_CASE("two engines split the partitions' timers; when one falls silent the other serves them all") {
+TEST_CASE("two engines split the partitions' timers, when one falls silent the other serves them all") {
   World w;
   auto store_a = std::make_unique<redis::RedisStore>(
       w.redis.connect(), redis::RedisStoreOptions{"nurture:", 4, "engine-a", hours(24), hours(24)});
@@ -511,7 +511,7 @@ TEST_CASE("a bounce report (DSN) for the first email suppresses the address: the
   CHECK(w.stat("L1", "step:tips:skipped") == "1");
 }
 
-TEST_CASE("a provider webhook over HTTP: authenticated bounces suppress and reach the lead; others change nothing") {
+TEST_CASE("a provider webhook over HTTP: authenticated bounces suppress and reach the lead, others change nothing") {
   World w;
   ::setenv("NURTURE_TEST_HOOK_USER", "hook", 1);
   ::setenv("NURTURE_TEST_HOOK_PASSWORD", "s3cret", 1);
@@ -555,7 +555,7 @@ TEST_CASE("a provider webhook over HTTP: authenticated bounces suppress and reac
   CHECK(props["reason"] == "HardBounce: unknown user");
 }
 
-TEST_CASE("a template that fails to render fails that action for that lead; the engine and other sends go on") {
+TEST_CASE("a template that fails to render fails that action for that lead, the engine and other sends go on") {
   World w;
   auto store = w.store();
   Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);

@@ -18,7 +18,7 @@ TEST_CASE("mailboxes parse with and without display names") {
   CHECK_FALSE(parse_mailbox("Name <broken"));
 }
 
-TEST_CASE("non-ASCII header text becomes RFC 2047 encoded words; ASCII stays as it is") {
+TEST_CASE("non-ASCII header text becomes RFC 2047 encoded words, ASCII stays as it is") {
   CHECK(encode_header_text("Welcome aboard") == "Welcome aboard");
   CHECK(encode_header_text("Zoë") == "=?UTF-8?B?Wm/Dqw==?=");
   const std::string long_subject(60, 'x');

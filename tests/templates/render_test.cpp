@@ -18,7 +18,7 @@ nlohmann::json lead_variables(nlohmann::json lead) {
 }
 }  // namespace
 
-TEST_CASE("front matter gives the subject; the body renders lead variables HTML-escaped") {
+TEST_CASE("front matter gives the subject, the body renders lead variables HTML-escaped") {
   TempDir dir;
   write_file(dir / "welcome.mustache",
              "---\nsubject: \"Welcome, {{lead.first_name}} & co\"\n---\n<p>Hi {{lead.first_name}}</p>\n");
@@ -98,7 +98,7 @@ TEST_CASE("front matter is split off only when the file starts with ---") {
   CHECK(none.body == "<p>---</p>");
 }
 
-TEST_CASE("a post template is plain text; front matter gives visibility and a scheduled time") {
+TEST_CASE("a post template is plain text, front matter gives visibility and a scheduled time") {
   TempDir dir;
   write_file(dir / "launch.mustache",
              "---\nvisibility: direct\nscheduled_at: \"2026-03-02T09:00:00Z\"\n---\nHi {{lead.first_name}} & co: "

@@ -27,7 +27,7 @@ std::string clicked_target(const std::string& url, const TrackingLinks& verifier
 }
 }  // namespace
 
-TEST_CASE("links are rewritten to signed click URLs; mailto, data-notrack and the unsubscribe link are not") {
+TEST_CASE("links are rewritten to signed click URLs, mailto, data-notrack and the unsubscribe link are not") {
   const std::string unsubscribe = links.unsubscribe_url("a1");
   const std::string html = "<html><body><p><a href=\"https://acme.example/pricing?plan=pro&amp;ref=mail\">Pricing</a>"
                            " <A class=\"btn\" HREF='http://acme.example/x'>X</A>"

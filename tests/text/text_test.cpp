@@ -19,7 +19,7 @@ TEST_CASE("UTF-8 is checked strictly: overlongs, surrogates, truncated and stray
   CHECK(first_invalid_utf8("ok\xfcok") == 2);
 }
 
-TEST_CASE("broken UTF-8 is repaired byte by byte with U+FFFD; valid text comes back as it was") {
+TEST_CASE("broken UTF-8 is repaired byte by byte with U+FFFD, valid text comes back as it was") {
   CHECK(to_valid_utf8("Müller") == "Müller");
   CHECK(to_valid_utf8("M\xfcller") == "M\xef\xbf\xbdller");
   CHECK(is_valid_utf8(to_valid_utf8(std::string(45, '\x80'))));
@@ -79,7 +79,7 @@ TEST_CASE("JSON going out never throws on broken UTF-8") {
   CHECK(dump_json(value) == "{\"lead\":\"L\xef\xbf\xbd\",\"reply\":\"550 Benutzer unbekannt \xef\xbf\xbd\"}");
 }
 
-TEST_CASE("only absolute http(s) URLs with a host pass; CR, LF and other schemes never do") {
+TEST_CASE("only absolute http(s) URLs with a host pass, CR, LF and other schemes never do") {
   auto ok = parse_http_url("https://Acme.example/pricing?plan=pro#top");
   REQUIRE(ok);
   CHECK(ok->host == "acme.example");

@@ -171,7 +171,7 @@ TEST_CASE("conformance: bluesky (session, then a post with link and mention face
   conformance::run(s, registry());
 }
 
-TEST_CASE("conformance: x (a post; a direct message to the lead's x_user_id)") {
+TEST_CASE("conformance: x (a post, a direct message to the lead's x_user_id)") {
   for (const std::string visibility : {"", "direct"}) {
     conformance::Subject s;
     s.type = "x";

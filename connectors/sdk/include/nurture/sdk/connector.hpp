@@ -50,6 +50,11 @@ struct Action {
   // When the engine stops waiting for this send's answer (wall clock). A connector that queues sends must not
   // start one past it: the engine has given up and will retry it, so starting it could deliver it twice.
   std::chrono::system_clock::time_point deadline;
+
+  // Whether the engine has given up on this send (an action without a deadline never expires).
+  bool past_deadline(std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const {
+    return deadline != std::chrono::system_clock::time_point{} && now > deadline;
+  }
 };
 
 // Exactly one per action.
