@@ -19,7 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/support/bench_support.hpp"
-#include "engine/engine.hpp"
+#include "engine/runtime/engine.hpp"
+#include "engine/runtime/pinned_versions.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "workflows/campaign.hpp"
 

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/simulation.hpp"
+#include "engine/core/simulation.hpp"
 #include "workflows/campaign.hpp"
 
 namespace fs = std::filesystem;

@@ -17,17 +17,17 @@
 #include <unistd.h>
 
 #include "text/utf8.hpp"
-#include "engine/connector_set.hpp"
-#include "engine/csv.hpp"
-#include "engine/daemon.hpp"
-#include "engine/dispatcher.hpp"
-#include "engine/event.hpp"
-#include "engine/feedback.hpp"
-#include "engine/feedback_recorder.hpp"
-#include "engine/report.hpp"
-#include "engine/simulation.hpp"
+#include "engine/runtime/connector_set.hpp"
+#include "text/csv.hpp"
+#include "engine/cli/daemon.hpp"
+#include "engine/runtime/dispatcher.hpp"
+#include "engine/core/event.hpp"
+#include "engine/runtime/feedback.hpp"
+#include "engine/runtime/feedback_recorder.hpp"
+#include "engine/runtime/report.hpp"
+#include "engine/core/simulation.hpp"
 #include "engine/store/redis/redis_store.hpp"
-#include "engine/store_target.hpp"
+#include "engine/store/store_target.hpp"
 #include "workflows/campaign.hpp"
 #include "workflows/graph.hpp"
 #include "workflows/schema.hpp"
@@ -417,7 +417,7 @@ int import_csv(const std::string& file, const std::string& id_column, const std:
     return 1;
   }
   const std::string text(content);
-  engine::CsvReader reader(text);
+  text::CsvReader reader(text);
   std::string error;
   auto header = reader.next(error);
   if (!header) {

@@ -10,7 +10,7 @@
 
 #include <tl/expected.hpp>
 
-#include "engine/metrics.hpp"
+#include "engine/runtime/metrics.hpp"
 
 namespace nurture::engine::http {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/event.hpp"
-#include "engine/lead.hpp"
-#include "engine/transition.hpp"
+#include "engine/core/event.hpp"
+#include "engine/core/lead.hpp"
+#include "engine/core/transition.hpp"
 
 namespace nurture::engine {
 

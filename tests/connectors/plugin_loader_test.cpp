@@ -3,7 +3,7 @@
 
 #include <future>
 
-#include "engine/connector_set.hpp"
+#include "engine/runtime/connector_set.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace nurture;

@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "connectors/builtins.hpp"
-#include "engine/engine.hpp"
+#include "engine/runtime/engine.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
 

@@ -9,7 +9,7 @@
 #include <atomic>
 #include <thread>
 
-#include "engine/identity.hpp"
+#include "engine/core/identity.hpp"
 #include "tests/faults/campaign_setup.hpp"
 
 using namespace nurture;

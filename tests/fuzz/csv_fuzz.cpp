@@ -1,9 +1,9 @@
 // CSV for `nurture import`.
-#include "engine/csv.hpp"
+#include "text/csv.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  nurture::engine::CsvReader reader(nurture::fuzz::as_text(data, size));
+  nurture::text::CsvReader reader(nurture::fuzz::as_text(data, size));
   std::string error;
   std::size_t rows = 0;
   while (reader.next(error)) nurture::fuzz::require(++rows <= size + 1, "at most a row per byte");

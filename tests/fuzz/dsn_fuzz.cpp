@@ -1,5 +1,5 @@
 // Delivery status notifications (RFC 3464) and abuse reports (RFC 5965) for `nurture dsn`.
-#include "engine/feedback.hpp"
+#include "engine/runtime/feedback.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "text/utf8.hpp"
 

@@ -1,5 +1,5 @@
 // The event wire format (XADD fields) and the JSON form of the admin API and simulate's events.jsonl.
-#include "engine/event.hpp"
+#include "engine/core/event.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "text/utf8.hpp"
 

@@ -8,7 +8,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 
-#include "engine/feedback.hpp"
+#include "engine/runtime/feedback.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "text/utf8.hpp"
 

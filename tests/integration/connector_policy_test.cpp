@@ -2,8 +2,8 @@
 #include <doctest/doctest.h>
 
 #include "connectors/builtins.hpp"
-#include "engine/engine.hpp"
-#include "engine/identity.hpp"
+#include "engine/runtime/engine.hpp"
+#include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
 

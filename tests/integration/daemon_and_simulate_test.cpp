@@ -8,8 +8,8 @@
 #include <set>
 
 #include "connectors/builtins.hpp"
-#include "engine/engine.hpp"
-#include "engine/simulation.hpp"
+#include "engine/runtime/engine.hpp"
+#include "engine/core/simulation.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
 

@@ -12,7 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/store/redis/redis_connection.hpp"
-#include "engine/identity.hpp"
+#include "engine/core/identity.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace nurture::testing;

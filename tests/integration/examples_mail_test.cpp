@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "engine/dispatcher.hpp"
+#include "engine/runtime/dispatcher.hpp"
 #include "templates/mime.hpp"
 #include "templates/template_library.hpp"
 #include "templates/tracking.hpp"

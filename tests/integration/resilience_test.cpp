@@ -11,7 +11,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "engine/identity.hpp"
+#include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/daemon_campaign.hpp"
 

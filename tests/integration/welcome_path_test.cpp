@@ -7,13 +7,13 @@
 #include <thread>
 
 #include "connectors/builtins.hpp"
-#include "engine/dispatcher.hpp"
-#include "engine/engine.hpp"
+#include "engine/runtime/dispatcher.hpp"
+#include "engine/runtime/engine.hpp"
 #include "engine/http/status_server.hpp"
-#include "engine/metrics.hpp"
-#include "engine/tracking_endpoints.hpp"
-#include "engine/webhooks.hpp"
-#include "engine/identity.hpp"
+#include "engine/runtime/metrics.hpp"
+#include "engine/http/tracking_endpoints.hpp"
+#include "engine/http/webhooks.hpp"
+#include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
 

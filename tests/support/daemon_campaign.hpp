@@ -8,7 +8,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "engine/identity.hpp"
+#include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_connection.hpp"
 #include "tests/support/fixtures.hpp"
 

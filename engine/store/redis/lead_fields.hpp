@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "engine/lead.hpp"
+#include "engine/core/lead.hpp"
 
 namespace nurture::engine::redis {
 

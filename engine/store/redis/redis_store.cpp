@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/identity.hpp"
+#include "engine/core/identity.hpp"
 #include "engine/store/redis/lead_fields.hpp"
 #include "text/address.hpp"
 

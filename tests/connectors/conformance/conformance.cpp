@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <future>
 
-#include "engine/connector_set.hpp"
+#include "engine/runtime/connector_set.hpp"
 
 namespace nurture::conformance {
 

@@ -1,0 +1,217 @@
+#include "engine/core/event.hpp"
+
+#include <algorithm>
+
+#include <date/date.h>
+#include <fmt/format.h>
+
+#include "text/address.hpp"
+#include "text/json.hpp"
+#include "text/utf8.hpp"
+
+namespace nurture::engine {
+
+namespace {
+
+// Reads `count` digits at `pos`; -1 when they are not all digits.
+int digits(const std::string& s, std::size_t pos, std::size_t count) {
+  if (pos + count > s.size()) return -1;
+  int value = 0;
+  for (std::size_t i = pos; i < pos + count; ++i) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    value = value * 10 + (s[i] - '0');
+  }
+  return value;
+}
+
+bool rfc3339_fields(const std::string& s, TimePoint& out) {
+  // YYYY-MM-DD?HH:MM:SS[.f+](Z|+HH:MM|-HH:MM)
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return false;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
+  const int year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2);
+  const int hour = digits(s, 11, 2), minute = digits(s, 14, 2), second = digits(s, 17, 2);
+  // The engine's clock counts nanoseconds in 64 bits, which ends in 2262: later times would overflow.
+  if (year < 1970 || year > 2199 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
+      second > 60) {
+    return false;
+  }
+  const date::year_month_day ymd{date::year(year), date::month(static_cast<unsigned>(month)),
+                                 date::day(static_cast<unsigned>(day))};
+  if (!ymd.ok()) return false;
+  std::size_t pos = 19;
+  long long millis = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    const std::size_t start = ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+    const std::size_t count = pos - start;
+    if (count == 0 || count > 9) return false;
+    for (std::size_t i = 0; i < 3; ++i) millis = millis * 10 + (i < count ? s[start + i] - '0' : 0);
+  }
+  int offset_minutes = 0;
+  if (pos + 1 == s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    // UTC
+  } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
+    const int oh = digits(s, pos + 1, 2), om = digits(s, pos + 4, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+    offset_minutes = (s[pos] == '+' ? 1 : -1) * (oh * 60 + om);
+  } else {
+    return false;
+  }
+  const auto days = date::sys_days(ymd);
+  out = TimePoint(days.time_since_epoch()) + std::chrono::hours(hour) + std::chrono::minutes(minute - offset_minutes) +
+        std::chrono::seconds(std::min(second, 59)) + std::chrono::milliseconds(millis);
+  return true;
+}
+
+}  // namespace
+
+tl::expected<TimePoint, std::string> parse_rfc3339(const std::string& text) {
+  TimePoint parsed;
+  if (text.size() <= 40 && rfc3339_fields(text, parsed)) return parsed;
+  return tl::unexpected(fmt::format("`at` \"{}\" is not an RFC 3339 time (e.g. 2026-03-02T08:00:00Z)",
+                                    text::to_valid_utf8(text::truncate_utf8(text, 64))));
+}
+
+std::string format_rfc3339(TimePoint time) {
+  return date::format("%FT%TZ", std::chrono::time_point_cast<std::chrono::seconds>(time));
+}
+
+namespace {
+
+bool printable_without_whitespace(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// Every string (keys included) within the size limit; the depth was checked before parsing.
+std::optional<std::string> oversized_string(const nlohmann::json& value) {
+  std::vector<const nlohmann::json*> pending{&value};
+  while (!pending.empty()) {
+    const nlohmann::json* node = pending.back();
+    pending.pop_back();
+    if (node->is_string() && node->get_ref<const std::string&>().size() > EventLimits::max_string_bytes) {
+      return "a string value is longer than " + std::to_string(EventLimits::max_string_bytes) + " bytes";
+    }
+    if (node->is_object()) {
+      for (const auto& [key, child] : node->items()) {
+        if (key.size() > EventLimits::max_string_bytes) return std::string("a key is too long");
+        pending.push_back(&child);
+      }
+    } else if (node->is_array()) {
+      for (const auto& child : *node) pending.push_back(&child);
+    }
+  }
+  return std::nullopt;
+}
+
+tl::expected<nlohmann::json, std::string> json_object_field(const StreamFields& fields, const std::string& name) {
+  auto it = fields.find(name);
+  if (it == fields.end()) return nlohmann::json::object();
+  auto parsed = text::parse_json(it->second, {EventLimits::max_entry_bytes, EventLimits::max_depth});
+  if (!parsed) return tl::unexpected(fmt::format("`{}` {}", name, parsed.error()));
+  if (!parsed->is_object()) return tl::unexpected(fmt::format("`{}` must be a JSON object", name));
+  if (parsed->size() > EventLimits::max_attributes) {
+    return tl::unexpected(fmt::format("`{}` has {} keys, more than the limit of {}", name, parsed->size(),
+                                      EventLimits::max_attributes));
+  }
+  if (auto problem = oversized_string(*parsed)) return tl::unexpected(fmt::format("`{}`: {}", name, *problem));
+  return parsed;
+}
+
+// Fields whose meaning the engine knows are checked here, where they enter, not where they are used.
+std::optional<std::string> check_known_attributes(const nlohmann::json& attrs) {
+  if (auto email = attrs.find("email"); email != attrs.end() && !email->is_null()) {
+    if (!email->is_string() || !text::parse_address(email->get_ref<const std::string&>())) {
+      return fmt::format("`attrs.email` {} is not a mail address", text::dump_json(*email).substr(0, 300));
+    }
+  }
+  return std::nullopt;
+}
+
+tl::expected<void, std::string> check_entry(const StreamFields& fields) {
+  std::size_t bytes = 0;
+  for (const auto& [name, value] : fields) bytes += name.size() + value.size();
+  if (bytes > EventLimits::max_entry_bytes) {
+    return tl::unexpected(fmt::format("the entry is {} bytes, more than the limit of {}", bytes,
+                                      EventLimits::max_entry_bytes));
+  }
+  return {};
+}
+
+}  // namespace
+
+tl::expected<Event, std::string> parse_event(const StreamFields& fields, const std::string& stream_id) {
+  if (auto size = check_entry(fields); !size) return tl::unexpected(size.error());
+  Event event;
+  event.stream_id = stream_id;
+
+  auto type = fields.find("type");
+  if (type == fields.end()) return tl::unexpected(std::string("missing field `type`"));
+  const auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  };
+  if (type->second.size() > EventLimits::max_type_bytes) {
+    return tl::unexpected(fmt::format("`type` is longer than {} bytes", EventLimits::max_type_bytes));
+  }
+  if (type->second.empty() || !std::all_of(type->second.begin(), type->second.end(), allowed)) {
+    return tl::unexpected(fmt::format("`type` \"{}\" must match [a-z0-9_.-]+", text::to_valid_utf8(type->second)));
+  }
+  event.type = type->second;
+
+  auto lead = fields.find("lead");
+  if (lead == fields.end()) return tl::unexpected(std::string("missing field `lead`"));
+  if (lead->second.empty() || lead->second.size() > EventLimits::max_lead_bytes ||
+      !printable_without_whitespace(lead->second) || !text::is_valid_utf8(lead->second)) {
+    return tl::unexpected(std::string("`lead` must be 1-128 bytes of UTF-8 without whitespace or controls"));
+  }
+  event.lead = lead->second;
+
+  if (auto at = fields.find("at"); at != fields.end()) {
+    auto parsed = parse_rfc3339(at->second);
+    if (!parsed) return tl::unexpected(parsed.error());
+    event.at = *parsed;
+  } else {
+    // The entry id's first part is the stream's own clock in ms.
+    event.at = from_unix_ms(std::stoll(stream_id.substr(0, stream_id.find('-'))));
+  }
+  auto attrs = json_object_field(fields, "attrs");
+  if (!attrs) return tl::unexpected(attrs.error());
+  if (auto problem = check_known_attributes(*attrs)) return tl::unexpected(*problem);
+  event.attrs = std::move(*attrs);
+  auto props = json_object_field(fields, "props");
+  if (!props) return tl::unexpected(props.error());
+  event.props = std::move(*props);
+  if (auto id = fields.find("id"); id != fields.end()) {
+    if (id->second.empty() || id->second.size() > EventLimits::max_id_bytes ||
+        !printable_without_whitespace(id->second) || !text::is_valid_utf8(id->second)) {
+      return tl::unexpected(std::string("`id` must be 1-256 bytes of UTF-8 without whitespace or controls"));
+    }
+    event.id = id->second;
+  }
+  // Other fields are left alone: producers may add their own (trace ids...) without losing events.
+  return event;
+}
+
+tl::expected<StreamFields, std::string> fields_from_json_object(std::string_view json_text) {
+  // One level more than attrs and props themselves: they sit inside this object.
+  auto parsed = text::parse_json(json_text, {EventLimits::max_entry_bytes, EventLimits::max_depth + 1});
+  if (!parsed) return tl::unexpected("the event " + parsed.error());
+  if (!parsed->is_object()) return tl::unexpected(std::string("the event is not a JSON object"));
+  StreamFields fields;
+  for (const auto& [key, value] : parsed->items()) {
+    fields[key] = value.is_string() ? value.get<std::string>() : text::dump_json(value);
+  }
+  return fields;
+}
+
+StreamFields to_stream_fields(const Event& event) {
+  StreamFields fields{{"type", event.type}, {"lead", event.lead}, {"at", format_rfc3339(event.at)}};
+  if (!event.attrs.empty()) fields["attrs"] = text::dump_json(event.attrs);
+  if (!event.props.empty()) fields["props"] = text::dump_json(event.props);
+  if (!event.id.empty()) fields["id"] = event.id;
+  return fields;
+}
+
+}  // namespace nurture::engine

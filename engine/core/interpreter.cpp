@@ -1,0 +1,795 @@
+// The per-lead state machine.
+//
+// An event is processed in five phases: (1) apply it to the lead (attributes, history, suppression, scoring, then
+// a stage change, whose `lead.stage_changed` is processed at once as an event of its own); (2) check every active
+// enrollment's exit_when; (3) resume enrollments waiting in wait_for on it; (4) let triggers enroll, workflows in
+// id order; (5) run every resumed or new enrollment until it waits or ends. Events the run raises itself (a stage
+// change from a `score`/`set` step, `lead.handed_off`) are processed after it, at the same instant, the same way.
+//
+// An enrollment that is not running is waiting on a timer (wait, wait_until, a send window) or on an event
+// (wait_for, with a timeout timer). Every move bumps its seq, so a timer that fires for an older seq is a no-op.
+
+#include "engine/core/interpreter.hpp"
+
+#include <cmath>
+#include <deque>
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include "engine/core/calendar.hpp"
+#include "engine/core/identity.hpp"
+
+namespace nurture::engine {
+
+namespace wf = workflows;
+
+namespace {
+
+constexpr std::size_t history_limit = 50;
+// A guard against a goto loop with no wait in it (validation refuses those; this keeps a bad model from hanging).
+constexpr int max_steps_per_run = 1000;
+
+void collect_remembered(const wf::Condition& condition, std::map<std::string, std::set<std::string>>& out);
+
+void collect_term(const wf::ConditionTerm& term, std::map<std::string, std::set<std::string>>& out) {
+  if (const auto* event = std::get_if<wf::EventTest>(&term)) {
+    auto& props = out[event->type];
+    for (const auto& test : event->where) props.insert(test.name);
+  } else if (const auto* all = std::get_if<wf::AllOf>(&term)) {
+    for (const auto& c : all->items) collect_remembered(c, out);
+  } else if (const auto* any = std::get_if<wf::AnyOf>(&term)) {
+    for (const auto& c : any->items) collect_remembered(c, out);
+  } else if (const auto* negated = std::get_if<wf::NotOf>(&term)) {
+    collect_remembered(*negated->item, out);
+  }
+}
+
+void collect_remembered(const wf::Condition& condition, std::map<std::string, std::set<std::string>>& out) {
+  for (const auto& term : condition.terms) collect_term(term, out);
+}
+
+nlohmann::json attribute(const LeadSnapshot& lead, const std::string& name) {
+  auto it = lead.attrs.find(name);
+  return it == lead.attrs.end() ? nlohmann::json(nullptr) : *it;
+}
+
+bool props_match(const std::vector<wf::PropTest>& where, const nlohmann::json& props) {
+  for (const auto& test : where) {
+    auto it = props.find(test.name);
+    if (!test.comparison.holds(it == props.end() ? nlohmann::json(nullptr) : *it)) return false;
+  }
+  return true;
+}
+
+std::string prop_text(const nlohmann::json& props, const char* name) {
+  auto it = props.find(name);
+  return it != props.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+// Where a condition is evaluated: always a lead at an instant; inside a workflow also the enrollment, which is
+// what `{event: T, step: S}` refers to.
+struct ConditionContext {
+  const LeadSnapshot& lead;
+  TimePoint now;
+  const wf::Workflow* workflow = nullptr;
+  const Enrollment* enrollment = nullptr;
+};
+
+bool holds(const wf::Condition& condition, const ConditionContext& context);
+
+bool event_test_holds(const wf::EventTest& test, const ConditionContext& context) {
+  const bool plain = !test.within && test.where.empty() && test.step.empty();
+  if (plain && test.count) {
+    auto it = context.lead.counts.find(test.type);
+    return test.count->holds(it == context.lead.counts.end() ? 0L : it->second);
+  }
+  std::string step_action_id;
+  if (!test.step.empty()) {
+    if (!context.workflow || !context.enrollment) return false;
+    auto index = context.workflow->step_index(test.step);
+    if (!index) return false;
+    step_action_id = action_id(context.lead.id, context.workflow->id, context.enrollment->version,
+                               context.enrollment->number, test.step, context.enrollment->visit_of(*index));
+  }
+  const std::int64_t now_ms = to_unix_ms(context.now);
+  long matches = 0;
+  for (const auto& entry : context.lead.history) {
+    if (entry.type != test.type) continue;
+    if (test.within && entry.at_ms < now_ms - test.within->count()) continue;
+    if (!props_match(test.where, entry.props)) continue;
+    if (!test.step.empty()) {
+      if (entry.workflow != context.workflow->id || entry.step != test.step) continue;
+      const bool same_enrollment = entry.action_id.empty() ? entry.at_ms >= context.enrollment->entered_ms
+                                                           : entry.action_id == step_action_id;
+      if (!same_enrollment) continue;
+    }
+    ++matches;
+  }
+  return test.count ? test.count->holds(matches) : matches > 0;
+}
+
+bool term_holds(const wf::ConditionTerm& term, const ConditionContext& context) {
+  struct Visitor {
+    const ConditionContext& context;
+    bool operator()(const wf::AttrTest& t) const { return t.comparison.holds(attribute(context.lead, t.name)); }
+    bool operator()(const wf::ScoreTest& t) const { return t.comparison.holds(context.lead.score); }
+    bool operator()(const wf::StageTest& t) const { return context.lead.stage == t.stage; }
+    bool operator()(const wf::TagTest& t) const { return context.lead.tags.count(t.tag) > 0; }
+    bool operator()(const wf::EventTest& t) const { return event_test_holds(t, context); }
+    bool operator()(const wf::AllOf& t) const {
+      return std::all_of(t.items.begin(), t.items.end(), [&](const wf::Condition& c) { return holds(c, context); });
+    }
+    bool operator()(const wf::AnyOf& t) const {
+      return std::any_of(t.items.begin(), t.items.end(), [&](const wf::Condition& c) { return holds(c, context); });
+    }
+    bool operator()(const wf::NotOf& t) const { return !holds(*t.item, context); }
+  };
+  return std::visit(Visitor{context}, term);
+}
+
+bool holds(const wf::Condition& condition, const ConditionContext& context) {
+  return std::all_of(condition.terms.begin(), condition.terms.end(),
+                     [&](const wf::ConditionTerm& term) { return term_holds(term, context); });
+}
+
+// The state of one transition being computed: the lead as it evolves, and everything it has decided so far.
+class Run {
+ public:
+  Run(const Interpreter& interpreter, const LeadSnapshot& lead, TimePoint now)
+      : interpreter_(interpreter), campaign_(interpreter.campaign()), now_(now) {
+    out_.expected_version = lead.version;
+    out_.lead = lead;
+    decay_score();
+  }
+
+  Transition finish() { return std::move(out_); }
+
+  void process_event(const Event& event) {
+    apply_to_lead(event);
+    check_exits_on(event);
+    std::vector<std::string> runnable = resume_waiting_for(event);
+    for (const auto& id : enroll_by_trigger(event)) runnable.push_back(id);
+    std::sort(runnable.begin(), runnable.end());
+    for (const auto& id : runnable) {
+      Enrollment& enrollment = lead().enrollments[id];
+      const wf::Workflow* workflow = interpreter_.versions().find(id, enrollment.version);
+      if (workflow) run(*workflow, enrollment, enrollment.step);
+    }
+    drain_raised_events();
+  }
+
+  void process_timer(const TimerRef& timer) {
+    out_.timers_to_remove.push_back(timer);
+    auto it = lead().enrollments.find(timer.workflow);
+    if (it == lead().enrollments.end() || it->second.seq != timer.seq || !it->second.active()) {
+      return;  // stale: removing it is all there is to do
+    }
+    const wf::Workflow* workflow = workflow_of(timer.workflow, it->second);
+    if (!workflow || it->second.step >= workflow->steps.size()) return;  // its workflow is gone
+    Enrollment& enrollment = it->second;
+    enrollment.seq += 1;
+    const wf::Step& step = workflow->steps[enrollment.step];
+    std::optional<std::size_t> next;
+    switch (enrollment.status) {
+      case EnrollmentStatus::deferred:  // the send window opened: run the delivery step itself
+        next = enrollment.step;
+        break;
+      case EnrollmentStatus::waiting_for: {
+        const auto& wait_for = std::get<wf::WaitForStep>(step.action);
+        next = wait_for.on_timeout.empty() ? workflow->next_after(enrollment.step)
+                                           : workflow->step_index(wait_for.on_timeout);
+        break;
+      }
+      default:
+        next = workflow->next_after(enrollment.step);
+    }
+    if (next) {
+      run(*workflow, enrollment, *next);
+    } else {
+      complete(*workflow, enrollment);
+    }
+    drain_raised_events();
+  }
+
+ private:
+  LeadSnapshot& lead() { return out_.lead; }
+
+  // The workflow an active enrollment runs on: its pinned version, or the current one when the enrollment can move
+  // there (the step it waits at exists in it, by id). Moving drops visit counts: they belong to the old step list.
+  const wf::Workflow* workflow_of(const std::string& id, Enrollment& enrollment) {
+    const WorkflowVersions& versions = interpreter_.versions();
+    const wf::Workflow* pinned = versions.find(id, enrollment.version);
+    const int current_version = versions.current(id);
+    if (current_version == 0 || current_version == enrollment.version || !enrollment.active()) return pinned;
+    const wf::Workflow* current = versions.find(id, current_version);
+    if (!current) return pinned;
+    if (pinned && enrollment.step < pinned->steps.size()) {
+      if (auto index = current->step_index(pinned->steps[enrollment.step].id)) {
+        enrollment.version = current_version;
+        enrollment.step = *index;
+        enrollment.visits.clear();
+        return current;
+      }
+    }
+    return pinned;
+  }
+
+  void note(TimelineEntry entry) {
+    entry.at = now_;
+    entry.lead = lead().id;
+    if (!entry.workflow.empty()) {
+      count(entry.workflow, entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind));
+      if (!entry.goal.empty()) count(entry.workflow, "goal:" + entry.goal);
+    }
+    out_.timeline.push_back(std::move(entry));
+  }
+
+  void count(const std::string& workflow, std::string field) { out_.counters.push_back({workflow, std::move(field)}); }
+
+  void decay_score() {
+    const std::int64_t now_ms = to_unix_ms(now_);
+    const auto& half_life = campaign_.scoring.half_life;
+    if (half_life && lead().score != 0 && now_ms > lead().score_at_ms) {
+      const double elapsed = static_cast<double>(now_ms - lead().score_at_ms);
+      lead().score *= std::exp2(-elapsed / static_cast<double>(half_life->count()));
+    }
+    lead().score_at_ms = now_ms;
+  }
+
+  // A lead's attributes stay within the per-event limit: one lead cannot grow without bound over many events.
+  // Past it the event is refused whole (ingest dead-letters it with this reason) rather than half applied.
+  void merge_attributes(const nlohmann::json& attrs) {
+    std::size_t added = 0;
+    for (const auto& [key, value] : attrs.items()) added += lead().attrs.contains(key) ? 0 : 1;
+    if (lead().attrs.size() + added > EventLimits::max_attributes) {
+      throw std::invalid_argument(fmt::format("the lead would have {} attributes, more than the limit of {}",
+                                              lead().attrs.size() + added, EventLimits::max_attributes));
+    }
+    for (const auto& [key, value] : attrs.items()) lead().attrs[key] = value;
+  }
+
+  // Phase 1.
+  void apply_to_lead(const Event& event) {
+    merge_attributes(event.attrs);
+    remember(event);
+    if (event.type == "email.opened" || event.type == "email.clicked") {
+      const std::string workflow = prop_text(event.props, "workflow");
+      const std::string step = prop_text(event.props, "step");
+      if (!workflow.empty() && !step.empty()) {
+        count(workflow, fmt::format("step:{}:{}", step, event.type == "email.opened" ? "opened" : "clicked"));
+      }
+    }
+    if (event.type == "lead.unsubscribed") {
+      const std::string channel = prop_text(event.props, "channel");
+      lead().suppressed.insert(channel.empty() ? "email" : channel);
+      // The address too: mail already queued for it, and other leads sharing it, are stopped at dispatch.
+      const auto email = lead().attrs.find("email");
+      if ((channel.empty() || channel == "email") && email != lead().attrs.end() && email->is_string()) {
+        out_.suppress.emplace_back("email", email->get<std::string>());
+      }
+    } else if (event.type == "email.bounced" || event.type == "email.complained") {
+      lead().suppressed.insert("email");
+    }
+    for (const auto& rule : campaign_.scoring.rules) {
+      if (!rule.event.empty() && rule.event == event.type && props_match(rule.where, event.props)) {
+        lead().score += rule.points;
+      }
+    }
+    score_attribute_rules();
+    move_stage_up(true);
+  }
+
+  void remember(const Event& event) {
+    const auto& remembered = interpreter_.remembered_events();
+    auto it = remembered.find(event.type);
+    if (it == remembered.end()) return;
+    HistoryEntry entry;
+    entry.type = event.type;
+    entry.at_ms = to_unix_ms(event.at);
+    entry.workflow = prop_text(event.props, "workflow");
+    entry.step = prop_text(event.props, "step");
+    entry.action_id = prop_text(event.props, "action_id");
+    for (const auto& name : it->second) {
+      if (auto prop = event.props.find(name); prop != event.props.end()) entry.props[name] = *prop;
+    }
+    auto& history = lead().history;
+    history.push_back(std::move(entry));
+    if (history.size() > history_limit) history.erase(history.begin(), history.end() - history_limit);
+    lead().counts[event.type] += 1;
+  }
+
+  void score_attribute_rules() {
+    for (const auto& rule : campaign_.scoring.rules) {
+      if (rule.attr.empty() || lead().attr_rules_scored.count(rule.name)) continue;
+      if (rule.test && rule.test->holds(attribute(lead(), rule.attr))) {
+        lead().score += rule.points;
+        lead().attr_rules_scored.insert(rule.name);
+      }
+    }
+  }
+
+  // Moves the lead up to the last stage whose condition holds. `at_once`: process lead.stage_changed now (an
+  // event's own phase 1); else queue it behind the current run (a score or set step).
+  void move_stage_up(bool at_once) {
+    const auto& stages = campaign_.scoring.stages;
+    std::optional<std::size_t> target;
+    const ConditionContext context{lead(), now_};
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      if (holds(stages[i].condition, context)) target = i;
+    }
+    if (!target) return;
+    const auto current = campaign_.scoring.stage_rank(lead().stage);
+    if (current && *current >= *target) return;
+    change_stage(stages[*target].name, at_once);
+  }
+
+  void change_stage(const std::string& to, bool at_once) {
+    if (lead().stage == to) return;
+    TimelineEntry line;
+    line.kind = "stage";
+    if (!lead().stage.empty()) line.from = lead().stage;
+    line.to = to;
+    line.score = std::lround(lead().score);
+    note(line);
+    Event changed;
+    changed.type = "lead.stage_changed";
+    changed.lead = lead().id;
+    changed.at = now_;
+    changed.props = {{"from", line.from ? nlohmann::json(*line.from) : nlohmann::json(nullptr)},
+                     {"to", to},
+                     {"score", line.score}};
+    lead().stage = to;
+    if (at_once) {
+      process_event(changed);
+    } else {
+      raised_.push_back(std::move(changed));
+    }
+  }
+
+  void drain_raised_events() {
+    while (!raised_.empty()) {
+      Event event = std::move(raised_.front());
+      raised_.pop_front();
+      process_event(event);
+    }
+  }
+
+  // Phase 2.
+  void check_exits_on(const Event& event) {
+    for (auto& [id, enrollment] : lead().enrollments) {
+      if (!enrollment.active()) continue;
+      const wf::Workflow* workflow = workflow_of(id, enrollment);
+      if (!workflow) continue;
+      for (const auto& rule : workflow->exit_when) {
+        const bool by_event = !rule.event.empty() && rule.event == event.type;
+        const bool by_condition =
+            rule.condition && holds(*rule.condition, {lead(), now_, workflow, &enrollment});
+        if (by_event || by_condition) {
+          exit(*workflow, enrollment, rule.goal);
+          break;
+        }
+      }
+    }
+  }
+
+  // Phase 3: returns the workflows to run.
+  std::vector<std::string> resume_waiting_for(const Event& event) {
+    std::vector<std::string> resumed;
+    for (auto& [id, enrollment] : lead().enrollments) {
+      if (enrollment.status != EnrollmentStatus::waiting_for) continue;
+      const wf::Workflow* workflow = workflow_of(id, enrollment);
+      if (!workflow || enrollment.step >= workflow->steps.size()) continue;
+      const auto* wait_for = std::get_if<wf::WaitForStep>(&workflow->steps[enrollment.step].action);
+      if (!wait_for || wait_for->event != event.type || !props_match(wait_for->where, event.props)) continue;
+      out_.timers_to_remove.push_back({lead().id, id, enrollment.seq});
+      enrollment.seq += 1;
+      auto next = workflow->next_after(enrollment.step);
+      if (!next) {
+        complete(*workflow, enrollment);
+        continue;
+      }
+      enrollment.step = *next;
+      enrollment.status = EnrollmentStatus::waiting;  // running, in fact: phase 5 takes it from here
+      resumed.push_back(id);
+    }
+    return resumed;
+  }
+
+  // Phase 4: returns the workflows entered.
+  std::vector<std::string> enroll_by_trigger(const Event& event) {
+    std::vector<std::string> entered;
+    for (const auto& listed : campaign_.workflows) {  // sorted by id
+      const wf::Workflow* current = interpreter_.versions().current_workflow(listed.id);
+      if (!current) continue;
+      const wf::Workflow& workflow = *current;
+      if (workflow.trigger.event != event.type || workflow.steps.empty()) continue;
+      auto existing = lead().enrollments.find(workflow.id);
+      int number = 1;
+      if (existing != lead().enrollments.end()) {
+        const Enrollment& previous = existing->second;
+        if (previous.active()) continue;  // a trigger that fires while enrolled is ignored
+        switch (workflow.reentry.policy) {
+          case wf::Reentry::Policy::never:
+            continue;
+          case wf::Reentry::Policy::after:
+            if (to_unix_ms(now_) - previous.entered_ms < workflow.reentry.after.count()) continue;
+            break;
+          case wf::Reentry::Policy::always:
+            break;
+        }
+        number = previous.number + 1;
+      }
+      if (workflow.trigger.when && !holds(*workflow.trigger.when, {lead(), now_, &workflow, nullptr})) continue;
+      Enrollment enrollment;
+      enrollment.version = interpreter_.versions().current(workflow.id);
+      enrollment.number = number;
+      enrollment.entered_ms = to_unix_ms(now_);
+      enrollment.seq = existing == lead().enrollments.end() ? 1 : existing->second.seq + 1;
+      enrollment.step = 0;
+      lead().enrollments[workflow.id] = enrollment;
+      TimelineEntry line;
+      line.workflow = workflow.id;
+      line.kind = "entered";
+      line.version = enrollment.version;
+      note(line);
+      entered.push_back(workflow.id);
+    }
+    return entered;
+  }
+
+  void exit(const wf::Workflow& workflow, Enrollment& enrollment, const std::string& goal) {
+    disarm(workflow, enrollment);
+    enrollment.status = EnrollmentStatus::exited;
+    TimelineEntry line;
+    line.workflow = workflow.id;
+    line.kind = "exited";
+    line.reason = goal.empty() ? "condition" : "goal";
+    line.goal = goal;
+    note(line);
+  }
+
+  void complete(const wf::Workflow& workflow, Enrollment& enrollment) {
+    enrollment.status = EnrollmentStatus::completed;
+    forget_visits_unless_needed(workflow, enrollment);
+    TimelineEntry line;
+    line.workflow = workflow.id;
+    line.kind = "completed";
+    note(line);
+  }
+
+  // A waiting enrollment that leaves: its timer goes (it would be a no-op anyway, but it costs memory).
+  void disarm(const wf::Workflow& workflow, Enrollment& enrollment) {
+    if (enrollment.status == EnrollmentStatus::waiting || enrollment.status == EnrollmentStatus::waiting_for ||
+        enrollment.status == EnrollmentStatus::deferred) {
+      out_.timers_to_remove.push_back({lead().id, workflow.id, enrollment.seq});
+    }
+    enrollment.seq += 1;
+  }
+
+  void arm(const wf::Workflow& workflow, Enrollment& enrollment, EnrollmentStatus status, TimePoint due) {
+    enrollment.status = status;
+    out_.timers_to_add.push_back({TimerRef{lead().id, workflow.id, enrollment.seq}, due});
+    forget_visits_unless_needed(workflow, enrollment);
+  }
+
+  // In a workflow without a way back every step is reached at most once, so every visit is 1 and storing the
+  // counts would only cost memory per waiting lead.
+  static void forget_visits_unless_needed(const wf::Workflow& workflow, Enrollment& enrollment) {
+    if (!workflow.may_revisit()) enrollment.visits.clear();
+  }
+
+  std::string lead_zone(const wf::Workflow& workflow) const {
+    const nlohmann::json zone = attribute(out_.lead, "timezone");
+    if (zone.is_string() && is_valid_timezone(zone.get<std::string>())) return zone.get<std::string>();
+    if (workflow.send_window && !workflow.send_window->fallback.empty()) return workflow.send_window->fallback;
+    return campaign_.config.default_timezone.empty() ? "UTC" : campaign_.config.default_timezone;
+  }
+
+  std::string window_zone(const wf::Workflow& workflow) const {
+    const auto& window = *workflow.send_window;
+    return window.lead_timezone ? lead_zone(workflow) : window.timezone;
+  }
+
+  // Phase 5: runs from step `index` until a wait or the end, at this instant.
+  void run(const wf::Workflow& workflow, Enrollment& enrollment, std::size_t index) {
+    std::optional<std::size_t> current = index;
+    for (int guard = 0; current && guard < max_steps_per_run; ++guard) {
+      if (exits_before_step(workflow, enrollment)) return;
+      const wf::Step& step = workflow.steps[*current];
+      enrollment.step = *current;
+      if (step.is_delivery() && workflow.send_window &&
+          !in_send_window(now_, *workflow.send_window, window_zone(workflow))) {
+        arm(workflow, enrollment, EnrollmentStatus::deferred,
+            next_window_opening(now_, *workflow.send_window, window_zone(workflow)));
+        return;
+      }
+      // Reaching a step again (a goto loop) is a new visit, hence a new action id for the same step.
+      enrollment.visits[*current] += 1;
+      count(workflow.id, fmt::format("step:{}:reached", step.id));
+      auto next = execute(workflow, enrollment, step);
+      if (!next) return;  // it waits, or it ended
+      current = *next;
+    }
+    if (current) return;  // the guard tripped; the enrollment stays where it is
+    complete(workflow, enrollment);
+  }
+
+  bool exits_before_step(const wf::Workflow& workflow, Enrollment& enrollment) {
+    for (const auto& rule : workflow.exit_when) {
+      if (rule.condition && holds(*rule.condition, {lead(), now_, &workflow, &enrollment})) {
+        exit(workflow, enrollment, rule.goal);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Outer optional: nullopt = stop running (waiting or ended). Inner: the next step, or nullopt to complete.
+  std::optional<std::optional<std::size_t>> execute(const wf::Workflow& workflow, Enrollment& enrollment,
+                                                    const wf::Step& step) {
+    const std::size_t index = enrollment.step;
+    const auto then = [&]() -> std::optional<std::optional<std::size_t>> {
+      auto next = workflow.next_after(index);
+      if (!next) {
+        complete(workflow, enrollment);
+        return std::nullopt;
+      }
+      return next;
+    };
+    const auto go_to = [&](const std::string& target) -> std::optional<std::optional<std::size_t>> {
+      return std::optional<std::size_t>(workflow.step_index(target));
+    };
+    const auto fall_through = [&]() -> std::optional<std::optional<std::size_t>> {
+      if (index + 1 < workflow.steps.size()) return std::optional<std::size_t>(index + 1);
+      complete(workflow, enrollment);
+      return std::nullopt;
+    };
+
+    if (const auto* email = std::get_if<wf::EmailStep>(&step.action)) {
+      deliver_email(workflow, enrollment, step, *email);
+      return then();
+    }
+    if (const auto* post = std::get_if<wf::PostStep>(&step.action)) {
+      if (lead().suppressed.count("social")) {
+        skip(workflow, step, "suppressed");
+      } else if (!within_frequency_cap("social")) {
+        skip(workflow, step, "frequency_cap");
+      } else {
+        plan(workflow, enrollment, step, "post", post->connector, post->template_name, {}, {});
+      }
+      return then();
+    }
+    if (const auto* webhook = std::get_if<wf::WebhookStep>(&step.action)) {
+      plan(workflow, enrollment, step, "webhook", webhook->connector, webhook->template_name, {}, {});
+      return then();
+    }
+    if (const auto* handoff = std::get_if<wf::HandoffStep>(&step.action)) {
+      plan(workflow, enrollment, step, "handoff", handoff->connector, {}, {}, handoff->note);
+      Event handed_off;
+      handed_off.type = "lead.handed_off";
+      handed_off.lead = lead().id;
+      handed_off.at = now_;
+      handed_off.props = {{"workflow", workflow.id}, {"connector", handoff->connector}};
+      raised_.push_back(std::move(handed_off));
+      return then();
+    }
+    if (const auto* wait = std::get_if<wf::WaitStep>(&step.action)) {
+      arm(workflow, enrollment, EnrollmentStatus::waiting, now_ + wait->duration);
+      return std::nullopt;
+    }
+    if (const auto* until = std::get_if<wf::WaitUntilStep>(&step.action)) {
+      std::optional<TimePoint> due;
+      if (until->at_minute) {
+        due = next_time_of_day(now_, *until->at_minute, until->days, lead_zone(workflow));
+      } else {
+        const nlohmann::json value = attribute(lead(), until->attr);
+        if (value.is_string()) {
+          if (auto date = parse_date_attribute(value.get<std::string>(), lead_zone(workflow))) {
+            due = *date + until->offset;
+          }
+        }
+      }
+      if (!due || *due <= now_) return then();  // already past, or no date to wait for
+      arm(workflow, enrollment, EnrollmentStatus::waiting, *due);
+      return std::nullopt;
+    }
+    if (const auto* wait_for = std::get_if<wf::WaitForStep>(&step.action)) {
+      arm(workflow, enrollment, EnrollmentStatus::waiting_for, now_ + wait_for->timeout);
+      return std::nullopt;
+    }
+    if (const auto* branch = std::get_if<wf::BranchStep>(&step.action)) {
+      for (const auto& branch_case : branch->cases) {
+        if (holds(branch_case.condition, {lead(), now_, &workflow, &enrollment})) return go_to(branch_case.target);
+      }
+      if (!branch->else_target.empty()) return go_to(branch->else_target);
+      return fall_through();
+    }
+    if (const auto* split = std::get_if<wf::SplitStep>(&step.action)) {
+      return go_to(split_target(workflow, step, *split));
+    }
+    if (const auto* score = std::get_if<wf::ScoreStep>(&step.action)) {
+      lead().score += score->points;
+      move_stage_up(false);
+      return then();
+    }
+    if (const auto* set = std::get_if<wf::SetStep>(&step.action)) {
+      for (const auto& [name, value] : set->attrs) lead().attrs[name] = value;
+      for (const auto& tag : set->tags) lead().tags.insert(tag);
+      if (set->stage) change_stage(*set->stage, false);
+      return then();
+    }
+    if (const auto* exit_step = std::get_if<wf::ExitStep>(&step.action)) {
+      if (exit_step->goal.empty()) {
+        complete(workflow, enrollment);
+      } else {
+        exit(workflow, enrollment, exit_step->goal);
+      }
+      return std::nullopt;
+    }
+    return then();
+  }
+
+  std::string split_target(const wf::Workflow& workflow, const wf::Step& step, const wf::SplitStep& split) const {
+    long total = 0;
+    for (const auto& arm : split.arms) total += arm.weight;
+    const std::string seed = fmt::format("{}\x1f{}\x1f{}", out_.lead.id, workflow.id, step.id);
+    const long bucket = static_cast<long>(XXH64(seed.data(), seed.size(), 0) % static_cast<unsigned long long>(total));
+    long cumulative = 0;
+    for (const auto& arm : split.arms) {
+      cumulative += arm.weight;
+      if (cumulative > bucket) return arm.target;
+    }
+    return split.arms.back().target;
+  }
+
+  void deliver_email(const wf::Workflow& workflow, Enrollment& enrollment, const wf::Step& step,
+                     const wf::EmailStep& email) {
+    std::string to;
+    if (email.to.empty() || email.to.rfind("attr.", 0) == 0) {
+      const nlohmann::json value = attribute(lead(), email.to.empty() ? "email" : email.to.substr(5));
+      if (value.is_string()) to = value.get<std::string>();
+    } else {
+      to = email.to;
+    }
+    if (lead().suppressed.count("email")) {
+      skip(workflow, step, "suppressed");
+    } else if (to.empty()) {
+      skip(workflow, step, "no_address");
+    } else if (!within_frequency_cap("email")) {
+      skip(workflow, step, "frequency_cap");
+    } else {
+      plan(workflow, enrollment, step, "email", email.connector, email.template_name, to, {});
+    }
+  }
+
+  // Config `frequency_cap`, across all workflows: false when the channel already had `max` sends in the last `per`
+  // (the send is then skipped); else this send is counted. Only sends within the window are kept on the lead.
+  bool within_frequency_cap(const std::string& channel) {
+    const auto cap = campaign_.config.frequency_caps.find(channel);
+    if (cap == campaign_.config.frequency_caps.end()) return true;
+    const std::int64_t now_ms = to_unix_ms(now_);
+    auto& times = lead().recent_sends_ms[channel];
+    std::erase_if(times, [&](std::int64_t at) { return at <= now_ms - cap->second.per.count(); });
+    if (static_cast<int>(times.size()) >= cap->second.max) return false;
+    times.push_back(now_ms);
+    return true;
+  }
+
+  void skip(const wf::Workflow& workflow, const wf::Step& step, const std::string& reason) {
+    TimelineEntry line;
+    line.workflow = workflow.id;
+    line.kind = "skipped";
+    line.step = step.id;
+    line.reason = reason;
+    note(line);
+  }
+
+  void plan(const wf::Workflow& workflow, const Enrollment& enrollment, const wf::Step& step, const std::string& kind,
+            const std::string& connector, const std::string& template_name, const std::string& to,
+            const std::string& note_text) {
+    PlannedAction action;
+    action.action_id = action_id(lead().id, workflow.id, enrollment.version, enrollment.number, step.id,
+                                 enrollment.visit_of(enrollment.step));
+    action.lead = lead().id;
+    action.workflow = workflow.id;
+    action.version = enrollment.version;
+    action.step = step.id;
+    action.kind = kind;
+    action.template_name = template_name;
+    action.connector = connector;
+    action.to = to;
+    action.note = note_text;
+    action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out_.actions.push_back(std::move(action));
+    TimelineEntry line;
+    line.workflow = workflow.id;
+    line.kind = "action";
+    line.step = step.id;
+    line.action = kind;
+    line.connector = connector;
+    line.template_name = template_name;
+    note(line);
+  }
+
+  const Interpreter& interpreter_;
+  const wf::Campaign& campaign_;
+  TimePoint now_;
+  Transition out_;
+  std::deque<Event> raised_;
+};
+
+}  // namespace
+
+std::string TimerRef::member() const { return fmt::format("{}\x1f{}\x1f{}", lead, workflow, seq); }
+
+std::optional<TimerRef> TimerRef::parse(const std::string& member) {
+  const auto first = member.find('\x1f');
+  const auto second = first == std::string::npos ? std::string::npos : member.find('\x1f', first + 1);
+  if (second == std::string::npos) return std::nullopt;
+  TimerRef timer{member.substr(0, first), member.substr(first + 1, second - first - 1), 0};
+  try {
+    timer.seq = std::stoull(member.substr(second + 1));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return timer;
+}
+
+Interpreter::Interpreter(const wf::Campaign& campaign)
+    : Interpreter(campaign, WorkflowVersions::of(campaign.workflows)) {}
+
+Interpreter::Interpreter(const wf::Campaign& campaign, WorkflowVersions versions)
+    : campaign_(campaign), versions_(std::move(versions)) {
+  for (const wf::Workflow* pointer : versions_.all()) {
+    const wf::Workflow& workflow = *pointer;
+    if (workflow.trigger.when) collect_remembered(*workflow.trigger.when, remembered_);
+    for (const auto& rule : workflow.exit_when) {
+      if (rule.condition) collect_remembered(*rule.condition, remembered_);
+    }
+    for (const auto& step : workflow.steps) {
+      if (const auto* branch = std::get_if<wf::BranchStep>(&step.action)) {
+        for (const auto& c : branch->cases) collect_remembered(c.condition, remembered_);
+      }
+    }
+  }
+  for (const auto& stage : campaign.scoring.stages) collect_remembered(stage.condition, remembered_);
+
+  relevant_types_ = {"lead.unsubscribed", "email.bounced", "email.complained", "email.opened", "email.clicked",
+                     "lead.stage_changed", "lead.handed_off"};
+  for (const auto& [type, props] : remembered_) relevant_types_.insert(type);
+  for (const wf::Workflow* pointer : versions_.all()) {
+    const wf::Workflow& workflow = *pointer;
+    relevant_types_.insert(workflow.trigger.event);
+    for (const auto& rule : workflow.exit_when) {
+      if (!rule.event.empty()) relevant_types_.insert(rule.event);
+      if (rule.condition) relevant_types_.insert("*");  // checked on every event
+    }
+    for (const auto& step : workflow.steps) {
+      if (const auto* wait_for = std::get_if<wf::WaitForStep>(&step.action)) relevant_types_.insert(wait_for->event);
+    }
+  }
+  for (const auto& rule : campaign.scoring.rules) {
+    if (!rule.event.empty()) relevant_types_.insert(rule.event);
+  }
+}
+
+bool Interpreter::is_relevant(const Event& event) const { return !event.attrs.empty() || listens_to(event.type); }
+
+bool Interpreter::listens_to(const std::string& type) const {
+  return relevant_types_.count(type) || relevant_types_.count("*");
+}
+
+Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const {
+  Run run(*this, lead, now);
+  run.process_event(event);
+  return run.finish();
+}
+
+Transition Interpreter::fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const {
+  Run run(*this, lead, now);
+  run.process_timer(timer);
+  return run.finish();
+}
+
+}  // namespace nurture::engine

@@ -1,0 +1,45 @@
+#pragma once
+// The interpreter: a pure function of (campaign, lead snapshot, event or timer, now) -> Transition. No I/O, no
+// clock of its own; the daemon and `simulate` share it and differ only in store and clock.
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "engine/core/event.hpp"
+#include "engine/core/lead.hpp"
+#include "engine/core/transition.hpp"
+#include "engine/core/workflow_versions.hpp"
+#include "workflows/campaign.hpp"
+
+namespace nurture::engine {
+
+class Interpreter {
+ public:
+  // Every workflow at version 1.
+  explicit Interpreter(const workflows::Campaign& campaign);
+  // With the versions pinned in the store (the daemon).
+  Interpreter(const workflows::Campaign& campaign, WorkflowVersions versions);
+
+  Transition apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const;
+  // A timer that does not match the enrollment's current seq yields a transition that only removes it.
+  Transition fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const;
+
+  const workflows::Campaign& campaign() const { return campaign_; }
+  const WorkflowVersions& versions() const { return versions_; }
+  // False for an event that can change nothing: no attributes, and a type no trigger, exit, wait_for, condition,
+  // scoring rule or suppression looks at. Ingest acknowledges those without reading or writing the lead.
+  bool is_relevant(const Event& event) const;
+  // Whether anything in the campaign looks at events of this type (an event without attributes).
+  bool listens_to(const std::string& type) const;
+  // Event types some condition looks back at, with the props those conditions name.
+  const std::map<std::string, std::set<std::string>>& remembered_events() const { return remembered_; }
+
+ private:
+  const workflows::Campaign& campaign_;
+  WorkflowVersions versions_;
+  std::map<std::string, std::set<std::string>> remembered_;
+  std::set<std::string> relevant_types_;
+};
+
+}  // namespace nurture::engine

@@ -1,0 +1,76 @@
+#include "engine/core/lead.hpp"
+
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace nurture::engine {
+
+int Enrollment::visit_of(std::size_t step_index) const {
+  auto it = visits.find(step_index);
+  return it == visits.end() ? 1 : it->second;
+}
+
+std::string Enrollment::pack() const {
+  std::string out = fmt::format("{},{},{},{},{},{}", version, step, seq, entered_ms, static_cast<char>(status), number);
+  if (!visits.empty()) {
+    out += ',';
+    bool first = true;
+    for (const auto& [step_index, count] : visits) {
+      if (!first) out += ';';
+      out += fmt::format("{}:{}", step_index, count);
+      first = false;
+    }
+  }
+  return out;
+}
+
+namespace {
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = text.find(separator, start);
+    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+}  // namespace
+
+std::optional<Enrollment> Enrollment::unpack(const std::string& text) {
+  const auto parts = split(text, ',');
+  if (parts.size() < 6 || parts.size() > 7 || parts[4].size() != 1) return std::nullopt;
+  Enrollment e;
+  if (!parse_number(parts[0], e.version) || !parse_number(parts[1], e.step) || !parse_number(parts[2], e.seq) ||
+      !parse_number(parts[3], e.entered_ms) || !parse_number(parts[5], e.number)) {
+    return std::nullopt;
+  }
+  const char status = parts[4][0];
+  if (std::string_view("wfdcx").find(status) == std::string_view::npos) return std::nullopt;
+  e.status = static_cast<EnrollmentStatus>(status);
+  if (parts.size() == 7) {
+    for (auto item : split(parts[6], ';')) {
+      const auto colon = item.find(':');
+      std::size_t step_index = 0;
+      int count = 0;
+      if (colon == std::string_view::npos || !parse_number(item.substr(0, colon), step_index) ||
+          !parse_number(item.substr(colon + 1), count)) {
+        return std::nullopt;
+      }
+      e.visits[step_index] = count;
+    }
+  }
+  return e;
+}
+
+}  // namespace nurture::engine

@@ -1,0 +1,74 @@
+#pragma once
+// A lead as the interpreter sees it: a snapshot read from the store before a transition is computed, and the
+// state the transition leaves behind.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/clock.hpp"
+
+namespace nurture::engine {
+
+enum class EnrollmentStatus : char {
+  waiting = 'w',    // on a timer: wait, wait_until
+  waiting_for = 'f',  // wait_for: on an event, with a timeout timer
+  deferred = 'd',   // a delivery step outside the send window, on a timer for the next opening
+  completed = 'c',
+  exited = 'x',
+};
+
+// One lead in one workflow. Stored packed in a single hash field (see pack()).
+struct Enrollment {
+  int version = 1;
+  std::size_t step = 0;       // index of the step it waits at (or of the last one run)
+  std::uint64_t seq = 0;      // bumped at every move: a timer carries it, and a stale timer is a no-op
+  std::int64_t entered_ms = 0;
+  EnrollmentStatus status = EnrollmentStatus::waiting;
+  int number = 1;             // 1 for the first enrollment of this lead in this workflow, then 2, ...
+  std::map<std::size_t, int> visits;  // step index -> times reached; kept only in workflows that can loop
+
+  bool active() const { return status != EnrollmentStatus::completed && status != EnrollmentStatus::exited; }
+  int visit_of(std::size_t step_index) const;
+
+  // `version,step,seq,entered_ms,status,number[,step:visits;...]`: short, so lead hashes stay listpacks.
+  std::string pack() const;
+  static std::optional<Enrollment> unpack(const std::string& text);
+};
+
+// An event kept for conditions that look back (`event: T, within: 7d`): only types that some condition names,
+// only the props conditions name, the last 50 per lead.
+struct HistoryEntry {
+  std::string type;
+  std::int64_t at_ms = 0;
+  std::string workflow;
+  std::string step;
+  std::string action_id;
+  nlohmann::json props = nlohmann::json::object();
+};
+
+struct LeadSnapshot {
+  std::string id;
+  std::uint64_t version = 0;  // bumped by every commit: the compare-and-set token; 0 = not stored yet
+  nlohmann::json attrs = nlohmann::json::object();
+  double score = 0;
+  std::int64_t score_at_ms = 0;  // when `score` was last decayed to
+  std::string stage;
+  std::set<std::string> tags;
+  std::set<std::string> suppressed;          // channels: email, social
+  std::set<std::string> attr_rules_scored;   // attribute rules count once per lead
+  std::vector<HistoryEntry> history;
+  std::map<std::string, long> counts;        // per named event type, for `count` without `within`
+  // When sends were planned, per channel, within the config's frequency_cap window (only kept when a cap is set).
+  std::map<std::string, std::vector<std::int64_t>> recent_sends_ms;
+  std::map<std::string, Enrollment> enrollments;  // by workflow id
+  std::string last_stream_id;                     // last front-door entry applied to this lead
+  std::string last_inbox_id;                      // last entry of its partition's inbox applied to it
+};
+
+}  // namespace nurture::engine

@@ -1,0 +1,83 @@
+#pragma once
+// What the interpreter decides for one lead at one instant, and what the store commits atomically.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/clock.hpp"
+#include "engine/core/lead.hpp"
+
+namespace nurture::engine {
+
+// A durable wait: the enrollment (lead, workflow) at sequence `seq` is due. A timer whose seq no longer matches
+// the enrollment is stale and fires as a no-op.
+struct TimerRef {
+  std::string lead;
+  std::string workflow;
+  std::uint64_t seq = 0;
+  TimePoint due{};  // when read from the store: when it fell due (not part of its identity)
+
+  std::string member() const;  // `lead ␟ workflow ␟ seq`: sorts by lead, then workflow, as semantics.md wants
+  static std::optional<TimerRef> parse(const std::string& member);
+};
+
+// An action to dispatch, as written to the outbox. Rendering happens at dispatch time, with the lead's data then.
+struct PlannedAction {
+  std::string action_id;
+  std::string lead;
+  std::string workflow;
+  int version = 1;
+  std::string step;
+  std::string kind;  // email, post, webhook, handoff
+  std::string template_name;
+  std::string connector;
+  std::string to;    // email: the address
+  std::string note;  // handoff
+  // The lead as the action was planned, {"a": attrs, "s": score, "st": stage}, what the templates render from: it
+  // saves the dispatcher a read of the lead per action.
+  std::string lead_data;
+};
+
+// One line of the timeline; empty fields are not printed.
+struct TimelineEntry {
+  TimePoint at;
+  std::string lead;
+  std::string workflow;
+  std::string kind;  // entered, action, skipped, exited, completed, stage
+  std::string step;
+  std::string action;  // action lines: email, post, webhook, handoff
+  std::string connector;
+  std::string template_name;
+  std::string reason;  // skipped, exited
+  std::string goal;    // exited with a goal
+  int version = 0;     // entered
+  std::optional<std::string> from;  // stage lines: the stage before (null for none)
+  std::string to;
+  long score = 0;
+};
+
+// A counter of a workflow's funnel (`nurture report`): `entered`, `completed`, `exited`, `goal:NAME`,
+// `step:ID:reached|action|skipped|opened|clicked`.
+struct Counter {
+  std::string workflow;
+  std::string field;
+};
+
+struct Transition {
+  std::uint64_t expected_version = 0;  // the snapshot's version: the commit is refused if the lead moved on
+  LeadSnapshot lead;                   // the state after
+  std::vector<std::pair<TimerRef, TimePoint>> timers_to_add;
+  std::vector<TimerRef> timers_to_remove;
+  std::vector<PlannedAction> actions;
+  std::vector<TimelineEntry> timeline;
+  std::vector<Counter> counters;
+  // Addresses to add to a channel's suppression list (an unsubscribe): global, outside the lead's partition, so
+  // written before the commit (adding twice is harmless) rather than inside it.
+  std::vector<std::pair<std::string, std::string>> suppress;  // channel, address
+};
+
+}  // namespace nurture::engine

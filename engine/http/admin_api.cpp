@@ -1,0 +1,77 @@
+#include "engine/http/admin_api.hpp"
+
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "engine/core/event.hpp"
+#include "engine/runtime/report.hpp"
+#include "templates/tracking.hpp"
+
+namespace nurture::engine {
+
+namespace {
+
+http::HttpAnswer json_answer(int status, const nlohmann::ordered_json& body) {
+  http::HttpAnswer answer{status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", "application/json"};
+  answer.headers["Cache-Control"] = "no-store";
+  return answer;
+}
+
+http::HttpAnswer error(int status, const std::string& message) { return json_answer(status, {{"error", message}}); }
+
+}  // namespace
+
+std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
+  auto authorization = call.headers.find("authorization");
+  // RFC 7235: the scheme is case-insensitive ("bearer", "Bearer"); the token is compared in constant time.
+  const auto presented = [&]() -> std::string {
+    if (authorization == call.headers.end()) return {};
+    const std::string& value = authorization->second;
+    if (value.size() < 7 || strncasecmp(value.c_str(), "bearer ", 7) != 0) return {};
+    return value.substr(value.find_first_not_of(' ', 7) == std::string::npos ? value.size()
+                                                                            : value.find_first_not_of(' ', 7));
+  }();
+  if (token_.empty() || presented.size() != token_.size() ||
+      CRYPTO_memcmp(presented.data(), token_.data(), token_.size()) != 0) {
+    http::HttpAnswer refused = error(401, "a bearer token is required (admin.token_env)");
+    refused.headers["WWW-Authenticate"] = "Bearer";
+    return refused;
+  }
+  const std::string path = call.target.substr(0, call.target.find('?'));
+  try {
+    std::lock_guard lock(mutex_);
+    if (path.rfind("/leads/", 0) == 0 && path.size() > 7) {
+      if (call.method != "GET") return error(405, "GET only");
+      const std::string id = templates::percent_decode(path.substr(7));
+      const LeadSnapshot lead = store_.load_lead(id);
+      if (lead.version == 0) return error(404, "no lead \"" + id + "\"");
+      return json_answer(200, lead_profile_json(lead, store_));
+    }
+    if (path == "/events") {
+      if (call.method != "POST") return error(405, "POST only");
+      auto fields = fields_from_json_object(call.body);
+      if (!fields) {
+        return error(400, "the body must be a JSON object: {\"type\",\"lead\",\"attrs\",\"props\",\"at\",\"id\"}; " +
+                              fields.error());
+      }
+      if (auto checked = parse_event(*fields, "0-0"); !checked) return error(400, checked.error());
+      store_.add_event(*fields);
+      return json_answer(202, {{"accepted", true}});
+    }
+    if (path == "/reload") {
+      if (call.method != "POST") return error(405, "POST only");
+      request_reload_();
+      spdlog::info("admin API: reload requested");
+      return json_answer(202, {{"reload", "requested"}});
+    }
+  } catch (const StoreUnavailable& e) {
+    return error(503, std::string("store unavailable: ") + e.what());
+  }
+  return error(404, "not found: GET /leads/{id}, POST /events, POST /reload");
+}
+
+}  // namespace nurture::engine

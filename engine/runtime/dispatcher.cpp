@@ -1,0 +1,405 @@
+// Effectively-once dispatch: an action is claimed (done:<action_id>) before it is handed to a connector and its
+// result recorded after, atomically with the outbox acknowledgement. A re-delivered action with a recorded result
+// is skipped; one that was claimed but has no result (a crash during the send) is sent again, counted as
+// `dispatch_reclaimed`: that is the only duplicate window, and connectors narrow it further by passing the
+// action_id on as the provider's idempotency key (Message-ID for email).
+//
+// Suppression is checked here, just before the claim, so it wins over whatever workflow queued the action.
+// Rendering happens here too, with the lead's attributes as they are at send time.
+
+#include "engine/runtime/dispatcher.hpp"
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "text/json.hpp"
+#include "text/utf8.hpp"
+#include "engine/core/event.hpp"
+#include "templates/mime.hpp"
+
+namespace nurture::engine {
+
+namespace {
+constexpr int batch_size = 256;
+constexpr std::size_t sending_group = 16;
+constexpr std::chrono::milliseconds record_interval{50};
+
+// Waits for a connector's completion, which may come on another thread, at any time: the completion owns the
+// state it writes (a shared_ptr), so a connector answering after the dispatcher gave up writes into state that is
+// still alive and that nobody reads any more. Ownership, not timing.
+class PendingResult {
+  struct State {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::optional<sdk::Result> result;
+  };
+
+ public:
+  sdk::Completion completion() {
+    return [state = state_](sdk::Result result) {
+      std::lock_guard lock(state->mutex);
+      if (state->result) return;  // a second answer to one send changes nothing
+      state->result = std::move(result);
+      state->ready.notify_all();
+    };
+  }
+  bool ready() {
+    std::lock_guard lock(state_->mutex);
+    return state_->result.has_value();
+  }
+  sdk::Result wait(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(state_->mutex);
+    if (!state_->ready.wait_until(lock, deadline, [&] { return state_->result.has_value(); })) {
+      return sdk::Result::retry(std::chrono::seconds(30), "the connector did not answer in time");
+    }
+    return *state_->result;
+  }
+
+ private:
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+}  // namespace
+
+std::chrono::milliseconds RetryPolicy::backoff(int attempt, std::chrono::milliseconds at_least) const {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const std::chrono::milliseconds grown = first_backoff * (1LL << std::min(attempt - 1, 20));
+  const auto ceiling = std::min(max_backoff, grown);
+  std::uniform_int_distribution<long long> jitter(ceiling.count() / 2, ceiling.count());
+  return std::max(at_least, std::chrono::milliseconds(jitter(random)));
+}
+
+int Dispatcher::poll(std::chrono::milliseconds block) {
+  const std::vector<OutboxEntry> entries = store_.read_outbox(batch_size, block);
+  if (entries.empty()) return 0;
+  try {
+    dispatch(entries);
+  } catch (const StoreUnavailable&) {
+    store_.replay_pending();  // what was recorded is skipped when it comes again; the rest is sent then
+    throw;
+  }
+  return static_cast<int>(entries.size());
+}
+
+void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
+  const std::vector<DispatchCheck> checks = store_.check_and_claim(entries);
+  std::vector<DispatchRecord> records;
+  std::vector<const OutboxEntry*> to_send;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const OutboxEntry& entry = entries[i];
+    switch (checks[i].claim) {
+      case ClaimOutcome::already_done:
+        store_.ack_outbox(entry);
+        continue;
+      case ClaimOutcome::claimed_again:
+        spdlog::warn("action {} was claimed by an attempt that did not finish; sending again",
+                     entry.action.action_id);
+        break;
+      case ClaimOutcome::claimed:
+        break;
+    }
+    if (checks[i].suppressed) {
+      records.push_back({&entry, DispatchOutcome::skipped, "suppressed"});
+    } else if (!connectors_.find(entry.action.connector)) {
+      records.push_back({&entry, DispatchOutcome::failed,
+                         fmt::format("connector \"{}\" is not configured", entry.action.connector)});
+    } else {
+      to_send.push_back(&entry);
+    }
+  }
+
+  // Templates render from the lead as it was when the action was planned, carried in the entry; only a handoff,
+  // which sends recent activity too, reads the lead itself.
+  std::vector<LeadSnapshot> snapshots(to_send.size());
+  std::vector<std::string> leads;
+  std::vector<std::size_t> loaded;
+  for (std::size_t i = 0; i < to_send.size(); ++i) {
+    const PlannedAction& planned = to_send[i]->action;
+    auto data = nlohmann::json::parse(planned.lead_data, nullptr, false);
+    if (planned.kind != "handoff" && data.is_object()) {
+      snapshots[i].id = planned.lead;
+      snapshots[i].attrs = data.value("a", nlohmann::json::object());
+      snapshots[i].score = data.value("s", 0.0);
+      snapshots[i].stage = data.value("st", "");
+    } else {
+      leads.push_back(planned.lead);
+      loaded.push_back(i);
+    }
+  }
+  if (!leads.empty()) {
+    auto read = store_.load_leads(leads);
+    for (std::size_t k = 0; k < loaded.size(); ++k) snapshots[loaded[k]] = std::move(read[k]);
+  }
+
+  // Results are recorded in batches, but at least every `record_interval`: the time between a provider's accept
+  // and our record is the duplicate window after a crash, so slow providers get theirs recorded promptly.
+  auto last_flush = std::chrono::steady_clock::now();
+  auto flush_if_due = [&] {
+    if (std::chrono::steady_clock::now() - last_flush < record_interval) return;
+    record(records);
+    records.clear();
+    last_flush = std::chrono::steady_clock::now();
+  };
+  std::vector<std::pair<const OutboxEntry*, std::unique_ptr<PendingResult>>> in_flight;  // settled: null
+  std::map<std::string, int> in_flight_per_connector;
+  auto settle_in_flight = [&](std::size_t k, std::chrono::steady_clock::time_point deadline) {
+    auto& [entry, pending] = in_flight[k];
+    if (!pending) return;
+    settle(*entry, pending->wait(deadline), records);
+    --in_flight_per_connector[entry->action.connector];
+    pending.reset();
+    flush_if_due();
+  };
+  // First what the engine decides before a send (rate, circuit breaker, the message itself), then the sends.
+  std::vector<std::pair<const OutboxEntry*, sdk::Action>> ready;
+  for (std::size_t i = 0; i < to_send.size(); ++i) {
+    const OutboxEntry& entry = *to_send[i];
+    const std::string& connector = entry.action.connector;
+    const Admission admission = connectors_.admit(connector, clock_.now());
+    if (!admission.go) {
+      if (metrics_) metrics_->connector_held(connector, admission.reason);
+      store_.defer(entry, clock_.now() + admission.wait, admission.reason);
+      continue;
+    }
+    tl::expected<sdk::Action, std::string> action = tl::unexpected(std::string());
+    try {
+      action = build_action(entry, snapshots[i], connectors_.find(connector)->needs_mime());
+    } catch (const std::exception& e) {  // whatever the lead's data holds, it fails this action only
+      action = tl::unexpected(std::string("cannot build the message: ") + e.what());
+    }
+    if (!action) {
+      records.push_back({&entry, DispatchOutcome::failed, action.error()});
+      continue;
+    }
+    ready.emplace_back(&entry, std::move(*action));
+  }
+  for (std::size_t i = 0; i < ready.size(); ++i) {
+    // Sends are marked in small groups just before they are handed over: after a crash, only a marked action may
+    // have reached its provider, so only those count as re-sent (`dispatch_reclaimed` measures the window).
+    if (i % sending_group == 0) {
+      std::vector<const OutboxEntry*> group;
+      for (std::size_t k = i; k < std::min(ready.size(), i + sending_group); ++k) group.push_back(ready[k].first);
+      store_.mark_sending(group);
+    }
+    const OutboxEntry& entry = *ready[i].first;
+    const sdk::Action& action = ready[i].second;
+    const std::string& connector = entry.action.connector;
+    // At the instance's concurrency limit, the oldest of its sends in flight finishes first.
+    if (const int limit = connectors_.concurrency(connector); limit > 0) {
+      for (std::size_t k = 0; k < in_flight.size() && in_flight_per_connector[connector] >= limit; ++k) {
+        if (in_flight[k].second && in_flight[k].first->action.connector == connector) {
+          settle_in_flight(k, std::chrono::steady_clock::now() + policy_.answer_within);
+        }
+      }
+    }
+    auto pending = std::make_unique<PendingResult>();
+    try {
+      connectors_.find(connector)->send(action, pending->completion());
+    } catch (const std::exception& e) {
+      // A connector's bug costs this action an attempt, not the daemon.
+      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
+    } catch (...) {
+      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
+    }
+    if (pending->ready()) {
+      settle(entry, pending->wait(std::chrono::steady_clock::now()), records);
+      flush_if_due();
+    } else {
+      ++in_flight_per_connector[connector];
+      in_flight.emplace_back(&entry, std::move(pending));
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + policy_.answer_within;
+  for (std::size_t k = 0; k < in_flight.size(); ++k) settle_in_flight(k, deadline);
+  record(records);
+}
+
+void Dispatcher::record(std::vector<DispatchRecord>& records) {
+  static const char* names[] = {"sent", "failed", "suppressed", "skipped"};
+  const TimePoint now = clock_.now();
+  for (auto& r : records) {
+    if (r.at == TimePoint{}) r.at = now;
+    if (listens_) r.raise_event = listens_(raised_event_type(r.entry->action, r.outcome));
+    // Mail servers' bounce reports (DSN) name only the Message-ID, hence the action; API providers echo the lead.
+    if (r.outcome == DispatchOutcome::sent && r.entry->action.kind == "email") {
+      const auto* settings = campaign_.config.connector(r.entry->action.connector);
+      r.remember_lead = settings && settings->type == "smtp";
+    }
+    if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)], r.entry->action.connector);
+  }
+  store_.record_many(records);
+}
+
+nlohmann::json template_variables(const workflows::Config& config, const std::string& unsubscribe_url,
+                                  const std::string& lead_id, const nlohmann::json& attrs, double score,
+                                  const std::string& stage, const std::string& workflow, const std::string& step,
+                                  TimePoint now) {
+  nlohmann::json attributes = attrs.is_object() ? attrs : nlohmann::json::object();
+  attributes["id"] = lead_id;
+  return {
+      {"lead", std::move(attributes)},
+      {"score", std::lround(score)},
+      {"stage", stage},
+      {"workflow", workflow},
+      {"step", step},
+      {"sender",
+       {{"from", config.sender.from},
+        {"reply_to", config.sender.reply_to},
+        {"postal_address", config.sender.postal_address}}},
+      {"unsubscribe_url", unsubscribe_url},
+      {"now", format_rfc3339(now)},
+  };
+}
+
+templates::TrackingLinks tracking_links(const workflows::Config& config) {
+  const char* secret = config.tracking_secret_env.empty() ? nullptr : std::getenv(config.tracking_secret_env.c_str());
+  if (secret == nullptr || *secret == '\0') {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      spdlog::warn("tracking links are signed with a development key: set {} to a long random secret in production",
+                   config.tracking_secret_env.empty() ? std::string("tracking.secret_env") : config.tracking_secret_env);
+    });
+    return {config.tracking_base_url, "nurture-development-key"};
+  }
+  return {config.tracking_base_url, secret};
+}
+
+tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
+                                                               bool compose_mime) const {
+  const PlannedAction& planned = entry.action;
+  const workflows::Config& config = campaign_.config;
+  const TimePoint now = clock_.now();
+  const std::string ref = templates::encode_ref({planned.action_id, planned.lead, planned.workflow, planned.step});
+  const std::string unsubscribe_url = links_.unsubscribe_url(ref);
+  const nlohmann::json variables =
+      template_variables(config, unsubscribe_url, planned.lead, lead.attrs, lead.score, lead.stage, planned.workflow,
+                         planned.step, now);
+
+  sdk::Action action;
+  action.action_id = planned.action_id;
+  action.lead_id = planned.lead;
+  action.workflow = planned.workflow;
+  action.step = planned.step;
+  // An I/O deadline for the connector, on the wall clock it can read (not the engine's Clock, which may be virtual).
+  action.deadline = std::chrono::system_clock::now() + policy_.answer_within;
+
+  if (planned.kind == "post") {
+    auto rendered = templates_.render_post(planned.template_name, variables);
+    if (!rendered) return tl::unexpected(rendered.error().format());
+    action.channel = sdk::Channel::social;
+    action.post.text = rendered->text;
+    action.post.visibility = rendered->visibility;
+    action.post.scheduled_at = rendered->scheduled_at;
+    action.lead_attrs = text::dump_json(lead.attrs);
+    return action;
+  }
+  if (planned.kind == "webhook" || planned.kind == "handoff") {
+    // The body of a webhook or handoff request.
+    nlohmann::ordered_json body;
+    body["action_id"] = planned.action_id;
+    body["kind"] = planned.kind;
+    body["at"] = format_rfc3339(now);
+    body["workflow"] = planned.workflow;
+    body["step"] = planned.step;
+    if (!planned.note.empty()) body["note"] = planned.note;
+    body["lead"] = {{"id", planned.lead},
+                    {"attrs", lead.attrs},
+                    {"score", std::lround(lead.score)},
+                    {"stage", lead.stage.empty() ? nlohmann::json(nullptr) : nlohmann::json(lead.stage)}};
+    if (planned.kind == "handoff") {
+      nlohmann::json recent = nlohmann::json::array();
+      for (const auto& h : lead.history) {
+        recent.push_back({{"type", h.type}, {"at", format_rfc3339(from_unix_ms(h.at_ms))}, {"props", h.props}});
+      }
+      body["recent"] = recent;
+    }
+    action.channel = sdk::Channel::webhook;
+    action.json_body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    action.lead_attrs = text::dump_json(lead.attrs);
+    if (!planned.template_name.empty()) {
+      // Chat connectors (slack, discord) post this text; JSON connectors send the body.
+      auto rendered = templates_.render_post(planned.template_name, variables);
+      if (!rendered) return tl::unexpected(rendered.error().format());
+      action.post.text = rendered->text;
+    }
+    return action;
+  }
+
+  // The recipient is checked again where it leaves, whatever path it came by (event, import, `to:`).
+  if (!templates::parse_mailbox(planned.to)) {
+    return tl::unexpected(fmt::format("the recipient \"{}\" is not a mail address",
+                                      text::to_valid_utf8(text::truncate_utf8(planned.to, 200))));
+  }
+  auto rendered = templates_.render_email(planned.template_name, variables);
+  if (!rendered) return tl::unexpected(rendered.error().format());
+  action.channel = sdk::Channel::email;
+  action.email.from = config.sender.from;
+  action.email.to = planned.to;
+  action.email.subject = rendered->subject;
+  action.email.text = rendered->text;
+  std::set<std::string> trusted_hosts = std::move(rendered->link_hosts);
+  trusted_hosts.insert(config.tracking_allowed_hosts.begin(), config.tracking_allowed_hosts.end());
+  action.email.html = templates::add_tracking(rendered->html, links_, ref, trusted_hosts);
+  const std::string message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
+  action.email.reply_to = config.sender.reply_to;
+  action.email.headers = {{"Message-ID", "<" + message_id + ">"}};
+  if (!unsubscribe_url.empty()) {
+    std::string value = "<" + unsubscribe_url + ">";
+    if (!config.sender.unsubscribe_mailto.empty()) value += ", <mailto:" + config.sender.unsubscribe_mailto + ">";
+    action.email.headers.emplace_back("List-Unsubscribe", value);
+    action.email.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+  }
+  if (compose_mime) {
+    templates::OutgoingEmail outgoing;
+    outgoing.from = config.sender.from;
+    outgoing.to = planned.to;
+    outgoing.reply_to = config.sender.reply_to;
+    outgoing.subject = action.email.subject;
+    outgoing.text = action.email.text;
+    outgoing.html = action.email.html;
+    outgoing.message_id = message_id;
+    outgoing.date = now;
+    outgoing.list_unsubscribe_url = unsubscribe_url;
+    outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
+    auto mime = templates::compose_mime(outgoing);
+    if (!mime) return tl::unexpected(mime.error());
+    action.email.mime = std::move(*mime);
+  }
+  return action;
+}
+
+void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records) {
+  connectors_.report(entry.action.connector, result, clock_.now());
+  switch (result.kind) {
+    case sdk::Result::Kind::sent:
+      records.push_back({&entry, DispatchOutcome::sent, result.provider_id});
+      return;
+    case sdk::Result::Kind::failed:
+      spdlog::warn("action {} failed: {}", entry.action.action_id, result.reason);
+      records.push_back({&entry, DispatchOutcome::failed, result.reason});
+      return;
+    case sdk::Result::Kind::suppressed:
+      records.push_back({&entry, DispatchOutcome::suppressed, result.reason});
+      return;
+    case sdk::Result::Kind::retry:
+      if (entry.attempt >= policy_.max_attempts) {
+        records.push_back({&entry, DispatchOutcome::failed,
+                           fmt::format("gave up after {} attempts: {}", entry.attempt, result.reason)});
+        return;
+      }
+      const auto wait = policy_.backoff(entry.attempt, result.after);
+      spdlog::info("action {} will be retried in {} ms: {}", entry.action.action_id, wait.count(), result.reason);
+      if (metrics_) metrics_->action_result("retry", entry.action.connector);
+      store_.schedule_retry(entry, clock_.now() + wait, result.reason);
+      return;
+  }
+}
+
+}  // namespace nurture::engine

@@ -1,0 +1,46 @@
+// Timers are members of each partition's timer ZSET, scored by due time in ms; nothing is held only in memory, so
+// a restart resumes them. Firing is a transition like any other: the timer's removal commits together with its
+// effects, and a timer whose enrollment moved on (its seq no longer matches) is removed as a no-op. Lateness
+// (now - due) depends on the poll interval of the run loop.
+
+#include "engine/runtime/scheduler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "engine/runtime/batch_commit.hpp"
+
+namespace nurture::engine {
+
+namespace {
+constexpr int batch_size = 256;
+}
+
+int Scheduler::poll() {
+  const TimePoint now = clock_.now();
+  if (partitions_.empty() && partition_count_known_) return 0;  // no partition of ours (more engines than them)
+  store_.release_due_retries(now, partitions_);
+  const std::vector<TimerRef> due = store_.due_timers(now, batch_size, partitions_);
+  if (due.empty()) return 0;
+  std::vector<WorkItem> work;
+  work.reserve(due.size());
+  for (const auto& timer : due) {
+    work.push_back({timer.lead, [this, &timer, now](const LeadSnapshot& lead) {
+                      return interpreter_.fire_timer(lead, timer, now);
+                    }});
+  }
+  const auto results = commit_batch(store_, work, metrics_);
+  if (metrics_) {
+    for (const auto& timer : due) {
+      metrics_->timer_fired(std::chrono::duration_cast<std::chrono::milliseconds>(now - timer.due));
+    }
+  }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].failed) continue;
+    // Left in place it would fail again on every pass: quarantined, like a poison event.
+    spdlog::error("timer {}/{} failed and is dead-lettered: {}", due[i].lead, due[i].workflow, results[i].error);
+    store_.dead_letter_timer(due[i], "engine error: " + results[i].error);
+  }
+  return static_cast<int>(due.size());
+}
+
+}  // namespace nurture::engine

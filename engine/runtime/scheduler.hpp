@@ -1,0 +1,37 @@
+#pragma once
+// The scheduler fires due timers (durable waits) and releases due dispatch retries back into the outbox.
+
+#include <vector>
+
+#include "engine/core/clock.hpp"
+#include "engine/runtime/metrics.hpp"
+#include "engine/core/interpreter.hpp"
+#include "engine/store/store.hpp"
+
+namespace nurture::engine {
+
+class Scheduler {
+ public:
+  Scheduler(Store& store, const Interpreter& interpreter, const Clock& clock)
+      : store_(store), interpreter_(interpreter), clock_(clock) {}
+
+  // Fires what is due now; returns how many timers it fired.
+  int poll();
+
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // The partitions whose timers this engine serves (all until told otherwise).
+  void set_partitions(std::vector<int> partitions) {
+    partitions_ = std::move(partitions);
+    partition_count_known_ = true;
+  }
+
+ private:
+  Metrics* metrics_ = nullptr;
+  std::vector<int> partitions_;
+  bool partition_count_known_ = false;
+  Store& store_;
+  const Interpreter& interpreter_;
+  const Clock& clock_;
+};
+
+}  // namespace nurture::engine

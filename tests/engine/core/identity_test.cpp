@@ -1,0 +1,36 @@
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "engine/core/identity.hpp"
+
+using namespace nurture::engine;
+
+TEST_CASE("action ids are 32 lowercase hex digits, stable, and differ in every input") {
+  const std::string id = action_id("L1", "welcome", 1, 1, "hello", 1);
+  CHECK(id.size() == 32);
+  CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(id == action_id("L1", "welcome", 1, 1, "hello", 1));
+  std::set<std::string> ids = {id,
+                               action_id("L2", "welcome", 1, 1, "hello", 1),
+                               action_id("L1", "welcom", 1, 1, "hello", 1),
+                               action_id("L1", "welcome", 2, 1, "hello", 1),
+                               action_id("L1", "welcome", 1, 2, "hello", 1),
+                               action_id("L1", "welcome", 1, 1, "hello2", 1),
+                               action_id("L1", "welcome", 1, 1, "hello", 2)};
+  CHECK(ids.size() == 7);
+  // The separator keeps field boundaries: ("L1","welcome") and ("L1w","elcome") differ.
+  CHECK(action_id("L1", "welcome", 1, 1, "s", 1) != action_id("L1w", "elcome", 1, 1, "s", 1));
+}
+
+TEST_CASE("a lead's partition is stable and spreads leads over all partitions") {
+  CHECK(partition_of("L1", 16) == partition_of("L1", 16));
+  std::set<int> used;
+  for (int i = 0; i < 1000; ++i) {
+    const int p = partition_of("lead-" + std::to_string(i), 16);
+    CHECK(p >= 0);
+    CHECK(p < 16);
+    used.insert(p);
+  }
+  CHECK(used.size() == 16);
+}

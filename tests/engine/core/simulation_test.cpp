@@ -1,0 +1,97 @@
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "engine/core/simulation.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture;
+using namespace nurture::engine;
+using nurture::testing::TempDir;
+
+namespace {
+const char* const config = nurture::testing::minimal_config;
+}  // namespace
+
+TEST_CASE("a split sends each arm its share of leads, within 2% over 10k leads, the same on every run") {
+  TempDir dir;
+  nurture::testing::write_campaign(dir.path(), {config,
+                                                {{"ab", R"(workflow: ab
+trigger: { event: lead.created }
+steps:
+  - id: ab
+    split:
+      - { weight: 50, goto: a }
+      - { weight: 30, goto: b }
+      - { weight: 20, goto: c }
+  - id: a
+    exit: { goal: a }
+  - id: b
+    exit: { goal: b }
+  - id: c
+    exit: { goal: c }
+)"}},
+                                                {}});
+  const auto campaign = nurture::testing::load_campaign_or_fail(dir.path());
+  std::vector<Event> events;
+  const TimePoint t0 = *parse_rfc3339("2026-03-02T08:00:00Z");
+  for (int i = 0; i < 10000; ++i) {
+    Event e;
+    e.type = "lead.created";
+    e.lead = "lead-" + std::to_string(i);
+    e.at = t0;
+    events.push_back(e);
+  }
+  auto count = [&] {
+    Simulation simulation(campaign);
+    std::map<std::string, int> goals;
+    for (const auto& line : simulation.run(events, {})) {
+      if (line.kind == "exited") ++goals[line.goal];
+    }
+    return goals;
+  };
+  const auto goals = count();
+  CHECK(goals.at("a") == doctest::Approx(5000).epsilon(0.04));  // 50% +- 2 points of 10k = +-200
+  CHECK(std::abs(goals.at("a") - 5000) <= 200);
+  CHECK(std::abs(goals.at("b") - 3000) <= 200);
+  CHECK(std::abs(goals.at("c") - 2000) <= 200);
+  CHECK(count() == goals);  // deterministic per lead
+}
+
+TEST_CASE("event lines need `at` and the wire format, errors name the line") {
+  CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L1\",\"at\":\"2026-03-02T08:00:00Z\"}\n\n", "e.jsonl")->size() == 1);
+  CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L1\"}", "e.jsonl").error() == "e.jsonl:1: missing field `at`");
+  CHECK(read_event_lines("\n{oops", "e.jsonl").error().rfind("e.jsonl:2: not a JSON object (", 0) == 0);
+  CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L 1\",\"at\":\"2026-03-02T08:00:00Z\"}", "e.jsonl").error() ==
+        "e.jsonl:1: `lead` must be 1-128 bytes of UTF-8 without whitespace or controls");
+  auto attrs = read_event_lines(
+      "{\"type\":\"x\",\"lead\":\"L1\",\"at\":\"2026-03-02T08:00:00Z\",\"attrs\":{\"n\":2},\"props\":{\"p\":\"q\"}}", "e");
+  REQUIRE(attrs);
+  CHECK((*attrs)[0].attrs["n"] == 2);
+  CHECK((*attrs)[0].props["p"] == "q");
+}
+
+TEST_CASE("timeline lines print their fields in the order of spec/cli.md, and sort lead-less lines first") {
+  TimelineEntry stage;
+  stage.at = *parse_rfc3339("2026-03-05T10:00:00Z");
+  stage.lead = "L2";
+  stage.kind = "stage";
+  stage.from = "lead";
+  stage.to = "mql";
+  stage.score = 52;
+  CHECK(timeline_json(stage).dump() ==
+        R"({"at":"2026-03-05T10:00:00Z","lead":"L2","kind":"stage","from":"lead","to":"mql","score":52})");
+  TimelineEntry exited = stage;
+  exited.workflow = "welcome";
+  exited.kind = "exited";
+  exited.reason = "goal";
+  exited.goal = "converted";
+  CHECK(timeline_json(exited).dump() ==
+        R"({"at":"2026-03-05T10:00:00Z","lead":"L2","workflow":"welcome","kind":"exited","reason":"goal","goal":"converted"})");
+  TimelineEntry post = stage;
+  post.lead.clear();
+  post.kind = "post";
+  std::vector<TimelineEntry> timeline{stage, post};
+  sort_timeline(timeline);
+  CHECK(timeline[0].kind == "post");
+}

@@ -1,0 +1,26 @@
+#pragma once
+// RFC 4180 CSV: fields separated by commas, optionally in double quotes (with "" for a quote), records by CRLF or
+// LF; a quoted field may span lines. For `nurture import`.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nurture::text {
+
+class CsvReader {
+ public:
+  explicit CsvReader(std::string_view text) : text_(text) {}
+  // The next record, or nullopt at the end. `error` is set (and nullopt returned) on an unterminated quote.
+  std::optional<std::vector<std::string>> next(std::string& error);
+  int line() const { return line_; }  // 1-based line where the last record started
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  int line_ = 0;
+  int next_line_ = 1;
+};
+
+}  // namespace nurture::text
