@@ -1,0 +1,53 @@
+#pragma once
+// The commands of `nurture`: each adds its subcommand and options to the app and returns what runs it once the
+// command line chose it. Exit codes: 0 ok, 1 invalid input or a failed check, 2 usage, 3 cannot reach Redis or a
+// connector.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <tl/expected.hpp>
+
+#include "engine/store/redis/redis_store.hpp"
+#include "workflows/config.hpp"
+
+namespace nurture::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_run(CLI::App& app);       // run.cpp: the daemon
+Command add_validate(CLI::App& app);  // campaign.cpp: validate, preview, graph, schema
+Command add_preview(CLI::App& app);
+Command add_graph(CLI::App& app);
+Command add_schema(CLI::App& app);
+Command add_simulate(CLI::App& app);  // simulate.cpp
+Command add_emit(CLI::App& app);      // leads_in.cpp: emit, import
+Command add_import(CLI::App& app);
+Command add_dsn(CLI::App& app);       // dsn.cpp
+Command add_report(CLI::App& app);    // reports.cpp: report, lead show
+Command add_lead(CLI::App& app);
+
+// --config and --redis, for the commands that read or write a campaign's store.
+struct StoreFlags {
+  std::string config;
+  std::string redis;
+};
+void add_store_options(CLI::App* command, StoreFlags& flags);
+
+// The store a command-line tool talks to, with the config it came from; the exit code when there is none.
+struct CliStore {
+  std::unique_ptr<engine::redis::RedisStore> store;
+  std::optional<workflows::Config> config;
+};
+tl::expected<CliStore, int> open_cli_store(const std::string& redis_flag, const std::string& config_path);
+
+// The whole of FILE, or of standard input for "" or "-"; nothing (and a message) when it cannot be read.
+std::optional<std::string> read_input(const std::string& file);
+
+}  // namespace nurture::cli

@@ -1,0 +1,193 @@
+// Commands that bring leads and events in: emit (one event), import (a CSV file).
+
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/cli/command.hpp"
+#include "engine/core/event.hpp"
+#include "text/csv.hpp"
+#include "text/utf8.hpp"
+
+namespace nurture::cli {
+
+namespace {
+
+// `k=v`: the value is JSON when it parses as a JSON scalar (numbers, true/false), else a string.
+bool add_pairs(const std::vector<std::string>& pairs, nlohmann::json& into, const char* option) {
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << fmt::format("error: {} takes key=value, got \"{}\"\n", option, pair);
+      return false;
+    }
+    const std::string key = pair.substr(0, eq);
+    const std::string value = pair.substr(eq + 1);
+    if (!text::is_valid_utf8(pair)) {
+      std::cerr << fmt::format("error: {} {}: not UTF-8 text (is the terminal or the file in Latin-1?)\n", option,
+                               text::to_valid_utf8(key));
+      return false;
+    }
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    into[key] = (!parsed.is_discarded() && parsed.is_primitive() && !parsed.is_string()) ? parsed
+                                                                                         : nlohmann::json(value);
+  }
+  return true;
+}
+
+// `nurture import FILE.csv`: one `lead.imported` event per row (header row = attribute names), added in pipelined
+// chunks; a progress bar on a TTY. Values are strings, as a CSV has no types.
+int import_csv(const std::string& file, const std::string& id_column, const std::string& redis_flag,
+               const std::string& config_path) {
+  const auto input = read_input(file);
+  if (!input) return 2;
+  std::string_view content = *input;
+  if (content.rfind("\xef\xbb\xbf", 0) == 0) content.remove_prefix(3);  // a UTF-8 byte order mark
+  if (const std::size_t bad = text::first_invalid_utf8(content); bad != std::string_view::npos) {
+    const auto line = 1 + std::count(content.begin(), content.begin() + static_cast<long>(bad), '\n');
+    std::cerr << fmt::format("{}:{}: error: the file is not UTF-8 text (save it as UTF-8; byte {} is 0x{:02x})\n",
+                             file, line, bad + 1, static_cast<unsigned char>(content[bad]));
+    return 1;
+  }
+  const std::string text(content);
+  text::CsvReader reader(text);
+  std::string error;
+  auto header = reader.next(error);
+  if (!header) {
+    std::cerr << fmt::format("{}:1: error: {}\n", file, error.empty() ? "the file is empty (it needs a header row)" : error);
+    return 1;
+  }
+  const auto id_at = std::find(header->begin(), header->end(), id_column);
+  if (id_at == header->end()) {
+    std::cerr << fmt::format("{}:1: error: no column \"{}\" for the lead id (columns: {}; pass --id-column)\n", file,
+                             id_column, fmt::join(*header, ", "));
+    return 1;
+  }
+  const std::size_t id_index = static_cast<std::size_t>(id_at - header->begin());
+  std::vector<engine::StreamFields> events;
+  while (auto row = reader.next(error)) {
+    if (row->size() == 1 && row->front().empty()) continue;  // a blank line
+    if (row->size() != header->size()) {
+      std::cerr << fmt::format("{}:{}: error: {} fields, the header has {}\n", file, reader.line(), row->size(),
+                               header->size());
+      return 1;
+    }
+    engine::Event event;
+    event.type = "lead.imported";
+    event.lead = (*row)[id_index];
+    event.at = std::chrono::system_clock::now();
+    for (std::size_t i = 0; i < row->size(); ++i) {
+      if (i != id_index && !(*row)[i].empty()) event.attrs[(*header)[i]] = (*row)[i];
+    }
+    auto fields = engine::to_stream_fields(event);
+    if (auto check = engine::parse_event(fields, "0-0"); !check) {
+      std::cerr << fmt::format("{}:{}: error: {}\n", file, reader.line(), check.error());
+      return 1;
+    }
+    events.push_back(std::move(fields));
+  }
+  if (!error.empty()) {
+    std::cerr << fmt::format("{}:{}: error: {}\n", file, reader.line(), error);
+    return 1;
+  }
+  auto opened = open_cli_store(redis_flag, config_path);
+  if (!opened) return opened.error();
+  const bool tty = ::isatty(STDERR_FILENO);
+  try {
+    constexpr std::size_t chunk = 1000;
+    for (std::size_t start = 0; start < events.size(); start += chunk) {
+      const std::size_t end = std::min(events.size(), start + chunk);
+      opened->store->add_events({events.begin() + static_cast<long>(start), events.begin() + static_cast<long>(end)});
+      if (tty) {
+        const int done = static_cast<int>(40 * end / events.size());
+        std::cerr << fmt::format("\r[{}{}] {}/{}", std::string(done, '#'), std::string(40 - done, ' '), end,
+                                 events.size());
+      }
+    }
+  } catch (const engine::StoreUnavailable& e) {
+    std::cerr << "\nerror: " << e.what() << "\n";
+    return 3;
+  }
+  if (tty) std::cerr << "\n";
+  std::cout << fmt::format("{} lead(s) imported from {}\n", events.size(), file);
+  return 0;
+}
+
+struct EmitOptions {
+  std::string type;
+  std::string lead;
+  std::vector<std::string> attrs;
+  std::vector<std::string> props;
+  std::string at;
+  std::string id;
+};
+
+int emit(const EmitOptions& options, const std::string& redis_flag, const std::string& config_path) {
+  engine::Event event;
+  event.type = options.type;
+  event.lead = options.lead;
+  if (!add_pairs(options.attrs, event.attrs, "--attr") || !add_pairs(options.props, event.props, "--prop")) return 2;
+  event.at = std::chrono::system_clock::now();
+  if (!options.at.empty()) {
+    auto at = engine::parse_rfc3339(options.at);
+    if (!at) {
+      std::cerr << "error: " << at.error() << "\n";
+      return 2;
+    }
+    event.at = *at;
+  }
+  event.id = options.id;
+  engine::StreamFields fields = engine::to_stream_fields(event);
+  if (auto check = engine::parse_event(fields, "0-0"); !check) {
+    std::cerr << "error: " << check.error() << "\n";
+    return 2;
+  }
+
+  auto opened = open_cli_store(redis_flag, config_path);
+  if (!opened) return opened.error();
+  engine::redis::RedisStore& store = *opened->store;
+  try {
+    store.add_event(fields);
+  } catch (const engine::StoreUnavailable& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_emit(CLI::App& app) {
+  struct Flags {
+    EmitOptions options;
+    StoreFlags store;
+  };
+  auto flags = std::make_shared<Flags>();
+  EmitOptions& o = flags->options;
+  auto* command = app.add_subcommand("emit", "add one event to the stream");
+  command->add_option("type", o.type, "event type, e.g. lead.created")->required();
+  command->add_option("--lead", o.lead, "lead id")->required();
+  command->add_option("--attr", o.attrs, "attribute update key=value (repeatable)");
+  command->add_option("--prop", o.props, "event property key=value (repeatable)");
+  command->add_option("--at", o.at, "when it happened (RFC 3339; default now)");
+  command->add_option("--id", o.id, "producer idempotency key");
+  add_store_options(command, flags->store);
+  return {command, [flags] { return emit(flags->options, flags->store.redis, flags->store.config); }};
+}
+
+Command add_import(CLI::App& app) {
+  struct Flags {
+    std::string file;
+    std::string id_column = "id";
+    StoreFlags store;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* command = app.add_subcommand("import", "upsert leads from a CSV file (header row = attribute names)");
+  command->add_option("file", flags->file, "the CSV file")->required();
+  command->add_option("--id-column", flags->id_column, "the column holding the lead id")->capture_default_str();
+  add_store_options(command, flags->store);
+  return {command, [flags] { return import_csv(flags->file, flags->id_column, flags->store.redis, flags->store.config); }};
+}
+
+}  // namespace nurture::cli
