@@ -3,6 +3,7 @@
 // output can never contain, so it cannot collide with a body.
 
 #include "templates/mime.hpp"
+#include "text/encoding.hpp"
 
 #include <ctime>
 
@@ -26,14 +27,6 @@ bool is_printable_ascii(std::string_view text) {
     if (c < 0x20 || c > 0x7e) return false;
   }
   return true;
-}
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
 }
 
 // Normalises line ends to CRLF.
@@ -65,7 +58,7 @@ std::string encode_header_text(std::string_view raw) {
     while (end < text.size() && end > pos && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
     if (end == pos) end = std::min(text.size(), pos + 45);  // cannot happen in valid UTF-8; never loop on it
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(std::string_view(text).substr(pos, end - pos)) + "?=";
+    out += "=?UTF-8?B?" + text::base64_encode(std::string_view(text).substr(pos, end - pos)) + "?=";
     pos = end;
   }
   return out;

@@ -1,4 +1,5 @@
 #include "templates/tracking.hpp"
+#include "text/encoding.hpp"
 
 #include "text/url.hpp"
 
@@ -20,19 +21,6 @@ namespace nurture::templates {
 namespace {
 
 constexpr std::size_t signature_bytes = 16;
-
-std::string base64url(const unsigned char* data, std::size_t size) {
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  for (std::size_t i = 0; i < size; i += 3) {
-    const unsigned value = (data[i] << 16) | (i + 1 < size ? data[i + 1] << 8 : 0) | (i + 2 < size ? data[i + 2] : 0);
-    out += alphabet[(value >> 18) & 63];
-    out += alphabet[(value >> 12) & 63];
-    if (i + 1 < size) out += alphabet[(value >> 6) & 63];
-    if (i + 2 < size) out += alphabet[value & 63];
-  }
-  return out;
-}
 
 std::string trimmed_base(const std::string& base_url) {
   std::string base = base_url;
@@ -129,7 +117,7 @@ Attribute find_attribute(std::string_view tag, std::string_view name, bool& has_
 
 std::string encode_ref(const TrackingRef& ref) {
   const std::string joined = ref.action_id + '\x1f' + ref.lead + '\x1f' + ref.workflow + '\x1f' + ref.step;
-  return base64url(reinterpret_cast<const unsigned char*>(joined.data()), joined.size());
+  return text::base64url_encode(joined);
 }
 
 bool decode_ref(std::string_view text, TrackingRef& ref) {
@@ -266,7 +254,7 @@ std::string TrackingLinks::signature(char kind, std::string_view ref, std::strin
   message += '\n';
   message += target;
   const auto digest = keyed_for(secret).mac(message);
-  return base64url(digest.data(), signature_bytes);
+  return text::base64url_encode(text::bytes_of(digest.data(), signature_bytes));
 }
 
 bool TrackingLinks::verify(char kind, std::string_view ref, std::string_view target,

@@ -1,4 +1,5 @@
 #include "connectors/mailgun/mailgun_connector.hpp"
+#include "connectors/mailgun/mailgun_feedback.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -69,6 +70,13 @@ sdk::ConnectorFactory mailgun_connector_factory() {
     if (key.empty()) return nullptr;
     return std::make_unique<MailgunConnector>(config.get("base_url"), config.get("domain"), std::move(key),
                                               http::timeout_of(config));
+  };
+  factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {
+    const std::string key = feedback::secret_from_env(config, "webhook_signing_key_env");
+    if (key.empty()) return nullptr;
+    return feedback::reader([key](const sdk::WebhookRequest& request) {
+      return parse_mailgun_webhook(request.body, key, request.now);
+    });
   };
   return factory;
 }

@@ -1,4 +1,5 @@
 #include "connectors/meta_audience/meta_audience_connector.hpp"
+#include "text/encoding.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -18,9 +19,7 @@ std::string meta_email_hash(const std::string& email) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(normal.data(), normal.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
+  return text::hex_encode(text::bytes_of(digest, length));
 }
 
 namespace {

@@ -1,4 +1,5 @@
 #include "connectors/postmark/postmark_connector.hpp"
+#include "connectors/postmark/postmark_feedback.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +78,14 @@ sdk::ConnectorFactory postmark_connector_factory() {
     if (token.empty()) return nullptr;
     return std::make_unique<PostmarkConnector>(config.get("base_url"), std::move(token), config.get("message_stream"),
                                                http::timeout_of(config));
+  };
+  factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {
+    const std::string user = feedback::secret_from_env(config, "webhook_user_env");
+    const std::string password = feedback::secret_from_env(config, "webhook_password_env");
+    if (user.empty()) return nullptr;
+    return feedback::reader([user, password](const sdk::WebhookRequest& request) {
+      return parse_postmark_webhook(request.body, request.headers, user, password);
+    });
   };
   return factory;
 }

@@ -84,10 +84,17 @@ std::unique_ptr<Connector> Registry::create(const std::string& type, const std::
                                             const std::map<std::string, std::string>& values,
                                             const std::filesystem::path& base_dir,
                                             std::vector<ConfigProblem>& problems) const {
+  return instantiate(type, name, values, base_dir, problems).connector;
+}
+
+Registry::Instance Registry::instantiate(const std::string& type, const std::string& name,
+                                         const std::map<std::string, std::string>& values,
+                                         const std::filesystem::path& base_dir,
+                                         std::vector<ConfigProblem>& problems) const {
   const ConnectorFactory* factory = find(type);
   if (!factory) {
     problems.push_back({"type", "unknown connector type \"" + type + "\"", "known types: " + joined(types())});
-    return nullptr;
+    return {};
   }
   ConnectorConfig config{name, {}, base_dir};
   for (const auto& [key, value] : values) {
@@ -116,11 +123,16 @@ std::unique_ptr<Connector> Registry::create(const std::string& type, const std::
       config.values[key.name] = key.default_value;
     }
   }
-  if (!problems.empty()) return nullptr;
+  if (!problems.empty()) return {};
   std::string error;
-  auto connector = factory->create(config, error);
-  if (!connector) problems.push_back({"", error.empty() ? "could not be created" : error, ""});
-  return connector;
+  Instance instance;
+  instance.connector = factory->create(config, error);
+  if (!instance.connector) {
+    problems.push_back({"", error.empty() ? "could not be created" : error, ""});
+    return {};
+  }
+  if (factory->feedback) instance.feedback = factory->feedback(config);
+  return instance;
 }
 
 }  // namespace nurture::sdk

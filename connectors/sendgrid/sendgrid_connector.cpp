@@ -1,4 +1,5 @@
 #include "connectors/sendgrid/sendgrid_connector.hpp"
+#include "connectors/sendgrid/sendgrid_feedback.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -79,6 +80,13 @@ sdk::ConnectorFactory sendgrid_connector_factory() {
     std::string key = http::secret_from_env(config, "api_key_env", error);
     if (key.empty()) return nullptr;
     return std::make_unique<SendgridConnector>(config.get("base_url"), std::move(key), http::timeout_of(config));
+  };
+  factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {
+    const std::string key = feedback::secret_from_env(config, "webhook_public_key_env");
+    if (key.empty()) return nullptr;
+    return feedback::reader([key](const sdk::WebhookRequest& request) {
+      return parse_sendgrid_webhook(request.body, request.headers, key, request.now);
+    });
   };
   return factory;
 }

@@ -1,4 +1,5 @@
 #include "connectors/smtp/dkim.hpp"
+#include "text/encoding.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -19,13 +20,6 @@ struct DkimSigner::Key {
 namespace {
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-std::string base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
 
 std::vector<unsigned char> sha256(std::string_view data) {
   std::vector<unsigned char> digest(EVP_MAX_MD_SIZE);
@@ -193,7 +187,7 @@ std::string DkimSigner::sign(std::string_view message, long long unix_time) cons
   for (const auto& name : signed_names) h += (h.empty() ? "" : ":") + name;
   const std::string tags = fmt::format("v=1; a={}; c=relaxed/relaxed; d={}; s={};\r\n\tt={}; h={};\r\n\tbh={};\r\n\tb=",
                                        algorithm(), domain_, selector_, unix_time, h,
-                                       base64(body_hash.data(), body_hash.size()));
+                                       text::base64_encode(text::bytes_of(body_hash.data(), body_hash.size())));
   signed_data += relaxed_header("DKIM-Signature", tags);  // with an empty b=, no CRLF (RFC 6376 3.7)
 
   std::vector<unsigned char> signature;
@@ -219,7 +213,7 @@ std::string DkimSigner::sign(std::string_view message, long long unix_time) cons
   if (!ok) throw std::runtime_error("DKIM signing failed in OpenSSL");  // a loaded key that cannot sign is a bug
   signature.resize(length);
 
-  std::string out = "DKIM-Signature: " + tags + base64(signature.data(), signature.size()) + "\r\n";
+  std::string out = "DKIM-Signature: " + tags + text::base64_encode(text::bytes_of(signature.data(), signature.size())) + "\r\n";
   out.append(message);
   return out;
 }

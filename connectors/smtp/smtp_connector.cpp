@@ -70,6 +70,8 @@ struct SmtpSettings {
 
 class SmtpConnector final : public sdk::Connector {
  public:
+  // A mail server's bounce (DSN, read by `nurture dsn`) names the message, not the lead.
+  bool feedback_names_only_the_message() const override { return true; }
   SmtpConnector(SmtpSettings settings, int pool) : settings_(std::move(settings)) {
     for (int i = 0; i < pool; ++i) workers_.emplace_back([this] { work(); });
   }

@@ -1,4 +1,5 @@
 #include "connectors/webhook/webhook_connector.hpp"
+#include "text/encoding.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -14,9 +15,7 @@ std::string webhook_signature(const std::string& secret, const std::string& time
   unsigned int length = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), digest, &length);
-  std::string hex = "sha256=";
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
+  return "sha256=" + text::hex_encode(text::bytes_of(digest, length));
 }
 
 namespace {

@@ -48,7 +48,7 @@ namespace {
 // What a reload replaces as a whole: the campaign and everything built from it.
 struct LoadedCampaign {
   workflows::Campaign campaign;
-  std::unique_ptr<ConnectorSet> connectors;
+  std::shared_ptr<ConnectorSet> connectors;  // shared with the webhook endpoints
   std::unique_ptr<templates::TemplateLibrary> templates;
 };
 
@@ -66,7 +66,7 @@ std::unique_ptr<LoadedCampaign> load(const DaemonOptions& options, const sdk::Re
   }
   auto result = std::make_unique<LoadedCampaign>();
   result->campaign = std::move(loaded.campaign);
-  result->connectors = std::make_unique<ConnectorSet>(std::move(*connectors));
+  result->connectors = std::make_shared<ConnectorSet>(std::move(*connectors));
   result->templates = std::make_unique<templates::TemplateLibrary>(result->campaign.templates_dir);
   return result;
 }
@@ -106,7 +106,8 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   redis::RedisStore store(std::move(*connection), store_options);
   redis::RedisStore dispatch_store(std::move(*dispatch_connection), store_options);
   redis::RedisStore webhook_store(std::move(*webhook_connection), store_options);
-  WebhookReceiver webhooks(config, webhook_store);
+  WebhookReceiver webhooks(webhook_store);
+  webhooks.use(current->connectors);
   TrackingEndpoints tracking(tracking_links(config), webhook_store);
   WorkflowVersions versions;
   try {
@@ -217,6 +218,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
       continue;
     }
     current = std::move(next);
+    webhooks.use(current->connectors);  // new readers, with their secrets read again
     for (const auto& workflow : current->campaign.workflows) {
       spdlog::info("workflow {} now at version {}", workflow.id, versions.current(workflow.id));
     }

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "engine/cli/command.hpp"
-#include "engine/runtime/feedback.hpp"
+#include "connectors/smtp/dsn.hpp"
 #include "engine/runtime/feedback_recorder.hpp"
 
 namespace nurture::cli {
@@ -18,7 +18,7 @@ namespace {
 int dsn(const std::string& file, const std::string& redis_flag, const std::string& config_path) {
   auto message = read_input(file);
   if (!message) return 1;
-  auto reports = engine::parse_report_message(*message);
+  auto reports = connectors::parse_report_message(*message);
   if (!reports) {
     std::cerr << "error: " << reports.error().message << "\n";
     return 1;

@@ -1,4 +1,5 @@
 #include "engine/core/identity.hpp"
+#include "text/encoding.hpp"
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -12,10 +13,7 @@ std::string action_id(std::string_view lead, std::string_view workflow, int vers
   const XXH128_hash_t hash = XXH3_128bits(input.data(), input.size());
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, hash);
-  std::string hex;
-  hex.reserve(32);
-  for (unsigned char byte : canonical.digest) hex += fmt::format("{:02x}", byte);
-  return hex;
+  return text::hex_encode(text::bytes_of(canonical.digest, sizeof canonical.digest));
 }
 
 int partition_of(std::string_view lead, int partitions) {

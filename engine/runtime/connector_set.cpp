@@ -32,6 +32,7 @@ class SerialConnector final : public sdk::Connector {
     worker_.join();
   }
   bool needs_mime() const override { return inner_->needs_mime(); }
+  bool feedback_names_only_the_message() const override { return inner_->feedback_names_only_the_message(); }
   // The queue is bounded: past it a send is answered `retry` at once instead of waiting behind a stuck provider.
   void send(const sdk::Action& action, sdk::Completion done) override {
     {
@@ -95,6 +96,7 @@ std::unique_ptr<sdk::Connector> with_own_thread_if_serial(std::unique_ptr<sdk::C
 
 struct ConnectorSet::Instance {
   std::unique_ptr<sdk::Connector> connector;
+  std::unique_ptr<sdk::FeedbackReader> feedback;
   std::optional<Rate> rate;
   int concurrency = 0;
   std::mutex mutex;
@@ -133,7 +135,7 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
       return it != settings.value_locations.end() ? it->second : settings.where;
     };
     std::vector<sdk::ConfigProblem> problems;
-    std::unique_ptr<sdk::Connector> connector;
+    sdk::Registry::Instance created;
     std::map<std::string, std::string> values = settings.values;
     values.erase("concurrency");
     if (settings.type == "plugin") {
@@ -157,9 +159,9 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
       sdk::Registry own;
       const std::string type = factory->type;
       own.add(std::move(*factory));
-      connector = own.create(type, settings.name, values, config.base_dir, problems);
+      created = own.instantiate(type, settings.name, values, config.base_dir, problems);
     } else {
-      connector = registry.create(settings.type, settings.name, values, config.base_dir, problems);
+      created = registry.instantiate(settings.type, settings.name, values, config.base_dir, problems);
     }
     for (const auto& problem : problems) {
       diagnostics.push_back({workflows::Severity::error, where_of(problem.key), problem.message, problem.hint});
@@ -179,14 +181,26 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
                                "concurrency must be a whole number of at least 1", "e.g. concurrency: 8"});
       }
     }
-    if (connector) {
-      instance->connector = with_own_thread_if_serial(std::move(connector));
+    if (created.connector) {
+      instance->connector = with_own_thread_if_serial(std::move(created.connector));
+      instance->feedback = std::move(created.feedback);
       if (instance->rate) instance->tokens = instance->rate->tokens;
       set.instances_[settings.name] = std::move(instance);
     }
   }
   if (!diagnostics.empty()) return tl::unexpected(std::move(diagnostics));
   return set;
+}
+
+const sdk::FeedbackReader* ConnectorSet::feedback_reader(const std::string& name) const {
+  auto it = instances_.find(name);
+  return it == instances_.end() ? nullptr : it->second->feedback.get();
+}
+
+std::vector<std::string> ConnectorSet::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, instance] : instances_) out.push_back(name);
+  return out;
 }
 
 sdk::Connector* ConnectorSet::find(const std::string& name) const {

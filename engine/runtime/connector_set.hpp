@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -40,6 +41,9 @@ class ConnectorSet {
   ConnectorSet& operator=(ConnectorSet&&) noexcept;
 
   sdk::Connector* find(const std::string& name) const;
+  // The reader of an instance's bounce and complaint webhook, when its type offers one and it is configured.
+  const sdk::FeedbackReader* feedback_reader(const std::string& name) const;
+  std::vector<std::string> names() const;
   // For tests: put an instance in directly (with `rate`-style limits when given).
   void add(const std::string& name, std::unique_ptr<sdk::Connector> connector, const std::string& rate = {});
 

@@ -229,8 +229,8 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
     if (listens_) r.raise_event = listens_(raised_event_type(r.entry->action, r.outcome));
     // Mail servers' bounce reports (DSN) name only the Message-ID, hence the action; API providers echo the lead.
     if (r.outcome == DispatchOutcome::sent && r.entry->action.kind == "email") {
-      const auto* settings = campaign_.config.connector(r.entry->action.connector);
-      r.remember_lead = settings && settings->type == "smtp";
+      const sdk::Connector* connector = connectors_.find(r.entry->action.connector);
+      r.remember_lead = connector && connector->feedback_names_only_the_message();
     }
     if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)], r.entry->action.connector);
   }

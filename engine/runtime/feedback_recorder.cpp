@@ -4,13 +4,30 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/core/event.hpp"
+#include "text/address.hpp"
+#include "text/utf8.hpp"
 
 namespace nurture::engine {
 
-FeedbackOutcome record_feedback(Store& store, const std::vector<Feedback>& reports) {
+std::vector<sdk::Feedback> fit_to_store(std::vector<sdk::Feedback> reports) {
+  for (auto& f : reports) {
+    for (std::string* field : {&f.type, &f.action_id, &f.lead, &f.workflow, &f.step, &f.reason, &f.event_id}) {
+      *field = text::to_valid_utf8(text::truncate_utf8(*field, 2000));
+    }
+    if (!f.address.empty()) {
+      auto address = text::parse_address(f.address);
+      f.address = address ? *address : std::string();
+    }
+  }
+  return reports;
+}
+
+FeedbackOutcome record_feedback(Store& store, std::vector<sdk::Feedback> reports) {
+  reports = fit_to_store(std::move(reports));
   FeedbackOutcome outcome;
   std::vector<StreamFields> events;
-  for (const Feedback& report : reports) {
+  for (const sdk::Feedback& report : reports) {
+    if (report.type != "email.bounced" && report.type != "email.complained") continue;  // nothing else is feedback
     if (!report.address.empty()) {
       store.suppress("email", report.address);
       ++outcome.suppressed;

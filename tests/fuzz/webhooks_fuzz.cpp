@@ -8,7 +8,10 @@
 #include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 
-#include "engine/runtime/feedback.hpp"
+#include "connectors/mailgun/mailgun_feedback.hpp"
+#include "connectors/postmark/postmark_feedback.hpp"
+#include "connectors/sendgrid/sendgrid_feedback.hpp"
+#include "engine/runtime/feedback_recorder.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 #include "text/utf8.hpp"
 
@@ -45,9 +48,10 @@ struct SendgridKey {
   }
 };
 
-void check(const engine::FeedbackResult& result) {
+// What the engine stores of whatever a reader returns is UTF-8.
+void check(const connectors::feedback::FeedbackResult& result) {
   if (!result) return;
-  for (const auto& report : *result) {
+  for (const auto& report : engine::fit_to_store(*result)) {
     fuzz::require(text::is_valid_utf8(report.reason) && text::is_valid_utf8(report.lead), "report fields are UTF-8");
   }
 }
@@ -63,9 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (data[0] % 3) {
     case 0: {
       static const SendgridKey key;
-      const engine::Headers headers = {{"x-twilio-email-event-webhook-signature", key.sign(timestamp + body)},
+      const connectors::feedback::Headers headers = {{"x-twilio-email-event-webhook-signature", key.sign(timestamp + body)},
                                        {"x-twilio-email-event-webhook-timestamp", timestamp}};
-      check(engine::parse_sendgrid_webhook(body, headers, key.public_der_base64, now));
+      check(connectors::parse_sendgrid_webhook(body, headers, key.public_der_base64, now));
       break;
     }
     case 1: {
@@ -77,14 +81,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
            digest, &length);
       std::string hex;
       for (unsigned int i = 0; i < length; ++i) hex += "0123456789abcdef"[digest[i] >> 4], hex += "0123456789abcdef"[digest[i] & 15];
-      check(engine::parse_mailgun_webhook(R"({"signature":{"timestamp":")" + timestamp +
+      check(connectors::parse_mailgun_webhook(R"({"signature":{"timestamp":")" + timestamp +
                                               R"(","token":"token","signature":")" + hex + R"("},"event-data":)" +
                                               body + "}",
                                           "key", now));
       break;
     }
     default:
-      check(engine::parse_postmark_webhook(body, {{"authorization", "Basic aG9vazpzM2NyZXQ="}}, "hook", "s3cret"));
+      check(connectors::parse_postmark_webhook(body, {{"authorization", "Basic aG9vazpzM2NyZXQ="}}, "hook", "s3cret"));
   }
   return 0;
 }

@@ -515,16 +515,22 @@ TEST_CASE("a provider webhook over HTTP: authenticated bounces suppress and reac
   World w;
   ::setenv("NURTURE_TEST_HOOK_USER", "hook", 1);
   ::setenv("NURTURE_TEST_HOOK_PASSWORD", "s3cret", 1);
+  ::setenv("NURTURE_TEST_PM_TOKEN", "token", 1);
   workflows::Config config = w.campaign.config;
   workflows::ConnectorSettings postmark;
   postmark.name = "pm";
   postmark.type = "postmark";
-  postmark.values = {{"server_token_env", "UNUSED"},
+  postmark.values = {{"server_token_env", "NURTURE_TEST_PM_TOKEN"},
                      {"webhook_user_env", "NURTURE_TEST_HOOK_USER"},
                      {"webhook_password_env", "NURTURE_TEST_HOOK_PASSWORD"}};
   config.connectors.push_back(postmark);
   auto store = w.store();
-  WebhookReceiver receiver(config, *store);
+  sdk::Registry registry;
+  connectors::register_builtin_connectors(registry);
+  auto connectors = ConnectorSet::create(config, registry);
+  REQUIRE(connectors);
+  WebhookReceiver receiver(*store);
+  receiver.use(std::make_shared<ConnectorSet>(std::move(*connectors)));
   Metrics metrics;
   auto server = http::StatusServer::start("127.0.0.1:0", metrics,
                                           [&](const http::HttpCall& call) { return receiver.handle(call); });

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "text/address.hpp"
+#include "text/encoding.hpp"
 #include "text/json.hpp"
 #include "text/url.hpp"
 #include "text/utf8.hpp"
@@ -90,4 +91,21 @@ TEST_CASE("only absolute http(s) URLs with a host pass, CR, LF and other schemes
   CHECK_FALSE(parse_http_url("/relative/path"));
   CHECK_FALSE(parse_http_url("https:///no-host"));
   CHECK_FALSE(parse_http_url("ftp://acme.example/file"));
+}
+
+TEST_CASE("base64, base64url and hex: the RFC 4648 test vectors, both ways") {
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},        {"f", "Zg=="},         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    CHECK(nurture::text::base64_encode(plain) == encoded);
+    CHECK(nurture::text::base64_decode(encoded) == std::optional<std::string>(plain));
+  }
+  CHECK(nurture::text::base64url_encode("\xfb\xff") == "-_8");
+  CHECK(nurture::text::base64_decode("-_8") == std::optional<std::string>("\xfb\xff"));
+  CHECK(nurture::text::base64_decode("Zm9v\r\nYmFy") == std::optional<std::string>("foobar"));  // line breaks skipped
+  CHECK_FALSE(nurture::text::base64_decode("Zm9v!"));    // a stranger
+  CHECK_FALSE(nurture::text::base64_decode("Zg==Zg"));   // data after the padding
+  CHECK_FALSE(nurture::text::base64_decode("Z"));        // no whole byte
+  CHECK(nurture::text::hex_encode(std::string("\x00\x9f\xff", 3)) == "009fff");
 }

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "nurture/sdk/feedback.hpp"
+
 namespace nurture::sdk {
 
 enum class Channel { email, social, webhook };
@@ -88,6 +90,9 @@ class Connector {
   virtual int max_in_flight() const { return 0; }
   // Whether it reads `email.mime` (SMTP, files); API connectors use the parts, and the engine then skips composing.
   virtual bool needs_mime() const { return true; }
+  // Whether bounce reports about its sends name only the message (its Message-ID) and not the lead, as a mail
+  // server's DSN does: the engine then remembers which lead each sent message was for (7 days).
+  virtual bool feedback_names_only_the_message() const { return false; }
 };
 
 struct ConfigKey {
@@ -122,6 +127,9 @@ struct ConnectorFactory {
   std::vector<ConfigKey> keys;
   // Called with a config whose keys were checked against `keys`.
   std::function<std::unique_ptr<Connector>(const ConnectorConfig&, std::string& error)> create;
+  // Optional: a reader of the provider's bounce and complaint webhook for an instance (sdk/feedback.hpp); null
+  // when the instance has none configured (no secret set), and the engine then serves no endpoint for it.
+  std::function<std::unique_ptr<FeedbackReader>(const ConnectorConfig&)> feedback;
 };
 
 class Registry {
@@ -136,6 +144,14 @@ class Registry {
                                     const std::map<std::string, std::string>& values,
                                     const std::filesystem::path& base_dir,
                                     std::vector<ConfigProblem>& problems) const;
+  // The same, with the instance's feedback reader when its type offers one and it is configured.
+  struct Instance {
+    std::unique_ptr<Connector> connector;
+    std::unique_ptr<FeedbackReader> feedback;
+  };
+  Instance instantiate(const std::string& type, const std::string& name,
+                       const std::map<std::string, std::string>& values, const std::filesystem::path& base_dir,
+                       std::vector<ConfigProblem>& problems) const;
 
  private:
   std::map<std::string, ConnectorFactory> factories_;

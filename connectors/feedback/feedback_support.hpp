@@ -1,0 +1,60 @@
+#pragma once
+// What the built-in connectors' feedback readers (sdk/feedback.hpp) share: a result type, reading provider JSON
+// within bounds, replay windows, constant-time comparison, Message-IDs, and a reader made of a function.
+// Only hard bounces (permanent: SMTP 5.x.x, provider "hard"/"permanent") count: a full mailbox today may take mail
+// tomorrow. The engine checks what a reader returns (UTF-8, addresses) before it stores anything.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "nurture/sdk/connector.hpp"
+
+namespace nurture::connectors::feedback {
+
+using Headers = std::map<std::string, std::string>;  // names in lower case
+using json = nlohmann::json;
+using Clock = std::chrono::system_clock;
+
+// Why a report was not read: it could not be authenticated (the sender is refused: HTTP 401), or it is not what
+// the provider sends (400).
+struct FeedbackError {
+  enum class Kind { unauthorized, malformed };
+  Kind kind = Kind::malformed;
+  std::string message;
+};
+using FeedbackResult = tl::expected<std::vector<sdk::Feedback>, FeedbackError>;
+
+tl::unexpected<FeedbackError> fail(std::string message);
+tl::unexpected<FeedbackError> refuse(std::string message);
+
+std::string lower(std::string text);
+std::string header_of(const Headers& headers, const std::string& name);
+// A member as text (strings as they are, numbers written out); "" for anything else.
+std::string text_of(const json& object, const char* key);
+// A member that should be an object; anything else (missing, a string, a list) reads as empty.
+json object_of(const json& parent, const char* key);
+// Outside 1970..9999 (or NaN): the epoch, as a provider's nonsense.
+Clock::time_point from_unix_seconds(double seconds);
+// Webhook bodies are outside input: parsed within a size and depth (a provider's events are shallow); discarded
+// when they do not parse.
+json bounded_json(const std::string& body);
+// Within 15 minutes of now either way: older signed requests may be replays.
+bool fresh(double timestamp, Clock::time_point now);
+bool equal_in_constant_time(const std::string& a, const std::string& b);
+// The action id of a Message-ID nurture wrote: <action_id@domain>.
+std::string action_of_message_id(std::string message_id);
+
+// A reader made of a function, for the connector factories.
+std::unique_ptr<sdk::FeedbackReader> reader(std::function<FeedbackResult(const sdk::WebhookRequest&)> read);
+
+// The environment variable named by `key`, or "" when the key or the variable is unset.
+std::string secret_from_env(const sdk::ConnectorConfig& config, const std::string& key);
+
+}  // namespace nurture::connectors::feedback

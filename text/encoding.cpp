@@ -1,0 +1,82 @@
+#include "text/encoding.hpp"
+
+#include <array>
+
+namespace nurture::text {
+
+namespace {
+
+constexpr char standard_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string encode(std::string_view bytes, const char* alphabet, bool pad) {
+  std::string out;
+  out.reserve(4 * ((bytes.size() + 2) / 3));
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const auto byte = [&](std::size_t k) { return k < bytes.size() ? static_cast<unsigned char>(bytes[k]) : 0u; };
+    const unsigned value = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    out += alphabet[(value >> 18) & 63];
+    out += alphabet[(value >> 12) & 63];
+    if (i + 1 < bytes.size()) out += alphabet[(value >> 6) & 63];
+    else if (pad) out += '=';
+    if (i + 2 < bytes.size()) out += alphabet[value & 63];
+    else if (pad) out += '=';
+  }
+  return out;
+}
+
+// The 6-bit value of a base64 or base64url character; -1 for any other.
+constexpr std::array<signed char, 256> decoding_table() {
+  std::array<signed char, 256> table{};
+  for (auto& entry : table) entry = -1;
+  for (int i = 0; i < 64; ++i) {
+    table[static_cast<unsigned char>(standard_alphabet[i])] = static_cast<signed char>(i);
+    table[static_cast<unsigned char>(url_alphabet[i])] = static_cast<signed char>(i);
+  }
+  return table;
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) { return encode(bytes, standard_alphabet, true); }
+std::string base64url_encode(std::string_view bytes) { return encode(bytes, url_alphabet, false); }
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  static constexpr auto table = decoding_table();
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 3);
+  unsigned accumulated = 0;
+  int bits = 0, padding = 0;
+  std::size_t symbols = 0;
+  for (const char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    const int value = table[static_cast<unsigned char>(c)];
+    if (value < 0 || padding > 0) return std::nullopt;  // a stranger, or data after the padding
+    ++symbols;
+    accumulated = (accumulated << 6) | static_cast<unsigned>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((accumulated >> bits) & 0xff);
+    }
+  }
+  if (symbols % 4 == 1 || padding > 2 || (padding > 0 && (symbols + padding) % 4 != 0)) return std::nullopt;
+  return out;
+}
+
+std::string hex_encode(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    out += digits[static_cast<unsigned char>(c) >> 4];
+    out += digits[static_cast<unsigned char>(c) & 15];
+  }
+  return out;
+}
+
+}  // namespace nurture::text
