@@ -84,7 +84,7 @@ sdk::ConnectorFactory postmark_connector_factory() {
     const std::string password = feedback::secret_from_env(config, "webhook_password_env");
     if (user.empty()) return nullptr;
     return feedback::reader([user, password](const sdk::WebhookRequest& request) {
-      return parse_postmark_webhook(request.body, request.headers, user, password);
+      return parse_postmark_webhook(request.body, request.headers, user, password, request.now);
     });
   };
   return factory;

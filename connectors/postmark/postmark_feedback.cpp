@@ -11,7 +11,7 @@ namespace nurture::connectors {
 using namespace feedback;
 
 FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& headers, const std::string& user,
-                                      const std::string& password) {
+                                      const std::string& password, Clock::time_point now) {
   if (user.empty()) return refuse("no credentials configured (webhook_user_env, webhook_password_env)");
   const std::string authorization = header_of(headers, "authorization");
   const std::string credentials = user + ":" + password;
@@ -37,7 +37,7 @@ FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& he
   f.workflow = text_of(metadata, "workflow");
   f.step = text_of(metadata, "step");
   f.event_id = "postmark:" + text_of(e, "ID");
-  f.at = Clock::now();
+  f.at = now;  // Postmark's own times are local and zone-less: the time of arrival is the better one
   return std::vector<sdk::Feedback>{f};
 }
 

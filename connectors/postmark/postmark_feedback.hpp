@@ -9,6 +9,7 @@
 namespace nurture::connectors {
 
 feedback::FeedbackResult parse_postmark_webhook(const std::string& body, const feedback::Headers& headers,
-                                                const std::string& user, const std::string& password);
+                                                const std::string& user, const std::string& password,
+                                                feedback::Clock::time_point now);
 
 }  // namespace nurture::connectors

@@ -105,7 +105,7 @@ std::string typed_address(const std::string& value) {
 
 }  // namespace
 
-FeedbackResult parse_report_message(const std::string& message) {
+FeedbackResult parse_report_message(const std::string& message, Clock::time_point now) {
   const Part entity = split_entity(message);
   const std::string content_type = lower(header_of(entity.headers, "content-type"));
   if (content_type.rfind("multipart/report", 0) != 0) {
@@ -144,7 +144,7 @@ FeedbackResult parse_report_message(const std::string& message) {
                                                                                    : diagnostic.find_first_not_of(' '));
       f.reason = diagnostic.empty() ? status : status + " " + diagnostic;
       f.event_id = fmt::format("dsn:{}:{}", action_id.empty() ? envelope_id : action_id, f.address);
-      f.at = Clock::now();
+      f.at = now;
       out.push_back(std::move(f));
     }
     return out;
@@ -157,7 +157,7 @@ FeedbackResult parse_report_message(const std::string& message) {
     f.action_id = action_id;
     f.reason = "abuse report";
     f.event_id = fmt::format("arf:{}:{}", action_id, f.address);
-    f.at = Clock::now();
+    f.at = now;
     out.push_back(std::move(f));
     return out;
   }

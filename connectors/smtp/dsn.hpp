@@ -10,6 +10,7 @@
 
 namespace nurture::connectors {
 
-feedback::FeedbackResult parse_report_message(const std::string& message);
+// Reports are stamped `now`: the time they are read.
+feedback::FeedbackResult parse_report_message(const std::string& message, feedback::Clock::time_point now);
 
 }  // namespace nurture::connectors

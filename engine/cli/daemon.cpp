@@ -106,9 +106,10 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   redis::RedisStore store(std::move(*connection), store_options);
   redis::RedisStore dispatch_store(std::move(*dispatch_connection), store_options);
   redis::RedisStore webhook_store(std::move(*webhook_connection), store_options);
-  WebhookReceiver webhooks(webhook_store);
+  RealClock clock;
+  WebhookReceiver webhooks(webhook_store, clock);
   webhooks.use(current->connectors);
-  TrackingEndpoints tracking(tracking_links(config), webhook_store);
+  TrackingEndpoints tracking(tracking_links(config), webhook_store, clock);
   WorkflowVersions versions;
   try {
     store.prepare();
@@ -126,7 +127,6 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   std::signal(SIGHUP, on_reload_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  RealClock clock;
   Metrics metrics;
   std::unique_ptr<http::StatusServer> status;
   if (auto started = http::StatusServer::start(current->campaign.config.tracking_listen, metrics,

@@ -18,7 +18,7 @@ namespace {
 int dsn(const std::string& file, const std::string& redis_flag, const std::string& config_path) {
   auto message = read_input(file);
   if (!message) return 1;
-  auto reports = connectors::parse_report_message(*message);
+  auto reports = connectors::parse_report_message(*message, std::chrono::system_clock::now());
   if (!reports) {
     std::cerr << "error: " << reports.error().message << "\n";
     return 1;

@@ -38,7 +38,7 @@ void TrackingEndpoints::raise(const std::string& type, const templates::Tracking
   Event event;
   event.type = type;
   event.lead = ref.lead;
-  event.at = std::chrono::system_clock::now();
+  event.at = clock_.now();
   event.id = id;
   props["action_id"] = ref.action_id;
   if (!ref.workflow.empty()) props["workflow"] = ref.workflow;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "engine/core/clock.hpp"
 #include "engine/http/status_server.hpp"
 #include "engine/store/store.hpp"
 #include "templates/tracking.hpp"
@@ -18,13 +19,16 @@ namespace nurture::engine {
 
 class TrackingEndpoints {
  public:
-  TrackingEndpoints(templates::TrackingLinks links, Store& store) : links_(std::move(links)), store_(store) {}
+  // Events are stamped with `clock`'s time.
+  TrackingEndpoints(templates::TrackingLinks links, Store& store, const Clock& clock)
+      : links_(std::move(links)), store_(store), clock_(clock) {}
   std::optional<http::HttpAnswer> handle(const http::HttpCall& call);
 
  private:
   void raise(const std::string& type, const templates::TrackingRef& ref, nlohmann::json props, const std::string& id);
   templates::TrackingLinks links_;
   Store& store_;
+  const Clock& clock_;
   std::mutex mutex_;
 };
 

@@ -24,7 +24,7 @@ std::optional<http::HttpAnswer> WebhookReceiver::handle(const http::HttpCall& ca
 
   sdk::FeedbackRead read;
   try {
-    read = reader->read({call.body, call.headers, std::chrono::system_clock::now()});
+    read = reader->read({call.body, call.headers, clock_.now()});
   } catch (const std::exception& e) {  // a reader's bug costs this request, nothing else
     read = {sdk::FeedbackRead::Outcome::malformed, {}, std::string("the reader failed: ") + e.what()};
   }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/core/clock.hpp"
 #include "engine/http/status_server.hpp"
 #include "engine/runtime/connector_set.hpp"
 #include "engine/store/store.hpp"
@@ -17,7 +18,8 @@ namespace nurture::engine {
 
 class WebhookReceiver {
  public:
-  explicit WebhookReceiver(Store& store) : store_(store) {}
+  // Requests are read at `clock`'s time (signed webhooks carry timestamps checked against it).
+  WebhookReceiver(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   // The connector instances whose readers serve requests; replaced on a reload (the readers read their secrets
   // when the instances are made).
@@ -27,6 +29,7 @@ class WebhookReceiver {
  private:
   std::shared_ptr<const ConnectorSet> connectors_;
   Store& store_;  // used from the HTTP handler thread only
+  const Clock& clock_;
   std::mutex mutex_;
 };
 

@@ -29,7 +29,8 @@ class Engine {
   Engine(Store& state_store, Store& dispatch_store, const workflows::Campaign& campaign,
          const templates::TemplateLibrary& templates, const ConnectorSet& connectors, const Clock& clock,
          WorkflowVersions versions, RetryPolicy retry = {})
-      : state_store_(state_store),
+      : clock_(clock),
+        state_store_(state_store),
         dispatch_store_(dispatch_store),
         interpreter_(campaign, std::move(versions)),
         ingest_(state_store, interpreter_, clock),
@@ -77,9 +78,10 @@ class Engine {
 
  private:
   // Streams are trimmed of what every consumer is done with about once a second (a few commands each time), and
-  // entries a dead consumer held for longer than `reclaim_idle` are taken over about every ten.
+  // entries a dead consumer held for longer than `reclaim_idle` are taken over about every ten. Seconds of the
+  // Clock: a test moves them on with its virtual clock instead of sleeping.
   void trim_now_and_then() {
-    const auto now = std::chrono::steady_clock::now();
+    const TimePoint now = clock_.now();
     if (now - last_trim_ < std::chrono::seconds(1)) return;
     last_trim_ = now;
     state_store_.trim_streams();
@@ -90,7 +92,7 @@ class Engine {
     }
   }
   void reclaim_outbox_now_and_then() {
-    const auto now = std::chrono::steady_clock::now();
+    const TimePoint now = clock_.now();
     if (now - last_outbox_reclaim_ < std::min<std::chrono::milliseconds>(reclaim_idle, std::chrono::seconds(10))) return;
     last_outbox_reclaim_ = now;
     report_takeover("actions", dispatch_store_.reclaim_outbox(reclaim_idle));
@@ -98,7 +100,7 @@ class Engine {
 
   // Partition p's timers are served by the live engine at p mod (number of live engines), in name order.
   void serve_my_partitions() {
-    const std::vector<std::string> live = state_store_.heartbeat(reclaim_idle);
+    const std::vector<std::string> live = state_store_.heartbeat(reclaim_idle, clock_.now());
     const auto me = std::find(live.begin(), live.end(), state_store_.consumer());
     if (me == live.end()) return;
     const std::size_t index = static_cast<std::size_t>(me - live.begin());
@@ -111,12 +113,13 @@ class Engine {
 
   static void report_takeover(const char* what, int count);
   std::chrono::milliseconds reclaim_idle{60000};
+  const Clock& clock_;
   Store& state_store_;
   Store& dispatch_store_;
-  std::chrono::steady_clock::time_point last_trim_{};  // in the past: the first pass claims its partitions
+  TimePoint last_trim_{};  // in the past: the first pass claims its partitions
   // In the past, so the first pass takes over what a crashed predecessor left.
-  std::chrono::steady_clock::time_point last_events_reclaim_{};
-  std::chrono::steady_clock::time_point last_outbox_reclaim_{};
+  TimePoint last_events_reclaim_{};
+  TimePoint last_outbox_reclaim_{};
   Interpreter interpreter_;
   Ingest ingest_;
   Scheduler scheduler_;

@@ -149,9 +149,10 @@ class Store {
   virtual std::optional<TimePoint> next_timer_due() = 0;
   virtual void release_due_retries(TimePoint now, const std::vector<int>& partitions = {}) = 0;
 
-  // Engines on one Redis say they are alive; returns the live ones (heard from within `lease`), sorted. Partition p
-  // is served by live[p mod live.size()]: a dead engine's partitions pass to the others within one lease.
-  virtual std::vector<std::string> heartbeat(std::chrono::milliseconds lease) = 0;
+  // Engines on one Redis say they are alive at `now` (their Clock's); returns the live ones (heard from within
+  // `lease`), sorted. Partition p is served by live[p mod live.size()]: a dead engine's partitions pass to the
+  // others within one lease.
+  virtual std::vector<std::string> heartbeat(std::chrono::milliseconds lease, TimePoint now) = 0;
   virtual const std::string& consumer() const = 0;
 
   // `block`: how long to wait for entries when there are none (0: do not wait).

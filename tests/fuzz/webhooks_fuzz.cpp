@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     default:
-      check(connectors::parse_postmark_webhook(body, {{"authorization", "Basic aG9vazpzM2NyZXQ="}}, "hook", "s3cret"));
+      check(connectors::parse_postmark_webhook(body, {{"authorization", "Basic aG9vazpzM2NyZXQ="}}, "hook", "s3cret", now));
   }
   return 0;
 }

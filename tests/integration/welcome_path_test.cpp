@@ -447,14 +447,16 @@ TEST_CASE("two engines split the partitions' timers, when one falls silent the o
   REQUIRE(w.smtp.messages().size() == 4);
 
   w.clock.advance(days(2));
+  store_b->heartbeat(milliseconds(300), w.clock.now());  // b is alive at the new time too
   a.drain();  // a serves partitions 0 and 2 only ("engine-a" is first of the two live engines)
   CHECK(w.stat(lead_in[0], "step:tips:sent") == "1");
   CHECK(w.stat(lead_in[2], "step:tips:sent") == "1");
   CHECK(w.stat(lead_in[1], "step:tips:sent").empty());
   CHECK(w.stat(lead_in[3], "step:tips:sent").empty());
 
-  // b falls silent: past its lease, a's next heartbeat finds it alone and serves every partition.
-  std::this_thread::sleep_for(milliseconds(1100));
+  // b falls silent: past its lease (on the engines' clock), a's next heartbeat finds it alone and serves every
+  // partition.
+  w.clock.advance(seconds(2));
   a.drain();
   CHECK(w.stat(lead_in[1], "step:tips:sent") == "1");
   CHECK(w.stat(lead_in[3], "step:tips:sent") == "1");
@@ -529,7 +531,7 @@ TEST_CASE("a provider webhook over HTTP: authenticated bounces suppress and reac
   connectors::register_builtin_connectors(registry);
   auto connectors = ConnectorSet::create(config, registry);
   REQUIRE(connectors);
-  WebhookReceiver receiver(*store);
+  WebhookReceiver receiver(*store, w.clock);
   receiver.use(std::make_shared<ConnectorSet>(std::move(*connectors)));
   Metrics metrics;
   auto server = http::StatusServer::start("127.0.0.1:0", metrics,
@@ -589,7 +591,7 @@ TEST_CASE("the tracking endpoints: a click redirects and counts, the pixel count
   World w;
   auto store = w.store();
   Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
-  TrackingEndpoints tracking(tracking_links(w.campaign.config), *store);
+  TrackingEndpoints tracking(tracking_links(w.campaign.config), *store, w.clock);
   Metrics metrics;
   auto server = http::StatusServer::start("127.0.0.1:0", metrics,
                                           [&](const http::HttpCall& call) { return tracking.handle(call); });

@@ -521,11 +521,11 @@ std::vector<int> RedisStore::partitions_or_all(const std::vector<int>& partition
   return all;
 }
 
-std::vector<std::string> RedisStore::heartbeat(std::chrono::milliseconds lease) {
-  const long long now = to_unix_ms(std::chrono::system_clock::now());
+std::vector<std::string> RedisStore::heartbeat(std::chrono::milliseconds lease, TimePoint now) {
+  const long long at = to_unix_ms(now);
   const auto replies = checked(std::vector<Command>{
-      {"ZADD", keys_.engines(), std::to_string(now), options_.consumer},
-      {"ZREMRANGEBYSCORE", keys_.engines(), "-inf", std::to_string(now - lease.count())},
+      {"ZADD", keys_.engines(), std::to_string(at), options_.consumer},
+      {"ZREMRANGEBYSCORE", keys_.engines(), "-inf", std::to_string(at - lease.count())},
       {"ZRANGE", keys_.engines(), "0", "-1"}});
   std::vector<std::string> live;
   for (const auto& member : replies[2].elements) live.push_back(member.text);
