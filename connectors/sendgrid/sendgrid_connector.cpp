@@ -1,5 +1,6 @@
 #include "connectors/sendgrid/sendgrid_connector.hpp"
 #include "connectors/sendgrid/sendgrid_feedback.hpp"
+#include "text/address.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,12 +21,15 @@ class SendgridConnector final : public sdk::Connector {
   bool needs_mime() const override { return false; }  // the API takes the parts
 
   void send(const sdk::Action& action, sdk::Completion done) override {
-    const http::Mailbox from = http::split_mailbox(action.email.from);
+    // The engine checked these mailboxes when it planned the send; one that no longer parses is refused here too.
+    const auto from = text::parse_mailbox(action.email.from);
+    const auto reply_to = text::parse_mailbox(action.email.reply_to);
+    if (!from) return done(sdk::Result::failed("sendgrid: the From mailbox does not parse: " + action.email.from));
     nlohmann::json body;
     body["personalizations"] = {{{"to", {{{"email", action.email.to}}}}}};
-    body["from"] = {{"email", from.email}};
-    if (!from.name.empty()) body["from"]["name"] = from.name;
-    if (!action.email.reply_to.empty()) body["reply_to"] = {{"email", http::split_mailbox(action.email.reply_to).email}};
+    body["from"] = {{"email", from->address}};
+    if (!from->display_name.empty()) body["from"]["name"] = from->display_name;
+    if (reply_to) body["reply_to"] = {{"email", reply_to->address}};
     body["subject"] = action.email.subject;
     body["content"] = nlohmann::json::array();
     if (!action.email.text.empty()) body["content"].push_back({{"type", "text/plain"}, {"value", action.email.text}});

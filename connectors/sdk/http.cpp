@@ -1,4 +1,4 @@
-#include "connectors/http/http_client.hpp"
+#include "nurture/sdk/http.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -9,9 +9,8 @@
 #include <thread>
 
 #include <curl/curl.h>
-#include <fmt/format.h>
 
-namespace nurture::connectors::http {
+namespace nurture::sdk::http {
 
 std::string Response::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
@@ -166,18 +165,18 @@ std::chrono::milliseconds retry_after(const Response& response, std::chrono::mil
   return fallback;
 }
 
-sdk::Result classify(const Response& response, const std::string& provider_id, const std::string& provider) {
+Result classify(const Response& response, const std::string& provider_id, const std::string& provider) {
   if (response.status == 0) {
-    return sdk::Result::retry(std::chrono::seconds(5), fmt::format("{}: {}", provider, response.error));
+    return Result::retry(std::chrono::seconds(5), provider + ": " + response.error);
   }
   std::string excerpt = response.body.substr(0, 300);
   std::replace(excerpt.begin(), excerpt.end(), '\n', ' ');
-  const std::string reason = fmt::format("{} HTTP {}: {}", provider, response.status, excerpt);
-  if (response.status >= 200 && response.status < 300) return sdk::Result::sent(provider_id);
+  const std::string reason = provider + " HTTP " + std::to_string(response.status) + ": " + excerpt;
+  if (response.status >= 200 && response.status < 300) return Result::sent(provider_id);
   if (response.status == 429 || response.status == 408 || response.status >= 500) {
-    return sdk::Result::retry(retry_after(response, std::chrono::seconds(30)), reason);
+    return Result::retry(retry_after(response, std::chrono::seconds(30)), reason);
   }
-  return sdk::Result::failed(reason);
+  return Result::failed(reason);
 }
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -195,4 +194,4 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
   return out;
 }
 
-}  // namespace nurture::connectors::http
+}  // namespace nurture::sdk::http
