@@ -43,29 +43,6 @@ std::string attribute(std::string_view tag, std::string_view name) {
   return {};
 }
 
-std::string decode_entities(std::string_view text) {
-  static const std::pair<std::string_view, std::string_view> entities[] = {
-      {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
-      {"&apos;", "'"}, {"&nbsp;", " "}, {"&#x27;", "'"}, {"&#x2F;", "/"}, {"&#x3D;", "="}};
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    bool replaced = false;
-    if (text[i] == '&') {
-      for (const auto& [entity, value] : entities) {
-        if (text.substr(i, entity.size()) == entity) {
-          out += value;
-          i += entity.size();
-          replaced = true;
-          break;
-        }
-      }
-    }
-    if (!replaced) out += text[i++];
-  }
-  return out;
-}
-
 bool is_block_end(const std::string& name) {
   static const char* blocks[] = {"p", "/p", "br", "br/", "div", "/div", "/h1", "/h2", "/h3", "/h4",
                                  "/h5", "/h6", "/tr", "/table", "hr", "/ul", "/ol", "/blockquote"};
@@ -115,7 +92,7 @@ std::string html_to_text(std::string_view html) {
     if (html[i] != '<') {
       std::size_t next = html.find('<', i);
       if (next == std::string_view::npos) next = html.size();
-      std::string chunk = decode_entities(html.substr(i, next - i));
+      std::string chunk = decode_html_entities(html.substr(i, next - i));
       std::replace(chunk.begin(), chunk.end(), '\n', ' ');
       raw += chunk;
       i = next;
@@ -144,7 +121,7 @@ std::string html_to_text(std::string_view html) {
       continue;
     }
     if (name == "a") {
-      pending_href = decode_entities(attribute(tag, "href"));
+      pending_href = decode_html_entities(attribute(tag, "href"));
     } else if (name == "/a") {
       if (!pending_href.empty() && pending_href.rfind("mailto:", 0) != 0) raw += " (" + pending_href + ")";
       pending_href.clear();
@@ -155,6 +132,29 @@ std::string html_to_text(std::string_view html) {
     }
   }
   return tidy(raw);
+}
+
+std::string decode_html_entities(std::string_view text) {
+  static const std::pair<std::string_view, std::string_view> entities[] = {
+      {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
+      {"&apos;", "'"}, {"&nbsp;", " "}, {"&#x27;", "'"}, {"&#x2F;", "/"}, {"&#x3D;", "="}};
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '&') {
+      for (const auto& [entity, value] : entities) {
+        if (text.substr(i, entity.size()) == entity) {
+          out += value;
+          i += entity.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
 }
 
 }  // namespace nurture::templates

@@ -1,4 +1,6 @@
 #include "templates/tracking.hpp"
+
+#include "templates/html_to_text.hpp"
 #include "text/encoding.hpp"
 
 #include "text/url.hpp"
@@ -35,28 +37,6 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   }
   return true;
 }
-
-std::string decode_entities(std::string_view text) {
-  static const std::pair<std::string_view, char> entities[] = {
-      {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'}, {"&#x27;", '\''}};
-  std::string out;
-  for (std::size_t i = 0; i < text.size();) {
-    bool replaced = false;
-    if (text[i] == '&') {
-      for (const auto& [entity, c] : entities) {
-        if (text.substr(i, entity.size()) == entity) {
-          out += c;
-          i += entity.size();
-          replaced = true;
-          break;
-        }
-      }
-    }
-    if (!replaced) out += text[i++];
-  }
-  return out;
-}
-
 
 // The end of the tag that starts at `open` ('<'), quotes respected; npos when unterminated.
 std::size_t tag_end(std::string_view html, std::size_t open) {
@@ -316,7 +296,7 @@ std::string add_tracking(std::string_view html, const TrackingLinks& links, std:
     bool notrack = false;
     const Attribute href = find_attribute(tag, "href", notrack);
     if (!href.found || notrack) continue;
-    const std::string target = decode_entities(tag.substr(href.value_begin, href.value_end - href.value_begin));
+    const std::string target = decode_html_entities(tag.substr(href.value_begin, href.value_end - href.value_begin));
     if (!(starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://")) ||
         target.rfind(unsubscribe_prefix, 0) == 0) {
       continue;
