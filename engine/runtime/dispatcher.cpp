@@ -88,9 +88,97 @@ int Dispatcher::poll(std::chrono::milliseconds block) {
   return static_cast<int>(entries.size());
 }
 
-void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
-  const std::vector<DispatchCheck> checks = store_.check_and_claim(entries);
+// The sends of one batch in flight: results are recorded in batches, but at least every `record_interval` (the time
+// between a provider's accept and our record is the duplicate window after a crash, so slow providers get theirs
+// recorded promptly), and an instance at its concurrency limit waits for its oldest send first.
+class Dispatcher::SendRound {
+ public:
+  explicit SendRound(Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
+
   std::vector<DispatchRecord> records;
+
+  void send(const OutboxEntry& entry, const sdk::Action& action) {
+    const std::string& connector = entry.action.connector;
+    make_room(connector);
+    auto pending = std::make_unique<PendingResult>();
+    try {
+      dispatcher_.connectors_.find(connector)->send(action, pending->completion());
+    } catch (const std::exception& e) {
+      // A connector's bug costs this action an attempt, not the daemon.
+      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
+    } catch (...) {
+      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
+    }
+    if (pending->ready()) {
+      dispatcher_.settle(entry, pending->wait(std::chrono::steady_clock::now()), records);
+      flush_if_due();
+    } else {
+      ++in_flight_per_connector_[connector];
+      in_flight_.emplace_back(&entry, std::move(pending));
+    }
+  }
+
+  // Waits for every send still in flight (each up to the policy's deadline) and records the rest.
+  void finish() {
+    const auto deadline = std::chrono::steady_clock::now() + dispatcher_.policy_.answer_within;
+    for (std::size_t k = 0; k < in_flight_.size(); ++k) settle(k, deadline);
+    dispatcher_.record(records);
+  }
+
+ private:
+  void make_room(const std::string& connector) {
+    const int limit = dispatcher_.connectors_.concurrency(connector);
+    if (limit <= 0) return;
+    for (std::size_t k = 0; k < in_flight_.size() && in_flight_per_connector_[connector] >= limit; ++k) {
+      if (in_flight_[k].second && in_flight_[k].first->action.connector == connector) {
+        settle(k, std::chrono::steady_clock::now() + dispatcher_.policy_.answer_within);
+      }
+    }
+  }
+
+  void settle(std::size_t k, std::chrono::steady_clock::time_point deadline) {
+    auto& [entry, pending] = in_flight_[k];
+    if (!pending) return;
+    dispatcher_.settle(*entry, pending->wait(deadline), records);
+    --in_flight_per_connector_[entry->action.connector];
+    pending.reset();
+    flush_if_due();
+  }
+
+  void flush_if_due() {
+    if (std::chrono::steady_clock::now() - last_flush_ < record_interval) return;
+    dispatcher_.record(records);
+    records.clear();
+    last_flush_ = std::chrono::steady_clock::now();
+  }
+
+  Dispatcher& dispatcher_;
+  std::vector<std::pair<const OutboxEntry*, std::unique_ptr<PendingResult>>> in_flight_;  // settled: null
+  std::map<std::string, int> in_flight_per_connector_;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+};
+
+void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
+  SendRound round(*this);
+  const std::vector<const OutboxEntry*> to_send = claim(entries, round.records);
+  const std::vector<LeadSnapshot> snapshots = leads_as_planned(to_send);
+  const std::vector<std::pair<const OutboxEntry*, sdk::Action>> ready = prepare(to_send, snapshots, round.records);
+  for (std::size_t i = 0; i < ready.size(); ++i) {
+    // Sends are marked in small groups just before they are handed over: after a crash, only a marked action may
+    // have reached its provider, so only those count as re-sent (`dispatch_reclaimed` measures the window).
+    if (i % sending_group == 0) {
+      std::vector<const OutboxEntry*> group;
+      for (std::size_t k = i; k < std::min(ready.size(), i + sending_group); ++k) group.push_back(ready[k].first);
+      store_.mark_sending(group);
+    }
+    round.send(*ready[i].first, ready[i].second);
+  }
+  round.finish();
+}
+
+std::vector<const OutboxEntry*> Dispatcher::claim(const std::vector<OutboxEntry>& entries,
+                                                  std::vector<DispatchRecord>& records) {
+  const std::vector<DispatchCheck> checks = store_.check_and_claim(entries);
   std::vector<const OutboxEntry*> to_send;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const OutboxEntry& entry = entries[i];
@@ -114,9 +202,12 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
       to_send.push_back(&entry);
     }
   }
+  return to_send;
+}
 
-  // Templates render from the lead as it was when the action was planned, carried in the entry; only a handoff,
-  // which sends recent activity too, reads the lead itself.
+// Templates render from the lead as it was when the action was planned, carried in the entry; only a handoff,
+// which sends recent activity too, reads the lead itself.
+std::vector<LeadSnapshot> Dispatcher::leads_as_planned(const std::vector<const OutboxEntry*>& to_send) {
   std::vector<LeadSnapshot> snapshots(to_send.size());
   std::vector<std::string> leads;
   std::vector<std::size_t> loaded;
@@ -137,27 +228,14 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
     auto read = store_.load_leads(leads);
     for (std::size_t k = 0; k < loaded.size(); ++k) snapshots[loaded[k]] = std::move(read[k]);
   }
+  return snapshots;
+}
 
-  // Results are recorded in batches, but at least every `record_interval`: the time between a provider's accept
-  // and our record is the duplicate window after a crash, so slow providers get theirs recorded promptly.
-  auto last_flush = std::chrono::steady_clock::now();
-  auto flush_if_due = [&] {
-    if (std::chrono::steady_clock::now() - last_flush < record_interval) return;
-    record(records);
-    records.clear();
-    last_flush = std::chrono::steady_clock::now();
-  };
-  std::vector<std::pair<const OutboxEntry*, std::unique_ptr<PendingResult>>> in_flight;  // settled: null
-  std::map<std::string, int> in_flight_per_connector;
-  auto settle_in_flight = [&](std::size_t k, std::chrono::steady_clock::time_point deadline) {
-    auto& [entry, pending] = in_flight[k];
-    if (!pending) return;
-    settle(*entry, pending->wait(deadline), records);
-    --in_flight_per_connector[entry->action.connector];
-    pending.reset();
-    flush_if_due();
-  };
-  // First what the engine decides before a send (rate, circuit breaker, the message itself), then the sends.
+// What the engine decides before a send: may the instance send now (rate, circuit breaker), and the message
+// itself. A send held back is deferred (no attempt spent); one whose message cannot be built fails alone.
+std::vector<std::pair<const OutboxEntry*, sdk::Action>> Dispatcher::prepare(
+    const std::vector<const OutboxEntry*>& to_send, const std::vector<LeadSnapshot>& snapshots,
+    std::vector<DispatchRecord>& records) {
   std::vector<std::pair<const OutboxEntry*, sdk::Action>> ready;
   for (std::size_t i = 0; i < to_send.size(); ++i) {
     const OutboxEntry& entry = *to_send[i];
@@ -180,45 +258,7 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
     }
     ready.emplace_back(&entry, std::move(*action));
   }
-  for (std::size_t i = 0; i < ready.size(); ++i) {
-    // Sends are marked in small groups just before they are handed over: after a crash, only a marked action may
-    // have reached its provider, so only those count as re-sent (`dispatch_reclaimed` measures the window).
-    if (i % sending_group == 0) {
-      std::vector<const OutboxEntry*> group;
-      for (std::size_t k = i; k < std::min(ready.size(), i + sending_group); ++k) group.push_back(ready[k].first);
-      store_.mark_sending(group);
-    }
-    const OutboxEntry& entry = *ready[i].first;
-    const sdk::Action& action = ready[i].second;
-    const std::string& connector = entry.action.connector;
-    // At the instance's concurrency limit, the oldest of its sends in flight finishes first.
-    if (const int limit = connectors_.concurrency(connector); limit > 0) {
-      for (std::size_t k = 0; k < in_flight.size() && in_flight_per_connector[connector] >= limit; ++k) {
-        if (in_flight[k].second && in_flight[k].first->action.connector == connector) {
-          settle_in_flight(k, std::chrono::steady_clock::now() + policy_.answer_within);
-        }
-      }
-    }
-    auto pending = std::make_unique<PendingResult>();
-    try {
-      connectors_.find(connector)->send(action, pending->completion());
-    } catch (const std::exception& e) {
-      // A connector's bug costs this action an attempt, not the daemon.
-      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
-    } catch (...) {
-      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
-    }
-    if (pending->ready()) {
-      settle(entry, pending->wait(std::chrono::steady_clock::now()), records);
-      flush_if_due();
-    } else {
-      ++in_flight_per_connector[connector];
-      in_flight.emplace_back(&entry, std::move(pending));
-    }
-  }
-  const auto deadline = std::chrono::steady_clock::now() + policy_.answer_within;
-  for (std::size_t k = 0; k < in_flight.size(); ++k) settle_in_flight(k, deadline);
-  record(records);
+  return ready;
 }
 
 void Dispatcher::record(std::vector<DispatchRecord>& records) {

@@ -55,7 +55,14 @@ class Dispatcher {
  private:
   Metrics* metrics_ = nullptr;
   std::function<bool(const std::string&)> listens_;
+  class SendRound;
   void dispatch(const std::vector<OutboxEntry>& entries);
+  // Claims the batch; what is done already, suppressed or has no connector is settled here. Returns what to send.
+  std::vector<const OutboxEntry*> claim(const std::vector<OutboxEntry>& entries, std::vector<DispatchRecord>& records);
+  std::vector<LeadSnapshot> leads_as_planned(const std::vector<const OutboxEntry*>& to_send);
+  std::vector<std::pair<const OutboxEntry*, sdk::Action>> prepare(const std::vector<const OutboxEntry*>& to_send,
+                                                                  const std::vector<LeadSnapshot>& snapshots,
+                                                                  std::vector<DispatchRecord>& records);
   void record(std::vector<DispatchRecord>& records);
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);
   // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
