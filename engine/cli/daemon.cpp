@@ -71,49 +71,173 @@ std::unique_ptr<LoadedCampaign> load(const DaemonOptions& options, const sdk::Re
   return result;
 }
 
+// Redis for the daemon: the private redis-server when `redis: auto`, and a connection for each user (lead state,
+// dispatch, the HTTP handlers, the admin API), so that none waits on another.
+struct Stores {
+  std::unique_ptr<redis::EmbeddedRedis> embedded;
+  std::string url;
+  redis::RedisStoreOptions options;
+  std::chrono::milliseconds timeout{};
+  std::unique_ptr<redis::RedisStore> state, dispatch, http;
+
+  // One more store on the same Redis; nothing when Redis cannot be reached.
+  std::unique_ptr<redis::RedisStore> another() const {
+    auto connection = redis::RedisConnection::open(url, timeout);
+    if (!connection) return nullptr;
+    return std::make_unique<redis::RedisStore>(std::move(*connection), options);
+  }
+};
+
+// Exit code 3 when Redis cannot be started or reached.
+tl::expected<Stores, int> open_stores(const DaemonOptions& daemon, const workflows::Config& config) {
+  Stores stores;
+  StoreTarget target = resolve_store_target(daemon.redis, config.redis, config.base_dir);
+  if (target.embedded) {
+    auto started = redis::EmbeddedRedis::start(target.state_dir);
+    if (!started) {
+      spdlog::error("cannot start the private redis-server: {}", started.error());
+      return tl::unexpected(3);
+    }
+    stores.embedded = std::move(*started);
+    target.url = stores.embedded->url();
+    spdlog::info("private redis-server on {}", target.url);
+  }
+  stores.url = target.url;
+  stores.timeout = daemon.redis_timeout;
+  stores.options.key_prefix = config.key_prefix;
+  stores.options.partitions = config.partitions;
+  stores.options.consumer = daemon.consumer.empty() ? hostname() : daemon.consumer;
+  for (auto* store : {&stores.state, &stores.dispatch, &stores.http}) {
+    auto connection = redis::RedisConnection::open(stores.url, stores.timeout);
+    if (!connection) {
+      spdlog::error("{} (start Redis or pass --redis)", connection.error());
+      return tl::unexpected(3);
+    }
+    *store = std::make_unique<redis::RedisStore>(std::move(*connection), stores.options);
+  }
+  return stores;
+}
+
+// The HTTP side: the tracking listener (status, tracking, provider webhooks) and, with a token, the admin API on a
+// listener of its own. A port that cannot be bound is a warning: the engine runs without it.
+struct HttpSide {
+  std::unique_ptr<http::StatusServer> status;
+  std::unique_ptr<redis::RedisStore> admin_store;
+  std::unique_ptr<AdminApi> admin;
+  std::unique_ptr<http::StatusServer> admin_server;
+};
+
+HttpSide start_http(const workflows::Config& config, const Stores& stores, const Metrics& metrics,
+                    TrackingEndpoints& tracking, WebhookReceiver& webhooks) {
+  HttpSide side;
+  if (auto started = http::StatusServer::start(config.tracking_listen, metrics,
+                                               [&](const http::HttpCall& call) -> std::optional<http::HttpAnswer> {
+                                                 if (auto answer = tracking.handle(call)) return answer;
+                                                 return webhooks.handle(call);
+                                               })) {
+    side.status = std::move(*started);
+    spdlog::info("HTTP on http://{} (/healthz, /readyz, /metrics, tracking /c /o /u, /webhooks/<connector>)",
+                 config.tracking_listen);
+  } else {
+    spdlog::warn("no status endpoints: {}", started.error());
+  }
+  const char* token = config.admin_token_env.empty() ? nullptr : std::getenv(config.admin_token_env.c_str());
+  if (token == nullptr || *token == '\0') {
+    spdlog::info("admin API off (set {} to turn it on)", config.admin_token_env);
+    return side;
+  }
+  side.admin_store = stores.another();
+  if (!side.admin_store) return side;
+  side.admin = std::make_unique<AdminApi>(token, *side.admin_store, [] { reload_requested = true; });
+  AdminApi* admin = side.admin.get();
+  if (auto started = http::StatusServer::start(config.admin_listen, metrics,
+                                               [admin](const http::HttpCall& call) { return admin->handle(call); })) {
+    side.admin_server = std::move(*started);
+    spdlog::info("admin API on http://{} (bearer token from {})", config.admin_listen, config.admin_token_env);
+  } else {
+    spdlog::warn("no admin API: {}", started.error());
+  }
+  return side;
+}
+
+// One of the engine's loops, until a stop or reload request. Redis faults back off (100 ms doubling to 5 s) and
+// are counted; so is anything else that escapes a pass: a bug, not input (input is dead-lettered where it is read),
+// so the daemon says so and goes on, backing off so that a failure that repeats does not spin.
+void keep_running(Metrics& metrics, const char* loop, const std::function<int(bool idle)>& pass) {
+  std::chrono::milliseconds backoff{100};
+  bool idle = false;
+  while (!stop_requested && !reload_requested) {
+    try {
+      idle = pass(idle) == 0;
+      if (backoff != std::chrono::milliseconds(100)) metrics.store_reachable(true);
+      backoff = std::chrono::milliseconds(100);
+      continue;
+    } catch (const StoreUnavailable& e) {
+      metrics.store_reachable(false, e.what());
+      metrics.store_error(loop);
+      spdlog::warn("{}: {}; retrying in {} ms", loop, e.what(), backoff.count());
+    } catch (const std::exception& e) {
+      metrics.loop_error(loop);
+      spdlog::error("{}: unexpected error: {}; retrying in {} ms", loop, e.what(), backoff.count());
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+  }
+}
+
+// Two loops, each with its own Redis connection: lead state (ingest and timers) here, dispatch on a thread, so
+// rendering and delivery overlap with the commits that feed them. Each blocks only when it is idle, and briefly,
+// so timers stay punctual and a stop or reload request is seen within a few milliseconds. Returns when one is;
+// work in flight is finished and recorded first.
+void run_engine(Stores& stores, const LoadedCampaign& current, const WorkflowVersions& versions, const Clock& clock,
+                Metrics& metrics, std::chrono::milliseconds lease) {
+  Engine engine(*stores.state, *stores.dispatch, current.campaign, *current.templates, *current.connectors, clock,
+                versions);
+  engine.set_reclaim_after(lease);
+  engine.set_metrics(&metrics);
+  std::thread dispatch_thread([&] {
+    keep_running(metrics, "dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
+  });
+  keep_running(metrics, "state", [&](bool idle) {
+    return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
+  });
+  dispatch_thread.join();
+}
+
+// SIGHUP or the admin API: validate first; on any error keep running the campaign as it was.
+void reload(const DaemonOptions& options, const sdk::Registry& registry, Store& store,
+            std::unique_ptr<LoadedCampaign>& current, WorkflowVersions& versions, WebhookReceiver& webhooks) {
+  spdlog::info("reloading {} (SIGHUP or the admin API)", current->campaign.dir.string());
+  auto next = load(options, registry);
+  if (!next) {
+    spdlog::error("reload refused: the campaign has errors (above); still running the previous one");
+    return;
+  }
+  try {
+    versions = pin_versions(store, next->campaign);
+  } catch (const std::exception& e) {
+    spdlog::error("reload refused: {}; still running the previous one", e.what());
+    return;
+  }
+  current = std::move(next);
+  webhooks.use(current->connectors);  // new readers, with their secrets read again
+  for (const auto& workflow : current->campaign.workflows) {
+    spdlog::info("workflow {} now at version {}", workflow.id, versions.current(workflow.id));
+  }
+}
+
 }  // namespace
 
 int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   std::unique_ptr<LoadedCampaign> current = load(options, registry);
   if (!current) return 1;
   const workflows::Config& config = current->campaign.config;
-
-  StoreTarget target = resolve_store_target(options.redis, config.redis, config.base_dir);
-  std::unique_ptr<redis::EmbeddedRedis> embedded;
-  if (target.embedded) {
-    auto started = redis::EmbeddedRedis::start(target.state_dir);
-    if (!started) {
-      spdlog::error("cannot start the private redis-server: {}", started.error());
-      return 3;
-    }
-    embedded = std::move(*started);
-    target.url = embedded->url();
-    spdlog::info("private redis-server on {}", target.url);
-  }
-  auto connection = redis::RedisConnection::open(target.url, options.redis_timeout);
-  auto dispatch_connection = redis::RedisConnection::open(target.url, options.redis_timeout);
-  auto webhook_connection = redis::RedisConnection::open(target.url, options.redis_timeout);
-  if (!connection || !dispatch_connection || !webhook_connection) {
-    spdlog::error("{} (start Redis or pass --redis)",
-                  !connection ? connection.error() : !dispatch_connection ? dispatch_connection.error()
-                                                                          : webhook_connection.error());
-    return 3;
-  }
-  redis::RedisStoreOptions store_options;
-  store_options.key_prefix = config.key_prefix;
-  store_options.partitions = config.partitions;
-  store_options.consumer = options.consumer.empty() ? hostname() : options.consumer;
-  redis::RedisStore store(std::move(*connection), store_options);
-  redis::RedisStore dispatch_store(std::move(*dispatch_connection), store_options);
-  redis::RedisStore webhook_store(std::move(*webhook_connection), store_options);
-  RealClock clock;
-  WebhookReceiver webhooks(webhook_store, clock);
-  webhooks.use(current->connectors);
-  TrackingEndpoints tracking(tracking_links(config), webhook_store, clock);
+  auto stores = open_stores(options, config);
+  if (!stores) return stores.error();
   WorkflowVersions versions;
   try {
-    store.prepare();
-    versions = pin_versions(store, current->campaign);
+    stores->state->prepare();
+    versions = pin_versions(*stores->state, current->campaign);
   } catch (const StoreUnavailable& e) {
     spdlog::error("{}", e.what());
     return 3;
@@ -121,106 +245,23 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
     spdlog::error("{}", e.what());
     return 1;
   }
-
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGHUP, on_reload_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
+  RealClock clock;
   Metrics metrics;
-  std::unique_ptr<http::StatusServer> status;
-  if (auto started = http::StatusServer::start(current->campaign.config.tracking_listen, metrics,
-                                               [&](const http::HttpCall& call) -> std::optional<http::HttpAnswer> {
-                                                 if (auto answer = tracking.handle(call)) return answer;
-                                                 return webhooks.handle(call);
-                                               })) {
-    status = std::move(*started);
-    spdlog::info("HTTP on http://{} (/healthz, /readyz, /metrics, tracking /c /o /u, /webhooks/<connector>)", current->campaign.config.tracking_listen);
-  } else {
-    spdlog::warn("no status endpoints: {}", started.error());
-  }
-  // The admin API: its own listener and Redis connection, only with a token.
-  std::unique_ptr<redis::RedisStore> admin_store;
-  std::unique_ptr<AdminApi> admin;
-  std::unique_ptr<http::StatusServer> admin_server;
-  const char* admin_token = config.admin_token_env.empty() ? nullptr : std::getenv(config.admin_token_env.c_str());
-  if (admin_token != nullptr && *admin_token != '\0') {
-    if (auto admin_connection = redis::RedisConnection::open(target.url, options.redis_timeout)) {
-      admin_store = std::make_unique<redis::RedisStore>(std::move(*admin_connection), store_options);
-      admin = std::make_unique<AdminApi>(admin_token, *admin_store, [] { reload_requested = true; });
-      if (auto started = http::StatusServer::start(config.admin_listen, metrics,
-                                                   [&admin](const http::HttpCall& call) { return admin->handle(call); })) {
-        admin_server = std::move(*started);
-        spdlog::info("admin API on http://{} (bearer token from {})", config.admin_listen, config.admin_token_env);
-      } else {
-        spdlog::warn("no admin API: {}", started.error());
-      }
-    }
-  } else {
-    spdlog::info("admin API off (set {} to turn it on)", config.admin_token_env);
-  }
+  WebhookReceiver webhooks(*stores->http, clock);
+  webhooks.use(current->connectors);
+  TrackingEndpoints tracking(tracking_links(config), *stores->http, clock);
+  const HttpSide http_side = start_http(config, *stores, metrics, tracking, webhooks);
   spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", current->campaign.workflows.size(),
-               current->campaign.dir.string(), store_options.consumer);
-
-  // Two loops, each with its own Redis connection: lead state (ingest and timers) here, dispatch on a thread, so
-  // rendering and delivery overlap with the commits that feed them. Each blocks only when it is idle, and briefly,
-  // so timers stay punctual and a stop or reload request is seen within a few milliseconds.
-  auto keep_running = [&metrics](const char* loop, const std::function<int(bool idle)>& pass) {
-    std::chrono::milliseconds backoff{100};
-    bool idle = false;
-    while (!stop_requested && !reload_requested) {
-      try {
-        idle = pass(idle) == 0;
-        if (backoff != std::chrono::milliseconds(100)) metrics.store_reachable(true);
-        backoff = std::chrono::milliseconds(100);
-      } catch (const StoreUnavailable& e) {
-        metrics.store_reachable(false, e.what());
-        metrics.store_error(loop);
-        spdlog::warn("{}: {}; retrying in {} ms", loop, e.what(), backoff.count());
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
-      } catch (const std::exception& e) {
-        // A bug, not input (input is dead-lettered where it is read): the daemon says so and goes on, backing off
-        // so that a failure that repeats does not spin.
-        metrics.loop_error(loop);
-        spdlog::error("{}: unexpected error: {}; retrying in {} ms", loop, e.what(), backoff.count());
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
-      }
-    }
-  };
+               current->campaign.dir.string(), stores->options.consumer);
   while (!stop_requested) {
-    {
-      Engine engine(store, dispatch_store, current->campaign, *current->templates, *current->connectors, clock,
-                    versions);
-      engine.set_reclaim_after(options.lease);
-      engine.set_metrics(&metrics);
-      std::thread dispatch_thread([&] {
-        keep_running("dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
-      });
-      keep_running("state", [&](bool idle) {
-        return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
-      });
-      dispatch_thread.join();  // work in flight is finished and recorded
-    }
-    if (stop_requested || !reload_requested.exchange(false)) continue;
-    // SIGHUP: validate first; on any error keep running the campaign as it was.
-    spdlog::info("reloading {} (SIGHUP or the admin API)", current->campaign.dir.string());
-    auto next = load(options, registry);
-    if (!next) {
-      spdlog::error("reload refused: the campaign has errors (above); still running the previous one");
-      continue;
-    }
-    try {
-      versions = pin_versions(store, next->campaign);
-    } catch (const std::exception& e) {
-      spdlog::error("reload refused: {}; still running the previous one", e.what());
-      continue;
-    }
-    current = std::move(next);
-    webhooks.use(current->connectors);  // new readers, with their secrets read again
-    for (const auto& workflow : current->campaign.workflows) {
-      spdlog::info("workflow {} now at version {}", workflow.id, versions.current(workflow.id));
+    run_engine(*stores, *current, versions, clock, metrics, options.lease);
+    if (!stop_requested && reload_requested.exchange(false)) {
+      reload(options, registry, *stores->state, current, versions, webhooks);
     }
   }
   spdlog::info("stopping: in-flight work finished");
