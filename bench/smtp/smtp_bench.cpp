@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +16,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "process/child.hpp"
 
 #include "connectors/builtins.hpp"
 #include "templates/mime.hpp"
@@ -39,20 +40,14 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
-pid_t spawn(const std::vector<std::string>& argv, bool quiet) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (quiet) {
-      std::freopen("/dev/null", "w", stdout);
-      std::freopen("/dev/null", "w", stderr);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
+// A tool of postfix's, its output dropped; it is killed when the benchmark ends.
+process::Child spawn(const std::vector<std::string>& argv) {
+  auto child = process::Child::spawn(argv, {"/dev/null", {}, SIGKILL, false});
+  if (!child) {
+    std::cerr << argv[0] << ": " << child.error() << "\n";
+    std::exit(1);
   }
-  return pid;
+  return std::move(*child);
 }
 
 bool port_open(int port) {
@@ -99,7 +94,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> sink{"/usr/sbin/smtp-sink"};
   if (::geteuid() == 0) sink.insert(sink.end(), {"-u", "nobody"});
   sink.insert(sink.end(), {fmt::format("127.0.0.1:{}", port), "256"});
-  const pid_t sink_pid = spawn(sink, true);
+  process::Child sink_process = spawn(sink);
   for (int i = 0; i < 200 && !port_open(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 
   std::vector<std::string> bodies;
@@ -145,15 +140,12 @@ int main(int argc, char** argv) {
 
   // postfix's own load generator, same sink, same size, same parallel connections, connections reused.
   const auto source_start = Clock::now();
-  const pid_t source = spawn({"/usr/sbin/smtp-source", "-d", "-s", std::to_string(connections), "-m",
+  process::Child source = spawn({"/usr/sbin/smtp-source", "-d", "-s", std::to_string(connections), "-m",
                               std::to_string(messages), "-l", std::to_string(size), "-f", "hello@acme.example", "-t",
-                              "lead@example.com", fmt::format("127.0.0.1:{}", port)},
-                             true);
-  int status = 0;
-  ::waitpid(source, &status, 0);
+                              "lead@example.com", fmt::format("127.0.0.1:{}", port)});
+  const int source_exit = source.wait(std::chrono::hours(1));
   const double source_s = std::chrono::duration<double>(Clock::now() - source_start).count();
-  ::kill(sink_pid, SIGTERM);
-  ::waitpid(sink_pid, nullptr, 0);
+  sink_process.stop(SIGTERM, std::chrono::seconds(10));
 
   const double ours_rate = messages / ours_s;
   const double source_rate = messages / source_s;
@@ -163,7 +155,7 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("| nurture smtp connector (libcurl, pool {}) | {} | {:.2f} | {:.0f} |\n", connections, sent,
                            ours_s, ours_rate);
   std::cout << fmt::format("| postfix smtp-source -d -s {} | {} | {:.2f} | {:.0f} |\n", connections,
-                           WIFEXITED(status) && WEXITSTATUS(status) == 0 ? messages : 0, source_s, source_rate);
+                           source_exit == 0 ? messages : 0, source_s, source_rate);
   std::cout << fmt::format("\nratio: nurture / smtp-source = {:.0f}% (goal >= 50%)\n", 100.0 * ours_rate / source_rate);
   return sent == messages ? 0 : 1;
 }

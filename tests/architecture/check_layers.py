@@ -18,17 +18,18 @@ import sys
 # Project modules, most specific first; each may reach itself and the modules listed.
 MODULES = [
     ("text/", []),
+    ("process/", []),
     ("templates/", ["text/"]),
     ("workflows/", ["text/", "templates/"]),  # a campaign's loader checks its templates
     ("connectors/sdk/", []),
     ("connectors/plugin/", ["connectors/sdk/"]),
     ("connectors/", ["text/", "templates/", "connectors/sdk/"]),
     ("engine/core/", ["text/", "templates/", "workflows/"]),
-    ("engine/store/", ["text/", "templates/", "workflows/", "engine/core/"]),
+    ("engine/store/", ["text/", "templates/", "workflows/", "engine/core/", "process/"]),
     ("engine/runtime/", ["text/", "workflows/", "templates/", "connectors/sdk/", "connectors/plugin/",
-                         "engine/core/", "engine/store/"]),
+                         "engine/core/", "engine/store/", "process/"]),
     ("engine/http/", ["text/", "workflows/", "templates/", "connectors/sdk/", "connectors/plugin/", "engine/core/",
-                      "engine/store/", "engine/runtime/"]),
+                      "engine/store/", "engine/runtime/", "process/"]),
     ("engine/cli/", None),  # the top: it wires everything
 ]
 

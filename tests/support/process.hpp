@@ -1,9 +1,12 @@
 #pragma once
-// A child process for tests: spawned with argv, stopped with a signal, reaped. Its stdout/stderr go to a file.
+// A child process for tests (process::Child, dying with the test): spawned with argv, stopped with a signal,
+// reaped. Its stdout/stderr go to a file.
 
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "process/child.hpp"
 
 namespace nurture::testing {
 
@@ -15,16 +18,15 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  int pid() const { return pid_; }
-  bool running();
+  int pid() const { return child_.pid(); }
+  bool running() { return child_.running(); }
   // Sends `signal` and waits up to `timeout_ms` for the exit; returns the exit code (128+N for a signal N),
   // or -1 on timeout.
   int stop(int signal, int timeout_ms = 10000);
   int wait(int timeout_ms = 10000);
 
  private:
-  int pid_ = -1;
-  int exit_code_ = -1;
+  process::Child child_;
 };
 
 // Runs a command to completion; returns its exit code. Output goes to `log_file`.

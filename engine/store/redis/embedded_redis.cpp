@@ -5,9 +5,7 @@
 #include "engine/store/redis/embedded_redis.hpp"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -97,22 +95,13 @@ tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(c
                                    "--daemonize", "no",
                                    // Values up to 128 bytes keep lead hashes compact listpacks.
                                    "--hash-max-listpack-value", "128"};
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return tl::unexpected(std::string("fork failed"));
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(1);
-    ::setpgid(0, 0);  // keep the terminal's Ctrl-C for the engine, which stops Redis in order
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp("redis-server", argv.data());
-    ::_exit(127);
-  }
+  // It dies with its owner (SIGTERM: it flushes the AOF), and keeps the terminal's Ctrl-C for the engine, which
+  // stops it in order.
+  auto child = process::Child::spawn(args, {{}, {}, SIGTERM, true});
+  if (!child) return tl::unexpected(child.error());
 
   std::unique_ptr<EmbeddedRedis> server(new EmbeddedRedis());
-  server->pid_ = pid;
+  server->server_ = std::move(*child);
   server->socket_ = socket;
   server->url_ = "unix://" + socket.string();
   std::ofstream(state_dir / "owner.pid") << ::getpid() << "\n";
@@ -122,9 +111,7 @@ tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(c
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      server->pid_ = -1;
+    if (!server->server_.running()) {
       return tl::unexpected(fmt::format("redis-server exited at start (is it installed? see {})",
                                         (state_dir / "redis.log").string()));
     }
@@ -139,22 +126,13 @@ tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(c
 }
 
 EmbeddedRedis::~EmbeddedRedis() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  // Redis writes its AOF and exits; a server that does not within a minute is killed (the Child's destructor).
+  server_.stop(SIGTERM, std::chrono::minutes(1));
   std::error_code ec;
   if (!path_file_.empty()) fs::remove(path_file_, ec);
   fs::remove(socket_, ec);
 }
 
-void EmbeddedRedis::kill_hard() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void EmbeddedRedis::kill_hard() { server_.stop(SIGKILL, std::chrono::seconds(10)); }
 
 }  // namespace nurture::engine::redis

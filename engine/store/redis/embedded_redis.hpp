@@ -8,6 +8,8 @@
 
 #include <tl/expected.hpp>
 
+#include "process/child.hpp"
+
 namespace nurture::engine::redis {
 
 class EmbeddedRedis {
@@ -24,13 +26,13 @@ class EmbeddedRedis {
   ~EmbeddedRedis();  // SIGTERM: redis flushes the AOF and exits; then reaped
 
   const std::string& url() const { return url_; }
-  int pid() const { return pid_; }
+  int pid() const { return server_.pid(); }
   // Stops the server the way a crash would (SIGKILL), for recovery tests.
   void kill_hard();
 
  private:
   EmbeddedRedis() = default;
-  int pid_ = -1;
+  process::Child server_;
   std::string url_;
   std::filesystem::path socket_;
   std::filesystem::path path_file_;
