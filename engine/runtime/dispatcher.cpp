@@ -311,17 +311,16 @@ templates::TrackingLinks tracking_links(const workflows::Config& config) {
   return {config.tracking_base_url, secret};
 }
 
+// What every action carries, then what its kind adds: a post, a request (webhook, handoff) or an email.
 tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
                                                                bool compose_mime) const {
   const PlannedAction& planned = entry.action;
-  const workflows::Config& config = campaign_.config;
-  const TimePoint now = clock_.now();
-  const std::string ref = templates::encode_ref({planned.action_id, planned.lead, planned.workflow, planned.step});
-  const std::string unsubscribe_url = links_.unsubscribe_url(ref);
-  const nlohmann::json variables =
-      template_variables(config, unsubscribe_url, planned.lead, lead.attrs, lead.score, lead.stage, planned.workflow,
-                         planned.step, now);
-
+  Rendering rendering;
+  rendering.now = clock_.now();
+  rendering.ref = templates::encode_ref({planned.action_id, planned.lead, planned.workflow, planned.step});
+  rendering.unsubscribe_url = links_.unsubscribe_url(rendering.ref);
+  rendering.variables = template_variables(campaign_.config, rendering.unsubscribe_url, planned.lead, lead.attrs,
+                                           lead.score, lead.stage, planned.workflow, planned.step, rendering.now);
   sdk::Action action;
   action.action_id = planned.action_id;
   action.lead_id = planned.lead;
@@ -329,55 +328,69 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.step = planned.step;
   // An I/O deadline for the connector, on the wall clock it can read (not the engine's Clock, which may be virtual).
   action.deadline = std::chrono::system_clock::now() + policy_.answer_within;
-
-  if (planned.kind == "post") {
-    auto rendered = templates_.render_post(planned.template_name, variables);
-    if (!rendered) return tl::unexpected(rendered.error().format());
-    action.channel = sdk::Channel::social;
-    action.post.text = rendered->text;
-    action.post.visibility = rendered->visibility;
-    action.post.scheduled_at = rendered->scheduled_at;
-    action.lead_attrs = text::dump_json(lead.attrs);
-    return action;
-  }
+  if (planned.kind == "post") return with_post(std::move(action), planned, lead, rendering);
   if (planned.kind == "webhook" || planned.kind == "handoff") {
-    // The body of a webhook or handoff request.
-    nlohmann::ordered_json body;
-    body["action_id"] = planned.action_id;
-    body["kind"] = planned.kind;
-    body["at"] = format_rfc3339(now);
-    body["workflow"] = planned.workflow;
-    body["step"] = planned.step;
-    if (!planned.note.empty()) body["note"] = planned.note;
-    body["lead"] = {{"id", planned.lead},
-                    {"attrs", lead.attrs},
-                    {"score", std::lround(lead.score)},
-                    {"stage", lead.stage.empty() ? nlohmann::json(nullptr) : nlohmann::json(lead.stage)}};
-    if (planned.kind == "handoff") {
-      nlohmann::json recent = nlohmann::json::array();
-      for (const auto& h : lead.history) {
-        recent.push_back({{"type", h.type}, {"at", format_rfc3339(from_unix_ms(h.at_ms))}, {"props", h.props}});
-      }
-      body["recent"] = recent;
-    }
-    action.channel = sdk::Channel::webhook;
-    action.json_body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    action.lead_attrs = text::dump_json(lead.attrs);
-    if (!planned.template_name.empty()) {
-      // Chat connectors (slack, discord) post this text; JSON connectors send the body.
-      auto rendered = templates_.render_post(planned.template_name, variables);
-      if (!rendered) return tl::unexpected(rendered.error().format());
-      action.post.text = rendered->text;
-    }
-    return action;
+    return with_request(std::move(action), planned, lead, rendering);
   }
+  return with_email(std::move(action), planned, rendering, compose_mime);
+}
 
+tl::expected<sdk::Action, std::string> Dispatcher::with_post(sdk::Action action, const PlannedAction& planned,
+                                                            const LeadSnapshot& lead,
+                                                            const Rendering& rendering) const {
+  auto rendered = templates_.render_post(planned.template_name, rendering.variables);
+  if (!rendered) return tl::unexpected(rendered.error().format());
+  action.channel = sdk::Channel::social;
+  action.post.text = rendered->text;
+  action.post.visibility = rendered->visibility;
+  action.post.scheduled_at = rendered->scheduled_at;
+  action.lead_attrs = text::dump_json(lead.attrs);
+  return action;
+}
+
+// The body of a webhook or handoff request; a handoff carries the lead's recent activity too.
+tl::expected<sdk::Action, std::string> Dispatcher::with_request(sdk::Action action, const PlannedAction& planned,
+                                                               const LeadSnapshot& lead,
+                                                               const Rendering& rendering) const {
+  nlohmann::ordered_json body;
+  body["action_id"] = planned.action_id;
+  body["kind"] = planned.kind;
+  body["at"] = format_rfc3339(rendering.now);
+  body["workflow"] = planned.workflow;
+  body["step"] = planned.step;
+  if (!planned.note.empty()) body["note"] = planned.note;
+  body["lead"] = {{"id", planned.lead},
+                  {"attrs", lead.attrs},
+                  {"score", std::lround(lead.score)},
+                  {"stage", lead.stage.empty() ? nlohmann::json(nullptr) : nlohmann::json(lead.stage)}};
+  if (planned.kind == "handoff") {
+    nlohmann::json recent = nlohmann::json::array();
+    for (const auto& h : lead.history) {
+      recent.push_back({{"type", h.type}, {"at", format_rfc3339(from_unix_ms(h.at_ms))}, {"props", h.props}});
+    }
+    body["recent"] = recent;
+  }
+  action.channel = sdk::Channel::webhook;
+  action.json_body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  action.lead_attrs = text::dump_json(lead.attrs);
+  if (!planned.template_name.empty()) {
+    // Chat connectors (slack, discord) post this text; JSON connectors send the body.
+    auto rendered = templates_.render_post(planned.template_name, rendering.variables);
+    if (!rendered) return tl::unexpected(rendered.error().format());
+    action.post.text = rendered->text;
+  }
+  return action;
+}
+
+tl::expected<sdk::Action, std::string> Dispatcher::with_email(sdk::Action action, const PlannedAction& planned,
+                                                             const Rendering& rendering, bool compose_mime) const {
+  const workflows::Config& config = campaign_.config;
   // The recipient is checked again where it leaves, whatever path it came by (event, import, `to:`).
   if (!templates::parse_mailbox(planned.to)) {
     return tl::unexpected(fmt::format("the recipient \"{}\" is not a mail address",
                                       text::to_valid_utf8(text::truncate_utf8(planned.to, 200))));
   }
-  auto rendered = templates_.render_email(planned.template_name, variables);
+  auto rendered = templates_.render_email(planned.template_name, rendering.variables);
   if (!rendered) return tl::unexpected(rendered.error().format());
   action.channel = sdk::Channel::email;
   action.email.from = config.sender.from;
@@ -386,32 +399,31 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   action.email.text = rendered->text;
   std::set<std::string> trusted_hosts = std::move(rendered->link_hosts);
   trusted_hosts.insert(config.tracking_allowed_hosts.begin(), config.tracking_allowed_hosts.end());
-  action.email.html = templates::add_tracking(rendered->html, links_, ref, trusted_hosts);
+  action.email.html = templates::add_tracking(rendered->html, links_, rendering.ref, trusted_hosts);
   const std::string message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
   action.email.reply_to = config.sender.reply_to;
   action.email.headers = {{"Message-ID", "<" + message_id + ">"}};
-  if (!unsubscribe_url.empty()) {
-    std::string value = "<" + unsubscribe_url + ">";
+  if (!rendering.unsubscribe_url.empty()) {
+    std::string value = "<" + rendering.unsubscribe_url + ">";
     if (!config.sender.unsubscribe_mailto.empty()) value += ", <mailto:" + config.sender.unsubscribe_mailto + ">";
     action.email.headers.emplace_back("List-Unsubscribe", value);
     action.email.headers.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
   }
-  if (compose_mime) {
-    templates::OutgoingEmail outgoing;
-    outgoing.from = config.sender.from;
-    outgoing.to = planned.to;
-    outgoing.reply_to = config.sender.reply_to;
-    outgoing.subject = action.email.subject;
-    outgoing.text = action.email.text;
-    outgoing.html = action.email.html;
-    outgoing.message_id = message_id;
-    outgoing.date = now;
-    outgoing.list_unsubscribe_url = unsubscribe_url;
-    outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
-    auto mime = templates::compose_mime(outgoing);
-    if (!mime) return tl::unexpected(mime.error());
-    action.email.mime = std::move(*mime);
-  }
+  if (!compose_mime) return action;  // API connectors take the parts
+  templates::OutgoingEmail outgoing;
+  outgoing.from = config.sender.from;
+  outgoing.to = planned.to;
+  outgoing.reply_to = config.sender.reply_to;
+  outgoing.subject = action.email.subject;
+  outgoing.text = action.email.text;
+  outgoing.html = action.email.html;
+  outgoing.message_id = message_id;
+  outgoing.date = rendering.now;
+  outgoing.list_unsubscribe_url = rendering.unsubscribe_url;
+  outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
+  auto mime = templates::compose_mime(outgoing);
+  if (!mime) return tl::unexpected(mime.error());
+  action.email.mime = std::move(*mime);
   return action;
 }
 

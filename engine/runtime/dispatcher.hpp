@@ -68,6 +68,18 @@ class Dispatcher {
   // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
   tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
                                                       bool compose_mime) const;
+  // What rendering one action needs: its time, its tracking reference and unsubscribe link, the Mustache context.
+  struct Rendering {
+    TimePoint now;
+    std::string ref, unsubscribe_url;
+    nlohmann::json variables;
+  };
+  tl::expected<sdk::Action, std::string> with_post(sdk::Action action, const PlannedAction& planned,
+                                                   const LeadSnapshot& lead, const Rendering& rendering) const;
+  tl::expected<sdk::Action, std::string> with_request(sdk::Action action, const PlannedAction& planned,
+                                                      const LeadSnapshot& lead, const Rendering& rendering) const;
+  tl::expected<sdk::Action, std::string> with_email(sdk::Action action, const PlannedAction& planned,
+                                                    const Rendering& rendering, bool compose_mime) const;
 
   Store& store_;
   const workflows::Campaign& campaign_;
