@@ -217,84 +217,116 @@ std::vector<PropTest> parse_where(YamlContext& context, const YAML::Node& node) 
   return tests;
 }
 
+namespace {
+
+std::optional<std::vector<Condition>> parse_condition_list(YamlContext& context, const YAML::Node& value,
+                                                           const std::string& key) {
+  if (!value.IsSequence() || value.size() == 0) {
+    context.error(value, fmt::format("`{}` takes a list of conditions", key),
+                  fmt::format("`{}: [ {{...}}, {{...}} ]`", key));
+    return std::nullopt;
+  }
+  std::vector<Condition> items;
+  for (const auto& item : value) {
+    auto parsed = parse_condition(context, item);
+    if (!parsed) return std::nullopt;
+    items.push_back(std::move(*parsed));
+  }
+  return items;
+}
+
+bool is_lead_test(const std::string& key) {
+  return (key.rfind("attr.", 0) == 0 && key.size() > 5) || key == "score" || key == "stage" || key == "tag" ||
+         key == "all" || key == "any" || key == "not";
+}
+
+// A test of the lead (attr.*, score, stage, tag) or a combination of conditions (all, any, not), added to
+// `condition`. False when it does not parse; the error is reported.
+bool add_lead_test(YamlContext& context, const std::string& key, const YAML::Node& value, Condition& condition) {
+  if (key.rfind("attr.", 0) == 0) {
+    auto comparison = parse_comparison(context, value, key);
+    if (comparison) condition.terms.push_back(AttrTest{key.substr(5), std::move(*comparison)});
+    return comparison.has_value();
+  }
+  if (key == "score") {
+    auto comparison = parse_comparison(context, value, key);
+    if (comparison) condition.terms.push_back(ScoreTest{std::move(*comparison)});
+    return comparison.has_value();
+  }
+  if (key == "stage" || key == "tag") {
+    auto text = context.scalar(value, fmt::format("`{}`", key));
+    if (!text) return false;
+    if (key == "stage") condition.terms.push_back(StageTest{*text});
+    else condition.terms.push_back(TagTest{*text});
+    return true;
+  }
+  if (key == "all" || key == "any") {
+    auto items = parse_condition_list(context, value, key);
+    if (!items) return false;
+    if (key == "all") condition.terms.push_back(AllOf{std::move(*items)});
+    else condition.terms.push_back(AnyOf{std::move(*items)});
+    return true;
+  }
+  auto inner = parse_condition(context, value);  // not
+  if (inner) condition.terms.push_back(NotOf{std::make_shared<const Condition>(std::move(*inner))});
+  return inner.has_value();
+}
+
+bool is_event_key(const std::string& key) {
+  return key == "event" || key == "within" || key == "step" || key == "where" || key == "count";
+}
+
+// `event:` and what qualifies it (within, step, where, count), into `event`. False when it does not parse.
+bool add_event_part(YamlContext& context, const std::string& key, const YAML::Node& value, EventTest& event) {
+  if (key == "event") {
+    auto text = context.scalar(value, "`event`");
+    if (text) event.type = *text;
+    return text.has_value();
+  }
+  if (key == "within") {
+    auto text = context.scalar(value, "`within`");
+    auto duration = text ? parse_duration(*text) : std::nullopt;
+    if (!duration) {
+      context.error(value, "`within` must be a duration", "e.g. `within: 7d`");
+      return false;
+    }
+    event.within = *duration;
+    return true;
+  }
+  if (key == "step") {
+    auto text = context.scalar(value, "`step`");
+    if (text) event.step = *text;
+    return text.has_value();
+  }
+  if (key == "where") {
+    event.where = parse_where(context, value);
+    return true;
+  }
+  auto comparison = parse_comparison(context, value, "count");
+  if (comparison) event.count = std::move(*comparison);
+  return comparison.has_value();
+}
+
+}  // namespace
+
 std::optional<Condition> parse_condition(YamlContext& context, const YAML::Node& node) {
   if (!node.IsMap() || node.size() == 0) {
     context.error(node, "a condition must be a map of tests", "e.g. `{ attr.plan: pro }` or `{ score: { gte: 50 } }`");
     return std::nullopt;
   }
   Condition condition;
-  bool ok = true;
-  const bool has_event = node["event"].IsDefined();
-  auto list = [&](const YAML::Node& value, const std::string& key) -> std::optional<std::vector<Condition>> {
-    if (!value.IsSequence() || value.size() == 0) {
-      context.error(value, fmt::format("`{}` takes a list of conditions", key), fmt::format("`{}: [ {{...}}, {{...}} ]`", key));
-      return std::nullopt;
-    }
-    std::vector<Condition> items;
-    for (const auto& item : value) {
-      auto parsed = parse_condition(context, item);
-      if (!parsed) return std::nullopt;
-      items.push_back(std::move(*parsed));
-    }
-    return items;
-  };
   EventTest event;
+  const bool has_event = node["event"].IsDefined();
+  bool ok = true;
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>("");
-    const YAML::Node value = entry.second;
-    if (key.rfind("attr.", 0) == 0 && key.size() > 5) {
-      auto comparison = parse_comparison(context, value, key);
-      if (comparison) condition.terms.push_back(AttrTest{key.substr(5), std::move(*comparison)});
-      else ok = false;
-    } else if (key == "score") {
-      auto comparison = parse_comparison(context, value, key);
-      if (comparison) condition.terms.push_back(ScoreTest{std::move(*comparison)});
-      else ok = false;
-    } else if (key == "stage" || key == "tag") {
-      auto text = context.scalar(value, fmt::format("`{}`", key));
-      if (!text) {
-        ok = false;
-      } else if (key == "stage") {
-        condition.terms.push_back(StageTest{*text});
-      } else {
-        condition.terms.push_back(TagTest{*text});
-      }
-    } else if (key == "event") {
-      if (auto text = context.scalar(value, "`event`")) event.type = *text;
-      else ok = false;
-    } else if (key == "within" || key == "step" || key == "where" || key == "count") {
-      if (!has_event) {
-        context.error(entry.first, fmt::format("`{}` qualifies an `event:` test", key),
-                      "add `event: TYPE` to this map");
-        ok = false;
-      } else if (key == "within") {
-        auto text = context.scalar(value, "`within`");
-        auto duration = text ? parse_duration(*text) : std::nullopt;
-        if (!duration) {
-          context.error(value, "`within` must be a duration", "e.g. `within: 7d`");
-          ok = false;
-        } else {
-          event.within = *duration;
-        }
-      } else if (key == "step") {
-        if (auto text = context.scalar(value, "`step`")) event.step = *text;
-        else ok = false;
-      } else if (key == "where") {
-        event.where = parse_where(context, value);
-      } else {
-        auto comparison = parse_comparison(context, value, "count");
-        if (comparison) event.count = std::move(*comparison);
-        else ok = false;
-      }
-    } else if (key == "all" || key == "any") {
-      auto items = list(value, key);
-      if (!items) ok = false;
-      else if (key == "all") condition.terms.push_back(AllOf{std::move(*items)});
-      else condition.terms.push_back(AnyOf{std::move(*items)});
-    } else if (key == "not") {
-      auto inner = parse_condition(context, value);
-      if (inner) condition.terms.push_back(NotOf{std::make_shared<const Condition>(std::move(*inner))});
-      else ok = false;
+    if (is_lead_test(key)) {
+      ok = add_lead_test(context, key, entry.second, condition) && ok;
+    } else if (is_event_key(key) && (key == "event" || has_event)) {
+      ok = add_event_part(context, key, entry.second, event) && ok;
+    } else if (is_event_key(key)) {
+      context.error(entry.first, fmt::format("`{}` qualifies an `event:` test", key), "add `event: TYPE` to this map");
+      ok = false;
     } else if (key == "segment") {
       context.error(entry.first, "`segment` conditions are not supported by this version of nurture yet",
                     "write the segment's condition here for now");
