@@ -87,6 +87,82 @@ void parse_connectors(YamlContext& context, const YAML::Node& node, Config& conf
   }
 }
 
+// `events: { streams: 1 }`: one ingress stream is all this version has.
+void parse_events(YamlContext& context, const YAML::Node& node) {
+  MapReader events(context, node, "`events`", {"streams"});
+  if (events.has("streams")) {
+    auto streams = positive_int(context, events["streams"], "`events.streams`");
+    if (streams && *streams != 1) {
+      context.error(events["streams"], "more than one ingress stream is not supported by this version yet",
+                    "use `streams: 1`");
+    }
+  }
+  events.finish();
+}
+
+// Hosts whose links are tracked although lead data chose them: bare names, kept in lower case.
+void parse_allowed_hosts(YamlContext& context, const YAML::Node& hosts, Config& config) {
+  if (!hosts.IsSequence()) {
+    context.error(hosts, "`tracking.allowed_hosts` must be a list of host names", "e.g. [www.acme.example]");
+    return;
+  }
+  for (const auto& host : hosts) {
+    if (!host.IsScalar() || host.Scalar().empty() || host.Scalar().find_first_of("/:{} ") != std::string::npos) {
+      context.error(host, "a host name without scheme, port or path", "e.g. www.acme.example");
+      continue;
+    }
+    std::string lower = host.Scalar();
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    config.tracking_allowed_hosts.insert(lower);
+  }
+}
+
+void parse_tracking(YamlContext& context, const YAML::Node& node, Config& config) {
+  MapReader tracking(context, node, "`tracking`", {"base_url", "listen", "secret_env", "allowed_hosts"});
+  if (tracking.has("allowed_hosts")) parse_allowed_hosts(context, tracking["allowed_hosts"], config);
+  config.tracking_base_url = tracking.string("base_url").value_or(config.tracking_base_url);
+  config.tracking_listen = tracking.string("listen").value_or(config.tracking_listen);
+  config.tracking_secret_env = tracking.string("secret_env").value_or(config.tracking_secret_env);
+  tracking.finish();
+}
+
+void parse_admin(YamlContext& context, const YAML::Node& node, Config& config) {
+  MapReader admin(context, node, "`admin`", {"listen", "token_env"});
+  config.admin_listen = admin.string("listen").value_or(config.admin_listen);
+  config.admin_token_env = admin.string("token_env").value_or(config.admin_token_env);
+  admin.finish();
+}
+
+void parse_defaults(YamlContext& context, const YAML::Node& node, Config& config) {
+  MapReader defaults(context, node, "`defaults`", {"email", "timezone"});
+  config.default_email_connector = defaults.string("email").value_or("");
+  config.default_timezone = defaults.string("timezone").value_or(config.default_timezone);
+  defaults.finish();
+}
+
+// `frequency_cap: { email: { max: 3, per: 7d }, social: ... }`; a cap missing either part is an error, not kept.
+void parse_frequency_caps(YamlContext& context, const YAML::Node& node, Config& config) {
+  MapReader caps(context, node, "`frequency_cap`", {"email", "social"});
+  for (const std::string channel : {"email", "social"}) {
+    if (!caps.has(channel)) continue;
+    const std::string what = "`frequency_cap." + channel + "`";
+    MapReader cap(context, caps[channel], what, {"max", "per"});
+    FrequencyCap parsed;
+    if (cap.has("max")) parsed.max = positive_int(context, cap["max"], what + ".max").value_or(0);
+    else context.error(caps[channel], what + " needs `max`", "e.g. { max: 3, per: 7d }");
+    if (auto per = cap.string("per", true)) {
+      if (auto duration = parse_duration(*per); duration && duration->count() > 0) {
+        parsed.per = *duration;
+      } else {
+        context.error(cap["per"], fmt::format("{}.per \"{}\" is not a duration", what, *per), "e.g. 7d, 24h");
+      }
+    }
+    cap.finish();
+    if (parsed.max > 0 && parsed.per.count() > 0) config.frequency_caps[channel] = parsed;
+  }
+  caps.finish();
+}
+
 }  // namespace
 
 const ConnectorSettings* Config::connector(std::string_view name) const {
@@ -122,74 +198,12 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   if (top.has("partitions")) {
     config.partitions = positive_int(context, top["partitions"], "`partitions`").value_or(config.partitions);
   }
-  if (top.has("events")) {
-    MapReader events(context, top["events"], "`events`", {"streams"});
-    if (events.has("streams")) {
-      auto streams = positive_int(context, events["streams"], "`events.streams`");
-      if (streams && *streams != 1) {
-        context.error(events["streams"], "more than one ingress stream is not supported by this version yet",
-                      "use `streams: 1`");
-      }
-    }
-    events.finish();
-  }
+  if (top.has("events")) parse_events(context, top["events"]);
   if (top.has("sender")) parse_sender(context, top["sender"], config.sender);
-  if (top.has("tracking")) {
-    MapReader tracking(context, top["tracking"], "`tracking`", {"base_url", "listen", "secret_env", "allowed_hosts"});
-    if (tracking.has("allowed_hosts")) {
-      const YAML::Node hosts = tracking["allowed_hosts"];
-      if (!hosts.IsSequence()) {
-        context.error(hosts, "`tracking.allowed_hosts` must be a list of host names", "e.g. [www.acme.example]");
-      } else {
-        for (const auto& host : hosts) {
-          if (!host.IsScalar() || host.Scalar().empty() || host.Scalar().find_first_of("/:{} ") != std::string::npos) {
-            context.error(host, "a host name without scheme, port or path", "e.g. www.acme.example");
-            continue;
-          }
-          std::string lower = host.Scalar();
-          for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          config.tracking_allowed_hosts.insert(lower);
-        }
-      }
-    }
-    config.tracking_base_url = tracking.string("base_url").value_or(config.tracking_base_url);
-    config.tracking_listen = tracking.string("listen").value_or(config.tracking_listen);
-    config.tracking_secret_env = tracking.string("secret_env").value_or(config.tracking_secret_env);
-    tracking.finish();
-  }
-  if (top.has("admin")) {
-    MapReader admin(context, top["admin"], "`admin`", {"listen", "token_env"});
-    config.admin_listen = admin.string("listen").value_or(config.admin_listen);
-    config.admin_token_env = admin.string("token_env").value_or(config.admin_token_env);
-    admin.finish();
-  }
-  if (top.has("defaults")) {
-    MapReader defaults(context, top["defaults"], "`defaults`", {"email", "timezone"});
-    config.default_email_connector = defaults.string("email").value_or("");
-    config.default_timezone = defaults.string("timezone").value_or(config.default_timezone);
-    defaults.finish();
-  }
-  if (top.has("frequency_cap")) {
-    MapReader caps(context, top["frequency_cap"], "`frequency_cap`", {"email", "social"});
-    for (const std::string channel : {"email", "social"}) {
-      if (!caps.has(channel)) continue;
-      const std::string what = "`frequency_cap." + channel + "`";
-      MapReader cap(context, caps[channel], what, {"max", "per"});
-      FrequencyCap parsed;
-      if (cap.has("max")) parsed.max = positive_int(context, cap["max"], what + ".max").value_or(0);
-      else context.error(caps[channel], what + " needs `max`", "e.g. { max: 3, per: 7d }");
-      if (auto per = cap.string("per", true)) {
-        if (auto duration = parse_duration(*per); duration && duration->count() > 0) {
-          parsed.per = *duration;
-        } else {
-          context.error(cap["per"], fmt::format("{}.per \"{}\" is not a duration", what, *per), "e.g. 7d, 24h");
-        }
-      }
-      cap.finish();
-      if (parsed.max > 0 && parsed.per.count() > 0) config.frequency_caps[channel] = parsed;
-    }
-    caps.finish();
-  }
+  if (top.has("tracking")) parse_tracking(context, top["tracking"], config);
+  if (top.has("admin")) parse_admin(context, top["admin"], config);
+  if (top.has("defaults")) parse_defaults(context, top["defaults"], config);
+  if (top.has("frequency_cap")) parse_frequency_caps(context, top["frequency_cap"], config);
   if (top.has("workers")) positive_int(context, top["workers"], "`workers`");
   if (top.has("connectors")) parse_connectors(context, top["connectors"], config);
   top.finish();
