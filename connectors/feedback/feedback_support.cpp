@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 
 #include <openssl/crypto.h>
 
@@ -94,14 +93,15 @@ std::string action_of_message_id(std::string message_id) {
   return at == std::string::npos ? message_id : message_id.substr(0, at);
 }
 
-std::unique_ptr<sdk::FeedbackReader> reader(std::function<FeedbackResult(const sdk::WebhookRequest&)> read) {
-  return std::make_unique<FunctionReader>(std::move(read));
+void take_echoed_ids(sdk::Feedback& report, const json& echoed) {
+  report.action_id = text_of(echoed, "action_id");
+  report.lead = text_of(echoed, "lead");
+  report.workflow = text_of(echoed, "workflow");
+  report.step = text_of(echoed, "step");
 }
 
-std::string secret_from_env(const sdk::ConnectorConfig& config, const std::string& key) {
-  const std::string variable = config.get(key);
-  const char* value = variable.empty() ? nullptr : std::getenv(variable.c_str());
-  return value ? value : "";
+std::unique_ptr<sdk::FeedbackReader> reader(std::function<FeedbackResult(const sdk::WebhookRequest&)> read) {
+  return std::make_unique<FunctionReader>(std::move(read));
 }
 
 }  // namespace nurture::connectors::feedback

@@ -51,10 +51,11 @@ bool equal_in_constant_time(const std::string& a, const std::string& b);
 // The action id of a Message-ID nurture wrote: <action_id@domain>.
 std::string action_of_message_id(std::string message_id);
 
+// The ids nurture gave the message, as the provider echoes them (custom args, user variables, metadata):
+// action_id, lead, workflow, step.
+void take_echoed_ids(sdk::Feedback& report, const json& echoed);
+
 // A reader made of a function, for the connector factories.
 std::unique_ptr<sdk::FeedbackReader> reader(std::function<FeedbackResult(const sdk::WebhookRequest&)> read);
-
-// The environment variable named by `key`, or "" when the key or the variable is unset.
-std::string secret_from_env(const sdk::ConnectorConfig& config, const std::string& key);
 
 }  // namespace nurture::connectors::feedback

@@ -8,13 +8,17 @@
 
 namespace nurture::connectors::http {
 
-inline std::string secret_from_env(const sdk::ConnectorConfig& config, const std::string& key, std::string& error) {
+// The environment variable named by `key`; "" when the key or the variable is unset (an optional secret).
+inline std::string secret_from_env(const sdk::ConnectorConfig& config, const std::string& key) {
   const std::string variable = config.get(key);
   const char* value = variable.empty() ? nullptr : std::getenv(variable.c_str());
-  if (value == nullptr || *value == '\0') {
-    error = "environment variable " + variable + " (" + key + ") is not set";
-    return {};
-  }
+  return value ? value : "";
+}
+
+// A required secret: "" and `error` set when it is missing.
+inline std::string secret_from_env(const sdk::ConnectorConfig& config, const std::string& key, std::string& error) {
+  std::string value = secret_from_env(config, key);
+  if (value.empty()) error = "environment variable " + config.get(key) + " (" + key + ") is not set";
   return value;
 }
 

@@ -72,7 +72,7 @@ sdk::ConnectorFactory mailgun_connector_factory() {
                                               http::timeout_of(config));
   };
   factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {
-    const std::string key = feedback::secret_from_env(config, "webhook_signing_key_env");
+    const std::string key = http::secret_from_env(config, "webhook_signing_key_env");
     if (key.empty()) return nullptr;
     return feedback::reader([key](const sdk::WebhookRequest& request) {
       return parse_mailgun_webhook(request.body, key, request.now);

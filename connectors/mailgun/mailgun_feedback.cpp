@@ -45,10 +45,7 @@ FeedbackResult parse_mailgun_webhook(const std::string& body, const std::string&
   }
   const json variables = object_of(e, "user-variables");
   f.address = lower(text_of(e, "recipient"));
-  f.action_id = text_of(variables, "action_id");
-  f.lead = text_of(variables, "lead");
-  f.workflow = text_of(variables, "workflow");
-  f.step = text_of(variables, "step");
+  take_echoed_ids(f, variables);
   f.event_id = "mailgun:" + text_of(e, "id");
   f.at = e.contains("timestamp") && e["timestamp"].is_number() ? from_unix_seconds(e["timestamp"].get<double>()) : now;
   return std::vector<sdk::Feedback>{f};

@@ -80,8 +80,8 @@ sdk::ConnectorFactory postmark_connector_factory() {
                                                http::timeout_of(config));
   };
   factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {
-    const std::string user = feedback::secret_from_env(config, "webhook_user_env");
-    const std::string password = feedback::secret_from_env(config, "webhook_password_env");
+    const std::string user = http::secret_from_env(config, "webhook_user_env");
+    const std::string password = http::secret_from_env(config, "webhook_password_env");
     if (user.empty()) return nullptr;
     return feedback::reader([user, password](const sdk::WebhookRequest& request) {
       return parse_postmark_webhook(request.body, request.headers, user, password, request.now);

@@ -32,10 +32,7 @@ FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& he
   }
   const json metadata = object_of(e, "Metadata");
   f.address = lower(text_of(e, "Email"));
-  f.action_id = text_of(metadata, "action_id");
-  f.lead = text_of(metadata, "lead");
-  f.workflow = text_of(metadata, "workflow");
-  f.step = text_of(metadata, "step");
+  take_echoed_ids(f, metadata);
   f.event_id = "postmark:" + text_of(e, "ID");
   f.at = now;  // Postmark's own times are local and zone-less: the time of arrival is the better one
   return std::vector<sdk::Feedback>{f};

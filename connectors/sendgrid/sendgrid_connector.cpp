@@ -86,7 +86,7 @@ sdk::ConnectorFactory sendgrid_connector_factory() {
     return std::make_unique<SendgridConnector>(config.get("base_url"), std::move(key), http::timeout_of(config));
   };
   factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {
-    const std::string key = feedback::secret_from_env(config, "webhook_public_key_env");
+    const std::string key = http::secret_from_env(config, "webhook_public_key_env");
     if (key.empty()) return nullptr;
     return feedback::reader([key](const sdk::WebhookRequest& request) {
       return parse_sendgrid_webhook(request.body, request.headers, key, request.now);

@@ -56,10 +56,7 @@ FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& he
       continue;  // deliveries, opens, deferrals, soft blocks: not ours to act on
     }
     f.address = lower(text_of(e, "email"));
-    f.action_id = text_of(e, "action_id");  // custom_args come back at the top level
-    f.lead = text_of(e, "lead");
-    f.workflow = text_of(e, "workflow");
-    f.step = text_of(e, "step");
+    take_echoed_ids(f, e);  // custom_args come back at the top level
     f.event_id = "sendgrid:" + text_of(e, "sg_event_id");
     f.at = e.contains("timestamp") && e["timestamp"].is_number() ? from_unix_seconds(e["timestamp"].get<double>()) : now;
     out.push_back(std::move(f));

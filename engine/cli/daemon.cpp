@@ -80,10 +80,10 @@ struct Stores {
   std::chrono::milliseconds timeout{};
   std::unique_ptr<redis::RedisStore> state, dispatch, http;
 
-  // One more store on the same Redis; nothing when Redis cannot be reached.
-  std::unique_ptr<redis::RedisStore> another() const {
+  // One more store on the same Redis, with its own connection; why not when Redis cannot be reached.
+  tl::expected<std::unique_ptr<redis::RedisStore>, std::string> another() const {
     auto connection = redis::RedisConnection::open(url, timeout);
-    if (!connection) return nullptr;
+    if (!connection) return tl::unexpected(connection.error());
     return std::make_unique<redis::RedisStore>(std::move(*connection), options);
   }
 };
@@ -108,12 +108,12 @@ tl::expected<Stores, int> open_stores(const DaemonOptions& daemon, const workflo
   stores.options.partitions = config.partitions;
   stores.options.consumer = daemon.consumer.empty() ? hostname() : daemon.consumer;
   for (auto* store : {&stores.state, &stores.dispatch, &stores.http}) {
-    auto connection = redis::RedisConnection::open(stores.url, stores.timeout);
-    if (!connection) {
-      spdlog::error("{} (start Redis or pass --redis)", connection.error());
+    auto opened = stores.another();
+    if (!opened) {
+      spdlog::error("{} (start Redis or pass --redis)", opened.error());
       return tl::unexpected(3);
     }
-    *store = std::make_unique<redis::RedisStore>(std::move(*connection), stores.options);
+    *store = std::move(*opened);
   }
   return stores;
 }
@@ -146,8 +146,12 @@ HttpSide start_http(const workflows::Config& config, const Stores& stores, const
     spdlog::info("admin API off (set {} to turn it on)", config.admin_token_env);
     return side;
   }
-  side.admin_store = stores.another();
-  if (!side.admin_store) return side;
+  auto admin_store = stores.another();
+  if (!admin_store) {
+    spdlog::warn("no admin API: {}", admin_store.error());
+    return side;
+  }
+  side.admin_store = std::move(*admin_store);
   side.admin = std::make_unique<AdminApi>(token, *side.admin_store, [] { reload_requested = true; });
   AdminApi* admin = side.admin.get();
   if (auto started = http::StatusServer::start(config.admin_listen, metrics,

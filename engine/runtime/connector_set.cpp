@@ -63,13 +63,7 @@ class SerialConnector final : public sdk::Connector {
         job.done(sdk::Result::retry(std::chrono::seconds(1), "its deadline passed while it waited to be sent"));
         continue;
       }
-      try {
-        inner_->send(job.action, job.done);
-      } catch (const std::exception& e) {
-        job.done(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
-      } catch (...) {
-        job.done(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
-      }
+      send_guarded(*inner_, job.action, job.done);
     }
   }
 
@@ -88,6 +82,16 @@ class SerialConnector final : public sdk::Connector {
 };
 
 }  // namespace
+
+void send_guarded(sdk::Connector& connector, const sdk::Action& action, const sdk::Completion& done) {
+  try {
+    connector.send(action, done);
+  } catch (const std::exception& e) {
+    done(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
+  } catch (...) {
+    done(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
+  }
+}
 
 std::unique_ptr<sdk::Connector> with_own_thread_if_serial(std::unique_ptr<sdk::Connector> connector) {
   if (connector && connector->max_in_flight() == 1) return std::make_unique<SerialConnector>(std::move(connector));
@@ -195,12 +199,6 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
 const sdk::FeedbackReader* ConnectorSet::feedback_reader(const std::string& name) const {
   auto it = instances_.find(name);
   return it == instances_.end() ? nullptr : it->second->feedback.get();
-}
-
-std::vector<std::string> ConnectorSet::names() const {
-  std::vector<std::string> out;
-  for (const auto& [name, instance] : instances_) out.push_back(name);
-  return out;
 }
 
 sdk::Connector* ConnectorSet::find(const std::string& name) const {

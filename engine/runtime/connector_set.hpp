@@ -43,7 +43,6 @@ class ConnectorSet {
   sdk::Connector* find(const std::string& name) const;
   // The reader of an instance's bounce and complaint webhook, when its type offers one and it is configured.
   const sdk::FeedbackReader* feedback_reader(const std::string& name) const;
-  std::vector<std::string> names() const;
   // For tests: put an instance in directly (with `rate`-style limits when given).
   void add(const std::string& name, std::unique_ptr<sdk::Connector> connector, const std::string& rate = {});
 
@@ -59,6 +58,10 @@ class ConnectorSet {
  private:
   std::map<std::string, std::shared_ptr<Instance>> instances_;
 };
+
+// Hands `action` to `connector`; a connector (or plugin) that throws costs this action an attempt (`retry`), not
+// the daemon.
+void send_guarded(sdk::Connector& connector, const sdk::Action& action, const sdk::Completion& done);
 
 // As the engine runs a connector: one that declares max_in_flight 1 gets a thread of its own (send only queues).
 std::unique_ptr<sdk::Connector> with_own_thread_if_serial(std::unique_ptr<sdk::Connector> connector);

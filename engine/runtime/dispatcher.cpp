@@ -101,14 +101,7 @@ class Dispatcher::SendRound {
     const std::string& connector = entry.action.connector;
     make_room(connector);
     auto pending = std::make_unique<PendingResult>();
-    try {
-      dispatcher_.connectors_.find(connector)->send(action, pending->completion());
-    } catch (const std::exception& e) {
-      // A connector's bug costs this action an attempt, not the daemon.
-      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), std::string("the connector threw: ") + e.what()));
-    } catch (...) {
-      pending->completion()(sdk::Result::retry(std::chrono::seconds(30), "the connector threw"));
-    }
+    send_guarded(*dispatcher_.connectors_.find(connector), action, pending->completion());
     if (pending->ready()) {
       dispatcher_.settle(entry, pending->wait(std::chrono::steady_clock::now()), records);
       flush_if_due();
