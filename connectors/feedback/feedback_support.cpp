@@ -65,10 +65,17 @@ json object_of(const json& parent, const char* key) {
   return it != parent.end() && it->is_object() ? *it : json::object();
 }
 
-Clock::time_point from_unix_seconds(double seconds) {
-  // Converting a larger one would overflow.
-  if (!(seconds >= 0 && seconds < 253402300800.0)) return Clock::time_point{};
+std::optional<Clock::time_point> from_unix_seconds(double seconds) {
+  constexpr double last = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()).count() - 1);
+  if (!(seconds >= 0 && seconds < last)) return std::nullopt;
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+}
+
+Clock::time_point time_of(const json& event, Clock::time_point otherwise) {
+  auto it = event.find("timestamp");
+  if (it == event.end() || !it->is_number()) return otherwise;
+  return from_unix_seconds(it->get<double>()).value_or(otherwise);
 }
 
 json bounded_json(const std::string& body) {
@@ -78,7 +85,7 @@ json bounded_json(const std::string& body) {
 
 bool fresh(double timestamp, Clock::time_point now) {
   const auto at = from_unix_seconds(timestamp);
-  return at > now - replay_window && at < now + replay_window;
+  return at && *at > now - replay_window && *at < now + replay_window;
 }
 
 bool equal_in_constant_time(const std::string& a, const std::string& b) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,11 @@ std::string header_of(const Headers& headers, const std::string& name);
 std::string text_of(const json& object, const char* key);
 // A member that should be an object; anything else (missing, a string, a list) reads as empty.
 json object_of(const json& parent, const char* key);
-// Outside 1970..9999 (or NaN): the epoch, as a provider's nonsense.
-Clock::time_point from_unix_seconds(double seconds);
+// A provider's time stamp; nothing when it is NaN, before 1970 or past what the clock can hold (year 2262):
+// converting such a number would overflow.
+std::optional<Clock::time_point> from_unix_seconds(double seconds);
+// The time stamp member of an event, or `otherwise` when it is missing or out of range.
+Clock::time_point time_of(const json& event, Clock::time_point otherwise);
 // Webhook bodies are outside input: parsed within a size and depth (a provider's events are shallow); discarded
 // when they do not parse.
 json bounded_json(const std::string& body);

@@ -47,7 +47,7 @@ FeedbackResult parse_mailgun_webhook(const std::string& body, const std::string&
   f.address = lower(text_of(e, "recipient"));
   take_echoed_ids(f, variables);
   f.event_id = "mailgun:" + text_of(e, "id");
-  f.at = e.contains("timestamp") && e["timestamp"].is_number() ? from_unix_seconds(e["timestamp"].get<double>()) : now;
+  f.at = time_of(e, now);
   return std::vector<sdk::Feedback>{f};
 }
 

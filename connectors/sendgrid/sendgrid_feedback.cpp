@@ -58,7 +58,7 @@ FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& he
     f.address = lower(text_of(e, "email"));
     take_echoed_ids(f, e);  // custom_args come back at the top level
     f.event_id = "sendgrid:" + text_of(e, "sg_event_id");
-    f.at = e.contains("timestamp") && e["timestamp"].is_number() ? from_unix_seconds(e["timestamp"].get<double>()) : now;
+    f.at = time_of(e, now);
     out.push_back(std::move(f));
   }
   return out;

@@ -111,6 +111,26 @@ TEST_CASE("mailgun: HMAC-signed webhooks, permanent failures and complaints coun
   CHECK(parse_mailgun_webhook(webhook(failed, std::string(64, '0')), "signing-key", now).error().message == "bad signature");
 }
 
+TEST_CASE("an event time out of range (before 1970, past 2262, not a number) reads as the time of receipt") {
+  // Found by the webhook fuzzer: 9772438400 s overflowed the conversion to the clock's nanoseconds.
+  const auto received = std::chrono::system_clock::now();
+  const std::string timestamp = unix_now();
+  const std::string token = "0123456789abcdef0123456789abcdef";
+  TempDir dir;
+  const std::string signature =
+      shell(dir.path(), "printf %s '" + timestamp + token + "' | openssl dgst -sha256 -hmac k -r | cut -d' ' -f1");
+  for (const char* at : {"9772438400", "-5", "1e300", "\"soon\""}) {
+    CAPTURE(at);
+    const std::string body = R"({"signature":{"timestamp":")" + timestamp + R"(","token":")" + token +
+                             R"(","signature":")" + signature + R"("},"event-data":{"event":"complained","id":"m",)" +
+                             R"("recipient":"ana@example.com","timestamp":)" + at + "}}";
+    auto mailgun = parse_mailgun_webhook(body, "k", received);
+    REQUIRE_MESSAGE(mailgun.has_value(), mailgun.error().message);
+    REQUIRE(mailgun->size() == 1);
+    CHECK(mailgun->at(0).at == received);
+  }
+}
+
 TEST_CASE("postmark: Basic auth, hard bounces and spam complaints count, soft bounces do not") {
   const std::string hard = R"({"RecordType":"Bounce","ID":42,"Type":"HardBounce","Email":"ana@example.com",
     "Description":"The server was unable to deliver your message","Metadata":{"action_id":"a1","lead":"L1"}})";
