@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/drip: nurture vs the BullMQ peer (shared/bench/peer-bullmq), the same 3-step drip, on one private
+# bench/drip: nurture vs the BullMQ peer (PEER_SRC), the same 3-step drip, on one private
 # redis-server in the same run. Prints a table; the ratio is the peer's overhead over nurture's (overhead = wall
-# time - 2 x DELAY_MS, the waits both must sit out; DESIGN.md "Throughput design").
+# time - 2 x DELAY_MS, the waits both must sit out; README, "Benchmarks").
 #   bench/drip/run.sh BUILD_DIR [LEADS...]      (default: 20000 100000)
 set -euo pipefail
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [LEADS...]}" && pwd)

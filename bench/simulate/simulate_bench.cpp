@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/core/simulation.hpp"
+#include "engine/runtime/simulation.hpp"
 #include "workflows/campaign.hpp"
 
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "engine/cli/command.hpp"
-#include "engine/core/simulation.hpp"
+#include "engine/runtime/simulation.hpp"
 #include "workflows/campaign.hpp"
 
 namespace nurture::cli {

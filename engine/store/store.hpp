@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -85,6 +86,11 @@ struct DispatchRecord {
 
 // The event type a dispatch outcome raises for the lead, or "" for none (docs/events.md).
 std::string raised_event_type(const PlannedAction& action, DispatchOutcome outcome);
+// The event a recorded outcome raises, as the fields of a stream entry; nothing when it raises none (or the
+// campaign does not listen). Every store writes it to the lead's partition inbox with the record.
+std::optional<StreamFields> raised_event(const DispatchRecord& record);
+// "sent", "failed", "suppressed", "skipped": the funnel counter `step:ID:OUTCOME`.
+const char* outcome_name(DispatchOutcome outcome);
 
 class Store {
  public:

@@ -9,7 +9,7 @@
 
 #include "connectors/builtins.hpp"
 #include "engine/runtime/engine.hpp"
-#include "engine/core/simulation.hpp"
+#include "engine/runtime/simulation.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
 

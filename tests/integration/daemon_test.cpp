@@ -112,7 +112,7 @@ TEST_CASE("the daemon sends on emit, stops cleanly on SIGTERM, and resumes the w
   CHECK(nlohmann::json::parse(read_file(w.dir / "latin1.json"))["attrs"]["nickname"] == "J\xef\xbf\xbdrgen");
   CHECK(run_command({NURTURE_BINARY, "lead", "show", "L1"}, w.dir / "latin1.txt", w.campaign) == 0);
 
-  // The funnel, as `nurture report` prints it (spec/semantics.md: JSON shape).
+  // The funnel, as `nurture report` prints it (its JSON shape).
   REQUIRE(run_command({NURTURE_BINARY, "report", "--format", "json", "--html", (w.dir / "report.html").string()},
                       w.dir / "report.json", w.campaign) == 0);
   const std::string html = read_file(w.dir / "report.html");

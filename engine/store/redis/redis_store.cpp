@@ -161,16 +161,6 @@ const char* outcome_letter(DispatchOutcome outcome) {
   return "?";
 }
 
-const char* outcome_name(DispatchOutcome outcome) {
-  switch (outcome) {
-    case DispatchOutcome::sent: return "sent";
-    case DispatchOutcome::failed: return "failed";
-    case DispatchOutcome::suppressed: return "suppressed";
-    case DispatchOutcome::skipped: return "skipped";
-  }
-  return "?";
-}
-
 }  // namespace
 
 RedisStore::RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOptions options)
@@ -797,15 +787,10 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
     }
     // The outcome comes back to the lead as an event (docs/events.md), through the partition's inbox: same slot,
     // same transaction, so it is raised exactly when the result is recorded.
-    const std::string type = raised_event_type(entry.action, record.outcome);
-    if (!type.empty() && record.raise_event) {
-      nlohmann::json props = {{"workflow", entry.action.workflow},
-                              {"step", entry.action.step},
-                              {"action_id", entry.action.action_id},
-                              {"connector", entry.action.connector}};
-      props[record.outcome == DispatchOutcome::sent ? "provider_id" : "reason"] = record.detail;
-      commands.push_back({"XADD", keys_.inbox(p), "*", "type", type, "lead", entry.action.lead, "at",
-                          format_rfc3339(record.at), "props", props.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+    if (auto raised = raised_event(record)) {
+      Command add{"XADD", keys_.inbox(p), "*"};
+      for (const char* field : {"type", "lead", "at", "props"}) add.insert(add.end(), {field, raised->at(field)});
+      commands.push_back(std::move(add));
     }
     commands.push_back({"EXEC"});
     if (record.outcome == DispatchOutcome::sent && record.remember_lead) {

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "engine/core/simulation.hpp"
+#include "engine/runtime/simulation.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace nurture;
@@ -71,7 +71,7 @@ TEST_CASE("event lines need `at` and the wire format, errors name the line") {
   CHECK((*attrs)[0].props["p"] == "q");
 }
 
-TEST_CASE("timeline lines print their fields in the order of spec/cli.md, and sort lead-less lines first") {
+TEST_CASE("timeline lines print their fields in the documented order, and sort lead-less lines first") {
   TimelineEntry stage;
   stage.at = *parse_rfc3339("2026-03-05T10:00:00Z");
   stage.lead = "L2";

@@ -1,0 +1,80 @@
+#include "engine/core/timeline.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace nurture::engine {
+
+void sort_timeline(std::vector<TimelineEntry>& timeline) {
+  std::stable_sort(timeline.begin(), timeline.end(), [](const TimelineEntry& a, const TimelineEntry& b) {
+    if (a.at != b.at) return a.at < b.at;
+    if (a.lead.empty() != b.lead.empty()) return a.lead.empty();
+    return a.lead < b.lead;
+  });
+}
+
+nlohmann::ordered_json timeline_json(const TimelineEntry& e) {
+  nlohmann::ordered_json line;
+  line["at"] = format_rfc3339(e.at);
+  if (!e.lead.empty()) line["lead"] = e.lead;
+  if (!e.workflow.empty()) line["workflow"] = e.workflow;
+  line["kind"] = e.kind;
+  if (e.kind == "entered") {
+    line["version"] = e.version;
+  } else if (e.kind == "action") {
+    line["step"] = e.step;
+    line["action"] = e.action;
+    line["connector"] = e.connector;
+    if (!e.template_name.empty()) line["template"] = e.template_name;
+  } else if (e.kind == "skipped") {
+    line["step"] = e.step;
+    line["reason"] = e.reason;
+  } else if (e.kind == "exited") {
+    line["reason"] = e.reason;
+    if (!e.goal.empty()) line["goal"] = e.goal;
+  } else if (e.kind == "stage") {
+    line["from"] = e.from ? nlohmann::ordered_json(*e.from) : nlohmann::ordered_json(nullptr);
+    line["to"] = e.to;
+    line["score"] = e.score;
+  }
+  return line;
+}
+
+std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
+  std::string out = fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", "at", "lead", "workflow", "kind", "detail");
+  for (const auto& e : timeline) {
+    std::string detail;
+    if (e.kind == "entered") detail = fmt::format("version {}", e.version);
+    else if (e.kind == "action") detail = fmt::format("{} {} via {}{}", e.step, e.action, e.connector,
+                                                       e.template_name.empty() ? "" : " (" + e.template_name + ")");
+    else if (e.kind == "skipped") detail = fmt::format("{}: {}", e.step, e.reason);
+    else if (e.kind == "exited") detail = e.goal.empty() ? e.reason : fmt::format("{} {}", e.reason, e.goal);
+    else if (e.kind == "stage") detail = fmt::format("{} -> {} (score {})", e.from.value_or("none"), e.to, e.score);
+    out += fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", format_rfc3339(e.at), e.lead, e.workflow, e.kind,
+                       detail);
+  }
+  return out;
+}
+
+std::string timeline_summary(const std::vector<TimelineEntry>& timeline) {
+  std::set<std::string> leads;
+  std::map<std::string, long> actions;  // workflow/step
+  std::map<std::string, long> goals;
+  std::map<std::string, long> entered;
+  for (const auto& e : timeline) {
+    if (!e.lead.empty()) leads.insert(e.lead);
+    if (e.kind == "action") ++actions[e.workflow + "/" + e.step];
+    if (e.kind == "entered") ++entered[e.workflow];
+    if (!e.goal.empty()) ++goals[e.workflow + "/" + e.goal];
+  }
+  std::string out = fmt::format("{} lead(s)\n", leads.size());
+  for (const auto& [workflow, n] : entered) out += fmt::format("  {}: {} entered\n", workflow, n);
+  for (const auto& [step, n] : actions) out += fmt::format("  {}: {} action(s)\n", step, n);
+  for (const auto& [goal, n] : goals) out += fmt::format("  goal {}: {}\n", goal, n);
+  return out;
+}
+
+}  // namespace nurture::engine

@@ -1,0 +1,427 @@
+// Each method does in memory what its Redis counterpart does in one round trip; the claim and result records use
+// the same letters (c: claimed, p: handed to a connector, r:N: waiting to be retried, s:/f:/x:/k: a result), so
+// the two stores decide alike.
+
+#include "engine/store/memory/memory_store.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "engine/core/identity.hpp"
+#include "text/address.hpp"
+
+namespace nurture::engine::memory {
+
+namespace {
+
+const char* outcome_letter(DispatchOutcome outcome) {
+  switch (outcome) {
+    case DispatchOutcome::sent: return "s";
+    case DispatchOutcome::failed: return "f";
+    case DispatchOutcome::suppressed: return "x";
+    case DispatchOutcome::skipped: return "k";
+  }
+  return "?";
+}
+
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
+
+}  // namespace
+
+MemoryStore::MemoryStore(const Clock& clock, MemoryStoreOptions options)
+    : clock_(clock),
+      options_(std::move(options)),
+      event_streams_(static_cast<std::size_t>(options_.partitions) + 1),
+      outboxes_(static_cast<std::size_t>(options_.partitions)),
+      timers_(static_cast<std::size_t>(options_.partitions)),
+      retries_(static_cast<std::size_t>(options_.partitions)) {}
+
+// --- stream ids -----------------------------------------------------------------------------------------------
+
+MemoryStore::StreamId MemoryStore::next_id() {
+  const std::int64_t ms = to_unix_ms(clock_.now());
+  last_id_ = ms > last_id_.first ? StreamId{ms, 0} : StreamId{last_id_.first, last_id_.second + 1};
+  return last_id_;
+}
+
+std::string MemoryStore::id_text(StreamId id) { return fmt::format("{}-{}", id.first, id.second); }
+
+std::optional<MemoryStore::StreamId> MemoryStore::parse_id(const std::string& text) {
+  const auto dash = text.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  StreamId id;
+  const char* end = text.data() + text.size();
+  if (std::from_chars(text.data(), text.data() + dash, id.first).ec != std::errc{}) return std::nullopt;
+  if (std::from_chars(text.data() + dash + 1, end, id.second).ec != std::errc{}) return std::nullopt;
+  return id;
+}
+
+// --- events ---------------------------------------------------------------------------------------------------
+
+void MemoryStore::add_event(const StreamFields& fields) { event_streams_[0].entries.emplace(next_id(), fields); }
+
+void MemoryStore::add_events(const std::vector<StreamFields>& events) {
+  for (const auto& fields : events) add_event(fields);
+}
+
+MemoryStore::Stream<StreamFields>& MemoryStore::event_stream(const StreamEntry& entry) {
+  if (!entry.from_inbox) return event_streams_[0];
+  const auto p = static_cast<std::size_t>(std::stoi(entry.stream.substr(entry.stream.rfind(':') + 1)));
+  return event_streams_.at(p + 1);
+}
+
+std::vector<StreamEntry> MemoryStore::read_events(int count, std::chrono::milliseconds) {
+  if (events_replay_ != Replay::none) {
+    auto pending = read_pending_events(count);
+    if (!pending.empty()) return pending;
+    events_replay_ = Replay::none;
+  }
+  // Like one XREADGROUP over the front door and the inboxes: up to `count` new entries from each.
+  std::vector<StreamEntry> read;
+  for (std::size_t s = 0; s < event_streams_.size(); ++s) {
+    auto& stream = event_streams_[s];
+    int taken = 0;
+    for (auto it = stream.entries.upper_bound(stream.last_delivered); it != stream.entries.end() && taken < count;
+         ++it, ++taken) {
+      stream.last_delivered = it->first;
+      stream.pending[it->first] = 1;
+      read.push_back({id_text(it->first), it->second, s == 0 ? "events" : fmt::format("inbox:{}", s - 1), s != 0});
+    }
+  }
+  return read;
+}
+
+// Entries delivered before and not acknowledged, each with how often it was delivered; in isolation one at a
+// time, that one's delivery counted again (an entry that keeps failing shows it).
+std::vector<StreamEntry> MemoryStore::read_pending_events(int count) {
+  const bool isolated = events_replay_ == Replay::isolated;
+  std::vector<StreamEntry> read;
+  for (std::size_t s = 0; s < event_streams_.size(); ++s) {
+    auto& stream = event_streams_[s];
+    for (auto& [id, deliveries] : stream.pending) {
+      if (static_cast<int>(read.size()) >= (isolated ? 1 : count)) break;
+      StreamEntry entry{id_text(id), stream.entries.at(id), s == 0 ? "events" : fmt::format("inbox:{}", s - 1),
+                        s != 0};
+      entry.earlier_deliveries = deliveries;
+      if (isolated) ++deliveries;
+      read.push_back(std::move(entry));
+    }
+  }
+  return read;
+}
+
+void MemoryStore::ack_events(const std::vector<StreamEntry>& entries) {
+  for (const auto& entry : entries) {
+    if (auto id = parse_id(entry.id)) event_stream(entry).pending.erase(*id);
+  }
+}
+
+void MemoryStore::replay_pending() {
+  if (events_replay_ == Replay::none) events_replay_ = Replay::batch;
+  outbox_replay_ = true;
+}
+
+void MemoryStore::dead_letter_event(const StreamEntry& entry, const std::string& reason) {
+  StreamFields fields = entry.fields;
+  fields["stream_id"] = entry.id;
+  dead_events_.push_back({std::move(fields), reason});
+  ack_events({entry});
+}
+
+void MemoryStore::dead_letter_timer(const TimerRef& timer, const std::string& reason) {
+  dead_events_.push_back(
+      {{{"timer", timer.member()}, {"lead", timer.lead}, {"workflow", timer.workflow}}, reason});
+  timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))].remove(timer.member());
+}
+
+void MemoryStore::trim_streams() {
+  // Delivered and acknowledged entries are done with; pending and undelivered ones stay.
+  auto trim = [](auto& stream) {
+    for (auto it = stream.entries.begin(); it != stream.entries.end() && it->first <= stream.last_delivered;) {
+      it = stream.pending.count(it->first) ? std::next(it) : stream.entries.erase(it);
+    }
+  };
+  for (auto& stream : event_streams_) trim(stream);
+  for (auto& stream : outboxes_) trim(stream);
+}
+
+// --- leads and commits ----------------------------------------------------------------------------------------
+
+LeadSnapshot MemoryStore::load_lead(const std::string& lead) {
+  auto it = leads_.find(lead);
+  if (it != leads_.end()) return it->second;
+  LeadSnapshot fresh;
+  fresh.id = lead;
+  return fresh;
+}
+
+std::vector<LeadSnapshot> MemoryStore::load_leads(const std::vector<std::string>& leads) {
+  std::vector<LeadSnapshot> snapshots;
+  snapshots.reserve(leads.size());
+  for (const auto& lead : leads) snapshots.push_back(load_lead(lead));
+  return snapshots;
+}
+
+CommitOutcome MemoryStore::commit(const LeadSnapshot& before, const Transition& transition,
+                                  const std::string& stream_id, const std::string& event_id) {
+  return commit_one(CommitRequest{&before, &transition, stream_id, event_id});
+}
+
+std::vector<CommitOutcome> MemoryStore::commit_many(const std::vector<CommitRequest>& requests) {
+  std::vector<CommitOutcome> outcomes;
+  outcomes.reserve(requests.size());
+  for (const auto& request : requests) outcomes.push_back(commit_one(request));
+  return outcomes;
+}
+
+CommitOutcome MemoryStore::commit_one(const CommitRequest& request) {
+  const LeadSnapshot& before = *request.before;
+  const Transition& t = *request.transition;
+  static const LeadSnapshot never_stored;
+  const auto stored = leads_.find(before.id);
+  const LeadSnapshot& current = stored == leads_.end() ? never_stored : stored->second;
+  const TimePoint now = clock_.now();
+  if (!request.stream_id.empty()) {
+    const std::string& last = request.from_inbox ? current.last_inbox_id : current.last_stream_id;
+    const auto applied = parse_id(last), id = parse_id(request.stream_id);
+    if (applied && id && *id <= *applied) return CommitOutcome::duplicate;
+  }
+  if (!request.event_id.empty()) {
+    auto seen = seen_until_.find(request.event_id);
+    if (seen != seen_until_.end() && seen->second > now) return CommitOutcome::duplicate;
+  }
+  if (current.version != t.expected_version) return CommitOutcome::conflict;
+
+  LeadSnapshot after = t.lead;
+  after.version = before.version + 1;
+  if (!request.stream_id.empty()) (request.from_inbox ? after.last_inbox_id : after.last_stream_id) = request.stream_id;
+  leads_[before.id] = std::move(after);
+  if (!request.event_id.empty()) seen_until_[request.event_id] = now + options_.event_dedupe;
+  const auto p = static_cast<std::size_t>(partition_of(before.id, options_.partitions));
+  for (const auto& [timer, due] : t.timers_to_add) timers_[p].add(timer.member(), to_unix_ms(due));
+  for (const auto& timer : t.timers_to_remove) timers_[p].remove(timer.member());
+  for (const auto& action : t.actions) {
+    const StreamId id = next_id();
+    outboxes_[p].entries.emplace(id, OutboxEntry{static_cast<int>(p), id_text(id), action, 1});
+  }
+  for (const auto& counter : t.counters) ++counters_[counter.workflow][counter.field];
+  return CommitOutcome::committed;
+}
+
+Store::PinnedWorkflow MemoryStore::pin_workflow(const std::string& id, const std::string& source) {
+  auto& versions = workflows_[id];
+  if (versions.empty() || versions.rbegin()->second != source) {
+    versions[versions.empty() ? 1 : versions.rbegin()->first + 1] = source;
+  }
+  return PinnedWorkflow{versions.rbegin()->first, versions};
+}
+
+std::string MemoryStore::workflow_version(const std::string& id, int version) {
+  auto it = workflows_.find(id);
+  if (it == workflows_.end()) return {};
+  auto v = it->second.find(version);
+  return v == it->second.end() ? std::string() : v->second;
+}
+
+std::map<std::string, long> MemoryStore::workflow_counters(const std::string& workflow) {
+  auto it = counters_.find(workflow);
+  return it == counters_.end() ? std::map<std::string, long>{} : it->second;
+}
+
+// --- timers ---------------------------------------------------------------------------------------------------
+
+void MemoryStore::Timers::add(const std::string& member, std::int64_t due) {
+  remove(member);  // like ZADD: a member has one score
+  by_due.insert({due, member});
+  due_of[member] = due;
+}
+
+void MemoryStore::Timers::remove(const std::string& member) {
+  auto it = due_of.find(member);
+  if (it == due_of.end()) return;
+  by_due.erase({it->second, member});
+  due_of.erase(it);
+}
+
+std::vector<int> MemoryStore::partitions_or_all(const std::vector<int>& partitions) const {
+  if (!partitions.empty()) return partitions;
+  std::vector<int> all(static_cast<std::size_t>(options_.partitions));
+  for (int p = 0; p < options_.partitions; ++p) all[static_cast<std::size_t>(p)] = p;
+  return all;
+}
+
+std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const std::vector<int>& partitions) {
+  std::vector<std::pair<std::int64_t, std::string>> due;
+  for (int p : partitions_or_all(partitions)) {
+    const auto& timers = timers_.at(static_cast<std::size_t>(p)).by_due;
+    int taken = 0;
+    for (auto it = timers.begin(); it != timers.end() && it->first <= to_unix_ms(now) && taken < limit;
+         ++it, ++taken) {
+      due.push_back(*it);
+    }
+  }
+  std::sort(due.begin(), due.end());
+  std::vector<TimerRef> refs;
+  for (const auto& [ms, member] : due) {
+    if (auto timer = TimerRef::parse(member)) {
+      timer->due = from_unix_ms(ms);
+      refs.push_back(*timer);
+    }
+  }
+  return refs;
+}
+
+std::optional<TimePoint> MemoryStore::next_timer_due() {
+  std::optional<std::int64_t> earliest;
+  for (const auto& timers : timers_) {
+    if (!timers.by_due.empty() && (!earliest || timers.by_due.begin()->first < *earliest)) {
+      earliest = timers.by_due.begin()->first;
+    }
+  }
+  if (!earliest) return std::nullopt;
+  return from_unix_ms(*earliest);
+}
+
+std::vector<std::string> MemoryStore::heartbeat(std::chrono::milliseconds lease, TimePoint now) {
+  engines_[options_.consumer] = to_unix_ms(now);
+  std::vector<std::string> live;
+  for (auto it = engines_.begin(); it != engines_.end();) {
+    if (it->second <= to_unix_ms(now) - lease.count()) {
+      it = engines_.erase(it);
+    } else {
+      live.push_back((it++)->first);
+    }
+  }
+  return live;  // a std::map: sorted
+}
+
+// --- dispatch -------------------------------------------------------------------------------------------------
+
+std::vector<OutboxEntry> MemoryStore::read_outbox(int count, std::chrono::milliseconds) {
+  std::vector<OutboxEntry> read;
+  for (auto& outbox : outboxes_) {
+    int taken = 0;
+    if (outbox_replay_) {  // this consumer's pending entries first, as after a restart
+      for (const auto& [id, deliveries] : outbox.pending) {
+        if (taken++ >= count) break;
+        read.push_back(outbox.entries.at(id));
+      }
+      continue;
+    }
+    for (auto it = outbox.entries.upper_bound(outbox.last_delivered); it != outbox.entries.end() && taken < count;
+         ++it, ++taken) {
+      outbox.last_delivered = it->first;
+      outbox.pending[it->first] = 1;
+      read.push_back(it->second);
+    }
+  }
+  if (outbox_replay_ && read.empty()) {
+    outbox_replay_ = false;
+    return read_outbox(count);
+  }
+  return read;
+}
+
+std::vector<PlannedAction> MemoryStore::outbox_actions() const {
+  std::vector<PlannedAction> actions;
+  for (const auto& outbox : outboxes_) {
+    for (const auto& [id, entry] : outbox.entries) actions.push_back(entry.action);
+  }
+  return actions;
+}
+
+std::vector<DispatchCheck> MemoryStore::check_and_claim(const std::vector<OutboxEntry>& entries) {
+  std::vector<DispatchCheck> checks(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& entry = entries[i];
+    checks[i].suppressed = entry.action.kind == "email" && is_suppressed("email", entry.action.to);
+    auto [record, first] = dispatch_records_.try_emplace(entry.action.action_id, "c");
+    if (first || starts_with(record->second, "r") || record->second == "c") {
+      record->second = "c";  // a first attempt, a retry coming back, or a claim that never reached a connector
+      checks[i].claim = ClaimOutcome::claimed;
+    } else if (starts_with(record->second, "p")) {  // handed to a connector, no result: it may have been sent
+      checks[i].claim = ClaimOutcome::claimed_again;
+      ++counters_[entry.action.workflow]["dispatch_reclaimed"];
+    } else {
+      checks[i].claim = ClaimOutcome::already_done;
+    }
+  }
+  return checks;
+}
+
+void MemoryStore::mark_sending(const std::vector<const OutboxEntry*>& entries) {
+  for (const OutboxEntry* entry : entries) dispatch_records_[entry->action.action_id] = "p";
+}
+
+void MemoryStore::record_many(const std::vector<DispatchRecord>& records) {
+  for (const auto& record : records) record_one(record);
+}
+
+void MemoryStore::record_one(const DispatchRecord& record) {
+  const OutboxEntry& entry = *record.entry;
+  const auto p = static_cast<std::size_t>(entry.partition);
+  dispatch_records_[entry.action.action_id] = fmt::format("{}:{}", outcome_letter(record.outcome), record.detail);
+  ack_outbox(entry);
+  ++counters_[entry.action.workflow][fmt::format("step:{}:{}", entry.action.step, outcome_name(record.outcome))];
+  if (record.outcome == DispatchOutcome::failed) {
+    dead_actions_.push_back({{{"aid", entry.action.action_id}, {"lead", entry.action.lead}}, record.detail});
+  }
+  if (auto raised = raised_event(record)) event_streams_.at(p + 1).entries.emplace(next_id(), std::move(*raised));
+  if (record.outcome == DispatchOutcome::sent && record.remember_lead) {
+    action_leads_[entry.action.action_id] = entry.action.lead;
+  }
+  if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) suppress("email", entry.action.to);
+}
+
+void MemoryStore::ack_outbox(const OutboxEntry& entry) {
+  if (auto id = parse_id(entry.stream_id)) outboxes_.at(static_cast<std::size_t>(entry.partition)).pending.erase(*id);
+}
+
+bool MemoryStore::is_suppressed(const std::string& channel, const std::string& address) {
+  auto it = suppressed_.find(channel);
+  return it != suppressed_.end() && it->second.count(text::address_key(address)) > 0;
+}
+
+void MemoryStore::suppress(const std::string& channel, const std::string& address) {
+  if (!address.empty()) suppressed_[channel].insert(text::address_key(address));
+}
+
+std::string MemoryStore::lead_of_action(const std::string& action_id) {
+  auto it = action_leads_.find(action_id);
+  return it == action_leads_.end() ? std::string() : it->second;
+}
+
+void MemoryStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string&) {
+  reschedule(entry, due, entry.attempt + 1, "retried");
+}
+
+void MemoryStore::defer(const OutboxEntry& entry, TimePoint due, const std::string&) {
+  reschedule(entry, due, entry.attempt, "deferred");
+}
+
+void MemoryStore::reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat) {
+  OutboxEntry again = entry;
+  again.attempt = next_attempt;
+  retries_.at(static_cast<std::size_t>(entry.partition)).emplace(to_unix_ms(due), std::move(again));
+  dispatch_records_[entry.action.action_id] = fmt::format("r:{}", entry.attempt);
+  ack_outbox(entry);
+  ++counters_[entry.action.workflow][fmt::format("step:{}:{}", entry.action.step, stat)];
+}
+
+void MemoryStore::release_due_retries(TimePoint now, const std::vector<int>& partitions) {
+  for (int p : partitions_or_all(partitions)) {
+    auto& retries = retries_.at(static_cast<std::size_t>(p));
+    const auto last = retries.upper_bound(to_unix_ms(now));
+    for (auto it = retries.begin(); it != last; ++it) {
+      OutboxEntry entry = std::move(it->second);
+      const StreamId id = next_id();
+      entry.stream_id = id_text(id);
+      outboxes_.at(static_cast<std::size_t>(p)).entries.emplace(id, std::move(entry));
+    }
+    retries.erase(retries.begin(), last);
+  }
+}
+
+}  // namespace nurture::engine::memory

@@ -1,0 +1,142 @@
+#pragma once
+// Store in one process's memory: what `nurture simulate` runs on, and what engine tests use when the subject is
+// the engine rather than Redis. It keeps the Store contract the Redis store keeps (tests/engine/store runs the
+// same cases against both): compare-and-set commits, re-delivery and producer-id no-ops, timers in (due, lead,
+// workflow) order, pending entries until acknowledged, claims, retries, suppression.
+//
+// What it does not have: durability (a restart loses everything), other consumers (one engine, so there is
+// nothing to take over: reclaim_* take nothing), and blocking reads (a read with nothing to return returns at
+// once; in one thread nothing could arrive while it waited). One thread at a time: it has no lock.
+//
+// Stream ids are stamped from the Clock like Redis stamps them from its own: "ms-seq", increasing.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/core/clock.hpp"
+#include "engine/store/store.hpp"
+
+namespace nurture::engine::memory {
+
+struct MemoryStoreOptions {
+  int partitions = 16;
+  std::string consumer = "engine-1";
+  std::chrono::hours event_dedupe{24};
+};
+
+// A dead-lettered event or timer: its fields and the reason.
+struct DeadLetter {
+  StreamFields fields;
+  std::string reason;
+};
+
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(const Clock& clock, MemoryStoreOptions options = {});
+
+  void prepare() override {}
+  int partitions() const override { return options_.partitions; }
+
+  std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) override;
+  void ack_events(const std::vector<StreamEntry>& entries) override;
+  void replay_pending() override;
+  void isolate_pending() override { events_replay_ = Replay::isolated; }
+  void dead_letter_event(const StreamEntry& entry, const std::string& reason) override;
+  void dead_letter_timer(const TimerRef& timer, const std::string& reason) override;
+  void add_event(const StreamFields& fields) override;
+  void add_events(const std::vector<StreamFields>& events) override;
+
+  LeadSnapshot load_lead(const std::string& lead) override;
+  std::vector<LeadSnapshot> load_leads(const std::vector<std::string>& leads) override;
+  CommitOutcome commit(const LeadSnapshot& before, const Transition& transition, const std::string& stream_id,
+                       const std::string& event_id) override;
+  std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
+
+  PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) override;
+  std::string workflow_version(const std::string& id, int version) override;
+  std::map<std::string, long> workflow_counters(const std::string& workflow) override;
+
+  int reclaim_events(std::chrono::milliseconds) override { return 0; }
+  int reclaim_outbox(std::chrono::milliseconds) override { return 0; }
+  void trim_streams() override;
+
+  std::vector<TimerRef> due_timers(TimePoint now, int limit, const std::vector<int>& partitions = {}) override;
+  std::optional<TimePoint> next_timer_due() override;
+  void release_due_retries(TimePoint now, const std::vector<int>& partitions = {}) override;
+  std::vector<std::string> heartbeat(std::chrono::milliseconds lease, TimePoint now) override;
+  const std::string& consumer() const override { return options_.consumer; }
+
+  std::vector<OutboxEntry> read_outbox(int count,
+                                       std::chrono::milliseconds block = std::chrono::milliseconds(0)) override;
+  std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) override;
+  void mark_sending(const std::vector<const OutboxEntry*>& entries) override;
+  void record_many(const std::vector<DispatchRecord>& records) override;
+  void ack_outbox(const OutboxEntry& entry) override;
+  bool is_suppressed(const std::string& channel, const std::string& address) override;
+  void suppress(const std::string& channel, const std::string& address) override;
+  std::string lead_of_action(const std::string& action_id) override;
+  void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
+  void defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
+
+  // What a test or the simulation looks at afterwards (Redis has its keys for that).
+  const std::map<std::string, LeadSnapshot>& leads() const { return leads_; }
+  const std::vector<DeadLetter>& dead_events() const { return dead_events_; }
+  const std::vector<DeadLetter>& dead_actions() const { return dead_actions_; }
+  // Every entry still in the outbox streams, acknowledged or not, in partition then id order.
+  std::vector<PlannedAction> outbox_actions() const;
+
+ private:
+  using StreamId = std::pair<std::int64_t, std::int64_t>;  // ms, seq
+  template <typename Entry>
+  struct Stream {
+    std::map<StreamId, Entry> entries;
+    std::map<StreamId, int> pending;  // delivered, not acknowledged: how often delivered
+    StreamId last_delivered{0, 0};
+  };
+  struct Timers {
+    std::set<std::pair<std::int64_t, std::string>> by_due;  // (due ms, member)
+    std::unordered_map<std::string, std::int64_t> due_of;   // member -> due ms
+    void add(const std::string& member, std::int64_t due);
+    void remove(const std::string& member);
+  };
+  // The event streams: the front door (index 0), then each partition's inbox.
+  enum class Replay { none, batch, isolated };
+
+  StreamId next_id();
+  static std::string id_text(StreamId id);
+  static std::optional<StreamId> parse_id(const std::string& text);
+  Stream<StreamFields>& event_stream(const StreamEntry& entry);
+  std::vector<StreamEntry> read_pending_events(int count);
+  CommitOutcome commit_one(const CommitRequest& request);
+  void record_one(const DispatchRecord& record);
+  void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat);
+  std::vector<int> partitions_or_all(const std::vector<int>& partitions) const;
+
+  const Clock& clock_;
+  MemoryStoreOptions options_;
+  StreamId last_id_{0, 0};
+  std::vector<Stream<StreamFields>> event_streams_;  // front door, then inboxes
+  std::vector<Stream<OutboxEntry>> outboxes_;
+  std::vector<Timers> timers_;
+  std::vector<std::multimap<std::int64_t, OutboxEntry>> retries_;  // due ms -> entry with its next attempt
+  Replay events_replay_ = Replay::none;
+  bool outbox_replay_ = false;
+
+  std::map<std::string, LeadSnapshot> leads_;
+  std::unordered_map<std::string, TimePoint> seen_until_;  // producer event id -> remembered until
+  std::map<std::string, std::map<std::string, long>> counters_;  // workflow -> field -> count
+  std::map<std::string, std::map<int, std::string>> workflows_;
+  std::unordered_map<std::string, std::string> dispatch_records_;  // action id -> claim or result
+  std::unordered_map<std::string, std::string> action_leads_;
+  std::map<std::string, std::set<std::string>> suppressed_;  // channel -> address keys
+  std::map<std::string, std::int64_t> engines_;  // consumer -> last heartbeat ms
+  std::vector<DeadLetter> dead_events_;
+  std::vector<DeadLetter> dead_actions_;
+};
+
+}  // namespace nurture::engine::memory

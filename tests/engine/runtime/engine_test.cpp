@@ -1,0 +1,120 @@
+// The engine's loops (ingest, timers, dispatch) on the memory store and a virtual clock: what the engine decides
+// around a send, with no Redis and no sleeping. What Redis adds (crashes, other engines, its faults) is tested in
+// tests/integration and tests/faults.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "connectors/builtins.hpp"
+#include "engine/runtime/engine.hpp"
+#include "engine/store/memory/memory_store.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace nurture;
+using namespace nurture::engine;
+using namespace std::chrono;
+
+namespace {
+
+const char* config = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: outbox }
+partitions: 2
+connectors:
+  outbox: { type: file, dir: ./outbox, rate: "2/m" }
+)";
+
+const char* drip = R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - wait: 2d
+  - id: tips
+    email: { template: welcome }
+)";
+
+// A campaign of one workflow sending through the file connector, run by one engine on the memory store.
+struct EngineOnMemory {
+  testing::TempDir dir;
+  workflows::Campaign campaign;
+  std::unique_ptr<templates::TemplateLibrary> library;
+  sdk::Registry registry;
+  std::unique_ptr<ConnectorSet> connectors;
+  VirtualClock clock{sys_days{year{2026} / March / 2} + hours(9)};
+  memory::MemoryStore store{clock, memory::MemoryStoreOptions{2, "t", hours(24)}};
+  std::unique_ptr<Engine> engine;
+
+  EngineOnMemory(const std::string& workflow, RetryPolicy retry) {
+    testing::write_campaign(dir / "campaign", {config, {{"welcome", workflow}},
+                                               {{"welcome", testing::email_template("Hi", "<p>Hi</p>")}}});
+    campaign = testing::load_campaign_or_fail(dir / "campaign");
+    library = std::make_unique<templates::TemplateLibrary>(campaign.templates_dir);
+    connectors::register_builtin_connectors(registry);
+    auto made = ConnectorSet::create(campaign.config, registry);
+    REQUIRE(made);
+    connectors = std::make_unique<ConnectorSet>(std::move(*made));
+    engine = std::make_unique<Engine>(store, campaign, *library, *connectors, clock, retry);
+  }
+  void created(const std::string& lead) {
+    store.add_event({{"type", "lead.created"}, {"lead", lead}, {"attrs", R"({"email":")" + lead + R"(@example.com"})"}});
+  }
+  long counted(const std::string& field) {
+    const auto counters = store.workflow_counters("welcome");
+    auto it = counters.find(field);
+    return it == counters.end() ? 0 : it->second;
+  }
+  long files() {
+    const auto outbox = dir / "campaign/outbox";
+    if (!std::filesystem::exists(outbox)) return 0;
+    return std::distance(std::filesystem::directory_iterator(outbox), std::filesystem::directory_iterator{});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a connector's `rate` holds sends back until tokens return, held sends spend no attempt") {
+  // One attempt only: were a held send counted as an attempt, the third lead would be dead-lettered.
+  EngineOnMemory f(drip, RetryPolicy{1, seconds(10), minutes(10)});
+  for (int i = 0; i < 5; ++i) f.created("L" + std::to_string(i));
+  f.engine->drain();
+  CHECK(f.counted("step:hello:sent") == 2);
+  f.clock.advance(seconds(31));  // one token back (the held sends are due 30 s after the first try)
+  f.engine->drain();
+  CHECK(f.counted("step:hello:sent") == 3);
+  f.clock.advance(minutes(2));
+  f.engine->drain();
+  CHECK(f.counted("step:hello:sent") == 5);
+  CHECK(f.counted("step:hello:failed") == 0);
+  CHECK(f.counted("step:hello:deferred") >= 3);
+  CHECK(f.files() == 5);
+  CHECK(f.store.dead_actions().empty());
+}
+
+TEST_CASE("a drip on the engine: the first email at once, the second after the wait, none after an unsubscribe") {
+  EngineOnMemory f(drip, RetryPolicy{});
+  f.created("ana");
+  f.created("bo");
+  f.engine->drain();
+  CHECK(f.counted("step:hello:sent") == 2);
+  f.store.add_event({{"type", "lead.unsubscribed"}, {"lead", "bo"}});
+  f.clock.advance(hours(47));
+  f.engine->drain();
+  CHECK(f.counted("step:tips:sent") == 0);  // not yet due
+  f.clock.advance(hours(1) + minutes(2));
+  f.engine->drain();
+  CHECK(f.counted("step:tips:sent") == 1);
+  CHECK(f.files() == 3);
+  CHECK(f.store.leads().at("bo").suppressed.count("email") == 1);
+  CHECK(f.store.is_suppressed("email", "bo@example.com"));  // the unsubscribe reaches the address, too
+  CHECK(f.store.dead_events().empty());
+}
+
+TEST_CASE("a malformed event is dead-lettered with its reason, on the memory store as on Redis") {
+  EngineOnMemory f(drip, RetryPolicy{});
+  f.store.add_event({{"type", "lead.created"}});  // no lead
+  f.created("ana");
+  f.engine->drain();
+  REQUIRE(f.store.dead_events().size() == 1);
+  CHECK(f.store.dead_events()[0].reason.find("lead") != std::string::npos);
+  CHECK(f.counted("step:hello:sent") == 1);
+}
