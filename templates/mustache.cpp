@@ -314,11 +314,10 @@ class Renderer {
           if (depth >= max_partial_depth) {
             return tl::unexpected(fmt::format("partial `{}` nests deeper than {} levels", node.text, max_partial_depth));
           }
-          std::string error;
-          const MustacheTemplate* partial = partials_->find(node.text, node.indent, error);
-          if (!error.empty()) return tl::unexpected(fmt::format("partial `{}`: {}", node.text, error));
-          if (partial == nullptr) break;
-          auto done = render_partial(*partial, stack, out, depth + 1);
+          auto partial = partials_->find(node.text, node.indent);
+          if (!partial) return tl::unexpected(fmt::format("partial `{}`: {}", node.text, partial.error()));
+          if (*partial == nullptr) break;
+          auto done = render_partial(**partial, stack, out, depth + 1);
           if (!done) return done;
           break;
         }
@@ -427,8 +426,8 @@ std::vector<std::string> MustacheTemplate::partials_used() const {
 MustachePartials::MustachePartials(std::map<std::string, std::string> sources) : sources_(std::move(sources)) {}
 MustachePartials::~MustachePartials() = default;
 
-const MustacheTemplate* MustachePartials::find(const std::string& name, const std::string& indent,
-                                               std::string& error) const {
+tl::expected<const MustacheTemplate*, std::string> MustachePartials::find(const std::string& name,
+                                                                          const std::string& indent) const {
   auto cached = compiled_.find({name, indent});
   if (cached != compiled_.end()) return &cached->second;
   auto source = sources_.find(name);
@@ -443,10 +442,7 @@ const MustacheTemplate* MustachePartials::find(const std::string& name, const st
     text = std::move(indented);
   }
   auto compiled = MustacheTemplate::compile(text);
-  if (!compiled) {
-    error = compiled.error();
-    return nullptr;
-  }
+  if (!compiled) return tl::unexpected(compiled.error());
   return &compiled_.emplace(std::make_pair(name, indent), std::move(*compiled)).first->second;
 }
 

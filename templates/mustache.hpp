@@ -52,8 +52,9 @@ class MustachePartials {
  public:
   explicit MustachePartials(std::map<std::string, std::string> sources = {});
   ~MustachePartials();
-  // Null when there is no such partial (it renders empty, as the spec says) or it does not compile (`error` set).
-  const MustacheTemplate* find(const std::string& name, const std::string& indent, std::string& error) const;
+  // Null when there is no such partial (it renders empty, as the spec says); the parser's message when it does not
+  // compile.
+  tl::expected<const MustacheTemplate*, std::string> find(const std::string& name, const std::string& indent) const;
   bool has(const std::string& name) const { return sources_.count(name) > 0; }
 
  private:

@@ -69,28 +69,28 @@ FrontMatterSplit split_front_matter(const std::string& text) {
   return split;
 }
 
-tl::expected<std::string, TemplateError> TemplateLibrary::read_file(const fs::path& relative) const {
+tl::expected<std::string, Error> TemplateLibrary::read_file(const fs::path& relative) const {
   // Only regular files (a link to /dev/zero or a FIFO would never end), and within a size a template can have.
   const std::string shown = "templates/" + relative.string();
   std::error_code ec;
   const fs::path path = dir_ / relative;
   if (!fs::is_regular_file(path, ec)) {
-    return tl::unexpected(TemplateError{shown, fs::exists(path, ec) ? "not a regular file" : "cannot read the file"});
+    return tl::unexpected(Error{fs::exists(path, ec) ? "not a regular file" : "cannot read the file", {shown}});
   }
   const auto size = fs::file_size(path, ec);
   if (ec || size > max_template_bytes) {
-    return tl::unexpected(TemplateError{shown, fmt::format("larger than {} bytes", max_template_bytes)});
+    return tl::unexpected(Error{fmt::format("larger than {} bytes", max_template_bytes), {shown}});
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return tl::unexpected(TemplateError{shown, "cannot read the file"});
+  if (!in) return tl::unexpected(Error{"cannot read the file", {shown}});
   std::string content(static_cast<std::size_t>(size), '\0');
   in.read(content.data(), static_cast<std::streamsize>(size));
   content.resize(static_cast<std::size_t>(in.gcount()));
-  if (!text::is_valid_utf8(content)) return tl::unexpected(TemplateError{shown, "not UTF-8 text"});
+  if (!text::is_valid_utf8(content)) return tl::unexpected(Error{"not UTF-8 text", {shown}});
   return content;
 }
 
-tl::expected<EmailTemplate, TemplateError> TemplateLibrary::load_email(const std::string& name) const {
+tl::expected<EmailTemplate, Error> TemplateLibrary::load_email(const std::string& name) const {
   {
     std::lock_guard lock(cache_->mutex);
     if (auto it = cache_->emails.find(name); it != cache_->emails.end()) return it->second;
@@ -114,19 +114,18 @@ tl::expected<EmailTemplate, TemplateError> TemplateLibrary::load_email(const std
         else if (key == "preheader") email.preheader = value;
         else if (key == "layout") email.layout = value;
         else
-          return tl::unexpected(TemplateError{
-              fmt::format("{}:{}:{}", shown, entry.first.Mark().line + 2, entry.first.Mark().column + 1),
-              fmt::format("unknown front matter key \"{}\" (known: subject, preheader, layout)", key)});
+          return tl::unexpected(Error{
+              fmt::format("unknown front matter key \"{}\" (known: subject, preheader, layout)", key),
+              {shown, entry.first.Mark().line + 2, entry.first.Mark().column + 1}});
       }
     } else if (!front.IsNull()) {
-      return tl::unexpected(TemplateError{shown, "front matter must be a map of keys"});
+      return tl::unexpected(Error{"front matter must be a map of keys", {shown}});
     }
   } catch (const YAML::Exception& e) {
-    return tl::unexpected(TemplateError{
-        fmt::format("{}:{}:{}", shown, e.mark.line + 2, e.mark.column + 1), "front matter: " + e.msg});
+    return tl::unexpected(Error{"front matter: " + e.msg, {shown, e.mark.line + 2, e.mark.column + 1}});
   }
   if (email.subject.empty()) {
-    return tl::unexpected(TemplateError{shown, "an email template needs a `subject` in its front matter"});
+    return tl::unexpected(Error{"an email template needs a `subject` in its front matter", {shown}});
   }
   if (fs::exists(dir_ / (name + ".txt.mustache"))) {
     auto plain = read_file(name + ".txt.mustache");
@@ -139,7 +138,7 @@ tl::expected<EmailTemplate, TemplateError> TemplateLibrary::load_email(const std
 }
 
 
-tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std::string& name,
+tl::expected<RenderedPost, Error> TemplateLibrary::render_post(const std::string& name,
                                                                        const nlohmann::json& variables) const {
   const std::string shown = "templates/" + name + ".mustache";
   auto text = read_file(name + ".mustache");
@@ -154,15 +153,15 @@ tl::expected<RenderedPost, TemplateError> TemplateLibrary::render_post(const std
         if (key == "visibility") post.visibility = entry.second.as<std::string>("");
         else if (key == "scheduled_at") post.scheduled_at = entry.second.as<std::string>("");
         else if (key != "media")
-          return tl::unexpected(TemplateError{
-              shown, fmt::format("unknown front matter key \"{}\" (known: visibility, scheduled_at, media)", key)});
+          return tl::unexpected(Error{
+              fmt::format("unknown front matter key \"{}\" (known: visibility, scheduled_at, media)", key), {shown}});
       }
     }
   } catch (const YAML::Exception& e) {
-    return tl::unexpected(TemplateError{shown, "front matter: " + e.msg});
+    return tl::unexpected(Error{"front matter: " + e.msg, {shown}});
   }
   auto text_part = render_mustache(split.body, variables, {}, Escaping::none);
-  if (!text_part) return tl::unexpected(TemplateError{shown, text_part.error()});
+  if (!text_part) return tl::unexpected(Error{text_part.error(), {shown}});
   post.text = std::move(*text_part);
   return post;
 }
@@ -195,12 +194,12 @@ const MustachePartials& TemplateLibrary::partials_locked() const {
 namespace {
 
 // "line 3: msg" from the parser, placed in the file: `templates/x.mustache:5:1` + msg.
-TemplateError syntax_error(const std::string& file, int first_line, const std::string& parser_message) {
+Error syntax_error(const std::string& file, int first_line, const std::string& parser_message) {
   int line = 1;
   std::string message = parser_message;
   if (std::sscanf(parser_message.c_str(), "line %d:", &line) == 1) message = parser_message.substr(parser_message.find(':') + 2);
-  return TemplateError{fmt::format("{}:{}:1", file, first_line + line - 1), "Mustache: " + message,
-                       "close every {{#section}} with {{/section}} and every tag with }}"};
+  return Error{"Mustache: " + message, {file, first_line + line - 1, 1},
+               "close every {{#section}} with {{/section}} and every tag with }}"};
 }
 
 const std::string preheader_style =
@@ -222,10 +221,10 @@ void insert_preheader(std::string& html, const std::string& preheader) {
 
 }  // namespace
 
-std::vector<TemplateError> TemplateLibrary::check_email(const std::string& name) const {
+std::vector<Error> TemplateLibrary::check_email(const std::string& name) const {
   auto email = load_email(name);
   if (!email) return {email.error()};
-  std::vector<TemplateError> problems;
+  std::vector<Error> problems;
   const std::string file = "templates/" + name + ".mustache";
   std::lock_guard lock(cache_->mutex);
   const auto& partial_sources = partial_sources_locked();
@@ -245,8 +244,8 @@ std::vector<TemplateError> TemplateLibrary::check_email(const std::string& name)
         for (auto& partial : compiled->partials_used()) {
           auto it = partial_sources.find(partial);
           if (it == partial_sources.end()) {
-            problems.push_back({where, fmt::format("partial `{}` does not exist", partial),
-                                fmt::format("create templates/partials/{}.mustache", partial)});
+            problems.push_back(Error{fmt::format("partial `{}` does not exist", partial), {where},
+                                     fmt::format("create templates/partials/{}.mustache", partial)});
           } else if (partials_seen.insert(partial).second) {
             visit(it->second, "templates/partials/" + partial + ".mustache", 1, true);
           }
@@ -261,28 +260,28 @@ std::vector<TemplateError> TemplateLibrary::check_email(const std::string& name)
     wrapper = "templates/layouts/" + email->layout + ".mustache";
     auto layout = read_file("layouts/" + email->layout + ".mustache");
     if (!layout) {
-      problems.push_back({file, fmt::format("layout \"{}\" does not exist", email->layout),
-                          fmt::format("create {} with {{{{{{content}}}}}} where the body goes", wrapper)});
+      problems.push_back(Error{fmt::format("layout \"{}\" does not exist", email->layout), {file},
+                                fmt::format("create {} with {{{{{{content}}}}}} where the body goes", wrapper)});
       return problems;
     }
     visit(*layout, wrapper, 1, true);
     if (layout->find("content") == std::string::npos) {
-      problems.push_back({wrapper, "the layout never places the body", "put {{{content}}} where the body goes"});
+      problems.push_back(Error{"the layout never places the body", {wrapper}, "put {{{content}}} where the body goes"});
     }
   }
   // CAN-SPAM and RFC 8058 practice: every marketing email says who sends it and how to stop getting them.
   if (!names.count("unsubscribe_url")) {
-    problems.push_back({wrapper, "a marketing email must contain {{unsubscribe_url}}",
-                        "add <a href=\"{{unsubscribe_url}}\">Unsubscribe</a> to the footer"});
+    problems.push_back(Error{"a marketing email must contain {{unsubscribe_url}}", {wrapper},
+                              "add <a href=\"{{unsubscribe_url}}\">Unsubscribe</a> to the footer"});
   }
   if (!names.count("sender.postal_address")) {
-    problems.push_back({wrapper, "a marketing email must contain {{sender.postal_address}}",
-                        "add {{sender.postal_address}} to the footer (the sender's postal address)"});
+    problems.push_back(Error{"a marketing email must contain {{sender.postal_address}}", {wrapper},
+                              "add {{sender.postal_address}} to the footer (the sender's postal address)"});
   }
   return problems;
 }
 
-tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const std::string& name,
+tl::expected<RenderedEmail, Error> TemplateLibrary::render_email(const std::string& name,
                                                                          const nlohmann::json& variables) const {
   auto email = load_email(name);  // before taking the lock: it takes it itself
   if (!email) return tl::unexpected(email.error());
@@ -290,15 +289,15 @@ tl::expected<RenderedEmail, TemplateError> TemplateLibrary::render_email(const s
 
   std::lock_guard lock(cache_->mutex);
   auto render = [&](const std::string& source, const std::string& what, bool html,
-                    const nlohmann::json& overlay) -> tl::expected<std::string, TemplateError> {
+                    const nlohmann::json& overlay) -> tl::expected<std::string, Error> {
     auto slot = cache_->compiled.find(source);
     if (slot == cache_->compiled.end()) {
       auto compiled = MustacheTemplate::compile(source);
-      if (!compiled) return tl::unexpected(TemplateError{what, compiled.error()});
+      if (!compiled) return tl::unexpected(Error{compiled.error(), {what}});
       slot = cache_->compiled.emplace(source, std::move(*compiled)).first;
     }
     auto out = slot->second.render(variables, overlay, &partials_locked(), html ? Escaping::html : Escaping::none);
-    if (!out) return tl::unexpected(TemplateError{what, out.error()});
+    if (!out) return tl::unexpected(Error{out.error(), {what}});
     return std::move(*out);
   };
 

@@ -12,16 +12,14 @@
 #include <nlohmann/json_fwd.hpp>
 #include <tl/expected.hpp>
 
+#include "error/error.hpp"
+
 namespace nurture::templates {
 
 class MustachePartials;
 
-struct TemplateError {
-  std::string file;  // as shown to people, e.g. templates/welcome.mustache (may end in :line:col)
-  std::string message;
-  std::string hint;  // the fix, when there is one
-  std::string format() const { return file + ": error: " + message; }
-};
+// A template's problems name the file as people see it (templates/welcome.mustache) and the line when known.
+using nurture::Error;
 
 struct EmailTemplate {
   std::string name;
@@ -64,24 +62,24 @@ class TemplateLibrary {
   ~TemplateLibrary();
   TemplateLibrary(TemplateLibrary&&) noexcept;
 
-  tl::expected<EmailTemplate, TemplateError> load_email(const std::string& name) const;
+  tl::expected<EmailTemplate, Error> load_email(const std::string& name) const;
 
   // What `nurture validate` says of an email template: front matter, Mustache syntax of every part, and the law —
   // a marketing email must carry {{unsubscribe_url}} and {{sender.postal_address}} (body, layout or partials).
-  std::vector<TemplateError> check_email(const std::string& name) const;
+  std::vector<Error> check_email(const std::string& name) const;
 
   // `variables` is the Mustache context: {"lead": {...}, "sender": {...}, "unsubscribe_url": ..., ...}.
-  tl::expected<RenderedEmail, TemplateError> render_email(const std::string& name,
+  tl::expected<RenderedEmail, Error> render_email(const std::string& name,
                                                           const nlohmann::json& variables) const;
 
   // A post (social) template: plain text, front matter `visibility` optional, no escaping.
-  tl::expected<RenderedPost, TemplateError> render_post(const std::string& name,
+  tl::expected<RenderedPost, Error> render_post(const std::string& name,
                                                         const nlohmann::json& variables) const;
 
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  tl::expected<std::string, TemplateError> read_file(const std::filesystem::path& relative) const;
+  tl::expected<std::string, Error> read_file(const std::filesystem::path& relative) const;
   const MustachePartials& partials_locked() const;  // with cache_->mutex held
   const std::map<std::string, std::string>& partial_sources_locked() const;
   std::filesystem::path dir_;

@@ -2,10 +2,10 @@
 
 namespace nurture::text {
 
-std::optional<std::vector<std::string>> CsvReader::next(std::string& error) {
-  if (pos_ >= text_.size()) return std::nullopt;
+Expected<std::optional<CsvRecord>> CsvReader::next() {
+  if (pos_ >= text_.size()) return std::optional<CsvRecord>{};
   line_ = next_line_;
-  std::vector<std::string> record;
+  CsvRecord record;
   std::string field;
   bool quoted = false;
   bool was_quoted = false;
@@ -40,10 +40,7 @@ std::optional<std::vector<std::string>> CsvReader::next(std::string& error) {
       field += c;
     }
   }
-  if (quoted) {
-    error = "a quoted field is not closed";
-    return std::nullopt;
-  }
+  if (quoted) return fail("a quoted field is not closed", {"", line_, 0}, "close it with a double quote");
   record.push_back(std::move(field));
   return record;
 }

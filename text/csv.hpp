@@ -7,13 +7,18 @@
 #include <string_view>
 #include <vector>
 
+#include "error/error.hpp"
+
 namespace nurture::text {
+
+using CsvRecord = std::vector<std::string>;
 
 class CsvReader {
  public:
   explicit CsvReader(std::string_view text) : text_(text) {}
-  // The next record, or nullopt at the end. `error` is set (and nullopt returned) on an unterminated quote.
-  std::optional<std::vector<std::string>> next(std::string& error);
+  // The next record, nullopt at the end, or an error at the record's line (an unterminated quote). The error names
+  // no file: the reader has only text.
+  Expected<std::optional<CsvRecord>> next();
   int line() const { return line_; }  // 1-based line where the last record started
 
  private:

@@ -160,16 +160,6 @@ void check_template_variables(const Campaign& campaign, Diagnostics& diagnostics
   }
 }
 
-Diagnostic from_template_error(const templates::TemplateError& error) {
-  static const std::regex located(R"(^(.*):(\d+):(\d+)$)");
-  SourceLocation where{error.file, 0, 0};
-  std::smatch match;
-  if (std::regex_match(error.file, match, located)) {
-    where = {match[1], std::stoi(match[2]), std::stoi(match[3])};
-  }
-  return {Severity::error, where, error.message, error.hint};
-}
-
 // Email templates are rendered by the dispatcher long after validation; every problem a template can have without
 // lead data (syntax, missing layout or partial, the unsubscribe link and postal address the law asks for) is
 // found here instead.
@@ -188,7 +178,7 @@ void check_email_templates(const Campaign& campaign, const std::vector<Workflow>
         continue;
       }
       for (const auto& problem : library.check_email(email->template_name)) {
-        diagnostics.push_back(from_template_error(problem));
+        diagnostics.push_back(Diagnostic(problem));  // one error type: nothing to translate
       }
     }
   }

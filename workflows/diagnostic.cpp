@@ -5,15 +5,6 @@
 
 namespace nurture::workflows {
 
-std::string Diagnostic::format() const {
-  std::string out = where.file;
-  if (where.line > 0) out += fmt::format(":{}:{}", where.line, where.column);
-  out += severity == Severity::error ? ": error: " : ": warning: ";
-  out += message;
-  if (!hint.empty()) out += fmt::format(" ({})", hint);
-  return out;
-}
-
 bool has_errors(const Diagnostics& diagnostics) {
   return std::any_of(diagnostics.begin(), diagnostics.end(),
                      [](const Diagnostic& d) { return d.severity == Severity::error; });

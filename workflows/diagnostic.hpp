@@ -1,28 +1,29 @@
 #pragma once
-// Diagnostics: what the loaders say about a campaign, each pinned to file:line:col (1-based).
+// Diagnostics: what the loaders say about a campaign, each pinned to file:line:col (1-based). A diagnostic is
+// the modules' one Error with a severity: the loader reports every problem of a campaign at once, warnings too.
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "error/error.hpp"
+
 namespace nurture::workflows {
 
-struct SourceLocation {
-  std::string file;
-  int line = 0;    // 1-based; 0 = the whole file
-  int column = 0;  // 1-based
-};
+using nurture::SourceLocation;
 
 enum class Severity { error, warning };
 
-struct Diagnostic {
+struct Diagnostic : Error {
   Severity severity = Severity::error;
-  SourceLocation where;
-  std::string message;
-  std::string hint;  // the fix, e.g. `did you mean "deep_dive"?`
+
+  Diagnostic() = default;
+  Diagnostic(Severity severity, SourceLocation where, std::string message, std::string hint = {})
+      : Error{std::move(message), std::move(where), std::move(hint)}, severity(severity) {}
+  Diagnostic(Error error, Severity severity = Severity::error) : Error(std::move(error)), severity(severity) {}
 
   // `file:line:col: error: message (hint)`
-  std::string format() const;
+  std::string format() const { return Error::format(severity == Severity::error ? "error" : "warning"); }
 };
 
 using Diagnostics = std::vector<Diagnostic>;

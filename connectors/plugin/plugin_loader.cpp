@@ -51,32 +51,23 @@ class PluginConnector final : public sdk::Connector {
 
 }  // namespace
 
-std::optional<sdk::ConnectorFactory> load_connector_plugin(const std::filesystem::path& path, std::string& error) {
-  if (!std::filesystem::exists(path)) {
-    error = fmt::format("plugin {} does not exist", path.string());
-    return std::nullopt;
-  }
+Expected<sdk::ConnectorFactory> load_connector_plugin(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) return fail(fmt::format("plugin {} does not exist", path.string()));
   void* library = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    error = fmt::format("cannot load plugin {}: {}", path.string(), ::dlerror());
-    return std::nullopt;
-  }
+  if (library == nullptr) return fail(fmt::format("cannot load plugin {}: {}", path.string(), ::dlerror()));
   auto entry = reinterpret_cast<nurture_connector_v1_fn>(::dlsym(library, "nurture_connector_v1"));
   if (entry == nullptr) {
-    error = fmt::format("{} exports no `nurture_connector_v1` (build it with NURTURE_EXPORT_CONNECTOR from "
-                        "<nurture/sdk/plugin.hpp>)",
-                        path.string());
-    return std::nullopt;
+    return fail(fmt::format("{} exports no `nurture_connector_v1`", path.string()), {},
+                "build it with NURTURE_EXPORT_CONNECTOR from <nurture/sdk/plugin.hpp>");
   }
   const nurture_connector_v1_t* table = entry();
   if (table == nullptr || table->abi_version != NURTURE_CONNECTOR_ABI_VERSION) {
-    error = fmt::format("{} speaks connector ABI v{}; this nurture speaks v{} (rebuild the plugin against this SDK)",
-                        path.string(), table ? table->abi_version : 0, NURTURE_CONNECTOR_ABI_VERSION);
-    return std::nullopt;
+    return fail(fmt::format("{} speaks connector ABI v{}; this nurture speaks v{}", path.string(),
+                            table ? table->abi_version : 0, NURTURE_CONNECTOR_ABI_VERSION),
+                {}, "rebuild the plugin against this SDK");
   }
   if (!table->type || !table->create || !table->send || !table->destroy) {
-    error = fmt::format("{}: its connector table lacks type, create, send or destroy", path.string());
-    return std::nullopt;
+    return fail(fmt::format("{}: its connector table lacks type, create, send or destroy", path.string()));
   }
   sdk::ConnectorFactory factory;
   factory.type = table->type;

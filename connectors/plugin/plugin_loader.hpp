@@ -6,12 +6,13 @@
 #include <optional>
 #include <string>
 
+#include "error/error.hpp"
 #include "nurture/sdk/connector.hpp"
 
 namespace nurture::connectors {
 
-// The plugin's factory (its type, doc and declared keys; create goes through the C ABI), or nothing with `error`
-// saying what is wrong: no such file, not a shared library, no `nurture_connector_v1`, an ABI version we do not know.
-std::optional<sdk::ConnectorFactory> load_connector_plugin(const std::filesystem::path& path, std::string& error);
+// The plugin's factory (its type, doc and declared keys; create goes through the C ABI), or what is wrong with the
+// file, and the fix: no such file, not a shared library, no `nurture_connector_v1`, an ABI version we do not know.
+Expected<sdk::ConnectorFactory> load_connector_plugin(const std::filesystem::path& path);
 
 }  // namespace nurture::connectors

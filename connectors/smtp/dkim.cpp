@@ -66,34 +66,26 @@ std::vector<Header> parse_headers(std::string_view headers) {
 
 DkimSigner::~DkimSigner() = default;
 
-std::unique_ptr<DkimSigner> DkimSigner::load(const std::filesystem::path& key_file, std::string selector,
-                                             std::string domain, std::string& error) {
+Expected<std::unique_ptr<DkimSigner>> DkimSigner::load(const std::filesystem::path& key_file, std::string selector,
+                                                       std::string domain) {
+  const SourceLocation where{key_file.string()};
   FILE* file = std::fopen(key_file.c_str(), "r");
-  if (!file) {
-    error = fmt::format("cannot read the DKIM key {}", key_file.string());
-    return nullptr;
-  }
+  if (!file) return fail("cannot read the DKIM key", where);
   EVP_PKEY* pkey = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
   std::fclose(file);
-  if (!pkey) {
-    error = fmt::format("{} is not a PEM private key", key_file.string());
-    return nullptr;
-  }
+  if (!pkey) return fail("not a PEM private key", where);
   const int type = EVP_PKEY_get_base_id(pkey);
   if (type != EVP_PKEY_RSA && type != EVP_PKEY_ED25519) {
     EVP_PKEY_free(pkey);
-    error = fmt::format("{}: DKIM keys are RSA or Ed25519", key_file.string());
-    return nullptr;
+    return fail("DKIM keys are RSA or Ed25519", where);
   }
   if (type == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) < 1024) {
     EVP_PKEY_free(pkey);
-    error = fmt::format("{}: an RSA DKIM key needs at least 1024 bits (2048 recommended)", key_file.string());
-    return nullptr;
+    return fail("an RSA DKIM key needs at least 1024 bits", where, "2048 are recommended");
   }
   if (selector.empty() || domain.empty()) {
     EVP_PKEY_free(pkey);
-    error = "DKIM needs a selector and a domain";
-    return nullptr;
+    return fail("DKIM needs a selector and a domain", where);
   }
   std::unique_ptr<DkimSigner> signer(new DkimSigner());
   signer->key_ = std::make_unique<Key>();

@@ -8,13 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "error/error.hpp"
+
 namespace nurture::connectors {
 
 class DkimSigner {
  public:
-  // A PEM private key (RSA or Ed25519, PKCS#8 or traditional). Null with `error` set when it cannot be used.
-  static std::unique_ptr<DkimSigner> load(const std::filesystem::path& key_file, std::string selector,
-                                          std::string domain, std::string& error);
+  // A PEM private key (RSA or Ed25519, PKCS#8 or traditional), or why it cannot be used.
+  static Expected<std::unique_ptr<DkimSigner>> load(const std::filesystem::path& key_file, std::string selector,
+                                                    std::string domain);
   ~DkimSigner();
 
   // The message (CRLF line ends, headers, empty line, body) with a DKIM-Signature header in front.

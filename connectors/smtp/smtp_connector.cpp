@@ -256,9 +256,12 @@ sdk::ConnectorFactory smtp_connector_factory() {
         error = "dkim_key needs dkim_selector and dkim_domain";
         return nullptr;
       }
-      settings.dkim = DkimSigner::load(config.path("dkim_key"), config.get("dkim_selector"),
-                                       config.get("dkim_domain"), error);
-      if (!settings.dkim) return nullptr;
+      auto signer = DkimSigner::load(config.path("dkim_key"), config.get("dkim_selector"), config.get("dkim_domain"));
+      if (!signer) {
+        error = signer.error().format();  // the SDK's create still says its errors as text
+        return nullptr;
+      }
+      settings.dkim = std::move(*signer);
     }
     return std::make_unique<SmtpConnector>(std::move(settings), static_cast<int>(pool));
   };

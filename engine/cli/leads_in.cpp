@@ -52,44 +52,45 @@ int import_csv(const std::string& file, const std::string& id_column, const std:
   }
   const std::string text(content);
   text::CsvReader reader(text);
-  std::string error;
-  auto header = reader.next(error);
-  if (!header) {
-    std::cerr << fmt::format("{}:1: error: {}\n", file, error.empty() ? "the file is empty (it needs a header row)" : error);
+  // Every problem of the file is said the one way: file:line:col: error: message (fix).
+  auto refuse = [&file](Error error) {
+    error.where.file = file;
+    std::cerr << error.format() << "\n";
     return 1;
+  };
+  auto header = reader.next();
+  if (!header) return refuse(header.error());
+  if (!*header) return refuse({"the file is empty", {"", 1, 0}, "it needs a header row"});
+  const text::CsvRecord& columns = **header;
+  const auto id_at = std::find(columns.begin(), columns.end(), id_column);
+  if (id_at == columns.end()) {
+    return refuse({fmt::format("no column \"{}\" for the lead id (columns: {})", id_column, fmt::join(columns, ", ")),
+                   {"", 1, 0}, "pass --id-column"});
   }
-  const auto id_at = std::find(header->begin(), header->end(), id_column);
-  if (id_at == header->end()) {
-    std::cerr << fmt::format("{}:1: error: no column \"{}\" for the lead id (columns: {}; pass --id-column)\n", file,
-                             id_column, fmt::join(*header, ", "));
-    return 1;
-  }
-  const std::size_t id_index = static_cast<std::size_t>(id_at - header->begin());
+  const std::size_t id_index = static_cast<std::size_t>(id_at - columns.begin());
   std::vector<engine::StreamFields> events;
-  while (auto row = reader.next(error)) {
-    if (row->size() == 1 && row->front().empty()) continue;  // a blank line
-    if (row->size() != header->size()) {
-      std::cerr << fmt::format("{}:{}: error: {} fields, the header has {}\n", file, reader.line(), row->size(),
-                               header->size());
-      return 1;
+  while (true) {
+    auto row = reader.next();
+    if (!row) return refuse(row.error());
+    if (!*row) break;
+    const text::CsvRecord& record = **row;
+    if (record.size() == 1 && record.front().empty()) continue;  // a blank line
+    if (record.size() != columns.size()) {
+      return refuse({fmt::format("{} fields, the header has {}", record.size(), columns.size()),
+                     {"", reader.line(), 0}});
     }
     engine::Event event;
     event.type = "lead.imported";
-    event.lead = (*row)[id_index];
+    event.lead = record[id_index];
     event.at = std::chrono::system_clock::now();
-    for (std::size_t i = 0; i < row->size(); ++i) {
-      if (i != id_index && !(*row)[i].empty()) event.attrs[(*header)[i]] = (*row)[i];
+    for (std::size_t i = 0; i < record.size(); ++i) {
+      if (i != id_index && !record[i].empty()) event.attrs[columns[i]] = record[i];
     }
     auto fields = engine::to_stream_fields(event);
     if (auto check = engine::parse_event(fields, "0-0"); !check) {
-      std::cerr << fmt::format("{}:{}: error: {}\n", file, reader.line(), check.error());
-      return 1;
+      return refuse({check.error(), {"", reader.line(), 0}});
     }
     events.push_back(std::move(fields));
-  }
-  if (!error.empty()) {
-    std::cerr << fmt::format("{}:{}: error: {}\n", file, reader.line(), error);
-    return 1;
   }
   auto opened = open_cli_store(redis_flag, config_path);
   if (!opened) return opened.error();

@@ -154,10 +154,11 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
       std::filesystem::path file = path->second;
       if (file.is_relative()) file = config.base_dir / file;
       values.erase(path);
-      std::string error;
-      auto factory = connectors::load_connector_plugin(file, error);
+      auto factory = connectors::load_connector_plugin(file);
       if (!factory) {
-        diagnostics.push_back({workflows::Severity::error, where_of("path"), error, ""});
+        workflows::Diagnostic problem(factory.error());
+        problem.where = where_of("path");
+        diagnostics.push_back(std::move(problem));
         continue;
       }
       sdk::Registry own;

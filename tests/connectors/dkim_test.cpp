@@ -62,9 +62,9 @@ TEST_CASE("rsa-sha256 and ed25519-sha256 signatures verify with dkimpy, and a ch
   for (const std::string kind : {"rsa", "ed25519"}) {
     CAPTURE(kind);
     make_key(dir.path(), kind);
-    std::string error;
-    auto signer = connectors::DkimSigner::load(dir / (kind + ".pem"), "mail2026", "acme.example", error);
-    REQUIRE_MESSAGE(signer, error);
+    auto loaded = connectors::DkimSigner::load(dir / (kind + ".pem"), "mail2026", "acme.example");
+    REQUIRE_MESSAGE(loaded, loaded.error().format());
+    const auto& signer = *loaded;
     CHECK(std::string(signer->algorithm()) == (kind == "rsa" ? "rsa-sha256" : "ed25519-sha256"));
     const std::string message = marketing_message();
     const std::string signed_message = signer->sign(message, std::time(nullptr));
@@ -121,5 +121,5 @@ TEST_CASE("the smtp connector signs what it sends when given a key, a bad key is
                                 "/", problems);
   CHECK_FALSE(broken);
   REQUIRE(problems.size() == 1);
-  CHECK(problems[0].message.find("is not a PEM private key") != std::string::npos);
+  CHECK(problems[0].message.find("not-a-key.pem: error: not a PEM private key") != std::string::npos);
 }

@@ -75,13 +75,17 @@ TEST_CASE("render errors are values naming the file: bad syntax, no subject, unk
   TemplateLibrary library(dir.path());
   auto broken = library.render_email("broken", lead_variables({}));
   REQUIRE_FALSE(broken);
-  CHECK(broken.error().file == "templates/broken.mustache");
+  CHECK(broken.error().where.file == "templates/broken.mustache");
   auto nosubject = library.render_email("nosubject", lead_variables({}));
   REQUIRE_FALSE(nosubject);
   CHECK(nosubject.error().message.find("needs a `subject`") != std::string::npos);
   auto typo = library.render_email("typo", lead_variables({}));
   REQUIRE_FALSE(typo);
-  CHECK(typo.error().file == "templates/typo.mustache:2:1");
+  CHECK(typo.error().where.file == "templates/typo.mustache");
+  CHECK(typo.error().where.line == 2);
+  CHECK(typo.error().where.column == 1);
+  CHECK(typo.error().format() ==
+        "templates/typo.mustache:2:1: error: unknown front matter key \"subjct\" (known: subject, preheader, layout)");
   CHECK(typo.error().message.find("unknown front matter key \"subjct\"") != std::string::npos);
   auto missing = library.render_email("nope", lead_variables({}));
   REQUIRE_FALSE(missing);

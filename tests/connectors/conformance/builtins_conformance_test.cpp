@@ -302,9 +302,8 @@ TEST_CASE("conformance: the email APIs (sendgrid, mailgun, postmark)") {
 }
 
 TEST_CASE("conformance: a plugin (examples/connectors/ntfy, loaded through the plugin ABI)") {
-  std::string error;
-  auto factory = connectors::load_connector_plugin(NURTURE_TEST_NTFY_PLUGIN, error);
-  REQUIRE_MESSAGE(factory, error);
+  auto factory = connectors::load_connector_plugin(NURTURE_TEST_NTFY_PLUGIN);
+  REQUIRE_MESSAGE(factory, factory.error().format());
   sdk::Registry plugins;
   plugins.add(std::move(*factory));
   conformance::Subject s;
