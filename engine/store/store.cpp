@@ -1,5 +1,7 @@
 #include "engine/store/store.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace nurture::engine {
@@ -33,6 +35,26 @@ const char* outcome_name(DispatchOutcome outcome) {
     case DispatchOutcome::skipped: return "skipped";
   }
   return "?";
+}
+
+std::vector<int> partitions_or_all(const std::vector<int>& partitions, int count) {
+  if (!partitions.empty()) return partitions;
+  std::vector<int> all(static_cast<std::size_t>(count));
+  for (int p = 0; p < count; ++p) all[static_cast<std::size_t>(p)] = p;
+  return all;
+}
+
+std::vector<TimerRef> timers_in_due_order(std::vector<std::pair<std::int64_t, std::string>> due) {
+  std::sort(due.begin(), due.end());
+  std::vector<TimerRef> timers;
+  timers.reserve(due.size());
+  for (const auto& [ms, member] : due) {
+    if (auto timer = TimerRef::parse(member)) {
+      timer->due = from_unix_ms(ms);
+      timers.push_back(std::move(*timer));
+    }
+  }
+  return timers;
 }
 
 }  // namespace nurture::engine

@@ -91,6 +91,11 @@ std::string raised_event_type(const PlannedAction& action, DispatchOutcome outco
 std::optional<StreamFields> raised_event(const DispatchRecord& record);
 // "sent", "failed", "suppressed", "skipped": the funnel counter `step:ID:OUTCOME`.
 const char* outcome_name(DispatchOutcome outcome);
+// The partitions asked for, or all `count` of them when none are.
+std::vector<int> partitions_or_all(const std::vector<int>& partitions, int count);
+// Timers as (due ms, member) from any number of partitions, as due_timers() returns them: earliest first, at one
+// instant by (lead, workflow), which is the member's own order.
+std::vector<TimerRef> timers_in_due_order(std::vector<std::pair<std::int64_t, std::string>> due);
 
 class Store {
  public:

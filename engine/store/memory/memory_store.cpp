@@ -245,16 +245,9 @@ void MemoryStore::Timers::remove(const std::string& member) {
   due_of.erase(it);
 }
 
-std::vector<int> MemoryStore::partitions_or_all(const std::vector<int>& partitions) const {
-  if (!partitions.empty()) return partitions;
-  std::vector<int> all(static_cast<std::size_t>(options_.partitions));
-  for (int p = 0; p < options_.partitions; ++p) all[static_cast<std::size_t>(p)] = p;
-  return all;
-}
-
 std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const std::vector<int>& partitions) {
   std::vector<std::pair<std::int64_t, std::string>> due;
-  for (int p : partitions_or_all(partitions)) {
+  for (int p : partitions_or_all(partitions, options_.partitions)) {
     const auto& timers = timers_.at(static_cast<std::size_t>(p)).by_due;
     int taken = 0;
     for (auto it = timers.begin(); it != timers.end() && it->first <= to_unix_ms(now) && taken < limit;
@@ -262,15 +255,7 @@ std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const st
       due.push_back(*it);
     }
   }
-  std::sort(due.begin(), due.end());
-  std::vector<TimerRef> refs;
-  for (const auto& [ms, member] : due) {
-    if (auto timer = TimerRef::parse(member)) {
-      timer->due = from_unix_ms(ms);
-      refs.push_back(*timer);
-    }
-  }
-  return refs;
+  return timers_in_due_order(std::move(due));
 }
 
 std::optional<TimePoint> MemoryStore::next_timer_due() {
@@ -411,7 +396,7 @@ void MemoryStore::reschedule(const OutboxEntry& entry, TimePoint due, int next_a
 }
 
 void MemoryStore::release_due_retries(TimePoint now, const std::vector<int>& partitions) {
-  for (int p : partitions_or_all(partitions)) {
+  for (int p : partitions_or_all(partitions, options_.partitions)) {
     auto& retries = retries_.at(static_cast<std::size_t>(p));
     const auto last = retries.upper_bound(to_unix_ms(now));
     for (auto it = retries.begin(); it != last; ++it) {

@@ -115,7 +115,6 @@ class MemoryStore final : public Store {
   CommitOutcome commit_one(const CommitRequest& request);
   void record_one(const DispatchRecord& record);
   void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat);
-  std::vector<int> partitions_or_all(const std::vector<int>& partitions) const;
 
   const Clock& clock_;
   MemoryStoreOptions options_;

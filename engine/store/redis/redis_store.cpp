@@ -504,13 +504,6 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
   throw StoreUnavailable("the commit script keeps disappearing");
 }
 
-std::vector<int> RedisStore::partitions_or_all(const std::vector<int>& partitions) const {
-  if (!partitions.empty()) return partitions;
-  std::vector<int> all(static_cast<std::size_t>(options_.partitions));
-  for (int p = 0; p < options_.partitions; ++p) all[static_cast<std::size_t>(p)] = p;
-  return all;
-}
-
 std::vector<std::string> RedisStore::heartbeat(std::chrono::milliseconds lease, TimePoint now) {
   const long long at = to_unix_ms(now);
   const auto replies = checked(std::vector<Command>{
@@ -525,26 +518,17 @@ std::vector<std::string> RedisStore::heartbeat(std::chrono::milliseconds lease, 
 
 std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit, const std::vector<int>& partitions) {
   std::vector<Command> commands;
-  for (int p : partitions_or_all(partitions)) {
+  for (int p : partitions_or_all(partitions, options_.partitions)) {
     commands.push_back({"ZRANGEBYSCORE", keys_.timers(p), "-inf", std::to_string(to_unix_ms(now)), "WITHSCORES",
                         "LIMIT", "0", std::to_string(limit)});
   }
-  std::vector<std::pair<long long, std::string>> due;
+  std::vector<std::pair<std::int64_t, std::string>> due;
   for (const auto& reply : checked(commands)) {
     for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
       due.emplace_back(std::stoll(reply.elements[i + 1].text), reply.elements[i].text);
     }
   }
-  // Earliest first; at one instant by (lead, workflow), which is the member's own order.
-  std::sort(due.begin(), due.end());
-  std::vector<TimerRef> timers;
-  for (const auto& [score, member] : due) {
-    if (auto timer = TimerRef::parse(member)) {
-      timer->due = from_unix_ms(score);
-      timers.push_back(*timer);
-    }
-  }
-  return timers;
+  return timers_in_due_order(std::move(due));
 }
 
 Store::PinnedWorkflow RedisStore::pin_workflow(const std::string& id, const std::string& source) {
@@ -661,7 +645,7 @@ std::optional<TimePoint> RedisStore::next_timer_due() {
 void RedisStore::release_due_retries(TimePoint now, const std::vector<int>& partitions) {
   connection_->ensure_loaded(release_retries_script_);
   std::vector<Command> commands;
-  for (int p : partitions_or_all(partitions)) {
+  for (int p : partitions_or_all(partitions, options_.partitions)) {
     commands.push_back(RedisConnection::evalsha_command(release_retries_script_, {keys_.retries(p), keys_.outbox(p)},
                                                         {std::to_string(to_unix_ms(now))}));
   }

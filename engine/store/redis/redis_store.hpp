@@ -76,7 +76,6 @@ class RedisStore final : public Store {
   const Keys& keys() const { return keys_; }
 
  private:
-  std::vector<int> partitions_or_all(const std::vector<int>& partitions) const;
   std::vector<OutboxEntry> read_outbox_from(const char* from, int count, std::chrono::milliseconds block);
   int reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle);
   void append_commit_block(const CommitRequest& request, std::vector<std::string>& keys,
