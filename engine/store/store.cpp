@@ -27,6 +27,16 @@ std::optional<StreamFields> raised_event(const DispatchRecord& record) {
                       {"props", props.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
 }
 
+const char* outcome_letter(DispatchOutcome outcome) {
+  switch (outcome) {
+    case DispatchOutcome::sent: return "s";
+    case DispatchOutcome::failed: return "f";
+    case DispatchOutcome::suppressed: return "x";
+    case DispatchOutcome::skipped: return "k";
+  }
+  return "?";
+}
+
 const char* outcome_name(DispatchOutcome outcome) {
   switch (outcome) {
     case DispatchOutcome::sent: return "sent";

@@ -89,6 +89,8 @@ std::string raised_event_type(const PlannedAction& action, DispatchOutcome outco
 // The event a recorded outcome raises, as the fields of a stream entry; nothing when it raises none (or the
 // campaign does not listen). Every store writes it to the lead's partition inbox with the record.
 std::optional<StreamFields> raised_event(const DispatchRecord& record);
+// How a dispatch record starts: s(ent), f(ailed), x (suppressed), k (skipped); both stores write the same.
+const char* outcome_letter(DispatchOutcome outcome);
 // "sent", "failed", "suppressed", "skipped": the funnel counter `step:ID:OUTCOME`.
 const char* outcome_name(DispatchOutcome outcome);
 // The partitions asked for, or all `count` of them when none are.

@@ -16,16 +16,6 @@ namespace nurture::engine::memory {
 
 namespace {
 
-const char* outcome_letter(DispatchOutcome outcome) {
-  switch (outcome) {
-    case DispatchOutcome::sent: return "s";
-    case DispatchOutcome::failed: return "f";
-    case DispatchOutcome::suppressed: return "x";
-    case DispatchOutcome::skipped: return "k";
-  }
-  return "?";
-}
-
 bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
 }  // namespace

@@ -151,16 +151,6 @@ void for_each_stream_entry(const RedisReply& reply, Visit visit) {
   }
 }
 
-const char* outcome_letter(DispatchOutcome outcome) {
-  switch (outcome) {
-    case DispatchOutcome::sent: return "s";
-    case DispatchOutcome::failed: return "f";
-    case DispatchOutcome::suppressed: return "x";
-    case DispatchOutcome::skipped: return "k";
-  }
-  return "?";
-}
-
 }  // namespace
 
 RedisStore::RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOptions options)
