@@ -12,7 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <tl/expected.hpp>
 
-#include "error/error.hpp"
+#include "nurture/error.hpp"
 
 namespace nurture::templates {
 

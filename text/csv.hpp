@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "error/error.hpp"
+#include "nurture/error.hpp"
 
 namespace nurture::text {
 

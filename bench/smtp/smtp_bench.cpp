@@ -105,16 +105,16 @@ int main(int argc, char** argv) {
   // nurture's smtp connector, as the dispatcher drives it: send queues, results come back from the pool.
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
-  std::vector<sdk::ConfigProblem> problems;
-  auto connector = registry.create("smtp", "bench",
-                                   {{"url", fmt::format("smtp://127.0.0.1:{}", port)},
-                                    {"pool", std::to_string(connections)},
-                                    {"tls", "off"}},
-                                   "/", problems);
-  if (!connector) {
-    for (const auto& p : problems) std::cerr << p.key << ": " << p.message << "\n";
+  auto created = registry.create("smtp", "bench",
+                                 {{"url", fmt::format("smtp://127.0.0.1:{}", port)},
+                                  {"pool", std::to_string(connections)},
+                                  {"tls", "off"}},
+                                 "/");
+  if (!created) {
+    for (const auto& p : created.error()) std::cerr << p.key << ": " << p.format() << "\n";
     return 1;
   }
+  auto connector = std::move(*created);
   std::mutex mutex;
   std::condition_variable all_done;
   int done = 0, sent = 0;

@@ -180,10 +180,10 @@ sdk::ConnectorFactory bluesky_connector_factory() {
       {"base_url", sdk::ConfigKey::Type::url, false, "https://bsky.social", "the account's PDS"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string password = http::secret_from_env(config, "app_password_env", error);
-    if (password.empty()) return nullptr;
-    return std::make_unique<BlueskyConnector>(config.get("base_url"), config.get("identifier"), std::move(password),
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto password = http::required_secret(config, "app_password_env");
+    if (!password) return tl::unexpected(password.error());
+    return std::make_unique<BlueskyConnector>(config.get("base_url"), config.get("identifier"), std::move(*password),
                                               http::timeout_of(config));
   };
   return factory;

@@ -95,7 +95,7 @@ sdk::ConnectorFactory file_connector_factory() {
   factory.doc = "Writes each action as a file named by its action_id (.eml for email, .json otherwise).";
   factory.keys = {{"dir", sdk::ConfigKey::Type::path, true, "", "folder for the files, e.g. ./outbox"}};
   // The folder is created at the first send, so `nurture validate` writes nothing.
-  factory.create = [](const sdk::ConnectorConfig& config, std::string&) -> std::unique_ptr<sdk::Connector> {
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
     return std::make_unique<FileConnector>(config.path("dir"));
   };
   return factory;

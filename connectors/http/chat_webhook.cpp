@@ -53,10 +53,10 @@ sdk::ConnectorFactory chat_webhook_factory(std::string type, std::string field, 
       {"url_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the webhook URL (it is the secret)"},
       timeout_key(),
   };
-  factory.create = [type, field](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string url = secret_from_env(config, "url_env", error);
-    if (url.empty()) return nullptr;
-    return std::make_unique<ChatConnector>(type, field, std::move(url), timeout_of(config));
+  factory.create = [type, field](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto url = required_secret(config, "url_env");
+    if (!url) return tl::unexpected(url.error());
+    return std::make_unique<ChatConnector>(type, field, std::move(*url), timeout_of(config));
   };
   return factory;
 }

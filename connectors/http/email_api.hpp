@@ -15,10 +15,13 @@ inline std::string secret_from_env(const sdk::ConnectorConfig& config, const std
   return value ? value : "";
 }
 
-// A required secret: "" and `error` set when it is missing.
-inline std::string secret_from_env(const sdk::ConnectorConfig& config, const std::string& key, std::string& error) {
+// A required secret, or why it is missing.
+inline Expected<std::string> required_secret(const sdk::ConnectorConfig& config, const std::string& key) {
   std::string value = secret_from_env(config, key);
-  if (value.empty()) error = "environment variable " + config.get(key) + " (" + key + ") is not set";
+  if (value.empty()) {
+    return fail("environment variable " + config.get(key) + " (" + key + ") is not set", {},
+                "export it in the daemon's environment");
+  }
   return value;
 }
 

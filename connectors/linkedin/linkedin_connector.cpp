@@ -53,14 +53,13 @@ sdk::ConnectorFactory linkedin_connector_factory() {
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.linkedin.com", "API base URL"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string token = http::secret_from_env(config, "token_env", error);
-    if (token.empty()) return nullptr;
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto token = http::required_secret(config, "token_env");
+    if (!token) return tl::unexpected(token.error());
     if (config.get("author").rfind("urn:li:", 0) != 0) {
-      error = "author must be a LinkedIn URN (urn:li:organization:N or urn:li:person:ID)";
-      return nullptr;
+      return fail("author must be a LinkedIn URN (urn:li:organization:N or urn:li:person:ID)");
     }
-    return std::make_unique<LinkedinConnector>(config.get("base_url"), std::move(token), config.get("author"),
+    return std::make_unique<LinkedinConnector>(config.get("base_url"), std::move(*token), config.get("author"),
                                                config.get("version"), http::timeout_of(config));
   };
   return factory;

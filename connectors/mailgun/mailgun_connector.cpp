@@ -65,10 +65,10 @@ sdk::ConnectorFactory mailgun_connector_factory() {
        "API base URL (https://api.eu.mailgun.net for the EU region)"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string key = http::secret_from_env(config, "api_key_env", error);
-    if (key.empty()) return nullptr;
-    return std::make_unique<MailgunConnector>(config.get("base_url"), config.get("domain"), std::move(key),
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto key = http::required_secret(config, "api_key_env");
+    if (!key) return tl::unexpected(key.error());
+    return std::make_unique<MailgunConnector>(config.get("base_url"), config.get("domain"), std::move(*key),
                                               http::timeout_of(config));
   };
   factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {

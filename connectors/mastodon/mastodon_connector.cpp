@@ -49,10 +49,10 @@ sdk::ConnectorFactory mastodon_connector_factory() {
       {"visibility", sdk::ConfigKey::Type::string, false, "public", "default visibility: public, unlisted, private, direct"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string token = http::secret_from_env(config, "token_env", error);
-    if (token.empty()) return nullptr;
-    return std::make_unique<MastodonConnector>(config.get("base_url"), std::move(token), config.get("visibility"),
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto token = http::required_secret(config, "token_env");
+    if (!token) return tl::unexpected(token.error());
+    return std::make_unique<MastodonConnector>(config.get("base_url"), std::move(*token), config.get("visibility"),
                                                http::timeout_of(config));
   };
   return factory;

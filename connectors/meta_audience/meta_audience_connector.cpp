@@ -69,17 +69,16 @@ sdk::ConnectorFactory meta_audience_connector_factory() {
       {"base_url", sdk::ConfigKey::Type::url, false, "https://graph.facebook.com", "API base URL"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string token = http::secret_from_env(config, "token_env", error);
-    if (token.empty()) return nullptr;
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto token = http::required_secret(config, "token_env");
+    if (!token) return tl::unexpected(token.error());
     const std::string operation = config.get("operation");
     if (operation != "add" && operation != "remove") {
-      error = fmt::format("operation \"{}\" must be add or remove", operation);
-      return nullptr;
+      return fail(fmt::format("operation \"{}\" must be add or remove", operation));
     }
     const std::string url =
         fmt::format("{}/{}/{}/users", config.get("base_url"), config.get("api_version"), config.get("audience_id"));
-    return std::make_unique<MetaAudienceConnector>(url, std::move(token), operation == "remove", http::timeout_of(config));
+    return std::make_unique<MetaAudienceConnector>(url, std::move(*token), operation == "remove", http::timeout_of(config));
   };
   return factory;
 }

@@ -14,7 +14,7 @@ sdk::ConnectorFactory null_connector_factory() {
   sdk::ConnectorFactory factory;
   factory.type = "null";
   factory.doc = "Accepts every action and delivers nothing (benchmarks, dry runs).";
-  factory.create = [](const sdk::ConnectorConfig&, std::string&) -> std::unique_ptr<sdk::Connector> {
+  factory.create = [](const sdk::ConnectorConfig&) -> sdk::Created {
     return std::make_unique<NullConnector>();
   };
   return factory;

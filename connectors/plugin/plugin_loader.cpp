@@ -77,16 +77,13 @@ Expected<sdk::ConnectorFactory> load_connector_plugin(const std::filesystem::pat
     factory.keys.push_back({key.name ? key.name : "", static_cast<sdk::ConfigKey::Type>(key.type), key.required != 0,
                             key.default_value ? key.default_value : "", key.doc ? key.doc : ""});
   }
-  factory.create = [table](const sdk::ConnectorConfig& config, std::string& message) -> std::unique_ptr<sdk::Connector> {
+  factory.create = [table](const sdk::ConnectorConfig& config) -> sdk::Created {
     std::vector<nurture_kv> values;
     for (const auto& [key, value] : config.values) values.push_back({key.c_str(), value.c_str()});
     char buffer[512] = {0};
     void* instance = table->create(config.name.c_str(), values.data(), values.size(), config.base_dir.c_str(), buffer,
                                    sizeof(buffer));
-    if (instance == nullptr) {
-      message = buffer[0] ? buffer : "the plugin could not create the connector";
-      return nullptr;
-    }
+    if (instance == nullptr) return fail(buffer[0] ? buffer : "the plugin could not create the connector");
     return std::make_unique<PluginConnector>(table, instance);
   };
   return factory;

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "error/error.hpp"
+#include "nurture/error.hpp"
 #include "nurture/sdk/connector.hpp"
 
 namespace nurture::connectors {

@@ -73,10 +73,10 @@ sdk::ConnectorFactory postmark_connector_factory() {
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.postmarkapp.com", "API base URL"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string token = http::secret_from_env(config, "server_token_env", error);
-    if (token.empty()) return nullptr;
-    return std::make_unique<PostmarkConnector>(config.get("base_url"), std::move(token), config.get("message_stream"),
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto token = http::required_secret(config, "server_token_env");
+    if (!token) return tl::unexpected(token.error());
+    return std::make_unique<PostmarkConnector>(config.get("base_url"), std::move(*token), config.get("message_stream"),
                                                http::timeout_of(config));
   };
   factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {

@@ -1,5 +1,5 @@
 // The registry of connector types and the checking of an instance's config against its declared keys.
-// Standard C++ only: this library is installed for plugin authors and must bring no dependencies.
+// Standard C++ and the header-only error type: this library is installed for plugin authors.
 
 #include <algorithm>
 #include <charconv>
@@ -80,22 +80,24 @@ bool is_integer(const std::string& text) {
 }
 }  // namespace
 
-std::unique_ptr<Connector> Registry::create(const std::string& type, const std::string& name,
-                                            const std::map<std::string, std::string>& values,
-                                            const std::filesystem::path& base_dir,
-                                            std::vector<ConfigProblem>& problems) const {
-  return instantiate(type, name, values, base_dir, problems).connector;
+tl::expected<std::unique_ptr<Connector>, ConfigProblems> Registry::create(
+    const std::string& type, const std::string& name, const std::map<std::string, std::string>& values,
+    const std::filesystem::path& base_dir) const {
+  auto instance = instantiate(type, name, values, base_dir);
+  if (!instance) return tl::unexpected(std::move(instance.error()));
+  return std::move(instance->connector);
 }
 
-Registry::Instance Registry::instantiate(const std::string& type, const std::string& name,
-                                         const std::map<std::string, std::string>& values,
-                                         const std::filesystem::path& base_dir,
-                                         std::vector<ConfigProblem>& problems) const {
+tl::expected<Registry::Instance, ConfigProblems> Registry::instantiate(const std::string& type,
+                                                                       const std::string& name,
+                                                                       const std::map<std::string, std::string>& values,
+                                                                       const std::filesystem::path& base_dir) const {
   const ConnectorFactory* factory = find(type);
   if (!factory) {
-    problems.push_back({"type", "unknown connector type \"" + type + "\"", "known types: " + joined(types())});
-    return {};
+    return tl::unexpected(
+        ConfigProblems{{"type", "unknown connector type \"" + type + "\"", "known types: " + joined(types())}});
   }
+  ConfigProblems problems;
   ConnectorConfig config{name, {}, base_dir};
   for (const auto& [key, value] : values) {
     const std::string& given = key;  // clang 14 cannot capture a structured binding
@@ -123,14 +125,14 @@ Registry::Instance Registry::instantiate(const std::string& type, const std::str
       config.values[key.name] = key.default_value;
     }
   }
-  if (!problems.empty()) return {};
-  std::string error;
-  Instance instance;
-  instance.connector = factory->create(config, error);
-  if (!instance.connector) {
-    problems.push_back({"", error.empty() ? "could not be created" : error, ""});
-    return {};
+  if (!problems.empty()) return tl::unexpected(std::move(problems));
+  auto created = factory->create(config);
+  if (!created || !*created) {
+    const Error why = created ? Error{"could not be created"} : created.error();
+    return tl::unexpected(ConfigProblems{{"", why.message, why.hint}});
   }
+  Instance instance;
+  instance.connector = std::move(*created);
   if (factory->feedback) instance.feedback = factory->feedback(config);
   return instance;
 }

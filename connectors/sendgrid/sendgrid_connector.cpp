@@ -80,10 +80,10 @@ sdk::ConnectorFactory sendgrid_connector_factory() {
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.sendgrid.com", "API base URL"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string key = http::secret_from_env(config, "api_key_env", error);
-    if (key.empty()) return nullptr;
-    return std::make_unique<SendgridConnector>(config.get("base_url"), std::move(key), http::timeout_of(config));
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto key = http::required_secret(config, "api_key_env");
+    if (!key) return tl::unexpected(key.error());
+    return std::make_unique<SendgridConnector>(config.get("base_url"), std::move(*key), http::timeout_of(config));
   };
   factory.feedback = [](const sdk::ConnectorConfig& config) -> std::unique_ptr<sdk::FeedbackReader> {
     const std::string key = http::secret_from_env(config, "webhook_public_key_env");

@@ -68,24 +68,25 @@ DkimSigner::~DkimSigner() = default;
 
 Expected<std::unique_ptr<DkimSigner>> DkimSigner::load(const std::filesystem::path& key_file, std::string selector,
                                                        std::string domain) {
-  const SourceLocation where{key_file.string()};
+  // The key file is named in the message: the error is placed at the connector's config, which names the file.
+  const std::string shown = key_file.string();
   FILE* file = std::fopen(key_file.c_str(), "r");
-  if (!file) return fail("cannot read the DKIM key", where);
+  if (!file) return fail(fmt::format("cannot read the DKIM key {}", shown));
   EVP_PKEY* pkey = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
   std::fclose(file);
-  if (!pkey) return fail("not a PEM private key", where);
+  if (!pkey) return fail(fmt::format("{} is not a PEM private key", shown));
   const int type = EVP_PKEY_get_base_id(pkey);
   if (type != EVP_PKEY_RSA && type != EVP_PKEY_ED25519) {
     EVP_PKEY_free(pkey);
-    return fail("DKIM keys are RSA or Ed25519", where);
+    return fail(fmt::format("{}: DKIM keys are RSA or Ed25519", shown));
   }
   if (type == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) < 1024) {
     EVP_PKEY_free(pkey);
-    return fail("an RSA DKIM key needs at least 1024 bits", where, "2048 are recommended");
+    return fail(fmt::format("{}: an RSA DKIM key needs at least 1024 bits", shown), {}, "2048 are recommended");
   }
   if (selector.empty() || domain.empty()) {
     EVP_PKEY_free(pkey);
-    return fail("DKIM needs a selector and a domain", where);
+    return fail("DKIM needs a selector and a domain");
   }
   std::unique_ptr<DkimSigner> signer(new DkimSigner());
   signer->key_ = std::make_unique<Key>();

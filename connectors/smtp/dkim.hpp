@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "error/error.hpp"
+#include "nurture/error.hpp"
 
 namespace nurture::connectors {
 

@@ -227,25 +227,22 @@ sdk::ConnectorFactory smtp_connector_factory() {
       {"dkim_selector", sdk::ConfigKey::Type::string, false, "", "DKIM selector (the DNS name selector._domainkey)"},
       {"dkim_domain", sdk::ConfigKey::Type::string, false, "", "DKIM d= domain, the From domain or a parent of it (required with dkim_key)"},
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
     SmtpSettings settings;
     settings.url = config.get("url");
     if (settings.url.rfind("smtp://", 0) != 0 && settings.url.rfind("smtps://", 0) != 0) {
-      error = fmt::format("url \"{}\" must start with smtp:// or smtps://", settings.url);
-      return nullptr;
+      return fail(fmt::format("url \"{}\" must start with smtp:// or smtps://", settings.url));
     }
     const std::string tls = config.get("tls");
     if (tls == "try") settings.tls = CURLUSESSL_TRY;
     else if (tls == "required") settings.tls = CURLUSESSL_ALL;
     else if (tls == "off") settings.tls = CURLUSESSL_NONE;
     else {
-      error = fmt::format("tls \"{}\" must be try, required or off", tls);
-      return nullptr;
+      return fail(fmt::format("tls \"{}\" must be try, required or off", tls));
     }
     const long long pool = config.integer("pool");
     if (pool < 1 || pool > 64) {
-      error = fmt::format("pool {} must be between 1 and 64", pool);
-      return nullptr;
+      return fail(fmt::format("pool {} must be between 1 and 64", pool));
     }
     settings.timeout_ms = static_cast<long>(config.integer("timeout_ms"));
     if (!config.get("ca_file").empty()) settings.ca_file = config.path("ca_file").string();
@@ -253,14 +250,10 @@ sdk::ConnectorFactory smtp_connector_factory() {
     settings.password = from_env(config.get("password_env"));
     if (!config.get("dkim_key").empty()) {
       if (config.get("dkim_selector").empty() || config.get("dkim_domain").empty()) {
-        error = "dkim_key needs dkim_selector and dkim_domain";
-        return nullptr;
+        return fail("dkim_key needs dkim_selector and dkim_domain");
       }
       auto signer = DkimSigner::load(config.path("dkim_key"), config.get("dkim_selector"), config.get("dkim_domain"));
-      if (!signer) {
-        error = signer.error().format();  // the SDK's create still says its errors as text
-        return nullptr;
-      }
+      if (!signer) return tl::unexpected(signer.error());
       settings.dkim = std::move(*signer);
     }
     return std::make_unique<SmtpConnector>(std::move(settings), static_cast<int>(pool));

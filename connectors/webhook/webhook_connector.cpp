@@ -57,11 +57,12 @@ sdk::ConnectorFactory webhook_connector_factory() {
       {"secret_env", sdk::ConfigKey::Type::secret_env, false, "", "environment variable holding the HMAC secret"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
     std::string secret;
     if (!config.get("secret_env").empty()) {
-      secret = http::secret_from_env(config, "secret_env", error);
-      if (secret.empty()) return nullptr;
+      auto required = http::required_secret(config, "secret_env");
+      if (!required) return tl::unexpected(required.error());
+      secret = std::move(*required);
     }
     return std::make_unique<WebhookConnector>(config.get("url"), std::move(secret), http::timeout_of(config));
   };

@@ -51,10 +51,10 @@ sdk::ConnectorFactory x_connector_factory() {
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.x.com", "API base URL"},
       http::timeout_key(),
   };
-  factory.create = [](const sdk::ConnectorConfig& config, std::string& error) -> std::unique_ptr<sdk::Connector> {
-    std::string token = http::secret_from_env(config, "token_env", error);
-    if (token.empty()) return nullptr;
-    return std::make_unique<XConnector>(config.get("base_url"), std::move(token), http::timeout_of(config));
+  factory.create = [](const sdk::ConnectorConfig& config) -> sdk::Created {
+    auto token = http::required_secret(config, "token_env");
+    if (!token) return tl::unexpected(token.error());
+    return std::make_unique<XConnector>(config.get("base_url"), std::move(*token), http::timeout_of(config));
   };
   return factory;
 }

@@ -138,8 +138,7 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
       auto it = settings.value_locations.find(key);
       return it != settings.value_locations.end() ? it->second : settings.where;
     };
-    std::vector<sdk::ConfigProblem> problems;
-    sdk::Registry::Instance created;
+    tl::expected<sdk::Registry::Instance, sdk::ConfigProblems> created;
     std::map<std::string, std::string> values = settings.values;
     values.erase("concurrency");
     if (settings.type == "plugin") {
@@ -164,12 +163,14 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
       sdk::Registry own;
       const std::string type = factory->type;
       own.add(std::move(*factory));
-      created = own.instantiate(type, settings.name, values, config.base_dir, problems);
+      created = own.instantiate(type, settings.name, values, config.base_dir);
     } else {
-      created = registry.instantiate(settings.type, settings.name, values, config.base_dir, problems);
+      created = registry.instantiate(settings.type, settings.name, values, config.base_dir);
     }
-    for (const auto& problem : problems) {
-      diagnostics.push_back({workflows::Severity::error, where_of(problem.key), problem.message, problem.hint});
+    if (!created) {
+      for (const auto& problem : created.error()) {
+        diagnostics.push_back({workflows::Severity::error, where_of(problem.key), problem.message, problem.hint});
+      }
     }
     auto instance = std::make_shared<Instance>();
     if (auto rate = settings.values.find("rate"); rate != settings.values.end()) {
@@ -186,9 +187,9 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
                                "concurrency must be a whole number of at least 1", "e.g. concurrency: 8"});
       }
     }
-    if (created.connector) {
-      instance->connector = with_own_thread_if_serial(std::move(created.connector));
-      instance->feedback = std::move(created.feedback);
+    if (created) {
+      instance->connector = with_own_thread_if_serial(std::move(created->connector));
+      instance->feedback = std::move(created->feedback);
       if (instance->rate) instance->tokens = instance->rate->tokens;
       set.instances_[settings.name] = std::move(instance);
     }

@@ -22,7 +22,7 @@ MODULES = [
     ("process/", ["error/"]),
     ("templates/", ["error/", "text/"]),
     ("workflows/", ["error/", "text/", "templates/"]),  # a campaign's loader checks its templates
-    ("connectors/sdk/", []),  # installed on its own for plugin authors: it reaches nothing of ours
+    ("connectors/sdk/", ["error/"]),  # installed for plugin authors with the error type, nothing else of ours
     ("connectors/plugin/", ["error/", "connectors/sdk/"]),
     ("connectors/", ["error/", "text/", "templates/", "connectors/sdk/"]),
     ("engine/core/", ["error/", "text/", "templates/", "workflows/"]),

@@ -89,14 +89,14 @@ TEST_CASE("the smtp connector signs what it sends when given a key, a bad key is
   SmtpSink sink(dir / "mail");
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
-  std::vector<sdk::ConfigProblem> problems;
-  auto connector = registry.create("smtp", "smtp_main",
+  auto created = registry.create("smtp", "smtp_main",
                                    {{"url", sink.url()},
                                     {"dkim_key", (dir / "ed25519.pem").string()},
                                     {"dkim_selector", "mail2026"},
                                     {"dkim_domain", "acme.example"}},
-                                   "/", problems);
-  REQUIRE(connector);
+                                   "/");
+  REQUIRE(created);
+  auto connector = std::move(*created);
   sdk::Action action;
   action.action_id = "d1";
   action.email.from = "Acme <hello@acme.example>";
@@ -112,14 +112,13 @@ TEST_CASE("the smtp connector signs what it sends when given a key, a bad key is
   CHECK_MESSAGE(verifies(dir.path(), mails[0].raw, "ed25519"), read_file(dir / "verify.log"));
 
   write_file(dir / "not-a-key.pem", "hello");
-  problems.clear();
   auto broken = registry.create("smtp", "smtp_main",
                                 {{"url", sink.url()},
                                  {"dkim_key", (dir / "not-a-key.pem").string()},
                                  {"dkim_selector", "s"},
                                  {"dkim_domain", "acme.example"}},
-                                "/", problems);
-  CHECK_FALSE(broken);
-  REQUIRE(problems.size() == 1);
-  CHECK(problems[0].message.find("not-a-key.pem: error: not a PEM private key") != std::string::npos);
+                                "/");
+  REQUIRE_FALSE(broken);
+  REQUIRE(broken.error().size() == 1);
+  CHECK(broken.error()[0].message.find("not-a-key.pem is not a PEM private key") != std::string::npos);
 }

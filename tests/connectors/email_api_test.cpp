@@ -20,11 +20,9 @@ std::unique_ptr<sdk::Connector> make(const std::string& type, std::map<std::stri
   ::setenv("NURTURE_TEST_KEY", "key-123", 1);
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
-  std::vector<sdk::ConfigProblem> problems;
-  auto connector = registry.create(type, type, values, "/", problems);
-  for (const auto& p : problems) INFO(p.key, ": ", p.message);
-  REQUIRE(connector);
-  return connector;
+  auto connector = registry.create(type, type, values, "/");
+  REQUIRE_MESSAGE(connector, (connector ? "" : connector.error().front().format()));
+  return std::move(*connector);
 }
 
 sdk::Action email(const std::string& id) {
@@ -188,11 +186,11 @@ TEST_CASE("a provider whose secret is not in the environment is a config error n
   ::unsetenv("NURTURE_TEST_MISSING");
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
-  std::vector<sdk::ConfigProblem> problems;
-  auto connector = registry.create("sendgrid", "sg", {{"api_key_env", "NURTURE_TEST_MISSING"}}, "/", problems);
-  CHECK_FALSE(connector);
-  REQUIRE(problems.size() == 1);
-  CHECK(problems[0].message.find("NURTURE_TEST_MISSING") != std::string::npos);
+  auto connector = registry.create("sendgrid", "sg", {{"api_key_env", "NURTURE_TEST_MISSING"}}, "/");
+  REQUIRE_FALSE(connector);
+  REQUIRE(connector.error().size() == 1);
+  CHECK(connector.error()[0].message.find("NURTURE_TEST_MISSING") != std::string::npos);
+  CHECK(connector.error()[0].hint == "export it in the daemon's environment");
 }
 
 TEST_CASE("Retry-After as an HTTP date") {

@@ -13,8 +13,10 @@ struct Created {
 Created create(const std::string& type, std::map<std::string, std::string> values) {
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
+  auto created = registry.create(type, "main", values, "/base");
   Created out;
-  out.connector = registry.create(type, "main", values, "/base", out.problems);
+  if (created) out.connector = std::move(*created);
+  else out.problems = std::move(created.error());
   return out;
 }
 }  // namespace

@@ -23,13 +23,11 @@ std::unique_ptr<sdk::Connector> smtp_connector(const std::string& url,
                                                std::map<std::string, std::string> extra = {}) {
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
-  std::vector<sdk::ConfigProblem> problems;
   extra["url"] = url;
   extra.emplace("timeout_ms", "5000");
-  auto connector = registry.create("smtp", "smtp_main", extra, "/", problems);
-  for (const auto& p : problems) INFO(p.key, ": ", p.message);
-  REQUIRE(connector);
-  return connector;
+  auto connector = registry.create("smtp", "smtp_main", extra, "/");
+  REQUIRE_MESSAGE(connector, (connector ? "" : connector.error().front().format()));
+  return std::move(*connector);
 }
 
 sdk::Action email_to(const std::string& to, const std::string& id) {

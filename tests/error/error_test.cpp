@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "error/error.hpp"
+#include "nurture/error.hpp"
 
 using nurture::Error;
 

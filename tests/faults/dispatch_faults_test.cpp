@@ -40,7 +40,7 @@ class SilentConnector final : public sdk::Connector {
 TEST_CASE("a connector that never answers costs the action a retry after the deadline, then the dead-letter stream") {
   std::vector<sdk::Completion> held;
   testing::FaultCampaign s("{ type: silent }", [&held](sdk::Registry& registry) {
-    registry.add({"silent", "never answers", {}, [&held](const sdk::ConnectorConfig&, std::string&) {
+    registry.add({"silent", "never answers", {}, [&held](const sdk::ConnectorConfig&) -> sdk::Created {
                     return std::unique_ptr<sdk::Connector>(new SilentConnector(held));
                   }});
   });
@@ -88,7 +88,7 @@ TEST_CASE("an unsubscribe stops mail already queued for its address, for every l
 
 TEST_CASE("a connector that throws costs the action a retry, then the dead-letter stream, the engine goes on") {
   testing::FaultCampaign s("{ type: throwing }", [](sdk::Registry& registry) {
-    registry.add({"throwing", "throws on every send", {}, [](const sdk::ConnectorConfig&, std::string&) {
+    registry.add({"throwing", "throws on every send", {}, [](const sdk::ConnectorConfig&) -> sdk::Created {
                     return std::unique_ptr<sdk::Connector>(new ThrowingConnector);
                   }});
   });

@@ -52,20 +52,18 @@ nurture::sdk::ConnectorFactory ntfy_factory() {
       {"token_env", Type::secret_env, false, "", "environment variable holding an access token"},
       {"timeout_ms", Type::integer, false, "15000", "give up on one publish after this long (retry)"},
   };
-  factory.create = [](const nurture::sdk::ConnectorConfig& config, std::string& error)
-      -> std::unique_ptr<nurture::sdk::Connector> {
+  factory.create = [](const nurture::sdk::ConnectorConfig& config) -> nurture::sdk::Created {
     static const char* const priorities[] = {"min", "low", "default", "high", "urgent"};
     const std::string priority = config.get("priority");
     if (std::find(std::begin(priorities), std::end(priorities), priority) == std::end(priorities)) {
-      error = "priority \"" + priority + "\" must be min, low, default, high or urgent";
-      return nullptr;
+      return nurture::fail("priority \"" + priority + "\" must be min, low, default, high or urgent");
     }
     std::string token;
     if (!config.get("token_env").empty()) {
       const char* value = std::getenv(config.get("token_env").c_str());
       if (!value) {
-        error = "environment variable " + config.get("token_env") + " is not set";
-        return nullptr;
+        return nurture::fail("environment variable " + config.get("token_env") + " is not set", {},
+                             "export it in the daemon's environment");
       }
       token = value;
     }

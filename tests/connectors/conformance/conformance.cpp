@@ -25,11 +25,9 @@ std::unique_ptr<sdk::Connector> make(const Subject& subject, const sdk::Registry
   std::map<std::string, std::string> values;
   for (const auto& [key, value] : subject.config) values[key] = with_url(value, url);
   if (timeout_ms > 0) values["timeout_ms"] = std::to_string(timeout_ms);
-  std::vector<sdk::ConfigProblem> problems;
-  auto connector = registry.create(subject.type, "conformance", values, "/", problems);
-  for (const auto& p : problems) INFO(p.key, ": ", p.message);
-  REQUIRE(connector);
-  return engine::with_own_thread_if_serial(std::move(connector));  // as the engine runs it
+  auto connector = registry.create(subject.type, "conformance", values, "/");
+  REQUIRE_MESSAGE(connector, (connector ? "" : connector.error().front().format()));
+  return engine::with_own_thread_if_serial(std::move(*connector));  // as the engine runs it
 }
 
 std::future<sdk::Result> send(sdk::Connector& connector, const sdk::Action& action) {

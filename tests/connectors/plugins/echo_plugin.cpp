@@ -25,10 +25,9 @@ nurture::sdk::ConnectorFactory echo_factory() {
   f.doc = "test plugin";
   f.keys = {{"prefix", nurture::sdk::ConfigKey::Type::string, true, "", "put before every provider id"},
             {"size", nurture::sdk::ConfigKey::Type::integer, false, "3", "a number"}};
-  f.create = [](const nurture::sdk::ConnectorConfig& c, std::string& error) -> std::unique_ptr<nurture::sdk::Connector> {
+  f.create = [](const nurture::sdk::ConnectorConfig& c) -> nurture::sdk::Created {
     if (c.get("prefix") == "bad") {
-      error = "prefix must not be bad";
-      return nullptr;
+      return nurture::fail("prefix must not be bad");
     }
     return std::make_unique<Echo>(c.get("prefix") + c.get("size") + ":");
   };

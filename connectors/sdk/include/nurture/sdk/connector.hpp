@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "nurture/error.hpp"
 #include "nurture/sdk/feedback.hpp"
 
 namespace nurture::sdk {
@@ -115,18 +116,26 @@ struct ConnectorConfig {
   long long integer(const std::string& key) const;
 };
 
-struct ConfigProblem {
+// A problem with one key of an instance's config (the engine places it at that key in nurture.yaml).
+struct ConfigProblem : Error {
   std::string key;  // empty: the connector as a whole
-  std::string message;
-  std::string hint;
+
+  ConfigProblem(std::string key, std::string message, std::string hint = {})
+      : Error{std::move(message), {}, std::move(hint)}, key(std::move(key)) {}
 };
+using ConfigProblems = std::vector<ConfigProblem>;
+
+class Connector;
+// What create() answers: the connector, or why it cannot be made, e.g.
+//   if (token.empty()) return nurture::fail("environment variable X is not set", {}, "export X=...");
+using Created = Expected<std::unique_ptr<Connector>>;
 
 struct ConnectorFactory {
   std::string type;
   std::string doc;
   std::vector<ConfigKey> keys;
   // Called with a config whose keys were checked against `keys`.
-  std::function<std::unique_ptr<Connector>(const ConnectorConfig&, std::string& error)> create;
+  std::function<Created(const ConnectorConfig&)> create;
   // Optional: a reader of the provider's bounce and complaint webhook for an instance (sdk/feedback.hpp); null
   // when the instance has none configured (no secret set), and the engine then serves no endpoint for it.
   std::function<std::unique_ptr<FeedbackReader>(const ConnectorConfig&)> feedback;
@@ -138,20 +147,19 @@ class Registry {
   const ConnectorFactory* find(const std::string& type) const;
   std::vector<std::string> types() const;
 
-  // Checks `values` against the factory's declared keys (unknown, missing, badly typed), fills defaults, creates.
-  // On failure, `problems` says what is wrong and the result is null.
-  std::unique_ptr<Connector> create(const std::string& type, const std::string& name,
-                                    const std::map<std::string, std::string>& values,
-                                    const std::filesystem::path& base_dir,
-                                    std::vector<ConfigProblem>& problems) const;
+  // Checks `values` against the factory's declared keys (unknown, missing, badly typed), fills defaults, creates;
+  // or says every problem found.
+  tl::expected<std::unique_ptr<Connector>, ConfigProblems> create(const std::string& type, const std::string& name,
+                                                                  const std::map<std::string, std::string>& values,
+                                                                  const std::filesystem::path& base_dir) const;
   // The same, with the instance's feedback reader when its type offers one and it is configured.
   struct Instance {
     std::unique_ptr<Connector> connector;
     std::unique_ptr<FeedbackReader> feedback;
   };
-  Instance instantiate(const std::string& type, const std::string& name,
-                       const std::map<std::string, std::string>& values, const std::filesystem::path& base_dir,
-                       std::vector<ConfigProblem>& problems) const;
+  tl::expected<Instance, ConfigProblems> instantiate(const std::string& type, const std::string& name,
+                                                     const std::map<std::string, std::string>& values,
+                                                     const std::filesystem::path& base_dir) const;
 
  private:
   std::map<std::string, ConnectorFactory> factories_;

@@ -76,7 +76,13 @@ struct Export {
     std::string message;
     std::unique_ptr<Connector> connector;
     try {
-      connector = exported().factory.create(c, message);
+      auto created = exported().factory.create(c);
+      if (created) {
+        connector = std::move(*created);
+      } else {  // the C ABI carries one line: the message, and the fix after it
+        message = created.error().message;
+        if (!created.error().hint.empty()) message += " (" + created.error().hint + ")";
+      }
     } catch (const std::exception& e) {
       message = e.what();
     }

@@ -3,7 +3,8 @@
 // the fix when there is one. The campaign loader, the template renderer and the command line all speak it, so
 // every message a person reads has one shape: `file:line:col: error: message (fix)`.
 //
-// Errors are values (tl::expected<T, Error>), never out-parameters; exceptions are for bugs.
+// Errors are values (tl::expected<T, Error>), never out-parameters; exceptions are for bugs. Header-only and
+// installed with the connector SDK: a plugin's create() answers with it too.
 
 #include <string>
 
@@ -23,7 +24,15 @@ struct Error {
   std::string hint;      // the fix, e.g. `did you mean "deep_dive"?`
 
   // `file:line:col: error: message (hint)`; parts that are unknown are left out.
-  std::string format(const char* severity = "error") const;
+  std::string format(const char* severity = "error") const {
+    std::string out = where.file;
+    if (!out.empty() && where.line > 0) out += ":" + std::to_string(where.line);
+    if (!out.empty() && where.line > 0 && where.column > 0) out += ":" + std::to_string(where.column);
+    out += out.empty() ? std::string(severity) + ": " : std::string(": ") + severity + ": ";
+    out += message;
+    if (!hint.empty()) out += " (" + hint + ")";
+    return out;
+  }
 };
 
 template <typename T>
