@@ -12,7 +12,9 @@
 #include <tl/expected.hpp>
 
 #include "engine/store/redis/redis_store.hpp"
+#include "nurture/error.hpp"
 #include "workflows/config.hpp"
+#include "workflows/diagnostic.hpp"
 
 namespace nurture::cli {
 
@@ -40,14 +42,25 @@ struct StoreFlags {
 };
 void add_store_options(CLI::App* command, StoreFlags& flags);
 
-// The store a command-line tool talks to, with the config it came from; the exit code when there is none.
+// Why a command stops: every problem (each said as `file:line:col: error: message (fix)`) and its exit code.
+struct CommandError {
+  workflows::Diagnostics problems;
+  int exit_code = 1;
+};
+inline tl::unexpected<CommandError> stop(int exit_code, Error error) {
+  return tl::unexpected(CommandError{{workflows::Diagnostic(std::move(error))}, exit_code});
+}
+// Says the problems on standard error; returns the exit code.
+int say(const CommandError& failure);
+
+// The store a command-line tool talks to, with the config it came from.
 struct CliStore {
   std::unique_ptr<engine::redis::RedisStore> store;
   std::optional<workflows::Config> config;
 };
-tl::expected<CliStore, int> open_cli_store(const std::string& redis_flag, const std::string& config_path);
+tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path);
 
-// The whole of FILE, or of standard input for "" or "-"; nothing (and a message) when it cannot be read.
-std::optional<std::string> read_input(const std::string& file);
+// The whole of FILE, or of standard input for "" or "-".
+Expected<std::string> read_input(const std::string& file);
 
 }  // namespace nurture::cli

@@ -18,7 +18,12 @@ void add_store_options(CLI::App* command, StoreFlags& flags) {
   command->add_option("--redis", flags.redis, "redis://host:port/db or unix:///path");
 }
 
-tl::expected<CliStore, int> open_cli_store(const std::string& redis_flag, const std::string& config_path) {
+int say(const CommandError& failure) {
+  for (const auto& problem : failure.problems) std::cerr << problem.format() << "\n";
+  return failure.exit_code;
+}
+
+tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path) {
   CliStore opened;
   std::string config_redis = "auto";
   engine::redis::RedisStoreOptions store_options;
@@ -26,49 +31,34 @@ tl::expected<CliStore, int> open_cli_store(const std::string& redis_flag, const 
   const std::filesystem::path config_file = config_path.empty() ? "nurture.yaml" : config_path;
   if (std::filesystem::exists(config_file)) {
     auto config = workflows::load_config(config_file, config_file.string());
-    if (!config) {
-      for (const auto& d : config.error()) std::cerr << d.format() << "\n";
-      return tl::unexpected(1);
-    }
+    if (!config) return tl::unexpected(CommandError{config.error(), 1});
     config_redis = config->redis;
     store_options.key_prefix = config->key_prefix;
     store_options.partitions = config->partitions;
     config_dir = config->base_dir;
     opened.config = std::move(*config);
   } else if (!config_path.empty()) {
-    std::cerr << fmt::format("error: no config at {}\n", config_path);
-    return tl::unexpected(2);
+    return stop(2, {"no config file", {config_path}, "pass the path of the campaign's nurture.yaml"});
   }
   const engine::StoreTarget target = engine::resolve_store_target(redis_flag, config_redis, config_dir);
+  const std::string start_it = fmt::format("start `nurture run {}` or pass --redis", config_dir.string());
   if (target.url.empty()) {
-    std::cerr << fmt::format("error: no nurture daemon is running for {} (start `nurture run {}` or pass --redis)\n",
-                             config_dir.string(), config_dir.string());
-    return tl::unexpected(3);
+    return stop(3, {fmt::format("no nurture daemon is running for {}", config_dir.string()), {}, start_it});
   }
   auto connection = engine::redis::RedisConnection::open(target.url);
-  if (!connection) {
-    std::cerr << "error: " << connection.error()
-              << (target.embedded ? fmt::format(" (start `nurture run {}` or pass --redis)", config_dir.string())
-                                  : "")
-              << "\n";
-    return tl::unexpected(3);
-  }
+  if (!connection) return stop(3, {connection.error(), {}, target.embedded ? start_it : ""});
   opened.store = std::make_unique<engine::redis::RedisStore>(std::move(*connection), store_options);
   return opened;
 }
 
-// The whole of FILE, or of standard input for "" or "-"; nothing (and a message) when it cannot be read.
-std::optional<std::string> read_input(const std::string& file) {
+Expected<std::string> read_input(const std::string& file) {
   std::stringstream buffer;
   if (file.empty() || file == "-") {
     buffer << std::cin.rdbuf();
     return buffer.str();
   }
   std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::cerr << fmt::format("error: cannot read {}\n", file);
-    return std::nullopt;
-  }
+  if (!in) return fail("cannot read the file", {file});
   buffer << in.rdbuf();
   return buffer.str();
 }

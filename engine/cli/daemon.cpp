@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/cli/command.hpp"
 #include "engine/runtime/engine.hpp"
 #include "engine/runtime/pinned_versions.hpp"
 #include "engine/http/status_server.hpp"
@@ -89,15 +90,12 @@ struct Stores {
 };
 
 // Exit code 3 when Redis cannot be started or reached.
-tl::expected<Stores, int> open_stores(const DaemonOptions& daemon, const workflows::Config& config) {
+tl::expected<Stores, cli::CommandError> open_stores(const DaemonOptions& daemon, const workflows::Config& config) {
   Stores stores;
   StoreTarget target = resolve_store_target(daemon.redis, config.redis, config.base_dir);
   if (target.embedded) {
     auto started = redis::EmbeddedRedis::start(target.state_dir);
-    if (!started) {
-      spdlog::error("cannot start the private redis-server: {}", started.error());
-      return tl::unexpected(3);
-    }
+    if (!started) return cli::stop(3, {"cannot start the private redis-server: " + started.error()});
     stores.embedded = std::move(*started);
     target.url = stores.embedded->url();
     spdlog::info("private redis-server on {}", target.url);
@@ -109,10 +107,7 @@ tl::expected<Stores, int> open_stores(const DaemonOptions& daemon, const workflo
   stores.options.consumer = daemon.consumer.empty() ? hostname() : daemon.consumer;
   for (auto* store : {&stores.state, &stores.dispatch, &stores.http}) {
     auto opened = stores.another();
-    if (!opened) {
-      spdlog::error("{} (start Redis or pass --redis)", opened.error());
-      return tl::unexpected(3);
-    }
+    if (!opened) return cli::stop(3, {opened.error(), {}, "start Redis or pass --redis"});
     *store = std::move(*opened);
   }
   return stores;
@@ -237,7 +232,10 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   if (!current) return 1;
   const workflows::Config& config = current->campaign.config;
   auto stores = open_stores(options, config);
-  if (!stores) return stores.error();
+  if (!stores) {
+    for (const auto& problem : stores.error().problems) spdlog::error("{}", problem.format());
+    return stores.error().exit_code;
+  }
   WorkflowVersions versions;
   try {
     stores->state->prepare();

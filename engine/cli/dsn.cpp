@@ -17,14 +17,14 @@ namespace {
 // suppress the address and reach the lead as email.bounced / email.complained.
 int dsn(const std::string& file, const std::string& redis_flag, const std::string& config_path) {
   auto message = read_input(file);
-  if (!message) return 1;
+  if (!message) return say({{message.error()}, 1});
   auto reports = connectors::parse_report_message(*message, std::chrono::system_clock::now());
   if (!reports) {
     std::cerr << "error: " << reports.error().message << "\n";
     return 1;
   }
   auto opened = open_cli_store(redis_flag, config_path);
-  if (!opened) return opened.error();
+  if (!opened) return say(opened.error());
   try {
     const auto outcome = engine::record_feedback(*opened->store, *reports);
     std::cout << fmt::format("{} report(s): {} address(es) suppressed, {} event(s) for leads, {} without a known lead\n",

@@ -41,7 +41,7 @@ bool add_pairs(const std::vector<std::string>& pairs, nlohmann::json& into, cons
 int import_csv(const std::string& file, const std::string& id_column, const std::string& redis_flag,
                const std::string& config_path) {
   const auto input = read_input(file);
-  if (!input) return 2;
+  if (!input) return say({{input.error()}, 2});
   std::string_view content = *input;
   if (content.rfind("\xef\xbb\xbf", 0) == 0) content.remove_prefix(3);  // a UTF-8 byte order mark
   if (const std::size_t bad = text::first_invalid_utf8(content); bad != std::string_view::npos) {
@@ -93,7 +93,7 @@ int import_csv(const std::string& file, const std::string& id_column, const std:
     events.push_back(std::move(fields));
   }
   auto opened = open_cli_store(redis_flag, config_path);
-  if (!opened) return opened.error();
+  if (!opened) return say(opened.error());
   const bool tty = ::isatty(STDERR_FILENO);
   try {
     constexpr std::size_t chunk = 1000;
@@ -146,7 +146,7 @@ int emit(const EmitOptions& options, const std::string& redis_flag, const std::s
   }
 
   auto opened = open_cli_store(redis_flag, config_path);
-  if (!opened) return opened.error();
+  if (!opened) return say(opened.error());
   engine::redis::RedisStore& store = *opened->store;
   try {
     store.add_event(fields);

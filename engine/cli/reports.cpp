@@ -17,7 +17,7 @@ namespace {
 int report(const std::string& workflow, const std::string& format, const std::string& html, const std::string& redis_flag,
            const std::string& config_path) {
   auto opened = open_cli_store(redis_flag, config_path);
-  if (!opened) return opened.error();
+  if (!opened) return say(opened.error());
   if (!opened->config) {
     std::cerr << "error: report needs the campaign's nurture.yaml (run it in the campaign directory or pass --config)\n";
     return 2;
@@ -59,7 +59,7 @@ int report(const std::string& workflow, const std::string& format, const std::st
 // `nurture lead show L`: what the engine knows of one lead, as people read it (or JSON).
 int lead_show(const std::string& lead_id, bool as_json, const std::string& redis_flag, const std::string& config_path) {
   auto opened = open_cli_store(redis_flag, config_path);
-  if (!opened) return opened.error();
+  if (!opened) return say(opened.error());
   engine::LeadSnapshot lead;
   try {
     lead = opened->store->load_lead(lead_id);
