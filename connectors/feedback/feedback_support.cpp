@@ -34,7 +34,7 @@ class FunctionReader final : public sdk::FeedbackReader {
 };
 }  // namespace
 
-tl::unexpected<FeedbackError> fail(std::string message) {
+tl::unexpected<FeedbackError> malformed(std::string message) {
   return tl::unexpected(FeedbackError{FeedbackError::Kind::malformed, std::move(message)});
 }
 tl::unexpected<FeedbackError> refuse(std::string message) {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
+#include "nurture/error.hpp"
 #include "nurture/sdk/connector.hpp"
 
 namespace nurture::connectors::feedback {
@@ -23,16 +24,17 @@ using Headers = std::map<std::string, std::string>;  // names in lower case
 using json = nlohmann::json;
 using Clock = std::chrono::system_clock;
 
-// Why a report was not read: it could not be authenticated (the sender is refused: HTTP 401), or it is not what
-// the provider sends (400).
-struct FeedbackError {
+// Why a report was not read: the one Error type, and whether it could not be authenticated (the sender is refused:
+// HTTP 401) or is not what the provider sends (400).
+struct FeedbackError : Error {
   enum class Kind { unauthorized, malformed };
   Kind kind = Kind::malformed;
-  std::string message;
+  FeedbackError(Kind kind, std::string message) : Error{std::move(message)}, kind(kind) {}
 };
 using FeedbackResult = tl::expected<std::vector<sdk::Feedback>, FeedbackError>;
 
-tl::unexpected<FeedbackError> fail(std::string message);
+// Not what the provider sends (400); not from the provider, as far as can be told (401).
+tl::unexpected<FeedbackError> malformed(std::string message);
 tl::unexpected<FeedbackError> refuse(std::string message);
 
 std::string lower(std::string text);

@@ -16,7 +16,7 @@ FeedbackResult parse_mailgun_webhook(const std::string& body, const std::string&
   if (signing_key.empty()) return refuse("no signing key configured (webhook_signing_key_env)");
   const json payload = bounded_json(body);
   if (!payload.is_object() || !payload.contains("signature") || !payload.contains("event-data")) {
-    return fail("expected {\"signature\":…, \"event-data\":…}");
+    return malformed("expected {\"signature\":…, \"event-data\":…}");
   }
   const json& signature = payload["signature"];
   const std::string timestamp = text_of(signature, "timestamp");

@@ -17,7 +17,7 @@ FeedbackResult parse_postmark_webhook(const std::string& body, const Headers& he
   const std::string credentials = user + ":" + password;
   if (!equal_in_constant_time(authorization, "Basic " + text::base64_encode(credentials))) return refuse("bad credentials");
   const json e = bounded_json(body);
-  if (!e.is_object()) return fail("the body is not a JSON object");
+  if (!e.is_object()) return malformed("the body is not a JSON object");
   const std::string record = text_of(e, "RecordType");
   static const char* const hard[] = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked"};
   sdk::Feedback f;

@@ -41,7 +41,7 @@ FeedbackResult parse_sendgrid_webhook(const std::string& body, const Headers& he
   if (!ecdsa_verifies(public_key_base64, timestamp + body, signature)) return refuse("bad signature");
   if (!fresh(std::atof(timestamp.c_str()), now)) return refuse("stale timestamp (replayed?)");
   const json events = bounded_json(body);
-  if (!events.is_array()) return fail("the body is not a JSON array of events");
+  if (!events.is_array()) return malformed("the body is not a JSON array of events");
   std::vector<sdk::Feedback> out;
   for (const json& e : events) {
     const std::string event = text_of(e, "event");

@@ -109,7 +109,7 @@ FeedbackResult parse_report_message(const std::string& message, Clock::time_poin
   const Part entity = split_entity(message);
   const std::string content_type = lower(header_of(entity.headers, "content-type"));
   if (content_type.rfind("multipart/report", 0) != 0) {
-    return fail("not a report (expected Content-Type: multipart/report)");
+    return malformed("not a report (expected Content-Type: multipart/report)");
   }
   const std::string report_type = lower(parameter(content_type, "report-type"));
   std::string original_message_id;
@@ -128,7 +128,7 @@ FeedbackResult parse_report_message(const std::string& message, Clock::time_poin
   const std::string action_id = action_of_message_id(original_message_id);
   std::vector<sdk::Feedback> out;
   if (report_type == "delivery-status") {
-    if (status_blocks.empty()) return fail("a delivery-status report without a message/delivery-status part");
+    if (status_blocks.empty()) return malformed("a delivery-status report without a message/delivery-status part");
     const std::string envelope_id = header_of(status_blocks.front(), "original-envelope-id");
     for (std::size_t i = 1; i < status_blocks.size(); ++i) {
       const Headers& recipient = status_blocks[i];
@@ -161,7 +161,7 @@ FeedbackResult parse_report_message(const std::string& message, Clock::time_poin
     out.push_back(std::move(f));
     return out;
   }
-  return fail(fmt::format("report-type \"{}\" is neither delivery-status nor feedback-report", report_type));
+  return malformed(fmt::format("report-type \"{}\" is neither delivery-status nor feedback-report", report_type));
 }
 
 }  // namespace nurture::connectors
