@@ -34,8 +34,8 @@ namespace {
 
 }  // namespace
 
-tl::expected<Child, std::string> Child::spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
-  if (argv.empty()) return tl::unexpected(std::string("nothing to run"));
+Expected<Child> Child::spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
+  if (argv.empty()) return fail("nothing to run");
   // Built before fork: the child may not allocate.
   std::vector<std::string> copy = argv;
   std::vector<char*> pointers;
@@ -43,7 +43,7 @@ tl::expected<Child, std::string> Child::spawn(const std::vector<std::string>& ar
   pointers.push_back(nullptr);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
-  if (pid < 0) return tl::unexpected(std::string("fork failed"));
+  if (pid < 0) return fail("fork failed");
   if (pid == 0) become(pointers, options, parent);
   Child child;
   child.pid_ = pid;

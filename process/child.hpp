@@ -2,6 +2,7 @@
 // Child processes, spawned one way for the whole project (the private redis-server, test daemons, benchmark
 // tools): fork + exec, optionally dying with their parent (PR_SET_PDEATHSIG), reaped by whoever holds them.
 
+#include "nurture/error.hpp"
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -21,7 +22,7 @@ struct SpawnOptions {
 class Child {
  public:
   // argv[0] is looked up in PATH. The error says why the fork failed; an exec that fails exits the child with 127.
-  static tl::expected<Child, std::string> spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
+  static Expected<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
   Child() = default;
   Child(Child&& other) noexcept;

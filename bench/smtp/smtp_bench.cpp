@@ -44,7 +44,7 @@ int free_port() {
 process::Child spawn(const std::vector<std::string>& argv) {
   auto child = process::Child::spawn(argv, {"/dev/null", {}, SIGKILL, false});
   if (!child) {
-    std::cerr << argv[0] << ": " << child.error() << "\n";
+    std::cerr << argv[0] << ": " << child.error().message << "\n";
     std::exit(1);
   }
   return std::move(*child);

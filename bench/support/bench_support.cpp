@@ -44,7 +44,7 @@ TempCampaign::~TempCampaign() {
 std::unique_ptr<engine::redis::RedisConnection> connect_or_exit(const std::string& url) {
   auto connection = engine::redis::RedisConnection::open(url);
   if (!connection) {
-    std::cerr << connection.error() << "\n";
+    std::cerr << connection.error().format() << "\n";
     std::exit(3);
   }
   return std::move(*connection);

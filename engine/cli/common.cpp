@@ -46,7 +46,7 @@ tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_fla
     return stop(3, {fmt::format("no nurture daemon is running for {}", config_dir.string()), {}, start_it});
   }
   auto connection = engine::redis::RedisConnection::open(target.url);
-  if (!connection) return stop(3, {connection.error(), {}, target.embedded ? start_it : ""});
+  if (!connection) return stop(3, {connection.error().message, {}, target.embedded ? start_it : ""});
   opened.store = std::make_unique<engine::redis::RedisStore>(std::move(*connection), store_options);
   return opened;
 }

@@ -82,7 +82,7 @@ struct Stores {
   std::unique_ptr<redis::RedisStore> state, dispatch, http;
 
   // One more store on the same Redis, with its own connection; why not when Redis cannot be reached.
-  tl::expected<std::unique_ptr<redis::RedisStore>, std::string> another() const {
+  Expected<std::unique_ptr<redis::RedisStore>> another() const {
     auto connection = redis::RedisConnection::open(url, timeout);
     if (!connection) return tl::unexpected(connection.error());
     return std::make_unique<redis::RedisStore>(std::move(*connection), options);
@@ -95,7 +95,7 @@ tl::expected<Stores, cli::CommandError> open_stores(const DaemonOptions& daemon,
   StoreTarget target = resolve_store_target(daemon.redis, config.redis, config.base_dir);
   if (target.embedded) {
     auto started = redis::EmbeddedRedis::start(target.state_dir);
-    if (!started) return cli::stop(3, {"cannot start the private redis-server: " + started.error()});
+    if (!started) return cli::stop(3, {"cannot start the private redis-server: " + started.error().message});
     stores.embedded = std::move(*started);
     target.url = stores.embedded->url();
     spdlog::info("private redis-server on {}", target.url);
@@ -107,7 +107,7 @@ tl::expected<Stores, cli::CommandError> open_stores(const DaemonOptions& daemon,
   stores.options.consumer = daemon.consumer.empty() ? hostname() : daemon.consumer;
   for (auto* store : {&stores.state, &stores.dispatch, &stores.http}) {
     auto opened = stores.another();
-    if (!opened) return cli::stop(3, {opened.error(), {}, "start Redis or pass --redis"});
+    if (!opened) return cli::stop(3, {opened.error().message, {}, "start Redis or pass --redis"});
     *store = std::move(*opened);
   }
   return stores;
@@ -134,7 +134,7 @@ HttpSide start_http(const workflows::Config& config, const Stores& stores, const
     spdlog::info("HTTP on http://{} (/healthz, /readyz, /metrics, tracking /c /o /u, /webhooks/<connector>)",
                  config.tracking_listen);
   } else {
-    spdlog::warn("no status endpoints: {}", started.error());
+    spdlog::warn("no status endpoints: {}", started.error().message);
   }
   const char* token = config.admin_token_env.empty() ? nullptr : std::getenv(config.admin_token_env.c_str());
   if (token == nullptr || *token == '\0') {
@@ -143,7 +143,7 @@ HttpSide start_http(const workflows::Config& config, const Stores& stores, const
   }
   auto admin_store = stores.another();
   if (!admin_store) {
-    spdlog::warn("no admin API: {}", admin_store.error());
+    spdlog::warn("no admin API: {}", admin_store.error().message);
     return side;
   }
   side.admin_store = std::move(*admin_store);
@@ -154,7 +154,7 @@ HttpSide start_http(const workflows::Config& config, const Stores& stores, const
     side.admin_server = std::move(*started);
     spdlog::info("admin API on http://{} (bearer token from {})", config.admin_listen, config.admin_token_env);
   } else {
-    spdlog::warn("no admin API: {}", started.error());
+    spdlog::warn("no admin API: {}", started.error().message);
   }
   return side;
 }

@@ -34,10 +34,7 @@ int simulate(const SimulateOptions& options, const std::string& config) {
   std::stringstream text;
   text << in.rdbuf();
   auto events = engine::read_event_lines(text.str(), options.events);
-  if (!events) {
-    std::cerr << "error: " << events.error() << "\n";
-    return 1;
-  }
+  if (!events) return say({{events.error()}, 1});
   engine::SimulationOptions sim;
   if (!options.start.empty()) {
     auto start = engine::parse_rfc3339(options.start);

@@ -196,11 +196,11 @@ struct StatusServer::Impl {
   }
 };
 
-tl::expected<std::unique_ptr<StatusServer>, std::string> StatusServer::start(const std::string& listen,
+Expected<std::unique_ptr<StatusServer>> StatusServer::start(const std::string& listen,
                                                                              const Metrics& metrics,
                                                                              RequestHandler more) {
   const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return tl::unexpected(fmt::format("\"{}\" is not host:port", listen));
+  if (colon == std::string::npos) return fail(fmt::format("\"{}\" is not host:port", listen));
   std::unique_ptr<StatusServer> server(new StatusServer());
   server->impl_ = std::make_unique<Impl>();
   Impl& impl = *server->impl_;
@@ -208,19 +208,19 @@ tl::expected<std::unique_ptr<StatusServer>, std::string> StatusServer::start(con
   impl.more = std::move(more);
   beast::error_code ec;
   const auto address = asio::ip::make_address(listen.substr(0, colon), ec);
-  if (ec) return tl::unexpected(fmt::format("\"{}\": {}", listen, ec.message()));
+  if (ec) return fail(fmt::format("\"{}\": {}", listen, ec.message()));
   int port = 0;
   try {
     port = std::stoi(listen.substr(colon + 1));
   } catch (const std::exception&) {
-    return tl::unexpected(fmt::format("\"{}\": the port is not a number", listen));
+    return fail(fmt::format("\"{}\": the port is not a number", listen));
   }
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   impl.acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl.acceptor.bind(endpoint, ec);
   if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return tl::unexpected(fmt::format("cannot listen on {}: {}", listen, ec.message()));
+  if (ec) return fail(fmt::format("cannot listen on {}: {}", listen, ec.message()));
   impl.accept();
   impl.thread = std::thread([&impl] { impl.io.run(); });
   return server;

@@ -2,6 +2,7 @@
 // The daemon's HTTP endpoints: /healthz (the process answers), /readyz (Redis answers: 503 while it does
 // not), /metrics (Prometheus text), and whatever a RequestHandler adds (provider webhooks). One thread, one object per connection; Asio and Beast stay in the .cpp.
 
+#include "nurture/error.hpp"
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,7 +35,7 @@ using RequestHandler = std::function<std::optional<HttpAnswer>(const HttpCall&)>
 class StatusServer {
  public:
   // `listen` is host:port (port 0: any free one).
-  static tl::expected<std::unique_ptr<StatusServer>, std::string> start(const std::string& listen,
+  static Expected<std::unique_ptr<StatusServer>> start(const std::string& listen,
                                                                         const Metrics& metrics,
                                                                         RequestHandler more = {});
   ~StatusServer();  // stops and joins

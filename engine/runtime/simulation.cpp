@@ -15,7 +15,7 @@ namespace {
 constexpr auto default_horizon = std::chrono::hours(24 * 400);
 }
 
-tl::expected<std::vector<Event>, std::string> read_event_lines(const std::string& text, const std::string& name) {
+Expected<std::vector<Event>> read_event_lines(const std::string& text, const std::string& name) {
   std::vector<Event> events;
   std::istringstream in(text);
   std::string line;
@@ -24,11 +24,12 @@ tl::expected<std::vector<Event>, std::string> read_event_lines(const std::string
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto read = fields_from_json_object(line);
-    if (!read) return tl::unexpected(fmt::format("{}:{}: not a JSON object ({})", name, number, read.error()));
+    const SourceLocation where{name, number};
+    if (!read) return fail(fmt::format("not a JSON object ({})", read.error()), where, "one event per line");
     StreamFields& fields = *read;
-    if (!fields.count("at")) return tl::unexpected(fmt::format("{}:{}: missing field `at`", name, number));
+    if (!fields.count("at")) return fail("missing field `at`", where, "\"at\":\"2026-03-02T09:00:00Z\"");
     auto event = parse_event(fields, "0-0");
-    if (!event) return tl::unexpected(fmt::format("{}:{}: {}", name, number, event.error()));
+    if (!event) return fail(event.error(), where);
     events.push_back(std::move(*event));
   }
   return events;

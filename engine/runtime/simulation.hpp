@@ -15,12 +15,13 @@
 #include "engine/core/lead.hpp"
 #include "engine/core/timeline.hpp"
 #include "engine/store/memory/memory_store.hpp"
+#include "nurture/error.hpp"
 
 namespace nurture::engine {
 
-// Reads JSON Lines events (the fields of docs/events.md, `at` required). Errors name the
-// line: `events.jsonl:3: missing field `lead``.
-tl::expected<std::vector<Event>, std::string> read_event_lines(const std::string& text, const std::string& name);
+// Reads JSON Lines events (the fields of docs/events.md, `at` required). Errors name the file (`name`) and the
+// line: `events.jsonl:3: error: missing field `lead``.
+Expected<std::vector<Event>> read_event_lines(const std::string& text, const std::string& name);
 
 struct SimulationOptions {
   std::optional<TimePoint> start;  // default: the first event's `at`

@@ -87,13 +87,13 @@ std::string email_template(const std::string& subject, const std::string& body) 
 
 RedisServer::RedisServer(const fs::path& dir) {
   auto started = engine::redis::EmbeddedRedis::start(dir);
-  if (!started) throw std::runtime_error("redis-server: " + started.error());
+  if (!started) throw std::runtime_error("redis-server: " + started.error().message);
   server_ = std::move(*started);
 }
 
 std::unique_ptr<engine::redis::RedisConnection> RedisServer::connect() const {
   auto connection = engine::redis::RedisConnection::open(server_->url());
-  if (!connection) throw std::runtime_error(connection.error());
+  if (!connection) throw std::runtime_error(connection.error().message);
   return std::move(*connection);
 }
 

@@ -12,7 +12,7 @@ namespace nurture::testing {
 ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log_file,
                            const std::filesystem::path& working_dir) {
   auto child = process::Child::spawn(argv, {log_file, working_dir, SIGKILL, false});
-  if (!child) throw std::runtime_error(child.error());
+  if (!child) throw std::runtime_error(child.error().message);
   child_ = std::move(*child);
 }
 

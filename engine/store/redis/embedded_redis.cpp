@@ -61,19 +61,19 @@ fs::path embedded_socket_path(const fs::path& state_dir) {
   return {};
 }
 
-tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(const fs::path& state_dir_in,
+Expected<std::unique_ptr<EmbeddedRedis>> EmbeddedRedis::start(const fs::path& state_dir_in,
                                                                                  Options options) {
   const fs::path state_dir = fs::absolute(state_dir_in);
   std::error_code ec;
   fs::create_directories(state_dir, ec);
-  if (ec) return tl::unexpected(fmt::format("cannot create {}: {}", state_dir.string(), ec.message()));
+  if (ec) return fail(fmt::format("cannot create {}: {}", state_dir.string(), ec.message()));
 
   bool indirect = false;
   const fs::path socket = choose_socket(state_dir, indirect);
   if (fs::exists(socket)) {
     if (auto orphan = RedisConnection::open("unix://" + socket.string())) {
       if (owner_alive(state_dir)) {
-        return tl::unexpected(fmt::format("a Redis is already serving {} (is another `nurture run` using this "
+        return fail(fmt::format("a Redis is already serving {} (is another `nurture run` using this "
                                           "directory?)", socket.string()));
       }
       // Its owner died (kill -9) and the server is still on its way down: let it finish, flushing the AOF.
@@ -112,7 +112,7 @@ tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(c
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!server->server_.running()) {
-      return tl::unexpected(fmt::format("redis-server exited at start (is it installed? see {})",
+      return fail(fmt::format("redis-server exited at start (is it installed? see {})",
                                         (state_dir / "redis.log").string()));
     }
     if (fs::exists(socket)) {
@@ -122,7 +122,7 @@ tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> EmbeddedRedis::start(c
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return tl::unexpected(std::string("redis-server did not start within 20 s"));
+  return fail("redis-server did not start within 20 s");
 }
 
 EmbeddedRedis::~EmbeddedRedis() {

@@ -2,6 +2,7 @@
 // `redis: auto`: a private redis-server for one campaign directory, on a unix socket under DIR/.nurture/, AOF on
 // (appendfsync everysec), stopped when its owner goes away. Tests start theirs the same way.
 
+#include "nurture/error.hpp"
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -18,9 +19,9 @@ class EmbeddedRedis {
     bool append_only = true;
   };
   // `state_dir` is DIR/.nurture (created if needed); data, AOF and log live there.
-  static tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> start(const std::filesystem::path& state_dir,
+  static Expected<std::unique_ptr<EmbeddedRedis>> start(const std::filesystem::path& state_dir,
                                                                           Options options);
-  static tl::expected<std::unique_ptr<EmbeddedRedis>, std::string> start(const std::filesystem::path& state_dir) {
+  static Expected<std::unique_ptr<EmbeddedRedis>> start(const std::filesystem::path& state_dir) {
     return start(state_dir, Options{});
   }
   ~EmbeddedRedis();  // SIGTERM: redis flushes the AOF and exits; then reaped

@@ -102,14 +102,14 @@ void append(redisContext* context, const Command& args) {
 
 }  // namespace
 
-tl::expected<std::unique_ptr<RedisConnection>, std::string> RedisConnection::open(const std::string& url,
+Expected<std::unique_ptr<RedisConnection>> RedisConnection::open(const std::string& url,
                                                                                 std::chrono::milliseconds timeout) {
   std::unique_ptr<RedisConnection> connection(new RedisConnection());
   connection->impl_ = std::make_unique<Impl>();
   connection->impl_->timeout = timeout;
   connection->url_ = url;
   auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return tl::unexpected(fmt::format("\"{}\" is not a Redis URL (redis://host:port/db or unix:///path)", url));
+  if (!parsed) return fail(fmt::format("\"{}\" is not a Redis URL (redis://host:port/db or unix:///path)", url));
   const std::string scheme = parsed->scheme();
   if (scheme == "unix") {
     connection->impl_->unix_path = std::string(parsed->path());
@@ -121,17 +121,17 @@ tl::expected<std::unique_ptr<RedisConnection>, std::string> RedisConnection::ope
       try {
         connection->impl_->db = std::stoi(path.substr(1));
       } catch (const std::exception&) {
-        return tl::unexpected(fmt::format("\"{}\": the path must be a database number", url));
+        return fail(fmt::format("\"{}\": the path must be a database number", url));
       }
     }
   } else {
-    return tl::unexpected(fmt::format("\"{}\": scheme must be redis:// or unix://", url));
+    return fail(fmt::format("\"{}\": scheme must be redis:// or unix://", url));
   }
   if (!connection->reconnect()) {
     std::string why = connection->impl_->context && connection->impl_->context->err
                           ? connection->impl_->context->errstr
                           : "no answer";
-    return tl::unexpected(fmt::format("cannot reach Redis at {}: {}", url, why));
+    return fail(fmt::format("cannot reach Redis at {}: {}", url, why));
   }
   return connection;
 }

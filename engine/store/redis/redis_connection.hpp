@@ -2,6 +2,7 @@
 // A synchronous Redis connection over hiredis, with pipelining and Lua scripts by SHA. hiredis stays inside
 // engine/store/redis/: replies are copied into RedisReply, which owns its data.
 
+#include "nurture/error.hpp"
 #include <chrono>
 #include <memory>
 #include <string>
@@ -34,7 +35,7 @@ class RedisConnection {
  public:
   // `redis://host:port/db`, `unix:///path/to.sock`. A command that gets no answer within `timeout` fails as an
   // io_error (the connection is made anew on the next call).
-  static tl::expected<std::unique_ptr<RedisConnection>, std::string> open(
+  static Expected<std::unique_ptr<RedisConnection>> open(
       const std::string& url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;

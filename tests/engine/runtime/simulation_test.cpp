@@ -60,10 +60,11 @@ steps:
 
 TEST_CASE("event lines need `at` and the wire format, errors name the line") {
   CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L1\",\"at\":\"2026-03-02T08:00:00Z\"}\n\n", "e.jsonl")->size() == 1);
-  CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L1\"}", "e.jsonl").error() == "e.jsonl:1: missing field `at`");
-  CHECK(read_event_lines("\n{oops", "e.jsonl").error().rfind("e.jsonl:2: not a JSON object (", 0) == 0);
-  CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L 1\",\"at\":\"2026-03-02T08:00:00Z\"}", "e.jsonl").error() ==
-        "e.jsonl:1: `lead` must be 1-128 bytes of UTF-8 without whitespace or controls");
+  CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L1\"}", "e.jsonl").error().format() ==
+        "e.jsonl:1: error: missing field `at` (\"at\":\"2026-03-02T09:00:00Z\")");
+  CHECK(read_event_lines("\n{oops", "e.jsonl").error().format().rfind("e.jsonl:2: error: not a JSON object (", 0) == 0);
+  CHECK(read_event_lines("{\"type\":\"x\",\"lead\":\"L 1\",\"at\":\"2026-03-02T08:00:00Z\"}", "e.jsonl").error().format() ==
+        "e.jsonl:1: error: `lead` must be 1-128 bytes of UTF-8 without whitespace or controls");
   auto attrs = read_event_lines(
       "{\"type\":\"x\",\"lead\":\"L1\",\"at\":\"2026-03-02T08:00:00Z\",\"attrs\":{\"n\":2},\"props\":{\"p\":\"q\"}}", "e");
   REQUIRE(attrs);
