@@ -127,6 +127,8 @@ int main(int argc, char** argv) {
   });
 
   auto producer = open();
+  const bench::RedisUsage redis_before = bench::redis_usage(*producer);
+  const double cpu_before = bench::process_cpu_s();
   const auto t0 = Clock::now();
   const std::string stream = prefix + "events";
   for (long start = 0; start < leads; start += 1000) {
@@ -140,6 +142,8 @@ int main(int argc, char** argv) {
   const auto t_enqueued = Clock::now();
   while (counting->sent() < 3 * leads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const double seconds = std::chrono::duration<double>(counting->last() - t0).count();
+  const double engine_cpu_s = bench::process_cpu_s() - cpu_before;
+  const bench::RedisUsage redis_used = bench::redis_usage(*producer).since(redis_before);
   stop = true;
   state_loop.join();
   dispatch_loop.join();
@@ -159,6 +163,9 @@ int main(int argc, char** argv) {
   auto rel = [&](Clock::time_point t) { return std::round(std::chrono::duration<double>(t - t0).count() * 1000) / 1000; };
   result["step_first_s"] = {rel(counting->step_first_[0]), rel(counting->step_first_[1]), rel(counting->step_first_[2])};
   result["step_last_s"] = {rel(counting->step_last_[0]), rel(counting->step_last_[1]), rel(counting->step_last_[2])};
+  // As the peer counts them: this process (all threads, the producer's XADDs too) and redis-server, first XADD to
+  // last send.
+  bench::add_cost(result, "send", static_cast<double>(counting->sent()), engine_cpu_s, redis_used);
   std::cout << result.dump() << std::endl;
   return 0;
 }

@@ -55,10 +55,14 @@ int main(int argc, char** argv) {
   engine::Engine engine(store, store, campaign, templates, connectors, clock,
                         engine::pin_versions(store, campaign));
 
+  const bench::RedisUsage redis_before = bench::redis_usage(*producer);
+  const double cpu_before = bench::process_cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
   long handled = 0;
   while (handled < n) handled += engine.run_state_once(std::chrono::milliseconds(0));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double engine_cpu_s = bench::process_cpu_s() - cpu_before;
+  const bench::RedisUsage redis_used = bench::redis_usage(*producer).since(redis_before);
 
   bench::delete_keys(*producer, prefix);
 
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   result["leads"] = n / 4;
   result["seconds"] = std::round(seconds * 1000) / 1000;
   result["events_per_s"] = std::lround(n / seconds);
+  bench::add_cost(result, "event", static_cast<double>(n), engine_cpu_s, redis_used);
   std::cout << result.dump() << std::endl;
   return 0;
 }

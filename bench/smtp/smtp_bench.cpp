@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/support/bench_support.hpp"
 #include "process/child.hpp"
 
 #include "connectors/builtins.hpp"
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
   std::condition_variable all_done;
   int done = 0, sent = 0;
   const auto ours_start = Clock::now();
+  const double ours_cpu_before = bench::process_cpu_s();
   for (int i = 0; i < messages; ++i) {
     sdk::Action action;
     action.action_id = fmt::format("bench{}", i);
@@ -137,13 +139,16 @@ int main(int argc, char** argv) {
     all_done.wait(lock, [&] { return done == messages; });
   }
   const double ours_s = std::chrono::duration<double>(Clock::now() - ours_start).count();
+  const double ours_cpu_s = bench::process_cpu_s() - ours_cpu_before;
 
   // postfix's own load generator, same sink, same size, same parallel connections, connections reused.
   const auto source_start = Clock::now();
   process::Child source = spawn({"/usr/sbin/smtp-source", "-d", "-s", std::to_string(connections), "-m",
                               std::to_string(messages), "-l", std::to_string(size), "-f", "hello@acme.example", "-t",
                               "lead@example.com", fmt::format("127.0.0.1:{}", port)});
+  const double children_before = bench::children_cpu_s();
   const int source_exit = source.wait(std::chrono::hours(1));
+  const double source_cpu_s = bench::children_cpu_s() - children_before;
   const double source_s = std::chrono::duration<double>(Clock::now() - source_start).count();
   sink_process.stop(SIGTERM, std::chrono::seconds(10));
 
@@ -151,11 +156,11 @@ int main(int argc, char** argv) {
   const double source_rate = messages / source_s;
   std::cout << fmt::format("bench/smtp: {} messages of {} bytes, {} connections, into postfix smtp-sink\n\n", messages,
                            size, connections);
-  std::cout << "| sender | sent | seconds | messages/s |\n|---|---:|---:|---:|\n";
-  std::cout << fmt::format("| nurture smtp connector (libcurl, pool {}) | {} | {:.2f} | {:.0f} |\n", connections, sent,
-                           ours_s, ours_rate);
-  std::cout << fmt::format("| postfix smtp-source -d -s {} | {} | {:.2f} | {:.0f} |\n", connections,
-                           source_exit == 0 ? messages : 0, source_s, source_rate);
+  std::cout << "| sender | sent | seconds | messages/s | CPU us/message |\n|---|---:|---:|---:|---:|\n";
+  std::cout << fmt::format("| nurture smtp connector (libcurl, pool {}) | {} | {:.2f} | {:.0f} | {:.1f} |\n",
+                           connections, sent, ours_s, ours_rate, ours_cpu_s * 1e6 / messages);
+  std::cout << fmt::format("| postfix smtp-source -d -s {} | {} | {:.2f} | {:.0f} | {:.1f} |\n", connections,
+                           source_exit == 0 ? messages : 0, source_s, source_rate, source_cpu_s * 1e6 / messages);
   std::cout << fmt::format("\nratio: nurture / smtp-source = {:.0f}% (goal >= 50%)\n", 100.0 * ours_rate / source_rate);
   return sent == messages ? 0 : 1;
 }

@@ -1,8 +1,13 @@
 #include "bench/support/bench_support.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include <cstdlib>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 
@@ -60,6 +65,69 @@ void delete_keys(engine::redis::RedisConnection& redis, const std::string& prefi
     for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
     if (!deletes.empty()) redis.pipeline(deletes);
   } while (cursor != "0");
+}
+
+long long RedisUsage::total_calls() const {
+  long long total = 0;
+  for (const auto& [command, n] : calls) total += n;
+  return total;
+}
+
+RedisUsage RedisUsage::since(const RedisUsage& before) const {
+  RedisUsage delta;
+  delta.cpu_s = cpu_s - before.cpu_s;
+  for (const auto& [command, n] : calls) {
+    auto it = before.calls.find(command);
+    const long long d = n - (it == before.calls.end() ? 0 : it->second);
+    if (d > 0) delta.calls[command] = d;
+  }
+  return delta;
+}
+
+RedisUsage redis_usage(engine::redis::RedisConnection& redis) {
+  RedisUsage usage;
+  std::istringstream info(redis.command({"INFO", "ALL"}).text);
+  std::string line;
+  while (std::getline(info, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("used_cpu_user:", 0) == 0 || line.rfind("used_cpu_sys:", 0) == 0) {
+      usage.cpu_s += std::stod(line.substr(line.find(':') + 1));
+    } else if (line.rfind("cmdstat_", 0) == 0) {  // cmdstat_hset:calls=12,usec=...
+      const auto colon = line.find(':');
+      const auto calls = line.find("calls=", colon);
+      if (colon == std::string::npos || calls == std::string::npos) continue;
+      usage.calls[line.substr(8, colon - 8)] = std::stoll(line.substr(calls + 6));
+    }
+  }
+  return usage;
+}
+
+namespace {
+double cpu_s(int who) {
+  rusage used{};
+  ::getrusage(who, &used);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(used.ru_utime) + seconds(used.ru_stime);
+}
+}  // namespace
+
+double process_cpu_s() { return cpu_s(RUSAGE_SELF); }
+double children_cpu_s() { return cpu_s(RUSAGE_CHILDREN); }
+
+void add_cost(nlohmann::ordered_json& result, const std::string& unit, double units, double engine_cpu_s,
+              const RedisUsage& redis) {
+  auto per_unit = [units](double x) { return std::round(x / std::max(units, 1.0) * 10) / 10; };
+  result["cpu_us_per_" + unit + "_engine"] = per_unit(engine_cpu_s * 1e6);
+  result["cpu_us_per_" + unit + "_redis"] = per_unit(redis.cpu_s * 1e6);
+  result["redis_commands_per_" + unit] = per_unit(static_cast<double>(redis.total_calls()));
+  std::vector<std::pair<long long, std::string>> most;
+  for (const auto& [command, n] : redis.calls) most.emplace_back(n, command);
+  std::sort(most.rbegin(), most.rend());
+  nlohmann::ordered_json top = nlohmann::ordered_json::object();
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, most.size()); ++i) {
+    top[most[i].second] = per_unit(static_cast<double>(most[i].first));
+  }
+  result["redis_top_commands_per_" + unit] = top;
 }
 
 }  // namespace nurture::bench

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/store/redis/redis_connection.hpp"
 #include "workflows/campaign.hpp"
 
@@ -30,5 +32,25 @@ std::unique_ptr<engine::redis::RedisConnection> connect_or_exit(const std::strin
 
 // UNLINKs every key starting with `prefix` (the run's own keys).
 void delete_keys(engine::redis::RedisConnection& redis, const std::string& prefix);
+
+// What redis-server has spent so far (INFO): CPU seconds (user + system) and calls per command, those a Lua
+// script makes counted too. The difference of two readings is a run's cost.
+struct RedisUsage {
+  double cpu_s = 0;
+  std::map<std::string, long long> calls;  // command -> calls
+  long long total_calls() const;
+  RedisUsage since(const RedisUsage& before) const;
+};
+RedisUsage redis_usage(engine::redis::RedisConnection& redis);
+
+// CPU seconds (user + system) this process has used so far, all its threads; and its children that have ended
+// and been waited for.
+double process_cpu_s();
+double children_cpu_s();
+
+// A run's cost per unit of work, as JSON members: cpu_us_per_<unit>_engine, cpu_us_per_<unit>_redis,
+// redis_commands_per_<unit> and the five commands called most (calls per unit).
+void add_cost(nlohmann::ordered_json& result, const std::string& unit, double units, double engine_cpu_s,
+              const RedisUsage& redis);
 
 }  // namespace nurture::bench
