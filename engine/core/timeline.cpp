@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/core/event.hpp"
+
 namespace nurture::engine {
 
 void sort_timeline(std::vector<TimelineEntry>& timeline) {

@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/event.hpp"
 #include "engine/core/transition.hpp"
 
 namespace nurture::engine {
