@@ -1,8 +1,8 @@
-// Effectively-once dispatch: an action is claimed (done:<action_id>) before it is handed to a connector and its
-// result recorded after, atomically with the outbox acknowledgement. A re-delivered action with a recorded result
-// is skipped; one that was claimed but has no result (a crash during the send) is sent again, counted as
-// `dispatch_reclaimed`: that is the only duplicate window, and connectors narrow it further by passing the
-// action_id on as the provider's idempotency key (Message-ID for email).
+// Effectively-once dispatch: an outbox entry belongs to the dispatcher the consumer group handed it to; an action
+// is marked just before it is handed to a connector and its result recorded after, atomically with the outbox
+// acknowledgement. A re-delivered action with a recorded result is skipped; one that was marked but has no result
+// (a crash during the send) is sent again, counted as `dispatch_reclaimed`: that is the only duplicate window, and
+// connectors narrow it further by passing the action_id on as the provider's idempotency key (Message-ID for email).
 //
 // Suppression is checked here, just before the claim, so it wins over whatever workflow queued the action.
 // Rendering happens here too, with the lead's attributes as they are at send time.

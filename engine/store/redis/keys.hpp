@@ -23,9 +23,9 @@ class Keys {
   std::string inbox(int p) const { return fmt::format("{}{{{}}}:inbox", prefix_, p); }
   std::string outbox_dead(int p) const { return fmt::format("{}{{{}}}:outbox:dead", prefix_, p); }
   std::string retries(int p) const { return fmt::format("{}{{{}}}:retry", prefix_, p); }
-  std::string done(int p, const std::string& action_id) const {
-    return fmt::format("{}{{{}}}:done:{}", prefix_, p, action_id);
-  }
+  // Dispatch records of the outbox entries added on one (UTC) day, by action id: a hash per partition and day,
+  // so a batch reads and writes them in one command and they expire together.
+  std::string done(int p, long long day) const { return fmt::format("{}{{{}}}:done:{}", prefix_, p, day); }
   std::string seen(int p, const std::string& event_id) const {
     return fmt::format("{}{{{}}}:seen:{}", prefix_, p, event_id);
   }

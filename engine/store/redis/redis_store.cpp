@@ -4,9 +4,10 @@
 //   the producer id within the dedupe window); otherwise it writes lead, timers, outbox and counters together.
 // - An event is acknowledged only after its commit, so a crash in between re-delivers it and the script
 //   recognises it.
-// - Dispatch records are `done:<action_id>` keys: `c` claimed, `p` handed to its connector, `r` retry pending,
-//   `s:`/`f:`/`x:`/`k:` final
-//   (sent, failed, suppressed, skipped). Recording a result and acknowledging the outbox entry is one MULTI.
+// - Dispatch records are fields of `{p}:done:<day>` hashes (the day the outbox entry was added), by action id: `p`
+//   handed to its connector, `r:<n>` retry pending, `s:`/`f:`/`x:`/`k:` final (sent, failed, suppressed, skipped).
+//   No record: never handed over. Recording a batch of results with its acknowledgements and its counters (summed)
+//   is one MULTI per partition.
 
 #include "engine/store/redis/redis_store.hpp"
 
@@ -29,7 +30,7 @@ namespace {
 // increment)... KEYS per block: lead, timers, outbox, seen (or the lead again), stats keys. Each block is atomic
 // and checked on its own; the reply lists each block's outcome.
 const char* commit_lua = R"lua(
-local results = {}
+local results, counts = {}, {}
 local i, k = 2, 0
 -- unpack() of more than a few thousand values fails ("too many results to unpack"): big groups go in chunks.
 local function each_chunk(command, key, a, b)
@@ -63,8 +64,9 @@ for b = 1, tonumber(ARGV[1]) do
   i = i + 1 + 3 * n_stats
 
   local outcome = 'committed'
+  local state = redis.call('HMGET', lead, sid_field, 'ver')
   if sid ~= '' then
-    local last = redis.call('HGET', lead, sid_field)
+    local last = state[1]
     if last then
       local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
       local ms, seq = string.match(sid, '^(%d+)-(%d+)$')
@@ -73,7 +75,7 @@ for b = 1, tonumber(ARGV[1]) do
     end
   end
   if outcome == 'committed' and seen == '1' and redis.call('EXISTS', seenkey) == 1 then outcome = 'duplicate' end
-  if outcome == 'committed' and (redis.call('HGET', lead, 'ver') or '0') ~= ver then outcome = 'conflict' end
+  if outcome == 'committed' and (state[2] or '0') ~= ver then outcome = 'conflict' end
   if outcome == 'committed' then
     if set_n > 0 then each_chunk('HSET', lead, set_a, set_b) end
     if del_n > 0 then each_chunk('HDEL', lead, del_a, del_b) end
@@ -83,11 +85,18 @@ for b = 1, tonumber(ARGV[1]) do
     for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
     for s = 0, n_stats - 1 do
       local at = stats_at + 3 * s
-      redis.call('HINCRBY', KEYS[k + tonumber(ARGV[at])], ARGV[at + 1], ARGV[at + 2])
+      local key = KEYS[k + tonumber(ARGV[at])]
+      local fields = counts[key]
+      if not fields then fields = {}; counts[key] = fields end
+      fields[ARGV[at + 1]] = (fields[ARGV[at + 1]] or 0) + tonumber(ARGV[at + 2])
     end
   end
   results[b] = outcome
   k = k + nkeys
+end
+-- Counters of the committed blocks, summed: one HINCRBY per counter and call, not per lead.
+for key, fields in pairs(counts) do
+  for field, n in pairs(fields) do redis.call('HINCRBY', key, field, n) end
 end
 return results
 )lua";
@@ -690,91 +699,170 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
   return entries;
 }
 
-std::string RedisStore::record_ttl() const {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
+namespace {
+constexpr long long ms_per_day = 86'400'000;
+
+// The UTC day of a stream entry id (`<ms>-<seq>`).
+long long entry_day(const std::string& stream_id) { return std::atoll(stream_id.c_str()) / ms_per_day; }
+
+// Dispatch records grouped by the hash that holds them (partition and day of the outbox entry), in first-seen
+// order, so one command reads or writes a whole group.
+template <typename Entry, typename KeyOf>
+std::vector<std::pair<std::string, std::vector<std::size_t>>> by_record_key(const std::vector<Entry>& entries,
+                                                                            KeyOf key_of) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string key = key_of(entries[i]);
+    auto [it, added] = index.try_emplace(key, groups.size());
+    if (added) groups.emplace_back(std::move(key), std::vector<std::size_t>{});
+    groups[it->second].second.push_back(i);
+  }
+  return groups;
+}
+}  // namespace
+
+std::string RedisStore::record_key(const OutboxEntry& entry) const {
+  return keys_.done(entry.partition, entry_day(entry.stream_id));
+}
+
+// The hash of a day's records lives the record TTL past the end of that day.
+Command RedisStore::record_expiry(const OutboxEntry& entry) const {
+  const long long day = entry_day(entry.stream_id);
+  const long long ttl = std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count();
+  return {"EXPIREAT", record_key(entry), std::to_string((day + 1) * (ms_per_day / 1000) + ttl)};
 }
 
 std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxEntry>& entries) {
-  // Per entry: is the address suppressed, and claim the action unless a claim or result exists (SET NX GET).
+  // Reads only: suppression for the whole batch in one SMISMEMBER, the records of each partition's day in one HMGET.
+  // Nothing is written: an action with no record is free to send (the consumer group's pending entry says who
+  // holds it), and one marked `p` was handed to a connector by an attempt that did not finish.
   std::vector<Command> commands;
-  commands.reserve(entries.size() * 2);
-  for (const auto& entry : entries) {
-    commands.push_back({"SISMEMBER", keys_.suppress("email"),
-                        entry.action.kind == "email" ? text::address_key(entry.action.to) : ""});
-    commands.push_back({"SET", keys_.done(entry.partition, entry.action.action_id), "c", "NX", "GET", "EX",
-                        record_ttl()});
+  std::vector<std::size_t> emails;
+  Command suppressed{"SMISMEMBER", keys_.suppress("email")};
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].action.kind != "email") continue;
+    emails.push_back(i);
+    suppressed.push_back(text::address_key(entries[i].action.to));
+  }
+  if (!emails.empty()) commands.push_back(std::move(suppressed));
+  const auto groups = by_record_key(entries, [&](const OutboxEntry& e) { return record_key(e); });
+  for (const auto& [key, members] : groups) {
+    Command read{"HMGET", key};
+    for (std::size_t i : members) read.push_back(entries[i].action.action_id);
+    commands.push_back(std::move(read));
   }
   const auto replies = checked(commands);
   std::vector<DispatchCheck> checks(entries.size());
-  std::vector<Command> follow_up;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const auto& entry = entries[i];
-    checks[i].suppressed = entry.action.kind == "email" && replies[2 * i].integer == 1;
-    const RedisReply& previous = replies[2 * i + 1];
-    if (previous.is_error()) throw StoreUnavailable("claim: " + previous.text);
-    if (previous.is_nil()) {
-      checks[i].claim = ClaimOutcome::claimed;
-    } else if (previous.text.rfind("r", 0) == 0) {  // a retry coming back: claim it again
-      checks[i].claim = ClaimOutcome::claimed;
-      follow_up.push_back({"SET", keys_.done(entry.partition, entry.action.action_id), "c", "EX", record_ttl()});
-    } else if (previous.text == "c") {  // claimed by an attempt that stopped before handing it over: never sent
-      checks[i].claim = ClaimOutcome::claimed;
-    } else if (previous.text.rfind("p", 0) == 0) {  // handed to a connector, no result: it may have been sent
-      checks[i].claim = ClaimOutcome::claimed_again;
-      follow_up.push_back(
-          {"HINCRBY", keys_.stats(entry.partition, entry.action.workflow), "dispatch_reclaimed", "1"});
-    } else {
-      checks[i].claim = ClaimOutcome::already_done;
+  std::size_t next = 0;
+  if (!emails.empty()) {
+    const RedisReply& flags = replies[next++];
+    if (flags.is_error()) throw StoreUnavailable("SMISMEMBER: " + flags.text);
+    for (std::size_t k = 0; k < emails.size() && k < flags.elements.size(); ++k) {
+      checks[emails[k]].suppressed = flags.elements[k].integer == 1;
     }
   }
-  if (!follow_up.empty()) checked(follow_up);
+  std::map<std::pair<int, std::string>, long> reclaimed;
+  for (const auto& [key, members] : groups) {
+    const RedisReply& records = replies[next++];
+    if (records.is_error()) throw StoreUnavailable("HMGET: " + records.text);
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      const std::string& record = k < records.elements.size() ? records.elements[k].text : std::string();
+      const OutboxEntry& entry = entries[members[k]];
+      ClaimOutcome& claim = checks[members[k]].claim;
+      if (record.empty() || record[0] == 'r' || record[0] == 'c') {
+        claim = ClaimOutcome::claimed;  // never handed over, or a retry coming back
+      } else if (record[0] == 'p') {    // handed to a connector, no result: it may have been sent
+        claim = ClaimOutcome::claimed_again;
+        ++reclaimed[{entry.partition, entry.action.workflow}];
+      } else {
+        claim = ClaimOutcome::already_done;
+      }
+    }
+  }
+  std::vector<Command> counts;
+  for (const auto& [where, n] : reclaimed) {
+    counts.push_back({"HINCRBY", keys_.stats(where.first, where.second), "dispatch_reclaimed", std::to_string(n)});
+  }
+  if (!counts.empty()) checked(counts);
   return checks;
 }
 
 void RedisStore::mark_sending(const std::vector<const OutboxEntry*>& entries) {
   std::vector<Command> commands;
-  commands.reserve(entries.size());
-  for (const OutboxEntry* entry : entries) {
-    commands.push_back({"SET", keys_.done(entry->partition, entry->action.action_id), "p", "EX", record_ttl()});
+  for (const auto& [key, members] : by_record_key(entries, [&](const OutboxEntry* e) { return record_key(*e); })) {
+    Command mark{"HSET", key};
+    for (std::size_t i : members) mark.insert(mark.end(), {entries[i]->action.action_id, "p"});
+    commands.push_back(std::move(mark));
+    commands.push_back(record_expiry(*entries[members.front()]));
   }
   if (!commands.empty()) checked(commands);
 }
 
+namespace {
+// What one partition's share of a batch of results writes, in one MULTI: the records, the acknowledgements, the
+// counters summed, the dead letters and the raised events.
+struct PartitionResults {
+  std::map<std::string, Command> records;  // by record hash
+  std::vector<Command> expiries;
+  Command ack;
+  std::map<std::pair<std::string, std::string>, long> counts;  // (workflow, field) -> increment
+  std::vector<Command> appends;                                // dead letters, raised events
+};
+}  // namespace
+
 void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
-  std::vector<Command> commands;
-  commands.reserve(records.size() * 6);
+  std::map<int, PartitionResults> by_partition;
+  std::vector<Command> outside;  // global keys, outside the partition's slot
+  Command suppress{"SADD", keys_.suppress("email")};
   for (const auto& record : records) {
     const OutboxEntry& entry = *record.entry;
     const int p = entry.partition;
-    commands.push_back({"MULTI"});
-    commands.push_back({"SET", keys_.done(p, entry.action.action_id),
-                        fmt::format("{}:{}", outcome_letter(record.outcome), record.detail), "EX", record_ttl()});
-    commands.push_back({"XACK", keys_.outbox(p), dispatch_group, entry.stream_id});
-    commands.push_back({"HINCRBY", keys_.stats(p, entry.action.workflow),
-                        fmt::format("step:{}:{}", entry.action.step, outcome_name(record.outcome)), "1"});
+    PartitionResults& results = by_partition[p];
+    if (results.ack.empty()) results.ack = {"XACK", keys_.outbox(p), dispatch_group};
+    results.ack.push_back(entry.stream_id);
+    const std::string key = record_key(entry);
+    auto [it, added] = results.records.try_emplace(key, Command{"HSET", key});
+    if (added) results.expiries.push_back(record_expiry(entry));
+    it->second.insert(it->second.end(), {entry.action.action_id,
+                                         fmt::format("{}:{}", outcome_letter(record.outcome), record.detail)});
+    ++results.counts[{entry.action.workflow, fmt::format("step:{}:{}", entry.action.step,
+                                                         outcome_name(record.outcome))}];
     if (record.outcome == DispatchOutcome::failed) {
       Command dead{"XADD", keys_.outbox_dead(p), "*"};
       auto fields = outbox_fields(entry.action, entry.attempt);
       dead.insert(dead.end(), fields.begin(), fields.end());
       dead.insert(dead.end(), {"reason", record.detail});
-      commands.push_back(dead);
+      results.appends.push_back(std::move(dead));
     }
     // The outcome comes back to the lead as an event (docs/events.md), through the partition's inbox: same slot,
     // same transaction, so it is raised exactly when the result is recorded.
     if (auto raised = raised_event(record)) {
       Command add{"XADD", keys_.inbox(p), "*"};
       for (const char* field : {"type", "lead", "at", "props"}) add.insert(add.end(), {field, raised->at(field)});
-      commands.push_back(std::move(add));
+      results.appends.push_back(std::move(add));
     }
-    commands.push_back({"EXEC"});
     if (record.outcome == DispatchOutcome::sent && record.remember_lead) {
-      commands.push_back({"SET", keys_.action_lead(entry.action.action_id), entry.action.lead, "EX", "604800"});
+      outside.push_back({"SET", keys_.action_lead(entry.action.action_id), entry.action.lead, "EX", "604800"});
     }
     if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) {
-      // Global set by address, outside the partition's slot: read by the dispatcher.
-      commands.push_back({"SADD", keys_.suppress("email"), text::address_key(entry.action.to)});
+      suppress.push_back(text::address_key(entry.action.to));  // read by the dispatcher for every lead
     }
   }
+  std::vector<Command> commands;
+  for (auto& [p, results] : by_partition) {
+    commands.push_back({"MULTI"});
+    for (auto& [key, command] : results.records) commands.push_back(std::move(command));
+    for (auto& command : results.expiries) commands.push_back(std::move(command));
+    commands.push_back(std::move(results.ack));
+    for (const auto& [counter, n] : results.counts) {
+      commands.push_back({"HINCRBY", keys_.stats(p, counter.first), counter.second, std::to_string(n)});
+    }
+    for (auto& command : results.appends) commands.push_back(std::move(command));
+    commands.push_back({"EXEC"});
+  }
+  for (auto& command : outside) commands.push_back(std::move(command));
+  if (suppress.size() > 2) commands.push_back(std::move(suppress));
   // Transient errors (OOM...) throw in checked(), and the whole batch is recorded again later. Any other error in
   // a record (queued in MULTI, or inside EXEC's replies) means a result was not stored: that must not pass
   // silently, since the action would be sent again after a restart.
@@ -814,13 +902,13 @@ void RedisStore::defer(const OutboxEntry& entry, TimePoint due, const std::strin
 
 void RedisStore::reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat) {
   const int p = entry.partition;
-  const std::string ttl =
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.dispatch_record_ttl).count());
   nlohmann::json member = outbox_fields(entry.action, next_attempt);
   checked(std::vector<Command>{
       {"MULTI"},
-      {"ZADD", keys_.retries(p), std::to_string(to_unix_ms(due)), member.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
-      {"SET", keys_.done(p, entry.action.action_id), fmt::format("r:{}", entry.attempt), "EX", ttl},
+      {"ZADD", keys_.retries(p), std::to_string(to_unix_ms(due)),
+       member.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
+      {"HSET", record_key(entry), entry.action.action_id, fmt::format("r:{}", entry.attempt)},
+      record_expiry(entry),
       {"XACK", keys_.outbox(p), dispatch_group, entry.stream_id},
       {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:{}", entry.action.step, stat), "1"},
       {"EXEC"}});

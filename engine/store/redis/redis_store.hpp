@@ -80,7 +80,8 @@ class RedisStore final : public Store {
   int reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle);
   void append_commit_block(const CommitRequest& request, std::vector<std::string>& keys,
                            std::vector<std::string>& args);
-  std::string record_ttl() const;
+  std::string record_key(const OutboxEntry& entry) const;
+  Command record_expiry(const OutboxEntry& entry) const;
   RedisReply checked(const Command& command);
   std::vector<RedisReply> checked(const std::vector<Command>& commands);
 
