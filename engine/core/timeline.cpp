@@ -1,6 +1,7 @@
 #include "engine/core/timeline.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -10,12 +11,32 @@
 
 namespace nurture::engine {
 
+bool timeline_before(const TimelineEntry& a, const TimelineEntry& b) {
+  if (a.at != b.at) return a.at < b.at;
+  if (a.lead.empty() != b.lead.empty()) return a.lead.empty();
+  return a.lead < b.lead;
+}
+
+// Lines are large and a simulation writes hundreds of thousands, mostly in time order already: then only the
+// lines of one instant are sorted among themselves; otherwise positions are sorted and each line moved once.
 void sort_timeline(std::vector<TimelineEntry>& timeline) {
-  std::stable_sort(timeline.begin(), timeline.end(), [](const TimelineEntry& a, const TimelineEntry& b) {
-    if (a.at != b.at) return a.at < b.at;
-    if (a.lead.empty() != b.lead.empty()) return a.lead.empty();
-    return a.lead < b.lead;
-  });
+  const auto by_time = [](const TimelineEntry& a, const TimelineEntry& b) { return a.at < b.at; };
+  if (std::is_sorted(timeline.begin(), timeline.end(), by_time)) {
+    for (auto from = timeline.begin(); from != timeline.end();) {
+      auto to = std::find_if(from, timeline.end(), [&](const TimelineEntry& e) { return e.at != from->at; });
+      if (!std::is_sorted(from, to, timeline_before)) std::stable_sort(from, to, timeline_before);
+      from = to;
+    }
+    return;
+  }
+  std::vector<std::uint32_t> order(timeline.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return timeline_before(timeline[a], timeline[b]); });
+  std::vector<TimelineEntry> sorted;
+  sorted.reserve(timeline.size());
+  for (std::uint32_t i : order) sorted.push_back(std::move(timeline[i]));
+  timeline = std::move(sorted);
 }
 
 nlohmann::ordered_json timeline_json(const TimelineEntry& e) {

@@ -3,6 +3,7 @@
 // interpreter as the daemon, on the memory store: only the store and the clock differ.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,23 +31,25 @@ struct SimulationOptions {
 
 class Simulation {
  public:
-  explicit Simulation(const workflows::Campaign& campaign);
+  // `threads`: how many leads' shares run at once (0: one per core). Leads never affect each other in a
+  // simulation, so the timeline is the same whatever the number.
+  explicit Simulation(const workflows::Campaign& campaign, unsigned threads = 0);
+  ~Simulation();
 
   // Runs the events (in `at` order; the input order among equal times) and every timer they lead to. At one
   // instant, timers due then fire before events at that instant.
   std::vector<TimelineEntry> run(std::vector<Event> events, const SimulationOptions& options);
 
-  const std::map<std::string, LeadSnapshot>& leads() const { return store_.leads(); }
+  std::map<std::string, LeadSnapshot> leads() const;
   // Every action the run planned (what the daemon would have put in its outbox).
-  std::vector<PlannedAction> actions() const { return store_.outbox_actions(); }
+  std::vector<PlannedAction> actions() const;
 
  private:
-  template <typename Decide>
-  void apply(const std::string& lead, TimePoint at, Decide decide, std::vector<TimelineEntry>& timeline);
+  class Share;  // some of the leads: their clock, store and interpreter
 
-  VirtualClock clock_{TimePoint{}};
-  memory::MemoryStore store_;
-  Interpreter interpreter_;
+  const workflows::Campaign& campaign_;
+  unsigned threads_;
+  std::vector<std::unique_ptr<Share>> shares_;
 };
 
 }  // namespace nurture::engine

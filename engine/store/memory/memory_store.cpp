@@ -166,7 +166,17 @@ std::vector<CommitOutcome> MemoryStore::commit_many(const std::vector<CommitRequ
   return outcomes;
 }
 
-CommitOutcome MemoryStore::commit_one(const CommitRequest& request) {
+CommitOutcome MemoryStore::commit(const LeadSnapshot& before, Transition&& transition) {
+  return commit_one(CommitRequest{&before, &transition, "", ""}, &transition);
+}
+
+const LeadSnapshot* MemoryStore::stored_lead(const std::string& lead) const {
+  auto it = leads_.find(lead);
+  return it == leads_.end() ? nullptr : &it->second;
+}
+
+// `movable`: the request's transition, when its parts may be moved rather than copied.
+CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* movable) {
   const LeadSnapshot& before = *request.before;
   const Transition& t = *request.transition;
   static const LeadSnapshot never_stored;
@@ -184,17 +194,20 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request) {
   }
   if (current.version != t.expected_version) return CommitOutcome::conflict;
 
-  LeadSnapshot after = t.lead;
+  // `before` may be the stored lead itself (stored_lead()): everything needed from it is read before it is replaced.
+  const std::string id = before.id;
+  LeadSnapshot after = movable ? std::move(movable->lead) : t.lead;
   after.version = before.version + 1;
   if (!request.stream_id.empty()) (request.from_inbox ? after.last_inbox_id : after.last_stream_id) = request.stream_id;
-  leads_[before.id] = std::move(after);
+  leads_[id] = std::move(after);
   if (!request.event_id.empty()) seen_until_[request.event_id] = now + options_.event_dedupe;
-  const auto p = static_cast<std::size_t>(partition_of(before.id, options_.partitions));
+  const auto p = static_cast<std::size_t>(partition_of(id, options_.partitions));
   for (const auto& [timer, due] : t.timers_to_add) timers_[p].add(timer.member(), to_unix_ms(due));
   for (const auto& timer : t.timers_to_remove) timers_[p].remove(timer.member());
-  for (const auto& action : t.actions) {
-    const StreamId id = next_id();
-    outboxes_[p].entries.emplace(id, OutboxEntry{static_cast<int>(p), id_text(id), action, 1});
+  for (std::size_t a = 0; a < t.actions.size(); ++a) {
+    const StreamId stream_id = next_id();
+    outboxes_[p].entries.emplace(stream_id, OutboxEntry{static_cast<int>(p), id_text(stream_id),
+                                                        movable ? std::move(movable->actions[a]) : t.actions[a], 1});
   }
   for (const auto& counter : t.counters) ++counters_[counter.workflow][counter.field];
   return CommitOutcome::committed;

@@ -56,6 +56,10 @@ class MemoryStore final : public Store {
   CommitOutcome commit(const LeadSnapshot& before, const Transition& transition, const std::string& stream_id,
                        const std::string& event_id) override;
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
+  // For a caller that owns the only copy (the simulation): the lead as stored, without a copy (null: never
+  // stored), and a commit that moves the transition's parts in. `before` may be what stored_lead() returned.
+  const LeadSnapshot* stored_lead(const std::string& lead) const;
+  CommitOutcome commit(const LeadSnapshot& before, Transition&& transition);
 
   PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) override;
   std::string workflow_version(const std::string& id, int version) override;
@@ -112,7 +116,7 @@ class MemoryStore final : public Store {
   static std::optional<StreamId> parse_id(const std::string& text);
   Stream<StreamFields>& event_stream(const StreamEntry& entry);
   std::vector<StreamEntry> read_pending_events(int count);
-  CommitOutcome commit_one(const CommitRequest& request);
+  CommitOutcome commit_one(const CommitRequest& request, Transition* movable = nullptr);
   void record_one(const DispatchRecord& record);
   void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat);
 

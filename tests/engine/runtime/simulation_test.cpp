@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "engine/runtime/simulation.hpp"
 #include "tests/support/fixtures.hpp"
@@ -95,4 +97,77 @@ TEST_CASE("timeline lines print their fields in the documented order, and sort l
   std::vector<TimelineEntry> timeline{stage, post};
   sort_timeline(timeline);
   CHECK(timeline[0].kind == "post");
+}
+
+TEST_CASE("a simulation spread over threads writes the same timeline, actions and leads as one thread") {
+  TempDir dir;
+  nurture::testing::write_campaign(dir.path(), {config,
+                                                {{"nurture", R"(workflow: nurture
+trigger: { event: lead.created }
+exit_when:
+  - event: purchase.completed
+    goal: converted
+steps:
+  - id: first
+    email: { template: t }
+  - wait: 1d
+  - branch:
+      - if: { event: email.clicked, step: first }
+        goto: clicked
+      - else: quiet
+  - id: clicked
+    email: { template: t }
+    goto: later
+  - id: quiet
+    split:
+      - { weight: 50, goto: later }
+      - { weight: 50, goto: nudge }
+  - id: nudge
+    email: { template: t }
+  - id: later
+    wait: 2d
+  - id: last
+    email: { template: t }
+)"}},
+                                                {{"t", nurture::testing::email_template("s", "hello")}}});
+  const auto campaign = nurture::testing::load_campaign_or_fail(dir.path());
+  std::vector<Event> events;
+  const TimePoint t0 = *parse_rfc3339("2026-03-02T08:00:00Z");
+  for (int i = 0; i < 900; ++i) {
+    Event created;
+    created.type = "lead.created";
+    created.lead = "lead-" + std::to_string(i);
+    created.at = t0 + std::chrono::minutes(i % 7);  // many leads at one instant: the order among them matters
+    created.attrs = {{"email", "l" + std::to_string(i) + "@example.com"}};
+    events.push_back(created);
+    if (i % 3 == 0) {
+      Event click{"email.clicked", created.lead, created.at + std::chrono::hours(3)};
+      click.props = {{"workflow", "nurture"}, {"step", "first"}};
+      events.push_back(click);
+    }
+    if (i % 11 == 0) events.push_back(Event{"purchase.completed", created.lead, created.at + std::chrono::hours(30)});
+  }
+  auto run = [&](unsigned threads) {
+    Simulation simulation(campaign, threads);
+    std::string lines;
+    for (const auto& line : simulation.run(events, {})) lines += timeline_json(line).dump() + "\n";
+    std::set<std::string> actions;
+    for (const auto& action : simulation.actions()) actions.insert(action.action_id);
+    std::map<std::string, std::string> leads;
+    for (const auto& [id, lead] : simulation.leads()) {
+      for (const auto& [workflow, enrollment] : lead.enrollments) leads[id] += enrollment.pack();
+    }
+    return std::make_tuple(lines, actions, leads);
+  };
+  const auto one = run(1);
+  CHECK(std::get<0>(one).size() > 10000);
+  CHECK(std::get<1>(one).size() > 1000);
+  CHECK(std::get<2>(one).size() == 900);
+  for (unsigned threads : {2U, 3U}) {
+    CAPTURE(threads);
+    const auto spread = run(threads);
+    CHECK(std::get<0>(spread) == std::get<0>(one));
+    CHECK(std::get<1>(spread) == std::get<1>(one));
+    CHECK(std::get<2>(spread) == std::get<2>(one));
+  }
 }
