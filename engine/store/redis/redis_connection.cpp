@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <memory>
+
 namespace nurture::engine::redis {
 
 struct RedisConnection::Impl {
@@ -37,35 +40,66 @@ std::string RedisReply::describe() const {
 
 namespace {
 
-RedisReply copy_reply(const redisReply* reply) {
-  RedisReply out;
-  switch (reply->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::string;
-      out.text.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::status;
-      out.text.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::error;
-      out.text.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::integer;
-      out.integer = reply->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::array;
-      out.elements.reserve(reply->elements);
-      for (size_t i = 0; i < reply->elements; ++i) out.elements.push_back(copy_reply(reply->element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::nil;
+// hiredis's reader builds our replies directly (its object functions), instead of its own tree that would then be
+// copied: a reply is parsed once and every string allocated once. A child is built in place in its parent's
+// elements, sized when the array was read, so its address is stable; only the root is allocated on its own (and
+// freed by hiredis only when a reply breaks off mid-way).
+RedisReply* reply_slot(const redisReadTask* task) {
+  if (task->parent) {
+    auto* parent = static_cast<RedisReply*>(task->parent->obj);
+    return &parent->elements[static_cast<std::size_t>(task->idx)];
   }
-  return out;
+  return new RedisReply();
 }
+
+void* create_string(const redisReadTask* task, char* text, size_t length) noexcept {
+  try {
+    RedisReply* reply = reply_slot(task);
+    reply->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::error
+                  : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::status
+                                                     : RedisReply::Type::string;
+    reply->text.assign(text, length);
+    return reply;
+  } catch (const std::bad_alloc&) {
+    return nullptr;  // hiredis reports it as out of memory
+  }
+}
+
+void* create_array(const redisReadTask* task, int elements) noexcept {
+  try {
+    RedisReply* reply = reply_slot(task);
+    reply->type = RedisReply::Type::array;
+    reply->elements.resize(static_cast<std::size_t>(std::max(elements, 0)));
+    return reply;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+void* create_integer(const redisReadTask* task, long long value) noexcept {
+  try {
+    RedisReply* reply = reply_slot(task);
+    reply->type = RedisReply::Type::integer;
+    reply->integer = value;
+    return reply;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+void* create_nil(const redisReadTask* task) noexcept {
+  try {
+    RedisReply* reply = reply_slot(task);
+    reply->type = RedisReply::Type::nil;
+    return reply;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+void free_reply(void* reply) noexcept { delete static_cast<RedisReply*>(reply); }
+
+redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer, create_nil, free_reply};
 
 RedisReply io_error(const char* what) { return {RedisReply::Type::io_error, 0, what ? what : "connection lost", {}}; }
 
@@ -153,11 +187,10 @@ bool RedisConnection::reconnect() {
   const timeval command_timeout{static_cast<time_t>(impl_->timeout.count() / 1000),
                                 static_cast<suseconds_t>((impl_->timeout.count() % 1000) * 1000)};
   if (redisSetTimeout(impl_->context, command_timeout) != REDIS_OK) return false;
+  impl_->context->reader->fn = &reply_functions;
   if (impl_->db != 0) {
-    auto* reply = static_cast<redisReply*>(redisCommand(impl_->context, "SELECT %d", impl_->db));
-    bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-    if (reply) freeReplyObject(reply);
-    return ok;
+    const RedisReply selected = pipeline({{"SELECT", std::to_string(impl_->db)}}).front();
+    return !selected.is_error();
   }
   return true;
 }
@@ -180,8 +213,8 @@ std::vector<RedisReply> RedisConnection::pipeline(const std::vector<Command>& co
       while (replies.size() < commands.size()) replies.push_back(failure);
       return replies;
     }
-    replies.push_back(copy_reply(static_cast<redisReply*>(raw)));
-    freeReplyObject(raw);
+    std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
+    replies.push_back(std::move(*reply));
   }
   return replies;
 }

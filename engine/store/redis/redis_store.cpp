@@ -139,21 +139,22 @@ std::vector<std::string> outbox_fields(const PlannedAction& a, int attempt) {
   return fields;
 }
 
-StreamFields field_map(const RedisReply& flat) {
+// The strings are moved out of the reply: it is read once.
+StreamFields field_map(RedisReply& flat) {
   StreamFields fields;
   for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
-    fields[flat.elements[i].text] = flat.elements[i + 1].text;
+    fields.emplace(std::move(flat.elements[i].text), std::move(flat.elements[i + 1].text));
   }
   return fields;
 }
 
 // XREADGROUP reply: [[stream, [[id, [f, v, ...]], ...]], ...]; entries deleted meanwhile have nil fields.
 template <typename Visit>
-void for_each_stream_entry(const RedisReply& reply, Visit visit) {
+void for_each_stream_entry(RedisReply& reply, Visit visit) {
   if (reply.type != RedisReply::Type::array) return;
-  for (const auto& stream : reply.elements) {
+  for (auto& stream : reply.elements) {
     if (stream.elements.size() != 2) continue;
-    for (const auto& entry : stream.elements[1].elements) {
+    for (auto& entry : stream.elements[1].elements) {
       if (entry.elements.size() != 2) continue;
       visit(stream.elements[0].text, entry.elements[0].text, entry.elements[1]);
     }
@@ -233,8 +234,8 @@ std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::millise
     RedisReply reply = checked(command);
     if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
     std::vector<StreamEntry> entries;
-    for_each_stream_entry(reply, [&](const std::string& stream, const std::string& id, const RedisReply& fields) {
-      entries.push_back({id, field_map(fields), stream, stream != keys_.events()});
+    for_each_stream_entry(reply, [&](const std::string& stream, std::string& id, RedisReply& fields) {
+      entries.push_back({std::move(id), field_map(fields), stream, stream != keys_.events()});
     });
     return entries;
   };
@@ -286,10 +287,10 @@ std::vector<StreamEntry> RedisStore::read_pending_once(int count, bool isolated,
   }
   std::vector<StreamEntry> entries;
   std::vector<Command> gone;
-  const auto found = checked(reads);
+  auto found = checked(reads);
   for (std::size_t i = 0; i < found.size(); ++i) {
-    const RedisReply* entry = nullptr;
-    for (const auto& e : found[i].elements) {
+    RedisReply* entry = nullptr;
+    for (auto& e : found[i].elements) {
       if (e.elements.size() == 2 && e.elements[0].text == pending[i].id) entry = &e;
     }
     if (!entry) {
@@ -366,14 +367,14 @@ std::vector<LeadSnapshot> RedisStore::load_leads(const std::vector<std::string>&
   for (const auto& lead : leads) {
     commands.push_back({"HGETALL", keys_.lead(partition_of(lead, options_.partitions), lead)});
   }
-  const auto replies = checked(commands);
+  auto replies = checked(commands);
   std::vector<LeadSnapshot> snapshots;
   snapshots.reserve(leads.size());
   for (std::size_t i = 0; i < leads.size(); ++i) {
     FieldMap fields;
-    const auto& reply = replies[i];
+    auto& reply = replies[i];
     for (std::size_t j = 0; j + 1 < reply.elements.size(); j += 2) {
-      fields[reply.elements[j].text] = reply.elements[j + 1].text;
+      fields[std::move(reply.elements[j].text)] = std::move(reply.elements[j + 1].text);
     }
     snapshots.push_back(unpack_lead(leads[i], fields));
   }
@@ -675,24 +676,24 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
   if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
 
   std::vector<OutboxEntry> entries;
-  for_each_stream_entry(reply, [&](const std::string& stream, const std::string& id, const RedisReply& flat) {
+  for_each_stream_entry(reply, [&](const std::string& stream, std::string& id, RedisReply& flat) {
     StreamFields f = field_map(flat);
     OutboxEntry entry;
-    entry.stream_id = id;
+    entry.stream_id = std::move(id);
     for (int p = 0; p < options_.partitions; ++p) {
       if (keys_.outbox(p) == stream) entry.partition = p;
     }
-    entry.action.action_id = f["aid"];
-    entry.action.lead = f["lead"];
-    entry.action.workflow = f["wf"];
+    entry.action.action_id = std::move(f["aid"]);
+    entry.action.lead = std::move(f["lead"]);
+    entry.action.workflow = std::move(f["wf"]);
     entry.action.version = f["v"].empty() ? 1 : std::stoi(f["v"]);
-    entry.action.step = f["step"];
-    entry.action.kind = f["kind"];
-    entry.action.template_name = f["tpl"];
-    entry.action.connector = f["conn"];
-    entry.action.to = f["to"];
-    entry.action.note = f["note"];
-    entry.action.lead_data = f["ld"];
+    entry.action.step = std::move(f["step"]);
+    entry.action.kind = std::move(f["kind"]);
+    entry.action.template_name = std::move(f["tpl"]);
+    entry.action.connector = std::move(f["conn"]);
+    entry.action.to = std::move(f["to"]);
+    entry.action.note = std::move(f["note"]);
+    entry.action.lead_data = std::move(f["ld"]);
     entry.attempt = f["attempt"].empty() ? 1 : std::stoi(f["attempt"]);
     entries.push_back(std::move(entry));
   });
