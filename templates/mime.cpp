@@ -30,16 +30,6 @@ bool is_printable_ascii(std::string_view text) {
 }
 
 // Normalises line ends to CRLF.
-std::string crlf(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 32);
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r') continue;
-    if (text[i] == '\n') out += "\r\n";
-    else out += text[i];
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -82,38 +72,50 @@ std::string format_mailbox(const Mailbox& mailbox) {
   return name + " <" + mailbox.address + ">";
 }
 
+// Line breaks become CRLF (a lone CR is dropped), lines are soft-broken before 76 characters, and what is not
+// plain printable ASCII is =XX: trailing white space, "=", and a "." starting a line (never a lone "." line in SMTP
+// DATA). One pass, no copy of the input; this runs for both parts of every email sent.
 std::string quoted_printable(std::string_view text) {
   static const char hex[] = "0123456789ABCDEF";
-  const std::string input = crlf(text);
   std::string out;
-  out.reserve(input.size() + input.size() / 8);
+  out.reserve(text.size() + text.size() / 8 + 16);
   std::size_t line_length = 0;
-  auto emit = [&](std::string_view piece) {
-    if (line_length + piece.size() > 75) {  // room for the soft break's "="
-      out += "=\r\n";
+  auto make_room = [&](std::size_t width) {
+    if (line_length + width > 75) {  // room for the soft break's "="
+      out.append("=\r\n", 3);
       line_length = 0;
     }
-    out += piece;
-    line_length += piece.size();
   };
-  for (std::size_t i = 0; i < input.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(input[i]);
-    if (c == '\r' && i + 1 < input.size() && input[i + 1] == '\n') {
-      out += "\r\n";
+  const std::size_t size = text.size();
+  for (std::size_t i = 0; i < size; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\r') continue;
+    if (c == '\n') {
+      out.append("\r\n", 2);
       line_length = 0;
-      ++i;
       continue;
     }
-    const bool line_ends_next = i + 1 == input.size() || input[i + 1] == '\r';
-    const bool trailing_space = (c == ' ' || c == '\t') && line_ends_next;
-    const bool leading_dot = c == '.' && line_length == 0;  // never a lone "." line in SMTP DATA
-    if ((c >= 33 && c <= 126 && c != '=' && !leading_dot) || ((c == ' ' || c == '\t') && !trailing_space)) {
-      const char plain[1] = {static_cast<char>(c)};
-      emit(std::string_view(plain, 1));
-    } else {
-      const char encoded[3] = {'=', hex[c >> 4], hex[c & 0x0f]};
-      emit(std::string_view(encoded, 3));
+    const bool plain = c >= 33 && c <= 126 && c != '=' && !(c == '.' && line_length == 0);
+    if (plain) {
+      make_room(1);
+      out.push_back(static_cast<char>(c));
+      ++line_length;
+      continue;
     }
+    if (c == ' ' || c == '\t') {
+      std::size_t next = i + 1;
+      while (next < size && text[next] == '\r') ++next;
+      if (next < size && text[next] != '\n') {  // not at the end of a line: stays as it is
+        make_room(1);
+        out.push_back(static_cast<char>(c));
+        ++line_length;
+        continue;
+      }
+    }
+    make_room(3);
+    const char encoded[3] = {'=', hex[c >> 4], hex[c & 0x0f]};
+    out.append(encoded, 3);
+    line_length += 3;
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #include "engine/core/event.hpp"
 
+
 #include <algorithm>
+#include <cstdio>
 
 #include <date/date.h>
 #include <fmt/format.h>
@@ -72,8 +74,18 @@ tl::expected<TimePoint, std::string> parse_rfc3339(const std::string& text) {
                                     text::to_valid_utf8(text::truncate_utf8(text, 64))));
 }
 
+// By hand rather than date::format, which goes through a stream: every email and raised event prints a time.
 std::string format_rfc3339(TimePoint time) {
-  return date::format("%FT%TZ", std::chrono::time_point_cast<std::chrono::seconds>(time));
+  const auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(time);
+  const auto day = date::floor<date::days>(seconds);
+  const date::year_month_day ymd{day};
+  const date::hh_mm_ss<std::chrono::seconds> clock{seconds - day};
+  char text[32];
+  const int length = std::snprintf(text, sizeof(text), "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                                   static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
+                                   static_cast<int>(clock.seconds().count()));
+  return std::string(text, static_cast<std::size_t>(std::max(length, 0)));
 }
 
 namespace {

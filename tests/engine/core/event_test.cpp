@@ -20,6 +20,9 @@ TEST_CASE("a well-formed stream entry parses, with `at` from the entry id when a
 TEST_CASE("RFC 3339 times parse with Z, fractions and offsets") {
   CHECK(format_rfc3339(*parse_rfc3339("2026-03-02T08:00:00Z")) == "2026-03-02T08:00:00Z");
   CHECK(format_rfc3339(*parse_rfc3339("2026-03-02T09:00:00.250+01:00")) == "2026-03-02T08:00:00Z");
+  for (const char* text : {"1970-01-01T00:00:00Z", "2028-02-29T23:59:59Z", "2199-12-31T23:59:59Z"}) {
+    CHECK(format_rfc3339(*parse_rfc3339(text)) == text);  // epoch, a leap day, the last second accepted
+  }
   CHECK_FALSE(parse_rfc3339("yesterday"));
   CHECK_FALSE(parse_rfc3339("2026-03-02"));
 }
