@@ -76,12 +76,9 @@ void check_references(const Campaign& campaign, const std::vector<Workflow>& wor
 // `set`, scoring, wait_until, `to:`). A template variable `lead.X` outside them is likely a typo or an attribute no
 // producer sends: a warning, since producers may still send it.
 void collect_condition_attributes(const Condition& condition, std::set<std::string>& names) {
-  for (const auto& term : condition.terms) {
+  for_each_term(condition, [&](const ConditionTerm& term) {
     if (const auto* attr = std::get_if<AttrTest>(&term)) names.insert(attr->name);
-    else if (const auto* all = std::get_if<AllOf>(&term)) for (const auto& c : all->items) collect_condition_attributes(c, names);
-    else if (const auto* any = std::get_if<AnyOf>(&term)) for (const auto& c : any->items) collect_condition_attributes(c, names);
-    else if (const auto* negated = std::get_if<NotOf>(&term)) collect_condition_attributes(*negated->item, names);
-  }
+  });
 }
 
 std::set<std::string> known_attributes(const Campaign& campaign) {
@@ -107,6 +104,7 @@ std::set<std::string> known_attributes(const Campaign& campaign) {
     if (!rule.attr.empty()) names.insert(rule.attr);
   }
   for (const auto& stage : campaign.scoring.stages) collect_condition_attributes(stage.condition, names);
+  for (const auto& segment : campaign.segments) collect_condition_attributes(segment.condition, names);
   return names;
 }
 
@@ -218,6 +216,14 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
       result.diagnostics.insert(result.diagnostics.end(), scoring.error().begin(), scoring.error().end());
     }
   }
+  if (fs::exists(campaign.dir / "segments.yaml")) {
+    auto segments = load_segments(campaign.dir / "segments.yaml", "segments.yaml");
+    if (segments) {
+      campaign.segments = std::move(*segments);
+    } else {
+      result.diagnostics.insert(result.diagnostics.end(), segments.error().begin(), segments.error().end());
+    }
+  }
 
   std::vector<fs::path> files;
   if (fs::is_directory(campaign.dir / "workflows")) {
@@ -256,6 +262,7 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
             [](const Workflow& a, const Workflow& b) { return a.id < b.id; });
   check_references(campaign, campaign.workflows, result.diagnostics);
   check_references(campaign, with_errors, result.diagnostics);
+  check_segment_references(campaign, campaign.workflows, result.diagnostics);
   check_template_variables(campaign, result.diagnostics);
   std::vector<Workflow> all = campaign.workflows;
   all.insert(all.end(), with_errors.begin(), with_errors.end());

@@ -20,10 +20,12 @@ struct Campaign {
   Config config;
   std::vector<Workflow> workflows;  // sorted by id
   Scoring scoring;                  // scoring.yaml; empty without one
+  std::vector<Segment> segments;    // segments.yaml, sorted by name; empty without one
   std::filesystem::path templates_dir;
   std::string config_file_shown = "nurture.yaml";  // as diagnostics name it
 
   const Workflow* workflow(std::string_view id) const;
+  const Segment* segment(std::string_view name) const;
 };
 
 // Parses one workflow file. `shown_name` is what diagnostics call the file (e.g. `workflows/welcome.yaml`).
@@ -42,6 +44,16 @@ Workflow parse_workflow_text(const std::string& text, const std::string& shown_n
 
 // Parses scoring.yaml.
 tl::expected<Scoring, Diagnostics> load_scoring(const std::filesystem::path& path, const std::string& shown_name);
+
+// Parses segments.yaml: `NAME: condition` for each segment. Names a segment refers to are checked by
+// load_campaign, which knows them all.
+tl::expected<std::vector<Segment>, Diagnostics> load_segments(const std::filesystem::path& path,
+                                                              const std::string& shown_name);
+
+// `segment:` references in the segments themselves, scoring stages and `workflows`: the names exist, and no
+// segment contains itself.
+void check_segment_references(const Campaign& campaign, const std::vector<Workflow>& workflows,
+                              Diagnostics& diagnostics);
 
 // Parses nurture.yaml.
 tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path, const std::string& shown_name);

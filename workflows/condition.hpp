@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nurture/error.hpp"
 #include "workflows/duration.hpp"
 
 namespace nurture::workflows {
@@ -49,6 +50,12 @@ struct TagTest {
   std::string tag;
 };
 
+// `segment: NAME`: the lead is in the segment of segments.yaml named so (its condition holds now).
+struct SegmentTest {
+  std::string name;
+  SourceLocation where;  // the loader checks the name against segments.yaml, and says where
+};
+
 // `event: T` with its modifiers: true if the lead's history has such an event.
 struct EventTest {
   std::string type;
@@ -70,10 +77,32 @@ struct NotOf {
   std::shared_ptr<const Condition> item;
 };
 
-using ConditionTerm = std::variant<AttrTest, ScoreTest, StageTest, TagTest, EventTest, AllOf, AnyOf, NotOf>;
+using ConditionTerm =
+    std::variant<AttrTest, ScoreTest, StageTest, TagTest, SegmentTest, EventTest, AllOf, AnyOf, NotOf>;
 
 struct Condition {
   std::vector<ConditionTerm> terms;  // all must hold; none: always true
 };
+
+// A named condition of segments.yaml.
+struct Segment {
+  std::string name;  // [a-z0-9_-]+
+  Condition condition;
+};
+
+// Calls `visit` for every term of `condition`, those inside all/any/not too (not into segments it names).
+template <typename Visit>
+void for_each_term(const Condition& condition, Visit&& visit) {
+  for (const auto& term : condition.terms) {
+    visit(term);
+    if (const auto* all = std::get_if<AllOf>(&term)) {
+      for (const auto& c : all->items) for_each_term(c, visit);
+    } else if (const auto* any = std::get_if<AnyOf>(&term)) {
+      for (const auto& c : any->items) for_each_term(c, visit);
+    } else if (const auto* negated = std::get_if<NotOf>(&term)) {
+      for_each_term(*negated->item, visit);
+    }
+  }
+}
 
 }  // namespace nurture::workflows

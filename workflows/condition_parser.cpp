@@ -3,6 +3,8 @@
 
 #include "workflows/condition_parser.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace nurture::workflows {
@@ -11,8 +13,8 @@ namespace {
 
 const std::vector<std::string> operators = {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte",
                                             "contains", "matches", "exists"};
-const std::vector<std::string> condition_keys = {"attr.NAME", "score", "stage", "tag", "event", "within", "step",
-                                                 "where", "count", "all", "any", "not"};
+const std::vector<std::string> condition_keys = {"attr.NAME", "score", "stage", "tag", "segment", "event", "within",
+                                                 "step", "where", "count", "all", "any", "not"};
 
 Comparison::Op op_named(const std::string& name) {
   static const std::map<std::string, Comparison::Op> ops = {
@@ -309,6 +311,13 @@ bool add_event_part(YamlContext& context, const std::string& key, const YAML::No
 
 }  // namespace
 
+bool is_segment_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
 std::optional<Condition> parse_condition(YamlContext& context, const YAML::Node& node) {
   if (!node.IsMap() || node.size() == 0) {
     context.error(node, "a condition must be a map of tests", "e.g. `{ attr.plan: pro }` or `{ score: { gte: 50 } }`");
@@ -328,9 +337,14 @@ std::optional<Condition> parse_condition(YamlContext& context, const YAML::Node&
       context.error(entry.first, fmt::format("`{}` qualifies an `event:` test", key), "add `event: TYPE` to this map");
       ok = false;
     } else if (key == "segment") {
-      context.error(entry.first, "`segment` conditions are not supported by this version of nurture yet",
-                    "write the segment's condition here for now");
-      ok = false;
+      const std::string name = entry.second.IsScalar() ? entry.second.as<std::string>("") : "";
+      if (!is_segment_name(name)) {
+        context.error(entry.second, "`segment` names a segment of segments.yaml",
+                      "lower-case letters, digits, `_` and `-`, e.g. `segment: engaged_30d`");
+        ok = false;
+      } else {
+        condition.terms.push_back(SegmentTest{name, context.where(entry.second)});
+      }
     } else {
       const std::string suggestion = closest_match(key, condition_keys);
       context.error(entry.first, fmt::format("unknown condition \"{}\"", key),

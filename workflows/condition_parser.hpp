@@ -23,6 +23,8 @@ std::optional<nlohmann::json> yaml_to_json(YamlContext& context, const YAML::Nod
 std::optional<Comparison> parse_comparison(YamlContext& context, const YAML::Node& node, const std::string& what);
 std::vector<PropTest> parse_where(YamlContext& context, const YAML::Node& node);
 std::optional<Condition> parse_condition(YamlContext& context, const YAML::Node& node);
+// [a-z0-9_-]+, at most 64 characters.
+bool is_segment_name(const std::string& name);
 // `(?i)` in front means case-insensitive (std::regex has no inline flags); nullptr and an error when invalid.
 std::shared_ptr<const std::regex> compile_regex(YamlContext& context, const YAML::Node& node,
                                                 const std::string& pattern);

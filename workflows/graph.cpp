@@ -24,6 +24,7 @@ std::string term_text(const ConditionTerm& term) {
     std::string operator()(const AttrTest& t) const { return comparison_text("attr." + t.name, t.comparison); }
     std::string operator()(const ScoreTest& t) const { return comparison_text("score", t.comparison); }
     std::string operator()(const StageTest& t) const { return "stage " + t.stage; }
+    std::string operator()(const SegmentTest& t) const { return "in segment " + t.name; }
     std::string operator()(const TagTest& t) const { return "tag " + t.tag; }
     std::string operator()(const EventTest& t) const {
       std::string text = "event " + t.type;

@@ -161,4 +161,18 @@ struct Workflow {
   std::vector<std::size_t> successors(std::size_t index) const;
 };
 
+// Calls `visit` for every condition of the workflow: its trigger's `when`, exit rules, branch cases.
+template <typename Visit>
+void for_each_condition(const Workflow& workflow, Visit&& visit) {
+  if (workflow.trigger.when) visit(*workflow.trigger.when);
+  for (const auto& rule : workflow.exit_when) {
+    if (rule.condition) visit(*rule.condition);
+  }
+  for (const auto& step : workflow.steps) {
+    if (const auto* branch = std::get_if<BranchStep>(&step.action)) {
+      for (const auto& c : branch->cases) visit(c.condition);
+    }
+  }
+}
+
 }  // namespace nurture::workflows

@@ -57,6 +57,7 @@ ordered_json definitions() {
   ordered_json condition = strict_object({{"score", ref("comparison")},
                                           {"stage", {{"type", "string"}}},
                                           {"tag", {{"type", "string"}}},
+                                          {"segment", {{"type", "string"}, {"pattern", "^[a-z0-9_-]{1,64}$"}}},
                                           {"event", ref("eventType")},
                                           {"within", ref("duration")},
                                           {"step", ref("identifier")},

@@ -72,6 +72,7 @@ std::string prop_text(const nlohmann::json& props, const char* name) {
 struct ConditionContext {
   const LeadSnapshot& lead;
   TimePoint now;
+  const wf::Campaign& campaign;  // its segments, for `segment:` tests
   const wf::Workflow* workflow = nullptr;
   const Enrollment* enrollment = nullptr;
 };
@@ -116,6 +117,11 @@ bool term_holds(const wf::ConditionTerm& term, const ConditionContext& context) 
     bool operator()(const wf::ScoreTest& t) const { return t.comparison.holds(context.lead.score); }
     bool operator()(const wf::StageTest& t) const { return context.lead.stage == t.stage; }
     bool operator()(const wf::TagTest& t) const { return context.lead.tags.count(t.tag) > 0; }
+    // A segment's condition holds for the lead now; it is the lead's, not a workflow's (no `step:` applies).
+    bool operator()(const wf::SegmentTest& t) const {
+      const wf::Segment* segment = context.campaign.segment(t.name);
+      return segment && holds(segment->condition, {context.lead, context.now, context.campaign});
+    }
     bool operator()(const wf::EventTest& t) const { return event_test_holds(t, context); }
     bool operator()(const wf::AllOf& t) const {
       return std::all_of(t.items.begin(), t.items.end(), [&](const wf::Condition& c) { return holds(c, context); });
@@ -161,6 +167,10 @@ class Run {
 
   void process_timer(const TimerRef& timer) {
     out_.timers_to_remove.push_back(timer);
+    if (timer.workflow == segments_timer_workflow) {
+      lead().segments_check_ms = 0;  // fired; update_segments() looks again and arms the next one
+      return;
+    }
     auto it = lead().enrollments.find(timer.workflow);
     if (it == lead().enrollments.end() || it->second.seq != timer.seq || !it->second.active()) {
       return;  // stale: removing it is all there is to do
@@ -314,7 +324,7 @@ class Run {
   void move_stage_up(bool at_once) {
     const auto& stages = campaign_.scoring.stages;
     std::optional<std::size_t> target;
-    const ConditionContext context{lead(), now_};
+    const ConditionContext context{lead(), now_, campaign_};
     for (std::size_t i = 0; i < stages.size(); ++i) {
       if (holds(stages[i].condition, context)) target = i;
     }
@@ -347,6 +357,63 @@ class Run {
     }
   }
 
+ public:
+  // Membership of every segment, after everything else this transition did. Entering or leaving raises
+  // `segment.entered` / `segment.left` (props.segment), processed at once like any event, which may in turn change
+  // what holds (a workflow it starts sets an attribute, say): a few rounds, then it settles on the next change.
+  void update_segments() {
+    if (campaign_.segments.empty() && lead().segments.empty() && lead().segments_check_ms == 0) return;
+    for (int round = 0; round < 4; ++round) {
+      std::vector<Event> changes;
+      for (const auto& segment : campaign_.segments) {
+        const bool in = holds(segment.condition, {lead(), now_, campaign_});
+        if (in == (lead().segments.count(segment.name) > 0)) continue;
+        if (in) lead().segments.insert(segment.name);
+        else lead().segments.erase(segment.name);
+        Event change;
+        change.type = in ? "segment.entered" : "segment.left";
+        change.lead = lead().id;
+        change.at = now_;
+        change.props = {{"segment", segment.name}};
+        changes.push_back(std::move(change));
+      }
+      // A segment no longer defined is forgotten without an event: nothing can listen for it any more.
+      std::erase_if(lead().segments, [&](const std::string& name) { return !campaign_.segment(name); });
+      if (changes.empty()) break;
+      for (const auto& change : changes) process_event(change);
+    }
+    arm_segment_check();
+  }
+
+  // The next instant a `within` window of some segment's condition drops one of the lead's events: membership may
+  // change then with no event at all, so a timer looks again.
+  void arm_segment_check() {
+    const std::int64_t now_ms = to_unix_ms(now_);
+    std::optional<std::int64_t> next;
+    for (const auto& segment : campaign_.segments) {
+      wf::for_each_term(segment.condition, [&](const wf::ConditionTerm& term) {
+        const auto* test = std::get_if<wf::EventTest>(&term);
+        if (!test || !test->within) return;
+        for (const auto& entry : lead().history) {
+          // It counts up to and including at + within (event_test_holds), so it is gone 1 ms later.
+          const std::int64_t expires = entry.at_ms + test->within->count() + 1;
+          if (entry.type == test->type && expires > now_ms && (!next || expires < *next)) next = expires;
+        }
+      });
+    }
+    const TimerRef timer{lead().id, segments_timer_workflow, 0};
+    if (next.value_or(0) == lead().segments_check_ms) return;
+    if (next) {
+      std::erase_if(out_.timers_to_remove, [&](const TimerRef& t) { return t.member() == timer.member(); });
+      out_.timers_to_add.push_back({timer, from_unix_ms(*next)});  // one per lead: moves an earlier one
+    } else {
+      out_.timers_to_remove.push_back(timer);
+    }
+    lead().segments_check_ms = next.value_or(0);
+  }
+
+ private:
+
   void drain_raised_events() {
     while (!raised_.empty()) {
       Event event = std::move(raised_.front());
@@ -364,7 +431,7 @@ class Run {
       for (const auto& rule : workflow->exit_when) {
         const bool by_event = !rule.event.empty() && rule.event == event.type;
         const bool by_condition =
-            rule.condition && holds(*rule.condition, {lead(), now_, workflow, &enrollment});
+            rule.condition && holds(*rule.condition, {lead(), now_, campaign_, workflow, &enrollment});
         if (by_event || by_condition) {
           exit(*workflow, enrollment, rule.goal);
           break;
@@ -420,7 +487,7 @@ class Run {
         }
         number = previous.number + 1;
       }
-      if (workflow.trigger.when && !holds(*workflow.trigger.when, {lead(), now_, &workflow, nullptr})) continue;
+      if (workflow.trigger.when && !holds(*workflow.trigger.when, {lead(), now_, campaign_, &workflow, nullptr})) continue;
       Enrollment enrollment;
       enrollment.version = interpreter_.versions().current(workflow.id);
       enrollment.number = number;
@@ -517,7 +584,7 @@ class Run {
 
   bool exits_before_step(const wf::Workflow& workflow, Enrollment& enrollment) {
     for (const auto& rule : workflow.exit_when) {
-      if (rule.condition && holds(*rule.condition, {lead(), now_, &workflow, &enrollment})) {
+      if (rule.condition && holds(*rule.condition, {lead(), now_, campaign_, &workflow, &enrollment})) {
         exit(workflow, enrollment, rule.goal);
         return true;
       }
@@ -600,7 +667,7 @@ class Run {
     }
     if (const auto* branch = std::get_if<wf::BranchStep>(&step.action)) {
       for (const auto& branch_case : branch->cases) {
-        if (holds(branch_case.condition, {lead(), now_, &workflow, &enrollment})) return go_to(branch_case.target);
+        if (holds(branch_case.condition, {lead(), now_, campaign_, &workflow, &enrollment})) return go_to(branch_case.target);
       }
       if (!branch->else_target.empty()) return go_to(branch->else_target);
       return fall_through();
@@ -754,6 +821,7 @@ Interpreter::Interpreter(const wf::Campaign& campaign, WorkflowVersions versions
     }
   }
   for (const auto& stage : campaign.scoring.stages) collect_remembered(stage.condition, remembered_);
+  for (const auto& segment : campaign.segments) collect_remembered(segment.condition, remembered_);
 
   relevant_types_ = {"lead.unsubscribed", "email.bounced", "email.complained", "email.opened", "email.clicked",
                      "lead.stage_changed", "lead.handed_off"};
@@ -783,12 +851,14 @@ bool Interpreter::listens_to(const std::string& type) const {
 Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const {
   Run run(*this, lead, now);
   run.process_event(event);
+  run.update_segments();
   return run.finish();
 }
 
 Transition Interpreter::fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const {
   Run run(*this, lead, now);
   run.process_timer(timer);
+  run.update_segments();
   return run.finish();
 }
 

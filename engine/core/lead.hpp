@@ -69,6 +69,8 @@ struct LeadSnapshot {
   std::map<std::string, Enrollment> enrollments;  // by workflow id
   std::string last_stream_id;                     // last front-door entry applied to this lead
   std::string last_inbox_id;                      // last entry of its partition's inbox applied to it
+  std::set<std::string> segments;                 // the segments (segments.yaml) it was in after its last change
+  std::int64_t segments_check_ms = 0;             // when a `within` window in a segment next expires for it; 0: never
 };
 
 }  // namespace nurture::engine

@@ -15,6 +15,10 @@ namespace nurture::engine {
 
 // A durable wait: the enrollment (lead, workflow) at sequence `seq` is due. A timer whose seq no longer matches
 // the enrollment is stale and fires as a no-op.
+// The timer of a lead's segment membership (a `within` window expiring), in the place of a workflow id: no
+// workflow id can start with `~`.
+inline constexpr const char* segments_timer_workflow = "~segments";
+
 struct TimerRef {
   std::string lead;
   std::string workflow;

@@ -1,5 +1,7 @@
 #include "engine/store/redis/lead_fields.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "text/utf8.hpp"
@@ -43,6 +45,8 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
     fields["h"] = history.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!lead.segments.empty()) fields["sg"] = to_json(lead.segments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (lead.segments_check_ms != 0) fields["sgt"] = std::to_string(lead.segments_check_ms);
   if (!lead.recent_sends_ms.empty()) fields["fc"] = nlohmann::json(lead.recent_sends_ms).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return fields;
 }
@@ -76,6 +80,10 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
       lead.suppressed = set_from(value);
     } else if (field == "ar") {
       lead.attr_rules_scored = set_from(value);
+    } else if (field == "sg") {
+      lead.segments = set_from(value);
+    } else if (field == "sgt") {
+      lead.segments_check_ms = std::atoll(value.c_str());
     } else if (field == "h") {
       auto parsed = nlohmann::json::parse(value, nullptr, false);
       if (!parsed.is_array()) continue;
