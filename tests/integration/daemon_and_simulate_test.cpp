@@ -73,6 +73,14 @@ steps:
     set: { tag: nurtured, stage: nurtured }
 )";
 
+// A segment's `within` expiring (a timer of the lead's own) starts a workflow through segment.left.
+const char* winback_yaml = R"(workflow: winback
+trigger: { event: segment.left, when: { not: { segment: engaged } } }
+steps:
+  - id: miss_you
+    email: { template: t }
+)";
+
 }  // namespace
 
 TEST_CASE("the daemon's path on Redis and simulate make the same decisions for the same events") {
@@ -87,7 +95,7 @@ connectors:
   outbox: { type: file, dir: ./outbox }
   crm: { type: file, dir: ./crm }
 )",
-       {{"nurture", workflow_yaml}},
+       {{"nurture", workflow_yaml}, {"winback", winback_yaml}},
        {{"t", nurture::testing::email_template("Hi {{lead.email}}", "<p>x</p>")}, {"p", "Post for {{lead.id}}"}}});
   nurture::testing::write_file(dir / "campaign/scoring.yaml", R"(rules:
   - { event: page.viewed, where: { prop.path: "/pricing" }, points: 10 }
@@ -98,6 +106,9 @@ stages:
   mql: { score: { gte: 15 } }
   nurtured: { tag: nurtured }
 )");
+  nurture::testing::write_file(dir / "campaign/segments.yaml", R"(engaged: { event: email.clicked, within: 3d }
+pricing: { any: [ { stage: mql }, { event: page.viewed, where: { prop.path: "/pricing" } } ] }
+)");
   const auto campaign = nurture::testing::load_campaign_or_fail(dir / "campaign");
   auto events = read_event_lines(events_jsonl, "events");
   REQUIRE(events);
@@ -107,6 +118,10 @@ stages:
   std::set<std::string> simulated;
   for (const auto& action : simulation.actions()) simulated.insert(action.action_id);
   REQUIRE(simulated.size() >= 6);
+  bool won_back = false;  // L1 clicked on day 2 and left `engaged` three days later
+  for (const auto& line : timeline) won_back = won_back || (line.workflow == "winback" && line.kind == "action");
+  CHECK(won_back);
+  CHECK(simulation.leads().at("L2").segments == std::set<std::string>{"pricing"});
   // The frequency cap decided something: some email was skipped for it, in both paths alike.
   bool capped = false;
   for (const auto& line : timeline) capped = capped || line.reason == "frequency_cap";
@@ -154,6 +169,8 @@ stages:
     CHECK(stored.suppressed == lead.suppressed);
     CHECK(stored.score == doctest::Approx(lead.score));
     CHECK(stored.recent_sends_ms == lead.recent_sends_ms);
+    CHECK(stored.segments == lead.segments);
+    CHECK(stored.segments_check_ms == lead.segments_check_ms);
     for (const auto& [workflow, enrollment] : lead.enrollments) {
       CHECK(stored.enrollments.at(workflow).pack() == enrollment.pack());
     }
