@@ -45,4 +45,16 @@ Expected<std::optional<CsvRecord>> CsvReader::next() {
   return record;
 }
 
+std::string csv_field(std::string_view value) {
+  std::string text(value);
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos) text.insert(0, "'");
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
 }  // namespace nurture::text

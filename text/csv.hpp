@@ -1,6 +1,6 @@
 #pragma once
 // RFC 4180 CSV: fields separated by commas, optionally in double quotes (with "" for a quote), records by CRLF or
-// LF; a quoted field may span lines. For `nurture import`.
+// LF; a quoted field may span lines. For `nurture import`, and the exports.
 
 #include <optional>
 #include <string>
@@ -27,5 +27,9 @@ class CsvReader {
   int line_ = 0;
   int next_line_ = 1;
 };
+
+// One field as written: quoted when it holds a comma, quote or line break. A field that a spreadsheet would take
+// for a formula (it starts with =, +, -, @, a tab or CR; lead data is anybody's input) gets a leading `'`.
+std::string csv_field(std::string_view value);
 
 }  // namespace nurture::text

@@ -220,6 +220,8 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
     auto segments = load_segments(campaign.dir / "segments.yaml", "segments.yaml");
     if (segments) {
       campaign.segments = std::move(*segments);
+      std::ifstream file(campaign.dir / "segments.yaml", std::ios::binary);
+      campaign.segments_source.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     } else {
       result.diagnostics.insert(result.diagnostics.end(), segments.error().begin(), segments.error().end());
     }

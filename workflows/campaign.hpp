@@ -21,6 +21,7 @@ struct Campaign {
   std::vector<Workflow> workflows;  // sorted by id
   Scoring scoring;                  // scoring.yaml; empty without one
   std::vector<Segment> segments;    // segments.yaml, sorted by name; empty without one
+  std::string segments_source;      // its text: what the stored leads' membership was computed against
   std::filesystem::path templates_dir;
   std::string config_file_shown = "nurture.yaml";  // as diagnostics name it
 

@@ -17,6 +17,7 @@
 #include "engine/cli/command.hpp"
 #include "engine/runtime/engine.hpp"
 #include "engine/runtime/pinned_versions.hpp"
+#include "engine/runtime/segment_evaluation.hpp"
 #include "engine/http/status_server.hpp"
 #include "engine/http/admin_api.hpp"
 #include "engine/http/tracking_endpoints.hpp"
@@ -79,7 +80,7 @@ struct Stores {
   std::string url;
   redis::RedisStoreOptions options;
   std::chrono::milliseconds timeout{};
-  std::unique_ptr<redis::RedisStore> state, dispatch, http;
+  std::unique_ptr<redis::RedisStore> state, dispatch, http, segments;
 
   // One more store on the same Redis, with its own connection; why not when Redis cannot be reached.
   Expected<std::unique_ptr<redis::RedisStore>> another() const {
@@ -105,7 +106,7 @@ tl::expected<Stores, cli::CommandError> open_stores(const DaemonOptions& daemon,
   stores.options.key_prefix = config.key_prefix;
   stores.options.partitions = config.partitions;
   stores.options.consumer = daemon.consumer.empty() ? hostname() : daemon.consumer;
-  for (auto* store : {&stores.state, &stores.dispatch, &stores.http}) {
+  for (auto* store : {&stores.state, &stores.dispatch, &stores.http, &stores.segments}) {
     auto opened = stores.another();
     if (!opened) return cli::stop(3, {opened.error().message, {}, "start Redis or pass --redis"});
     *store = std::move(*opened);
@@ -184,6 +185,42 @@ void keep_running(Metrics& metrics, const char* loop, const std::function<int(bo
   }
 }
 
+// A new or changed segments.yaml: every stored lead's membership is looked at again, beside the other loops (each
+// change is a compare-and-set commit like theirs). Done once per definition: the store remembers which it was.
+// Stopped by a stop or reload request, it starts over next time (looking again changes nothing that is current).
+void evaluate_stored_segments(Store& store, const LoadedCampaign& current, const WorkflowVersions& versions,
+                              const Clock& clock, Metrics& metrics) {
+  const std::string fingerprint = segments_fingerprint(current.campaign);
+  std::chrono::milliseconds backoff{100};
+  while (!stop_requested && !reload_requested) {
+    try {
+      if (store.read_meta("segments") == fingerprint) return;
+      spdlog::info("segments: looking at every stored lead again (segments.yaml is new or changed)");
+      const Interpreter interpreter(current.campaign, versions);
+      long reported = 0;
+      const SegmentPass pass = evaluate_segments(store, interpreter, clock, [&](const SegmentPass& so_far) {
+        if (so_far.leads - reported >= 50000) {
+          spdlog::info("segments: {} leads looked at, {} entered or left a segment", so_far.leads, so_far.changed);
+          reported = so_far.leads;
+        }
+        return !stop_requested && !reload_requested;
+      }, &metrics);
+      if (stop_requested || reload_requested) return;
+      store.write_meta("segments", fingerprint);
+      spdlog::info("segments: done, {} leads looked at, {} entered or left a segment", pass.leads, pass.changed);
+      return;
+    } catch (const StoreUnavailable& e) {
+      metrics.store_error("segments");
+      spdlog::warn("segments: {}; retrying in {} ms", e.what(), backoff.count());
+    } catch (const std::exception& e) {
+      metrics.loop_error("segments");
+      spdlog::error("segments: unexpected error: {}; retrying in {} ms", e.what(), backoff.count());
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+  }
+}
+
 // Two loops, each with its own Redis connection: lead state (ingest and timers) here, dispatch on a thread, so
 // rendering and delivery overlap with the commits that feed them. Each blocks only when it is idle, and briefly,
 // so timers stay punctual and a stop or reload request is seen within a few milliseconds. Returns when one is;
@@ -197,10 +234,12 @@ void run_engine(Stores& stores, const LoadedCampaign& current, const WorkflowVer
   std::thread dispatch_thread([&] {
     keep_running(metrics, "dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
   });
+  std::thread segments_thread([&] { evaluate_stored_segments(*stores.segments, current, versions, clock, metrics); });
   keep_running(metrics, "state", [&](bool idle) {
     return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
   });
   dispatch_thread.join();
+  segments_thread.join();
 }
 
 // SIGHUP or the admin API: validate first; on any error keep running the campaign as it was.

@@ -855,6 +855,12 @@ Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event
   return run.finish();
 }
 
+Transition Interpreter::reevaluate_segments(const LeadSnapshot& lead, TimePoint now) const {
+  Run run(*this, lead, now);
+  run.update_segments();
+  return run.finish();
+}
+
 Transition Interpreter::fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const {
   Run run(*this, lead, now);
   run.process_timer(timer);

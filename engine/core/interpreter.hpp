@@ -24,6 +24,9 @@ class Interpreter {
   Transition apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const;
   // A timer that does not match the enrollment's current seq yields a transition that only removes it.
   Transition fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const;
+  // The lead's segment membership looked at again, with no event (a new or changed segments.yaml): entering or
+  // leaving raises its events as usual.
+  Transition reevaluate_segments(const LeadSnapshot& lead, TimePoint now) const;
 
   const workflows::Campaign& campaign() const { return campaign_; }
   const WorkflowVersions& versions() const { return versions_; }

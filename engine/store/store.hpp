@@ -7,6 +7,7 @@
 // throw StoreUnavailable, and the run loop handles it in one place (back off, retry; nothing was acknowledged).
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -126,6 +127,9 @@ class Store {
   virtual LeadSnapshot load_lead(const std::string& lead) = 0;
   // Many at once (one round trip); in the order asked.
   virtual std::vector<LeadSnapshot> load_leads(const std::vector<std::string>& leads) = 0;
+  // Every stored lead, a batch of about `batch` at a time, in no particular order (a lead changed meanwhile may
+  // come as it was or as it is); `visit` returns false to stop. For tools and background passes, not the hot path.
+  virtual void scan_leads(int batch, const std::function<bool(std::vector<LeadSnapshot>&)>& visit) = 0;
   // Atomic: all of the transition or none, refused (conflict) when the lead's version is no longer `before`'s.
   // `stream_id`/`event_id` make re-applying an event a no-op.
   virtual CommitOutcome commit(const LeadSnapshot& before, const Transition& transition,
@@ -143,6 +147,11 @@ class Store {
   virtual PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) = 0;
   // The text a version pinned; empty when there is none.
   virtual std::string workflow_version(const std::string& id, int version) = 0;
+
+  // Facts about the store as a whole (`nurture:meta`), e.g. which segment definitions the leads were evaluated
+  // against; "" when unset.
+  virtual std::string read_meta(const std::string& field) = 0;
+  virtual void write_meta(const std::string& field, const std::string& value) = 0;
 
   // The funnel counters of a workflow, summed over partitions.
   virtual std::map<std::string, long> workflow_counters(const std::string& workflow) = 0;

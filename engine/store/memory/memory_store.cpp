@@ -154,6 +154,17 @@ std::vector<LeadSnapshot> MemoryStore::load_leads(const std::vector<std::string>
   return snapshots;
 }
 
+void MemoryStore::scan_leads(int batch, const std::function<bool(std::vector<LeadSnapshot>&)>& visit) {
+  std::vector<LeadSnapshot> some;
+  for (const auto& [id, lead] : leads_) {
+    some.push_back(lead);
+    if (static_cast<int>(some.size()) < std::max(batch, 1)) continue;
+    if (!visit(some)) return;
+    some.clear();
+  }
+  if (!some.empty()) visit(some);
+}
+
 CommitOutcome MemoryStore::commit(const LeadSnapshot& before, const Transition& transition,
                                   const std::string& stream_id, const std::string& event_id) {
   return commit_one(CommitRequest{&before, &transition, stream_id, event_id});

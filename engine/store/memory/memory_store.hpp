@@ -53,6 +53,9 @@ class MemoryStore final : public Store {
 
   LeadSnapshot load_lead(const std::string& lead) override;
   std::vector<LeadSnapshot> load_leads(const std::vector<std::string>& leads) override;
+  void scan_leads(int batch, const std::function<bool(std::vector<LeadSnapshot>&)>& visit) override;
+  std::string read_meta(const std::string& field) override { return meta_.count(field) ? meta_[field] : ""; }
+  void write_meta(const std::string& field, const std::string& value) override { meta_[field] = value; }
   CommitOutcome commit(const LeadSnapshot& before, const Transition& transition, const std::string& stream_id,
                        const std::string& event_id) override;
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
@@ -131,6 +134,7 @@ class MemoryStore final : public Store {
   bool outbox_replay_ = false;
 
   std::map<std::string, LeadSnapshot> leads_;
+  std::map<std::string, std::string> meta_;
   std::unordered_map<std::string, TimePoint> seen_until_;  // producer event id -> remembered until
   std::map<std::string, std::map<std::string, long>> counters_;  // workflow -> field -> count
   std::map<std::string, std::map<int, std::string>> workflows_;

@@ -381,6 +381,26 @@ std::vector<LeadSnapshot> RedisStore::load_leads(const std::vector<std::string>&
   return snapshots;
 }
 
+void RedisStore::scan_leads(int batch, const std::function<bool(std::vector<LeadSnapshot>&)>& visit) {
+  // One SCAN over the keyspace for the lead hashes of every partition (`{*}` matches any partition's tag).
+  const std::string pattern = keys_.prefix() + "{*}:lead:*";
+  std::string cursor = "0";
+  do {
+    RedisReply page = checked(Command{"SCAN", cursor, "MATCH", pattern, "COUNT", std::to_string(std::max(batch, 1))});
+    if (page.is_error() || page.elements.size() != 2) throw StoreUnavailable("SCAN: " + page.describe());
+    cursor = page.elements[0].text;
+    std::vector<std::string> ids;
+    for (const auto& key : page.elements[1].elements) {
+      const auto at = key.text.find("}:lead:");
+      if (at != std::string::npos) ids.push_back(key.text.substr(at + 7));
+    }
+    if (ids.empty()) continue;
+    std::vector<LeadSnapshot> leads = load_leads(ids);
+    std::erase_if(leads, [](const LeadSnapshot& lead) { return lead.version == 0; });  // gone since the SCAN
+    if (!leads.empty() && !visit(leads)) return;
+  } while (cursor != "0");
+}
+
 void RedisStore::append_commit_block(const CommitRequest& request, std::vector<std::string>& all_keys,
                                      std::vector<std::string>& all_args) {
   const LeadSnapshot& before = *request.before;
@@ -546,6 +566,14 @@ Store::PinnedWorkflow RedisStore::pin_workflow(const std::string& id, const std:
 
 std::string RedisStore::workflow_version(const std::string& id, int version) {
   return checked(Command{"HGET", keys_.workflow(id), std::to_string(version)}).text;
+}
+
+std::string RedisStore::read_meta(const std::string& field) {
+  return checked(Command{"HGET", keys_.meta(), field}).text;
+}
+
+void RedisStore::write_meta(const std::string& field, const std::string& value) {
+  checked(Command{"HSET", keys_.meta(), field, value});
 }
 
 std::map<std::string, long> RedisStore::workflow_counters(const std::string& workflow) {

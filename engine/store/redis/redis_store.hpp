@@ -39,6 +39,7 @@ class RedisStore final : public Store {
 
   LeadSnapshot load_lead(const std::string& lead) override;
   std::vector<LeadSnapshot> load_leads(const std::vector<std::string>& leads) override;
+  void scan_leads(int batch, const std::function<bool(std::vector<LeadSnapshot>&)>& visit) override;
   CommitOutcome commit(const LeadSnapshot& before, const Transition& transition, const std::string& stream_id,
                        const std::string& event_id) override;
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
@@ -49,6 +50,8 @@ class RedisStore final : public Store {
   int reclaim_events(std::chrono::milliseconds idle) override;
   int reclaim_outbox(std::chrono::milliseconds idle) override;
   std::map<std::string, long> workflow_counters(const std::string& workflow) override;
+  std::string read_meta(const std::string& field) override;
+  void write_meta(const std::string& field, const std::string& value) override;
   std::vector<TimerRef> due_timers(TimePoint now, int limit, const std::vector<int>& partitions = {}) override;
   std::optional<TimePoint> next_timer_due() override;
   void release_due_retries(TimePoint now, const std::vector<int>& partitions = {}) override;
