@@ -2,9 +2,9 @@
 # The welcome campaign end to end, as `./dev demo` runs it: a copy of this example with the waits shortened to
 # seconds, the daemon with its private redis-server, three sign-ups, and the emails as they arrive.
 set -euo pipefail
-NURTURE=${1:?usage: demo.sh PATH/TO/nurture}
+NURTURE=${1:?usage: demo.sh PATH/TO/nurture [WORK_DIR]}
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(dirname "$NURTURE")/../demo/welcome
+WORK=${2:-$(dirname "$NURTURE")/demo/welcome}
 rm -rf "$WORK" && mkdir -p "$WORK" && cp -r "$HERE"/nurture.yaml "$HERE"/workflows "$HERE"/templates "$WORK"/
 WORK=$(cd "$WORK" && pwd)
 # 2d -> 3s and 3d -> 4s, so the demo takes seconds; everything else is the example as it is.
