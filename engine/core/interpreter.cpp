@@ -767,7 +767,10 @@ class Run {
     action.connector = connector;
     action.to = to;
     action.note = note_text;
-    action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (interpreter_.plans_lead_data()) {
+      action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
+          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
     out_.actions.push_back(std::move(action));
     TimelineEntry line;
     line.workflow = workflow.id;

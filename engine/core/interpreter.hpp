@@ -35,6 +35,10 @@ class Interpreter {
   bool is_relevant(const Event& event) const;
   // Whether anything in the campaign looks at events of this type (an event without attributes).
   bool listens_to(const std::string& type) const;
+  // Whether planned actions carry the lead's data for rendering (PlannedAction::lead_data). Only a run that
+  // dispatches needs it; simulate, which renders nothing, turns it off and saves a JSON copy per action.
+  void plan_lead_data(bool on) { plan_lead_data_ = on; }
+  bool plans_lead_data() const { return plan_lead_data_; }
   // Event types some condition looks back at, with the props those conditions name.
   const std::map<std::string, std::set<std::string>>& remembered_events() const { return remembered_; }
 
@@ -43,6 +47,7 @@ class Interpreter {
   WorkflowVersions versions_;
   std::map<std::string, std::set<std::string>> remembered_;
   std::set<std::string> relevant_types_;
+  bool plan_lead_data_ = true;
 };
 
 }  // namespace nurture::engine

@@ -44,7 +44,9 @@ Expected<std::vector<Event>> read_event_lines(const std::string& text, const std
 class Simulation::Share {
  public:
   explicit Share(const workflows::Campaign& campaign)
-      : store_(clock_, memory::MemoryStoreOptions{1, "simulation", std::chrono::hours(24)}), interpreter_(campaign) {}
+      : store_(clock_, memory::MemoryStoreOptions{1, "simulation", std::chrono::hours(24)}), interpreter_(campaign) {
+    interpreter_.plan_lead_data(false);  // nothing is rendered
+  }
 
   // The events (in `at` order) of this share's leads, and every timer they lead to; the timeline sorted.
   std::vector<TimelineEntry> run(const std::vector<const Event*>& events, TimePoint start, TimePoint until) {
@@ -158,7 +160,7 @@ std::vector<TimelineEntry> Simulation::run(std::vector<Event> events, const Simu
 
 std::map<std::string, LeadSnapshot> Simulation::leads() const {
   std::map<std::string, LeadSnapshot> all;
-  for (const auto& share : shares_) all.insert(share->store().leads().begin(), share->store().leads().end());
+  for (const auto& share : shares_) all.merge(share->store().leads());
   return all;
 }
 

@@ -210,7 +210,8 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* 
   LeadSnapshot after = movable ? std::move(movable->lead) : t.lead;
   after.version = before.version + 1;
   if (!request.stream_id.empty()) (request.from_inbox ? after.last_inbox_id : after.last_stream_id) = request.stream_id;
-  leads_[id] = std::move(after);
+  if (stored != leads_.end()) stored->second = std::move(after);  // no insert since the find: still valid
+  else leads_.emplace(id, std::move(after));
   if (!request.event_id.empty()) seen_until_[request.event_id] = now + options_.event_dedupe;
   const auto p = static_cast<std::size_t>(partition_of(id, options_.partitions));
   for (const auto& [timer, due] : t.timers_to_add) timers_[p].add(timer.member(), to_unix_ms(due));

@@ -91,7 +91,8 @@ class MemoryStore final : public Store {
   void defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
 
   // What a test or the simulation looks at afterwards (Redis has its keys for that).
-  const std::map<std::string, LeadSnapshot>& leads() const { return leads_; }
+  // Every stored lead, by id (a copy, in order: for tests and simulate's callers).
+  std::map<std::string, LeadSnapshot> leads() const { return {leads_.begin(), leads_.end()}; }
   const std::vector<DeadLetter>& dead_events() const { return dead_events_; }
   const std::vector<DeadLetter>& dead_actions() const { return dead_actions_; }
   // Every entry still in the outbox streams, acknowledged or not, in partition then id order.
@@ -133,7 +134,7 @@ class MemoryStore final : public Store {
   Replay events_replay_ = Replay::none;
   bool outbox_replay_ = false;
 
-  std::map<std::string, LeadSnapshot> leads_;
+  std::unordered_map<std::string, LeadSnapshot> leads_;
   std::map<std::string, std::string> meta_;
   std::unordered_map<std::string, TimePoint> seen_until_;  // producer event id -> remembered until
   std::map<std::string, std::map<std::string, long>> counters_;  // workflow -> field -> count
