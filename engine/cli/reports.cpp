@@ -1,4 +1,4 @@
-// Commands that read what happened: report (the funnel per workflow), lead show.
+// Commands that read what happened: report (the funnel per workflow), lead show, lead list.
 
 #include <fstream>
 #include <iostream>
@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/cli/command.hpp"
+#include "engine/core/interpreter.hpp"
 #include "engine/runtime/report.hpp"
 #include "workflows/campaign.hpp"
 
@@ -93,6 +94,82 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
   return 0;
 }
 
+struct LeadFilter {
+  std::string workflow, step, stage, segment;
+  int limit = 50;
+  bool json = false;
+};
+
+// `nurture lead list`: the leads that pass every filter given, by id. Reads every stored lead (a SCAN): a tool for
+// people, not for the hot path.
+int lead_list(const LeadFilter& filter, const StoreFlags& flags) {
+  auto opened = open_cli_store(flags.redis, flags.config);
+  if (!opened) return say(opened.error());
+  if (!filter.step.empty() && filter.workflow.empty()) {
+    return say(CommandError{{workflows::Diagnostic(Error{"--step needs --workflow", {}, "e.g. --workflow welcome --step tips"})}, 2});
+  }
+  std::optional<workflows::CampaignLoad> load;
+  std::optional<engine::Interpreter> interpreter;
+  if (!filter.segment.empty()) {  // membership now, as `segment show` computes it
+    if (!opened->config) return say(CommandError{{workflows::Diagnostic(Error{"--segment needs the campaign's nurture.yaml", {}, "pass --config"})}, 2});
+    load = workflows::load_campaign(opened->config->base_dir, opened->config->file);
+    if (!load->ok()) return say(CommandError{load->diagnostics, 1});
+    if (!load->campaign.segment(filter.segment)) {
+      return say(CommandError{{workflows::Diagnostic(Error{fmt::format("no segment \"{}\"", filter.segment), {"segments.yaml"}, "see `nurture segment list`"})}, 1});
+    }
+    interpreter.emplace(load->campaign);
+  }
+  engine::StepNames steps(*opened->store);
+  const engine::TimePoint now = engine::RealClock().now();
+  std::vector<nlohmann::ordered_json> found;
+  try {
+    opened->store->scan_leads(1000, [&](std::vector<engine::LeadSnapshot>& leads) {
+      for (const auto& lead : leads) {
+        if (!filter.stage.empty() && lead.stage != filter.stage) continue;
+        if (!filter.workflow.empty()) {
+          auto it = lead.enrollments.find(filter.workflow);
+          if (it == lead.enrollments.end() || !it->second.active()) continue;
+          if (!filter.step.empty() && steps.of(filter.workflow, it->second) != filter.step) continue;
+        }
+        if (interpreter && !interpreter->reevaluate_segments(lead, now).lead.segments.count(filter.segment)) continue;
+        nlohmann::ordered_json row;
+        row["lead"] = lead.id;
+        row["email"] = lead.attrs.value("email", nlohmann::json(nullptr));
+        row["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
+        row["score"] = std::lround(lead.score);
+        row["workflows"] = nlohmann::ordered_json::object();
+        for (const auto& [workflow, e] : lead.enrollments) {
+          if (e.active()) row["workflows"][workflow] = steps.of(workflow, e);
+        }
+        found.push_back(std::move(row));
+      }
+      return true;
+    });
+  } catch (const engine::StoreUnavailable& e) {
+    return say(CommandError{{workflows::Diagnostic(Error{e.what()})}, 3});
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a["lead"] < b["lead"]; });
+  const std::size_t shown = std::min(found.size(), static_cast<std::size_t>(std::max(filter.limit, 0)));
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto& row = found[i];
+    if (filter.json) {
+      std::cout << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      continue;
+    }
+    std::string at;
+    for (const auto& [workflow, step] : row["workflows"].items()) {
+      at += fmt::format("{}{}@{}", at.empty() ? "" : " ", workflow, step.get<std::string>());
+    }
+    std::cout << fmt::format("{:<24} {:<32} {:<10} {:>5}  {}\n", row["lead"].get<std::string>(),
+                             row["email"].is_string() ? row["email"].get<std::string>() : "-",
+                             row["stage"].is_string() ? row["stage"].get<std::string>() : "-",
+                             row["score"].get<long>(), at);
+  }
+  std::cerr << fmt::format("{} lead(s) match{}\n", found.size(),
+                           shown < found.size() ? fmt::format(", the first {} shown (--limit)", shown) : "");
+  return 0;
+}
+
 }  // namespace
 
 Command add_report(CLI::App& app) {
@@ -128,7 +205,19 @@ Command add_lead(CLI::App& app) {
   show->add_option("lead", flags->lead, "lead id")->required();
   show->add_flag("--json", flags->json, "print JSON");
   add_store_options(show, flags->store);
-  return {command, [flags] { return lead_show(flags->lead, flags->json, flags->store.redis, flags->store.config); }};
+  auto filter = std::make_shared<LeadFilter>();
+  auto* list = command->add_subcommand("list", "the leads that match every filter given, by id");
+  list->add_option("--workflow", filter->workflow, "active in this workflow");
+  list->add_option("--step", filter->step, "at this step of --workflow");
+  list->add_option("--stage", filter->stage, "at this stage");
+  list->add_option("--segment", filter->segment, "in this segment now");
+  list->add_option("--limit", filter->limit, "print at most this many")->capture_default_str();
+  list->add_flag("--json", filter->json, "print one JSON object per lead");
+  add_store_options(list, flags->store);
+  return {command, [flags, filter, list] {
+            return *list ? lead_list(*filter, flags->store)
+                         : lead_show(flags->lead, flags->json, flags->store.redis, flags->store.config);
+          }};
 }
 
 }  // namespace nurture::cli

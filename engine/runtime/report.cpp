@@ -137,15 +137,21 @@ std::string report_html(const std::vector<WorkflowReport>& report, const std::st
 }
 
 
-nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store) {
-  // Step ids come from the version the enrollment is pinned to, as stored.
-  auto step_name = [&](const std::string& workflow, const Enrollment& e) -> std::string {
+std::string StepNames::of(const std::string& workflow, const Enrollment& enrollment) {
+  auto [it, added] = steps_.try_emplace({workflow, enrollment.version});
+  if (added) {
     workflows::Diagnostics ignored;
-    const auto parsed = workflows::parse_workflow_text(store.workflow_version(workflow, e.version), workflow,
+    const auto parsed = workflows::parse_workflow_text(store_.workflow_version(workflow, enrollment.version), workflow,
                                                        "default", ignored);
-    if (e.step < parsed.steps.size()) return parsed.steps[e.step].id;
-    return fmt::format("#{}", e.step + 1);
-  };
+    for (const auto& step : parsed.steps) it->second.push_back(step.id);
+  }
+  if (enrollment.step < it->second.size()) return it->second[enrollment.step];
+  return fmt::format("#{}", enrollment.step + 1);
+}
+
+nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store) {
+  StepNames steps(store);
+  auto step_name = [&](const std::string& workflow, const Enrollment& e) { return steps.of(workflow, e); };
   auto status_name = [](EnrollmentStatus status) {
     switch (status) {
       case EnrollmentStatus::waiting: return "waiting";
@@ -163,6 +169,7 @@ nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store)
   out["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
   out["tags"] = lead.tags;
   out["suppressed"] = lead.suppressed;
+  out["segments"] = lead.segments;
   out["enrollments"] = nlohmann::ordered_json::array();
   for (const auto& [workflow, e] : lead.enrollments) {
     out["enrollments"].push_back({{"workflow", workflow},

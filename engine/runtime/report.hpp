@@ -41,4 +41,16 @@ std::string report_html(const std::vector<WorkflowReport>& report, const std::st
 // suppression, enrollments (status and step id from the version each is pinned to) and remembered events.
 nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store);
 
+// The id of the step an enrollment is at, from the workflow version it is pinned to as stored (`#N` when that
+// version has no such step); each version is read once.
+class StepNames {
+ public:
+  explicit StepNames(Store& store) : store_(store) {}
+  std::string of(const std::string& workflow, const Enrollment& enrollment);
+
+ private:
+  Store& store_;
+  std::map<std::pair<std::string, int>, std::vector<std::string>> steps_;
+};
+
 }  // namespace nurture::engine

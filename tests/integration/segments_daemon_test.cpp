@@ -29,7 +29,7 @@ void wait_for_log(const fs::path& log, const std::string& what, std::size_t time
 
 }  // namespace
 
-TEST_CASE("a segment added by a reload takes in the stored leads, starts a workflow, and is shown and exported") {
+TEST_CASE("a segment added by a reload takes in the stored leads, starts a workflow, and is shown, exported and listed") {
   DaemonCampaign c("auto", 6);
   auto daemon = c.start();
   {
@@ -76,5 +76,22 @@ steps:
   CHECK(run_command({NURTURE_BINARY, "segment", "show", "nobody", "--config", (c.campaign / "nurture.yaml").string()},
                     out, c.campaign) == 1);
   CHECK(read_file(out).find("no segment \"nobody\"") != std::string::npos);
+
+  // lead list filters by segment (now), workflow, stage; lead show tells the segments a lead is in.
+  const std::string config = (c.campaign / "nurture.yaml").string();
+  REQUIRE(run_command({NURTURE_BINARY, "lead", "list", "--segment", "pros", "--config", config}, out, c.campaign) == 0);
+  const std::string listed = "\n" + read_file(out);  // the count comes on stderr, the leads on stdout
+  CHECK(listed.find("\nL1 ") < listed.find("\nL3 "));
+  CHECK(listed.find("\nL3 ") < listed.find("\nL5 "));
+  CHECK(listed.find("\nL5 ") != std::string::npos);
+  CHECK(listed.find("\nL2 ") == std::string::npos);
+  CHECK(listed.find("3 lead(s) match\n") != std::string::npos);
+  REQUIRE(run_command({NURTURE_BINARY, "lead", "list", "--limit", "2", "--config", config}, out, c.campaign) == 0);
+  CHECK(read_file(out).find("6 lead(s) match, the first 2 shown (--limit)") != std::string::npos);
+  REQUIRE(run_command({NURTURE_BINARY, "lead", "list", "--workflow", "welcome", "--config", config}, out, c.campaign) == 0);
+  CHECK(read_file(out).find("0 lead(s) match") != std::string::npos);  // the drip is over for everyone
+  CHECK(run_command({NURTURE_BINARY, "lead", "list", "--step", "tips", "--config", config}, out, c.campaign) == 2);
+  REQUIRE(run_command({NURTURE_BINARY, "lead", "show", "L1", "--json", "--config", config}, out, c.campaign) == 0);
+  CHECK(read_file(out).find("\"segments\":[\"pros\"]") != std::string::npos);
   CHECK(daemon->stop(SIGTERM) == 0);
 }
