@@ -35,6 +35,7 @@ Command add_dsn(CLI::App& app);       // dsn.cpp
 Command add_report(CLI::App& app);    // reports.cpp: report, lead show
 Command add_lead(CLI::App& app);
 Command add_segment(CLI::App& app);   // segments.cpp: segment list, segment show
+Command add_suppress(CLI::App& app);  // suppress.cpp: suppress import, export, list, remove
 
 // --config and --redis, for the commands that read or write a campaign's store.
 struct StoreFlags {

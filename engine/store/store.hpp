@@ -194,6 +194,12 @@ class Store {
   virtual bool is_suppressed(const std::string& channel, const std::string& address) = 0;
   // Bounces and complaints: the address is never sent to again on `channel`.
   virtual void suppress(const std::string& channel, const std::string& address) = 0;
+  // Operators' lists: many at once (returns how many were not suppressed before), one taken off (false when it
+  // was not on), and the whole list a batch at a time (`visit` returns false to stop). Addresses as address_key().
+  virtual long suppress_many(const std::string& channel, const std::vector<std::string>& addresses) = 0;
+  virtual bool unsuppress(const std::string& channel, const std::string& address) = 0;
+  virtual void scan_suppressed(const std::string& channel,
+                               const std::function<bool(const std::vector<std::string>&)>& visit) = 0;
   // The lead a sent email (remember_lead) went to; "" when unknown or older than a week.
   virtual std::string lead_of_action(const std::string& action_id) = 0;
   // Acknowledges the entry and puts it back `after` from now, with attempt + 1.

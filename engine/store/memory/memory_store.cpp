@@ -388,6 +388,26 @@ void MemoryStore::suppress(const std::string& channel, const std::string& addres
   if (!address.empty()) suppressed_[channel].insert(text::address_key(address));
 }
 
+long MemoryStore::suppress_many(const std::string& channel, const std::vector<std::string>& addresses) {
+  long added = 0;
+  for (const auto& address : addresses) {
+    if (!address.empty()) added += suppressed_[channel].insert(text::address_key(address)).second;
+  }
+  return added;
+}
+
+bool MemoryStore::unsuppress(const std::string& channel, const std::string& address) {
+  auto it = suppressed_.find(channel);
+  return it != suppressed_.end() && it->second.erase(text::address_key(address)) > 0;
+}
+
+void MemoryStore::scan_suppressed(const std::string& channel,
+                                  const std::function<bool(const std::vector<std::string>&)>& visit) {
+  auto it = suppressed_.find(channel);
+  if (it == suppressed_.end() || it->second.empty()) return;
+  visit(std::vector<std::string>(it->second.begin(), it->second.end()));
+}
+
 std::string MemoryStore::lead_of_action(const std::string& action_id) {
   auto it = action_leads_.find(action_id);
   return it == action_leads_.end() ? std::string() : it->second;

@@ -86,6 +86,10 @@ class MemoryStore final : public Store {
   void ack_outbox(const OutboxEntry& entry) override;
   bool is_suppressed(const std::string& channel, const std::string& address) override;
   void suppress(const std::string& channel, const std::string& address) override;
+  long suppress_many(const std::string& channel, const std::vector<std::string>& addresses) override;
+  bool unsuppress(const std::string& channel, const std::string& address) override;
+  void scan_suppressed(const std::string& channel,
+                       const std::function<bool(const std::vector<std::string>&)>& visit) override;
   std::string lead_of_action(const std::string& action_id) override;
   void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
   void defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;

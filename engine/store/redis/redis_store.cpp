@@ -917,6 +917,41 @@ void RedisStore::suppress(const std::string& channel, const std::string& address
   checked(Command{"SADD", keys_.suppress(channel), text::address_key(address)});
 }
 
+long RedisStore::suppress_many(const std::string& channel, const std::vector<std::string>& addresses) {
+  constexpr std::size_t chunk = 1000;
+  std::vector<Command> commands;
+  for (std::size_t from = 0; from < addresses.size(); from += chunk) {
+    Command add{"SADD", keys_.suppress(channel)};
+    for (std::size_t i = from; i < std::min(addresses.size(), from + chunk); ++i) {
+      if (!addresses[i].empty()) add.push_back(text::address_key(addresses[i]));
+    }
+    if (add.size() > 2) commands.push_back(std::move(add));
+  }
+  long added = 0;
+  for (const auto& reply : checked(commands)) {
+    if (reply.is_error()) throw StoreUnavailable("SADD: " + reply.text);
+    added += reply.integer;
+  }
+  return added;
+}
+
+bool RedisStore::unsuppress(const std::string& channel, const std::string& address) {
+  return checked(Command{"SREM", keys_.suppress(channel), text::address_key(address)}).integer == 1;
+}
+
+void RedisStore::scan_suppressed(const std::string& channel,
+                                 const std::function<bool(const std::vector<std::string>&)>& visit) {
+  std::string cursor = "0";
+  do {
+    RedisReply page = checked(Command{"SSCAN", keys_.suppress(channel), cursor, "COUNT", "1000"});
+    if (page.is_error() || page.elements.size() != 2) throw StoreUnavailable("SSCAN: " + page.describe());
+    cursor = page.elements[0].text;
+    std::vector<std::string> some;
+    for (auto& member : page.elements[1].elements) some.push_back(std::move(member.text));
+    if (!some.empty() && !visit(some)) return;
+  } while (cursor != "0");
+}
+
 std::string RedisStore::lead_of_action(const std::string& action_id) {
   return checked(Command{"GET", keys_.action_lead(action_id)}).text;
 }

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "engine/core/identity.hpp"
 #include "engine/store/memory/memory_store.hpp"
 #include "engine/store/redis/redis_store.hpp"
@@ -295,6 +297,48 @@ TEST_CASE_TEMPLATE("store: suppression is by address, whatever its case", F, STO
   CHECK_FALSE(f.store.is_suppressed("sms", "ana@example.com"));
   const OutboxEntry entry = enrolled(f);
   CHECK(f.store.check_and_claim({entry}).front().suppressed);
+}
+
+TEST_CASE_TEMPLATE("store: suppression lists in bulk: added once whatever the case, taken off, read back whole", F,
+                   STORES) {
+  F f;
+  CHECK(f.store.suppress_many("email", {"Ana@Example.com", "bo@example.com", "ana@example.com"}) == 2);
+  CHECK(f.store.suppress_many("email", {"BO@example.com"}) == 0);
+  CHECK(f.store.is_suppressed("email", "ana@example.com"));
+  CHECK(f.store.unsuppress("email", "ANA@example.com"));
+  CHECK_FALSE(f.store.unsuppress("email", "ana@example.com"));
+  CHECK_FALSE(f.store.is_suppressed("email", "ana@example.com"));
+  std::vector<std::string> all;
+  f.store.scan_suppressed("email", [&](const std::vector<std::string>& some) {
+    all.insert(all.end(), some.begin(), some.end());
+    return true;
+  });
+  CHECK(all == std::vector<std::string>{"bo@example.com"});
+  f.store.scan_suppressed("sms", [&](const std::vector<std::string>&) {
+    FAIL("an empty list has nothing to visit");
+    return true;
+  });
+}
+
+TEST_CASE_TEMPLATE("store: every stored lead is scanned once, in batches", F, STORES) {
+  F f;
+  for (int i = 0; i < 25; ++i) {
+    const std::string id = "L" + std::to_string(i);
+    Transition t = set_attr(empty_lead(id), "x", i);
+    REQUIRE(f.store.commit(empty_lead(id), t, "", "") == CommitOutcome::committed);
+  }
+  std::set<std::string> seen;
+  int batches = 0;
+  f.store.scan_leads(10, [&](std::vector<LeadSnapshot>& leads) {
+    ++batches;
+    for (const auto& lead : leads) CHECK(seen.insert(lead.id).second);
+    return true;
+  });
+  CHECK(seen.size() == 25);
+  CHECK(batches >= 2);
+  CHECK(f.store.read_meta("segments").empty());
+  f.store.write_meta("segments", "abc");
+  CHECK(f.store.read_meta("segments") == "abc");
 }
 
 TEST_CASE_TEMPLATE("store: a retried action comes back when due with its attempt counted, a deferred one without",
