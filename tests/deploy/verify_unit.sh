@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# examples/deploy: systemd accepts the unit (systemd-analyze verify, with the nurture binary of this build where
+# the unit expects it, and no warning at all), and the server nurture.yaml validates with the welcome campaign.
+#   tests/deploy/verify_unit.sh PATH/TO/nurture SOURCE_DIR
+set -euo pipefail
+NURTURE=$1
+SRC=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sed "s|/usr/local/bin/nurture|$NURTURE|g" "$SRC/examples/deploy/nurture.service" > "$work/nurture.service"
+output=$(systemd-analyze verify "$work/nurture.service" 2>&1) || { echo "$output"; exit 1; }
+if echo "$output" | grep -q "nurture.service"; then
+  echo "systemd-analyze warns about the unit:"; echo "$output"; exit 1
+fi
+mkdir -p "$work/etc"
+cp -r "$SRC/examples/welcome/workflows" "$SRC/examples/welcome/templates" "$work/etc/"
+cp "$SRC/examples/deploy/nurture.yaml" "$work/etc/nurture.yaml"
+"$NURTURE" validate "$work/etc"
+echo "unit verified, configuration valid"
