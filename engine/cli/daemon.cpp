@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <csignal>
 #include <functional>
 #include <thread>
@@ -37,6 +39,34 @@ std::atomic<bool> reload_requested{false};
 extern "C" void on_stop_signal(int) { stop_requested = true; }
 extern "C" void on_reload_signal(int) { reload_requested = true; }
 
+// Where a reload asked for over HTTP waits for its outcome: the main loop reloads between runs of the engine and
+// hands the outcome of each reload to everyone who asked before it began.
+class ReloadDesk {
+ public:
+  ReloadAnswer request() {
+    std::unique_lock lock(mutex_);
+    const long mine = ++requested_;
+    reload_requested = true;
+    if (!done_.wait_for(lock, std::chrono::seconds(60), [&] { return finished_ >= mine; })) {
+      return {false, {{"reload", "pending"}, {"errors", {"no outcome within 60 s; the daemon is busy or stopping"}}}};
+    }
+    return last_;
+  }
+  void finished(ReloadAnswer answer) {
+    std::lock_guard lock(mutex_);
+    finished_ = requested_;
+    last_ = std::move(answer);
+    done_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  long requested_ = 0, finished_ = 0;
+  ReloadAnswer last_;
+};
+ReloadDesk reload_desk;
+
 std::string hostname() {
   char name[256] = {0};
   if (::gethostname(name, sizeof(name) - 1) != 0 || !*name) return "engine";
@@ -54,17 +84,24 @@ struct LoadedCampaign {
   std::unique_ptr<templates::TemplateLibrary> templates;
 };
 
-std::unique_ptr<LoadedCampaign> load(const DaemonOptions& options, const sdk::Registry& registry) {
+// The campaign, or every problem found (each logged as it is found too).
+tl::expected<std::unique_ptr<LoadedCampaign>, std::vector<std::string>> load(const DaemonOptions& options,
+                                                                             const sdk::Registry& registry) {
   auto loaded = workflows::load_campaign(options.dir, options.config);
+  std::vector<std::string> errors;
   for (const auto& d : loaded.diagnostics) {
-    spdlog::log(d.severity == workflows::Severity::error ? spdlog::level::err : spdlog::level::warn, "{}",
-                d.format());
+    const bool error = d.severity == workflows::Severity::error;
+    spdlog::log(error ? spdlog::level::err : spdlog::level::warn, "{}", d.format());
+    if (error) errors.push_back(d.format());
   }
-  if (!loaded.ok()) return nullptr;
+  if (!loaded.ok()) return tl::unexpected(std::move(errors));
   auto connectors = ConnectorSet::create(loaded.campaign.config, registry);
   if (!connectors) {
-    for (const auto& d : connectors.error()) spdlog::error("{}", d.format());
-    return nullptr;
+    for (const auto& d : connectors.error()) {
+      spdlog::error("{}", d.format());
+      errors.push_back(d.format());
+    }
+    return tl::unexpected(std::move(errors));
   }
   auto result = std::make_unique<LoadedCampaign>();
   result->campaign = std::move(loaded.campaign);
@@ -148,7 +185,7 @@ HttpSide start_http(const workflows::Config& config, const Stores& stores, const
     return side;
   }
   side.admin_store = std::move(*admin_store);
-  side.admin = std::make_unique<AdminApi>(token, *side.admin_store, [] { reload_requested = true; });
+  side.admin = std::make_unique<AdminApi>(token, *side.admin_store, [] { return reload_desk.request(); });
   AdminApi* admin = side.admin.get();
   if (auto started = http::StatusServer::start(config.admin_listen, metrics,
                                                [admin](const http::HttpCall& call) { return admin->handle(call); })) {
@@ -242,33 +279,38 @@ void run_engine(Stores& stores, const LoadedCampaign& current, const WorkflowVer
   segments_thread.join();
 }
 
-// SIGHUP or the admin API: validate first; on any error keep running the campaign as it was.
-void reload(const DaemonOptions& options, const sdk::Registry& registry, Store& store,
-            std::unique_ptr<LoadedCampaign>& current, WorkflowVersions& versions, WebhookReceiver& webhooks) {
+// SIGHUP or the admin API: validate first; on any error keep running the campaign as it was. The outcome goes to
+// whoever waits for it at the reload desk (the admin API's POST /reload).
+ReloadAnswer reload(const DaemonOptions& options, const sdk::Registry& registry, Store& store,
+                    std::unique_ptr<LoadedCampaign>& current, WorkflowVersions& versions, WebhookReceiver& webhooks) {
   spdlog::info("reloading {} (SIGHUP or the admin API)", current->campaign.dir.string());
   auto next = load(options, registry);
   if (!next) {
     spdlog::error("reload refused: the campaign has errors (above); still running the previous one");
-    return;
+    return {false, {{"reload", "refused"}, {"errors", next.error()}}};
   }
   try {
-    versions = pin_versions(store, next->campaign);
+    versions = pin_versions(store, (*next)->campaign);
   } catch (const std::exception& e) {
     spdlog::error("reload refused: {}; still running the previous one", e.what());
-    return;
+    return {false, {{"reload", "refused"}, {"errors", {e.what()}}}};
   }
-  current = std::move(next);
+  current = std::move(*next);
   webhooks.use(current->connectors);  // new readers, with their secrets read again
+  nlohmann::json now_at = nlohmann::json::object();
   for (const auto& workflow : current->campaign.workflows) {
     spdlog::info("workflow {} now at version {}", workflow.id, versions.current(workflow.id));
+    now_at[workflow.id] = versions.current(workflow.id);
   }
+  return {true, {{"reload", "applied"}, {"versions", now_at}}};
 }
 
 }  // namespace
 
 int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
-  std::unique_ptr<LoadedCampaign> current = load(options, registry);
-  if (!current) return 1;
+  auto loaded = load(options, registry);
+  if (!loaded) return 1;
+  std::unique_ptr<LoadedCampaign> current = std::move(*loaded);
   const workflows::Config& config = current->campaign.config;
   auto stores = open_stores(options, config);
   if (!stores) {
@@ -302,9 +344,10 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   while (!stop_requested) {
     run_engine(*stores, *current, versions, clock, metrics, options.lease);
     if (!stop_requested && reload_requested.exchange(false)) {
-      reload(options, registry, *stores->state, current, versions, webhooks);
+      reload_desk.finished(reload(options, registry, *stores->state, current, versions, webhooks));
     }
   }
+  reload_desk.finished({false, {{"reload", "refused"}, {"errors", {"the daemon is stopping"}}}});
   spdlog::info("stopping: in-flight work finished");
   return 0;
 }

@@ -64,9 +64,9 @@ std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
     }
     if (path == "/reload") {
       if (call.method != "POST") return error(405, "POST only");
-      request_reload_();
       spdlog::info("admin API: reload requested");
-      return json_answer(202, {{"reload", "requested"}});
+      ReloadAnswer answer = request_reload_();
+      return json_answer(answer.applied ? 200 : 422, std::move(answer.detail));
     }
   } catch (const StoreUnavailable& e) {
     return error(503, std::string("store unavailable: ") + e.what());

@@ -3,7 +3,8 @@
 // only with `Authorization: Bearer <token>` (the token from admin.token_env; without one the API is off).
 //   GET  /leads/{id}   the lead as `nurture lead show --json` gives it (404 when unknown)
 //   POST /events       one event, the wire format of docs/events.md as a JSON object; 202, or 400 with the reason
-//   POST /reload       validate and swap the campaign, as SIGHUP does; 202
+//   POST /reload       validate and swap the campaign, as SIGHUP does, and answer with the outcome: 200 and the
+//                      version of each workflow, or 422 and the errors (the previous campaign keeps running)
 // JSON in, JSON out.
 
 #include <functional>
@@ -11,14 +12,23 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/http/status_server.hpp"
 #include "engine/store/store.hpp"
 
 namespace nurture::engine {
 
+// What a reload came to: applied (the versions) or refused (the errors).
+struct ReloadAnswer {
+  bool applied = false;
+  nlohmann::json detail;
+};
+
 class AdminApi {
  public:
-  AdminApi(std::string token, Store& store, std::function<void()> request_reload)
+  // `reload` reloads (or has the daemon reload) and returns the outcome.
+  AdminApi(std::string token, Store& store, std::function<ReloadAnswer()> request_reload)
       : token_(std::move(token)), store_(store), request_reload_(std::move(request_reload)) {}
 
   std::optional<http::HttpAnswer> handle(const http::HttpCall& call);
@@ -26,7 +36,7 @@ class AdminApi {
  private:
   std::string token_;
   Store& store_;
-  std::function<void()> request_reload_;
+  std::function<ReloadAnswer()> request_reload_;
   std::mutex mutex_;
 };
 

@@ -303,12 +303,17 @@ connectors:
   CHECK(profile["enrollments"][0]["status"] == "waiting");
   CHECK(http_request(admin_port, "GET", "/leads/nobody", "", auth).status == 404);
 
-  CHECK(http_request(admin_port, "POST", "/reload", "", auth).status == 202);
-  const auto reload_deadline = steady_clock::now() + seconds(10);
-  while (read_file(dir / "daemon.log").find("now at version") == std::string::npos && steady_clock::now() < reload_deadline) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  CHECK_MESSAGE(read_file(dir / "daemon.log").find("workflow welcome now at version 1") != std::string::npos,
-                read_file(dir / "daemon.log"));
+  // A reload answers with its outcome: the versions now running, or the errors that refused it.
+  const auto applied = http_request(admin_port, "POST", "/reload", "", auth);
+  CHECK(applied.status == 200);
+  CHECK(nlohmann::json::parse(applied.body) == nlohmann::json::parse(R"({"reload":"applied","versions":{"welcome":1}})"));
+  CHECK(read_file(dir / "daemon.log").find("workflow welcome now at version 1") != std::string::npos);
+  write_file(campaign / "workflows/broken.yaml", "workflow: broken\ntrigger: { event: x }\nsteps:\n  - id: a\n    goto: b\n");
+  const auto not_reloaded = http_request(admin_port, "POST", "/reload", "", auth);
+  CHECK(not_reloaded.status == 422);
+  const auto reasons = nlohmann::json::parse(not_reloaded.body);
+  CHECK(reasons["reload"] == "refused");
+  REQUIRE(reasons["errors"].size() >= 1);
+  CHECK(reasons["errors"][0].get<std::string>().rfind("workflows/broken.yaml:", 0) == 0);
   CHECK(daemon.stop(SIGTERM) == 0);
 }
