@@ -52,6 +52,8 @@ struct Config {
   std::string default_email_connector;
   std::string default_timezone = "UTC";
   std::map<std::string, FrequencyCap> frequency_caps;  // by channel: email, social
+  std::string log_format = "text";  // `log.format`: text (people) or json (one object per line, for collectors)
+  std::string log_level = "info";   // `log.level`: debug, info, warn, error
   std::vector<ConnectorSettings> connectors;
 
   const ConnectorSettings* connector(std::string_view name) const;

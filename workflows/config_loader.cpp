@@ -140,6 +140,22 @@ void parse_defaults(YamlContext& context, const YAML::Node& node, Config& config
   defaults.finish();
 }
 
+// `log: { format: text|json, level: debug|info|warn|error }`
+void parse_log(YamlContext& context, const YAML::Node& node, Config& config) {
+  MapReader log(context, node, "`log`", {"format", "level"});
+  if (auto format = log.string("format")) {
+    if (*format == "text" || *format == "json") config.log_format = *format;
+    else context.error(log["format"], fmt::format("log format \"{}\" is not text or json", *format), "text or json");
+  }
+  if (auto level = log.string("level")) {
+    static const std::set<std::string> levels = {"debug", "info", "warn", "error"};
+    if (levels.count(*level)) config.log_level = *level;
+    else context.error(log["level"], fmt::format("log level \"{}\" is not one of debug, info, warn, error", *level),
+                       "info is the default");
+  }
+  log.finish();
+}
+
 // `frequency_cap: { email: { max: 3, per: 7d }, social: ... }`; a cap missing either part is an error, not kept.
 void parse_frequency_caps(YamlContext& context, const YAML::Node& node, Config& config) {
   MapReader caps(context, node, "`frequency_cap`", {"email", "social"});
@@ -190,7 +206,7 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
 
   MapReader top(context, *root, "nurture.yaml",
                 {"redis", "key_prefix", "partitions", "events", "sender", "tracking", "admin", "defaults",
-                 "frequency_cap", "workers", "connectors"});
+                 "frequency_cap", "workers", "connectors", "log"});
   if (!top.ok()) return tl::unexpected(std::move(diagnostics));
 
   config.redis = top.string("redis").value_or(config.redis);
@@ -204,6 +220,7 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   if (top.has("admin")) parse_admin(context, top["admin"], config);
   if (top.has("defaults")) parse_defaults(context, top["defaults"], config);
   if (top.has("frequency_cap")) parse_frequency_caps(context, top["frequency_cap"], config);
+  if (top.has("log")) parse_log(context, top["log"], config);
   if (top.has("workers")) positive_int(context, top["workers"], "`workers`");
   if (top.has("connectors")) parse_connectors(context, top["connectors"], config);
   top.finish();

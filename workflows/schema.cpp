@@ -190,6 +190,8 @@ std::string config_schema() {
       {"defaults", strict_object({{"email", {{"type", "string"}}}, {"timezone", {{"type", "string"}}}})},
       {"frequency_cap", strict_object({{"email", frequency_cap}, {"social", frequency_cap}})},
       {"workers", {{"type", "integer"}, {"minimum", 1}}},
+      {"log", strict_object({{"format", {{"enum", {"text", "json"}}}},
+                             {"level", {{"enum", {"debug", "info", "warn", "error"}}}}})},
       {"connectors", {{"type", "object"}, {"additionalProperties", connector}}}};
   return schema.dump(2);
 }

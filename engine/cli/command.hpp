@@ -37,6 +37,9 @@ Command add_lead(CLI::App& app);
 Command add_segment(CLI::App& app);   // segments.cpp: segment list, segment show
 Command add_suppress(CLI::App& app);  // suppress.cpp: suppress import, export, list, remove
 
+// The daemon's log format and level, as nurture.yaml's `log:` says (logging.cpp).
+void configure_logging(const workflows::Config& config);
+
 // --config and --redis, for the commands that read or write a campaign's store.
 struct StoreFlags {
   std::string config;

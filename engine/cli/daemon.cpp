@@ -14,6 +14,7 @@
 #include <functional>
 #include <thread>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/cli/command.hpp"
@@ -279,6 +280,17 @@ void run_engine(Stores& stores, const LoadedCampaign& current, const WorkflowVer
   segments_thread.join();
 }
 
+// The start-up summary: what runs, at which version, through which connectors.
+void log_campaign(const workflows::Campaign& campaign, const WorkflowVersions& versions) {
+  std::vector<std::string> workflows, connectors, segments;
+  for (const auto& w : campaign.workflows) workflows.push_back(fmt::format("{} v{}", w.id, versions.current(w.id)));
+  for (const auto& c : campaign.config.connectors) connectors.push_back(fmt::format("{} ({})", c.name, c.type));
+  for (const auto& s : campaign.segments) segments.push_back(s.name);
+  spdlog::info("workflows: {}", fmt::join(workflows, ", "));
+  spdlog::info("connectors: {}", connectors.empty() ? "none" : fmt::format("{}", fmt::join(connectors, ", ")));
+  if (!segments.empty()) spdlog::info("segments: {}", fmt::join(segments, ", "));
+}
+
 // SIGHUP or the admin API: validate first; on any error keep running the campaign as it was. The outcome goes to
 // whoever waits for it at the reload desk (the admin API's POST /reload).
 ReloadAnswer reload(const DaemonOptions& options, const sdk::Registry& registry, Store& store,
@@ -296,6 +308,7 @@ ReloadAnswer reload(const DaemonOptions& options, const sdk::Registry& registry,
     return {false, {{"reload", "refused"}, {"errors", {e.what()}}}};
   }
   current = std::move(*next);
+  cli::configure_logging(current->campaign.config);
   webhooks.use(current->connectors);  // new readers, with their secrets read again
   nlohmann::json now_at = nlohmann::json::object();
   for (const auto& workflow : current->campaign.workflows) {
@@ -312,6 +325,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   if (!loaded) return 1;
   std::unique_ptr<LoadedCampaign> current = std::move(*loaded);
   const workflows::Config& config = current->campaign.config;
+  cli::configure_logging(config);
   auto stores = open_stores(options, config);
   if (!stores) {
     for (const auto& problem : stores.error().problems) spdlog::error("{}", problem.format());
@@ -341,6 +355,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   const HttpSide http_side = start_http(config, *stores, metrics, tracking, webhooks);
   spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", current->campaign.workflows.size(),
                current->campaign.dir.string(), stores->options.consumer);
+  log_campaign(current->campaign, versions);
   while (!stop_requested) {
     run_engine(*stores, *current, versions, clock, metrics, options.lease);
     if (!stop_requested && reload_requested.exchange(false)) {

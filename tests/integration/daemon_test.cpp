@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -316,4 +317,43 @@ connectors:
   REQUIRE(reasons["errors"].size() >= 1);
   CHECK(reasons["errors"][0].get<std::string>().rfind("workflows/broken.yaml:", 0) == 0);
   CHECK(daemon.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("log: { format: json } makes every line of the daemon's log a JSON object, and the start says what runs") {
+  TempDir dir;
+  const std::filesystem::path campaign = dir / "campaign";
+  write_campaign(campaign, {R"(redis: auto
+log: { format: json, level: info }
+tracking: { listen: "127.0.0.1:0" }
+sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: outbox }
+connectors:
+  outbox: { type: file, dir: ./outbox }
+)",
+                            {{"welcome", two_email_drip("1h")}},
+                            {{"welcome", email_template("Hi", "<p>hi</p>")}, {"tips", email_template("Tips", "<p>t</p>")}}});
+  ChildProcess daemon({NURTURE_BINARY, "run", campaign.string()}, dir / "daemon.log");
+  const auto deadline = steady_clock::now() + seconds(20);
+  while (read_file(dir / "daemon.log").find("nurture running") == std::string::npos) {
+    REQUIRE_MESSAGE(steady_clock::now() < deadline, read_file(dir / "daemon.log"));
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+  CHECK(daemon.stop(SIGTERM) == 0);
+  std::istringstream lines(read_file(dir / "daemon.log"));
+  std::string line;
+  int parsed = 0;
+  std::string messages;
+  while (std::getline(lines, line)) {
+    const auto object = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE_MESSAGE(object.is_object(), line);
+    CHECK(object["level"].is_string());
+    CHECK(object["time"].get<std::string>().back() == 'Z');
+    messages += object["message"].get<std::string>() + "\n";
+    ++parsed;
+  }
+  CHECK(parsed >= 4);
+  CHECK(messages.find("workflows: welcome v1\n") != std::string::npos);
+  CHECK(messages.find("connectors: outbox (file)\n") != std::string::npos);
+  CHECK(messages.find("stopping: in-flight work finished") != std::string::npos);
 }
