@@ -57,6 +57,10 @@ inline tl::unexpected<CommandError> stop(int exit_code, Error error) {
 }
 // Says the problems on standard error; returns the exit code.
 int say(const CommandError& failure);
+// One problem.
+inline int say(int exit_code, Error problem) {
+  return say(CommandError{{workflows::Diagnostic(std::move(problem))}, exit_code});
+}
 
 // The store a command-line tool talks to, with the config it came from.
 struct CliStore {

@@ -106,16 +106,16 @@ int lead_list(const LeadFilter& filter, const StoreFlags& flags) {
   auto opened = open_cli_store(flags.redis, flags.config);
   if (!opened) return say(opened.error());
   if (!filter.step.empty() && filter.workflow.empty()) {
-    return say(CommandError{{workflows::Diagnostic(Error{"--step needs --workflow", {}, "e.g. --workflow welcome --step tips"})}, 2});
+    return say(2, Error{"--step needs --workflow", {}, "e.g. --workflow welcome --step tips"});
   }
   std::optional<workflows::CampaignLoad> load;
   std::optional<engine::Interpreter> interpreter;
   if (!filter.segment.empty()) {  // membership now, as `segment show` computes it
-    if (!opened->config) return say(CommandError{{workflows::Diagnostic(Error{"--segment needs the campaign's nurture.yaml", {}, "pass --config"})}, 2});
+    if (!opened->config) return say(2, Error{"--segment needs the campaign's nurture.yaml", {}, "pass --config"});
     load = workflows::load_campaign(opened->config->base_dir, opened->config->file);
     if (!load->ok()) return say(CommandError{load->diagnostics, 1});
     if (!load->campaign.segment(filter.segment)) {
-      return say(CommandError{{workflows::Diagnostic(Error{fmt::format("no segment \"{}\"", filter.segment), {"segments.yaml"}, "see `nurture segment list`"})}, 1});
+      return say(1, Error{fmt::format("no segment \"{}\"", filter.segment), {"segments.yaml"}, "see `nurture segment list`"});
     }
     interpreter.emplace(load->campaign);
   }
@@ -146,7 +146,7 @@ int lead_list(const LeadFilter& filter, const StoreFlags& flags) {
       return true;
     });
   } catch (const engine::StoreUnavailable& e) {
-    return say(CommandError{{workflows::Diagnostic(Error{e.what()})}, 3});
+    return say(3, Error{e.what()});
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a["lead"] < b["lead"]; });
   const std::size_t shown = std::min(found.size(), static_cast<std::size_t>(std::max(filter.limit, 0)));

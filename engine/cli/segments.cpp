@@ -97,7 +97,7 @@ int show_segment(const SegmentOptions& options) {
   out << "lead,email\r\n";
   for (const auto& member : list) out << text::csv_field(member.lead) << ',' << text::csv_field(member.email) << "\r\n";
   out.close();
-  if (!out) return say(CommandError{{workflows::Diagnostic(Error{fmt::format("cannot write {}", options.export_file)})}, 1});
+  if (!out) return say(1, Error{fmt::format("cannot write {}", options.export_file)});
   std::cerr << fmt::format("wrote {} member(s) to {}\n", list.size(), options.export_file);
   return 0;
 }

@@ -44,12 +44,12 @@ std::optional<std::size_t> address_column(const text::CsvRecord& header, const s
 
 int import_list(const SuppressOptions& options) {
   auto text = read_input(options.file);
-  if (!text) return say(CommandError{{workflows::Diagnostic(text.error())}, 1});
+  if (!text) return say(1, text.error());
   text::CsvReader reader(*text);
   auto header = reader.next();
-  if (!header || !*header) return say(CommandError{{workflows::Diagnostic(Error{"no header row", {options.file, 1}, "the first line names the columns, e.g. `email`"})}, 1});
+  if (!header || !*header) return say(1, Error{"no header row", {options.file, 1}, "the first line names the columns, e.g. `email`"});
   const auto column = address_column(**header, options.column);
-  if (!column) return say(CommandError{{workflows::Diagnostic(Error{fmt::format("no column \"{}\"", options.column), {options.file, 1}, "--column names one of the header's columns"})}, 1});
+  if (!column) return say(1, Error{fmt::format("no column \"{}\"", options.column), {options.file, 1}, "--column names one of the header's columns"});
   std::set<std::string> addresses;
   workflows::Diagnostics refused;
   long read = 0;
@@ -75,7 +75,7 @@ int import_list(const SuppressOptions& options) {
   try {
     added = opened->store->suppress_many(options.channel, {addresses.begin(), addresses.end()});
   } catch (const engine::StoreUnavailable& e) {
-    return say(CommandError{{workflows::Diagnostic(Error{e.what()})}, 3});
+    return say(3, Error{e.what()});
   }
   std::cout << fmt::format("{} address(es) read, {} newly suppressed on {}, {} already were; {} line(s) refused\n",
                            read, added, options.channel, static_cast<long>(addresses.size()) - added, refused.size());
@@ -95,7 +95,7 @@ int export_list(const SuppressOptions& options, bool as_csv, int limit) {
       return true;
     });
   } catch (const engine::StoreUnavailable& e) {
-    return say(CommandError{{workflows::Diagnostic(Error{e.what()})}, 3});
+    return say(3, Error{e.what()});
   }
   std::sort(all.begin(), all.end());
   std::ofstream file;
@@ -105,7 +105,7 @@ int export_list(const SuppressOptions& options, bool as_csv, int limit) {
   if (as_csv) out << "address\r\n";
   const std::size_t shown = limit < 0 ? all.size() : std::min(all.size(), static_cast<std::size_t>(limit));
   for (std::size_t i = 0; i < shown; ++i) out << (as_csv ? text::csv_field(all[i]) + "\r\n" : all[i] + "\n");
-  if (to_file && !file) return say(CommandError{{workflows::Diagnostic(Error{fmt::format("cannot write {}", options.file)})}, 1});
+  if (to_file && !file) return say(1, Error{fmt::format("cannot write {}", options.file)});
   std::cerr << fmt::format("{} address(es) suppressed on {}{}\n", all.size(), options.channel,
                            shown < all.size() ? fmt::format(", the first {} shown (--limit)", shown) : "");
   return 0;
@@ -119,7 +119,7 @@ int remove_one(const SuppressOptions& options) {
     std::cout << fmt::format("{} {} on {}\n", text::address_key(options.address),
                              was ? "is no longer suppressed" : "was not suppressed", options.channel);
   } catch (const engine::StoreUnavailable& e) {
-    return say(CommandError{{workflows::Diagnostic(Error{e.what()})}, 3});
+    return say(3, Error{e.what()});
   }
   return 0;
 }
