@@ -57,3 +57,27 @@ TEST_CASE("Redis out of memory mid-run: the engine backs off instead of dying, t
   CHECK(s.stat("step:hello:sent") == 20);
   CHECK(admin->command({"XLEN", "nurture:events:dead"}).integer == 0);  // refused writes are no poison
 }
+
+TEST_CASE("entries Redis handed out with an answer that never came are read again next, not left for the lease") {
+  testing::TempDir dir;
+  testing::RedisServer redis(dir / "redis");
+  auto connection = redis::RedisConnection::open(redis.url(), milliseconds(150));
+  REQUIRE(connection);
+  redis::RedisStore store(std::move(*connection), redis::RedisStoreOptions{"nurture:", 2, "c1", hours(24), hours(24)});
+  store.prepare();
+  REQUIRE(store.read_events(10, milliseconds(0)).empty());  // past the start-up replay: new entries from now on
+  // The engine waits up to 1 s for events, its connection gives up after 150 ms; an event arrives at 400 ms. Redis
+  // still holds the waiting read (the socket is open until the next call) and hands the entry to it: pending for
+  // this consumer, the answer lost.
+  std::thread producer([&] {
+    std::this_thread::sleep_for(milliseconds(400));  // the timing is the fault under test: real time
+    redis.connect()->command({"XADD", "nurture:events", "*", "type", "x", "lead", "L1"});
+  });
+  CHECK_THROWS_AS(store.read_events(10, milliseconds(1000)), StoreUnavailable);
+  producer.join();
+  std::this_thread::sleep_for(milliseconds(700));  // until the read it answered would have ended
+  REQUIRE(redis.connect()->command({"XPENDING", "nurture:events", "engine"}).elements.at(0).integer == 1);
+  const auto again = store.read_events(10, milliseconds(0));
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].fields.at("lead") == "L1");
+}

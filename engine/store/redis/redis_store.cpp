@@ -245,7 +245,14 @@ std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::millise
     if (!pending.empty()) return pending;
     events_pending_ = PendingReplay::none;
   }
-  return read(">", block.count() > 0);
+  try {
+    return read(">", block.count() > 0);
+  } catch (const StoreUnavailable&) {
+    // Redis may have handed the entries out (they are pending for this consumer) and the answer been lost with the
+    // connection: read the pending ones first next time, rather than leave them for a takeover after the lease.
+    events_pending_ = PendingReplay::batch;
+    throw;
+  }
 }
 
 // XPENDING tells the entries and how often each was delivered without touching them; XRANGE reads one without
@@ -691,7 +698,12 @@ std::vector<OutboxEntry> RedisStore::read_outbox(int count, std::chrono::millise
     if (!pending.empty()) return pending;
     outbox_pending_drained_ = true;
   }
-  return read_outbox_from(">", count, block);
+  try {
+    return read_outbox_from(">", count, block);
+  } catch (const StoreUnavailable&) {
+    outbox_pending_drained_ = false;  // as for events: entries handed out with an answer that never came
+    throw;
+  }
 }
 
 std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int count, std::chrono::milliseconds block) {
