@@ -82,6 +82,7 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
   for (const auto& [name, value] : lead.attrs.items()) std::cout << fmt::format("  {} = {}\n", name, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!lead.tags.empty()) std::cout << fmt::format("  tags: {}\n", fmt::join(lead.tags, ", "));
   if (!lead.suppressed.empty()) std::cout << fmt::format("  suppressed on: {}\n", fmt::join(lead.suppressed, ", "));
+  if (!lead.segments.empty()) std::cout << fmt::format("  segments: {}\n", fmt::join(lead.segments, ", "));
   for (const auto& e : out["enrollments"]) {
     std::cout << fmt::format("  {} (version {}, enrollment {}): {} at {}, entered {}\n", e["workflow"].get<std::string>(),
                              e["version"].get<int>(), e["number"].get<int>(), e["status"].get<std::string>(),

@@ -93,5 +93,8 @@ steps:
   CHECK(run_command({NURTURE_BINARY, "lead", "list", "--step", "tips", "--config", config}, out, c.campaign) == 2);
   REQUIRE(run_command({NURTURE_BINARY, "lead", "show", "L1", "--json", "--config", config}, out, c.campaign) == 0);
   CHECK(read_file(out).find("\"segments\":[\"pros\"]") != std::string::npos);
+  const fs::path shown = c.dir / "show.log";
+  REQUIRE(run_command({NURTURE_BINARY, "lead", "show", "L3", "--config", config}, shown, c.campaign) == 0);
+  CHECK(read_file(shown).find("  segments: pros\n") != std::string::npos);
   CHECK(daemon->stop(SIGTERM) == 0);
 }
