@@ -6,11 +6,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <tl/expected.hpp>
 
+#include "engine/core/interpreter.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "nurture/error.hpp"
 #include "workflows/config.hpp"
@@ -67,6 +69,25 @@ struct CliStore {
   std::unique_ptr<engine::redis::RedisStore> store;
   std::optional<workflows::Config> config;
 };
+
+// Segment membership now, as segments.yaml says it (`segment list|show`, `lead list --segment`): the campaign of
+// the store's nurture.yaml and an interpreter over it. An error when there is no nurture.yaml, the campaign does
+// not load, or `segment` (when given) is not defined.
+class SegmentMembership {
+ public:
+  static tl::expected<std::unique_ptr<SegmentMembership>, CommandError> open(const CliStore& store,
+                                                                              const std::string& segment);
+  const workflows::Campaign& campaign() const { return campaign_; }
+  std::set<std::string> of(const engine::LeadSnapshot& lead, engine::TimePoint now) const {
+    return interpreter_.reevaluate_segments(lead, now).lead.segments;
+  }
+  explicit SegmentMembership(workflows::Campaign campaign) : campaign_(std::move(campaign)), interpreter_(campaign_) {}
+
+ private:
+  workflows::Campaign campaign_;
+  engine::Interpreter interpreter_;
+};
+
 tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path);
 
 // The whole of FILE, or of standard input for "" or "-".

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/cli/command.hpp"
-#include "engine/core/interpreter.hpp"
 #include "engine/runtime/report.hpp"
 #include "workflows/campaign.hpp"
 
@@ -109,16 +108,11 @@ int lead_list(const LeadFilter& filter, const StoreFlags& flags) {
   if (!filter.step.empty() && filter.workflow.empty()) {
     return say(2, Error{"--step needs --workflow", {}, "e.g. --workflow welcome --step tips"});
   }
-  std::optional<workflows::CampaignLoad> load;
-  std::optional<engine::Interpreter> interpreter;
+  std::unique_ptr<SegmentMembership> membership;
   if (!filter.segment.empty()) {  // membership now, as `segment show` computes it
-    if (!opened->config) return say(2, Error{"--segment needs the campaign's nurture.yaml", {}, "pass --config"});
-    load = workflows::load_campaign(opened->config->base_dir, opened->config->file);
-    if (!load->ok()) return say(CommandError{load->diagnostics, 1});
-    if (!load->campaign.segment(filter.segment)) {
-      return say(1, Error{fmt::format("no segment \"{}\"", filter.segment), {"segments.yaml"}, "see `nurture segment list`"});
-    }
-    interpreter.emplace(load->campaign);
+    auto opened_membership = SegmentMembership::open(*opened, filter.segment);
+    if (!opened_membership) return say(opened_membership.error());
+    membership = std::move(*opened_membership);
   }
   engine::StepNames steps(*opened->store);
   const engine::TimePoint now = engine::RealClock().now();
@@ -132,7 +126,7 @@ int lead_list(const LeadFilter& filter, const StoreFlags& flags) {
           if (it == lead.enrollments.end() || !it->second.active()) continue;
           if (!filter.step.empty() && steps.of(filter.workflow, it->second) != filter.step) continue;
         }
-        if (interpreter && !interpreter->reevaluate_segments(lead, now).lead.segments.count(filter.segment)) continue;
+        if (membership && !membership->of(lead, now).count(filter.segment)) continue;
         nlohmann::ordered_json row;
         row["lead"] = lead.id;
         row["email"] = lead.attrs.value("email", nlohmann::json(nullptr));

@@ -10,7 +10,6 @@
 
 #include "engine/cli/command.hpp"
 #include "engine/core/clock.hpp"
-#include "engine/core/interpreter.hpp"
 #include "text/csv.hpp"
 #include "workflows/campaign.hpp"
 
@@ -30,28 +29,39 @@ struct SegmentOptions {
   StoreFlags store;
 };
 
-// Members of each segment (of `only`, when given), sorted by lead id.
-tl::expected<std::map<std::string, std::vector<Member>>, CommandError> members(const SegmentOptions& options,
-                                                                               workflows::CampaignLoad& load) {
+}  // namespace
+
+tl::expected<std::unique_ptr<SegmentMembership>, CommandError> SegmentMembership::open(const CliStore& store,
+                                                                                       const std::string& segment) {
+  if (!store.config) {
+    return stop(2, Error{"segments need the campaign's nurture.yaml", {}, "run it in the campaign directory or pass --config"});
+  }
+  auto load = workflows::load_campaign(store.config->base_dir, store.config->file);
+  if (!load.ok()) return tl::unexpected(CommandError{load.diagnostics, 1});
+  if (!segment.empty() && !load.campaign.segment(segment)) {
+    return stop(1, Error{fmt::format("no segment \"{}\"", segment), {"segments.yaml"}, "see `nurture segment list`"});
+  }
+  return std::make_unique<SegmentMembership>(std::move(load.campaign));
+}
+
+namespace {
+
+// Members of each segment (of `options.name`, when given), sorted by lead id.
+tl::expected<std::map<std::string, std::vector<Member>>, CommandError> members(const SegmentOptions& options) {
   auto opened = open_cli_store(options.store.redis, options.store.config);
   if (!opened) return tl::unexpected(opened.error());
-  if (!opened->config) return stop(2, Error{"segments need the campaign's nurture.yaml", {}, "run it in the campaign directory or pass --config"});
-  load = workflows::load_campaign(opened->config->base_dir, opened->config->file);
-  if (!load.ok()) return tl::unexpected(CommandError{load.diagnostics, 1});
-  if (!options.name.empty() && !load.campaign.segment(options.name)) {
-    return stop(1, Error{fmt::format("no segment \"{}\"", options.name), {"segments.yaml"}, "see `nurture segment list`"});
-  }
+  auto membership = SegmentMembership::open(*opened, options.name);
+  if (!membership) return tl::unexpected(membership.error());
   std::map<std::string, std::vector<Member>> found;
-  for (const auto& segment : load.campaign.segments) {
+  for (const auto& segment : (*membership)->campaign().segments) {
     if (options.name.empty() || segment.name == options.name) found[segment.name];
   }
-  const engine::Interpreter interpreter(load.campaign);
   const engine::RealClock clock;
   try {
     opened->store->scan_leads(1000, [&](std::vector<engine::LeadSnapshot>& leads) {
       const engine::TimePoint now = clock.now();
       for (const auto& lead : leads) {
-        for (const auto& name : interpreter.reevaluate_segments(lead, now).lead.segments) {
+        for (const auto& name : (*membership)->of(lead, now)) {
           auto it = found.find(name);
           if (it == found.end()) continue;
           const auto email = lead.attrs.find("email");
@@ -70,8 +80,7 @@ tl::expected<std::map<std::string, std::vector<Member>>, CommandError> members(c
 }
 
 int list_segments(const SegmentOptions& options) {
-  workflows::CampaignLoad load;
-  auto found = members(options, load);
+  auto found = members(options);
   if (!found) return say(found.error());
   if (found->empty()) {
     std::cout << "no segments (define them in segments.yaml)\n";
@@ -83,8 +92,7 @@ int list_segments(const SegmentOptions& options) {
 }
 
 int show_segment(const SegmentOptions& options) {
-  workflows::CampaignLoad load;
-  auto found = members(options, load);
+  auto found = members(options);
   if (!found) return say(found.error());
   const std::vector<Member>& list = found->at(options.name);
   std::cout << fmt::format("segment {}: {} lead(s)\n", options.name, list.size());

@@ -180,8 +180,9 @@ class Store {
   // `block`: how long to wait for entries when there are none (0: do not wait).
   virtual std::vector<OutboxEntry> read_outbox(int count,
                                                std::chrono::milliseconds block = std::chrono::milliseconds(0)) = 0;
-  // Suppression and claim for a batch (one round trip). Entries found suppressed are claimed too; recording them
-  // as skipped settles that.
+  // Suppression and what the records say, for a batch (one round trip): whether each action may be sent, was
+  // handed to a connector by an attempt that did not finish (counted), or has its result. Nothing needs writing
+  // to claim an action: the consumer group's pending entry says who holds it.
   virtual std::vector<DispatchCheck> check_and_claim(const std::vector<OutboxEntry>& entries) = 0;
   // Says that these claimed actions are about to be handed to their connectors (one round trip). A claim found
   // marked after a crash is one whose send may have happened (claimed_again); an unmarked claim never reached a
