@@ -3,6 +3,9 @@
 #include <cctype>
 #include <cstring>
 
+#include <openssl/sha.h>
+
+#include "text/encoding.hpp"
 #include "text/utf8.hpp"
 
 namespace nurture::text {
@@ -134,6 +137,23 @@ std::string address_key(std::string_view text) {
   std::string key = mailbox ? mailbox->address : std::string(trim(text));
   for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return key;
+}
+
+std::string address_hash(std::string_view text) {
+  const std::string key = address_key(text);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  return "sha256:" + hex_encode(bytes_of(digest, sizeof digest));
+}
+
+std::string masked_address(std::string_view text) {
+  const std::string key = address_key(text);
+  const auto at = key.rfind('@');
+  if (at == std::string::npos || at == 0) return "***";
+  // The first character whole, even when it is a multi-byte UTF-8 sequence.
+  std::size_t first = 1;
+  while (first < at && (static_cast<unsigned char>(key[first]) & 0xC0) == 0x80) ++first;
+  return key.substr(0, first) + "***" + key.substr(at);
 }
 
 std::string address_domain(std::string_view address) {

@@ -26,6 +26,14 @@ std::optional<Mailbox> parse_mailbox(std::string_view text);
 // Text that is no address is only trimmed and lower-cased.
 std::string address_key(std::string_view text);
 
+// An erased lead's address as its suppression list keeps it: `sha256:` and the hex SHA-256 of address_key(), so
+// the address is recognised again (and not mailed unknowingly) without being kept.
+std::string address_hash(std::string_view text);
+
+// An address as logs show it: the first character of the local part and the domain (`ana@example.com` ->
+// `a***@example.com`), enough to tell messages apart without keeping whom they went to.
+std::string masked_address(std::string_view text);
+
 // The domain of an address (`a@b.example` -> `b.example`); `localhost` when there is none.
 std::string address_domain(std::string_view address);
 

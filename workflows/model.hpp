@@ -148,6 +148,9 @@ struct Workflow {
   Reentry reentry;
   std::vector<ExitRule> exit_when;
   std::optional<SendWindow> send_window;
+  // How late a send may go out after the moment it was due (a paused workflow resumed, a long outage, retries);
+  // past it the send is skipped with reason `late`. None: late sends go out.
+  std::optional<Duration> max_late;
   std::vector<Step> steps;
   SourceLocation where;
   std::string source;  // the YAML it was read from: what a version pins

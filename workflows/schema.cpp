@@ -153,6 +153,7 @@ std::string workflow_schema() {
                                                 {"pattern", "^([01]?[0-9]|2[0-4]):[0-5][0-9]-([01]?[0-9]|2[0-4]):[0-5][0-9]$"}}},
                                      {"timezone", {{"type", "string"}, {"description", "lead, or an IANA zone"}}},
                                      {"fallback", {{"type", "string"}}}})},
+      {"max_late", ref("duration")},
       {"steps", {{"type", "array"}, {"minItems", 1}, {"items", ref("step")}}}};
   schema["$defs"] = definitions();
   return schema.dump(2);

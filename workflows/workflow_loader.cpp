@@ -21,7 +21,7 @@ namespace nurture::workflows {
 namespace {
 
 const std::vector<std::string> workflow_keys = {"workflow", "name",    "description", "trigger",
-                                                "reentry",  "exit_when", "send_window", "steps"};
+                                                "reentry",  "exit_when", "send_window", "max_late", "steps"};
 const std::vector<std::string> step_kinds = {"email", "post",   "webhook", "handoff", "wait", "wait_until", "wait_for",
                                              "branch", "split", "score",   "set",     "exit"};
 const char* day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
@@ -98,6 +98,7 @@ class WorkflowParser {
     if (top.has("reentry")) parse_reentry(top["reentry"], workflow.reentry);
     if (top.has("exit_when")) parse_exit_when(top["exit_when"], workflow.exit_when);
     if (top.has("send_window")) workflow.send_window = parse_send_window(top["send_window"]);
+    if (top.has("max_late")) workflow.max_late = parse_max_late(top["max_late"]);
     parse_steps(top, workflow);
     top.finish();
     check_targets(workflow);
@@ -115,6 +116,17 @@ class WorkflowParser {
     if (auto event = trigger.string("event", true)) workflow.trigger.event = *event;
     if (trigger.has("when")) workflow.trigger.when = parse_condition(context_, trigger["when"]);
     trigger.finish();
+  }
+
+  std::optional<Duration> parse_max_late(const YAML::Node& node) {
+    auto text = context_.scalar(node, "`max_late`");
+    if (!text) return std::nullopt;
+    auto duration = parse_duration(*text);
+    if (!duration) {
+      context_.error(node, fmt::format("max_late \"{}\" is not a duration", *text),
+                     "write a number and a unit, e.g. \"12h\" or \"2d\"");
+    }
+    return duration;
   }
 
   void parse_reentry(const YAML::Node& node, Reentry& reentry) {

@@ -38,6 +38,10 @@ Command add_report(CLI::App& app);    // reports.cpp: report, lead show
 Command add_lead(CLI::App& app);
 Command add_segment(CLI::App& app);   // segments.cpp: segment list, segment show
 Command add_suppress(CLI::App& app);  // suppress.cpp: suppress import, export, list, remove
+Command add_workflow(CLI::App& app);  // operations.cpp: workflow list, pause, resume
+// operations.cpp: `lead remove` and `lead erase`, beside `lead show|list`; what runs them, nullopt when neither
+// was chosen.
+std::function<std::optional<int>()> add_lead_changes(CLI::App& lead_command);
 
 // The daemon's log format and level, as nurture.yaml's `log:` says (logging.cpp).
 void configure_logging(const workflows::Config& config);

@@ -68,6 +68,26 @@ class ReloadDesk {
 };
 ReloadDesk reload_desk;
 
+// The ids of the running campaign's workflows, for the admin API's threads (a reload changes them).
+class WorkflowIds {
+ public:
+  std::vector<std::string> get() const {
+    std::lock_guard lock(mutex_);
+    return ids_;
+  }
+  void set(const workflows::Campaign& campaign) {
+    std::vector<std::string> ids;
+    for (const auto& w : campaign.workflows) ids.push_back(w.id);
+    std::lock_guard lock(mutex_);
+    ids_ = std::move(ids);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> ids_;
+};
+WorkflowIds workflow_ids;
+
 std::string hostname() {
   char name[256] = {0};
   if (::gethostname(name, sizeof(name) - 1) != 0 || !*name) return "engine";
@@ -186,7 +206,8 @@ HttpSide start_http(const workflows::Config& config, const Stores& stores, const
     return side;
   }
   side.admin_store = std::move(*admin_store);
-  side.admin = std::make_unique<AdminApi>(token, *side.admin_store, [] { return reload_desk.request(); });
+  side.admin = std::make_unique<AdminApi>(token, *side.admin_store, [] { return reload_desk.request(); },
+                                          [] { return workflow_ids.get(); });
   AdminApi* admin = side.admin.get();
   if (auto started = http::StatusServer::start(config.admin_listen, metrics,
                                                [admin](const http::HttpCall& call) { return admin->handle(call); })) {
@@ -308,6 +329,7 @@ ReloadAnswer reload(const DaemonOptions& options, const sdk::Registry& registry,
     return {false, {{"reload", "refused"}, {"errors", {e.what()}}}};
   }
   current = std::move(*next);
+  workflow_ids.set(current->campaign);
   cli::configure_logging(current->campaign.config);
   webhooks.use(current->connectors);  // new readers, with their secrets read again
   nlohmann::json now_at = nlohmann::json::object();
@@ -349,6 +371,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
 
   RealClock clock;
   Metrics metrics;
+  workflow_ids.set(current->campaign);
   WebhookReceiver webhooks(*stores->http, clock);
   webhooks.use(current->connectors);
   TrackingEndpoints tracking(tracking_links(config), *stores->http, clock);

@@ -209,9 +209,11 @@ Command add_lead(CLI::App& app) {
   list->add_option("--limit", filter->limit, "print at most this many")->capture_default_str();
   list->add_flag("--json", filter->json, "print one JSON object per lead");
   add_store_options(list, flags->store);
-  return {command, [flags, filter, list] {
-            return *list ? lead_list(*filter, flags->store)
-                         : lead_show(flags->lead, flags->json, flags->store.redis, flags->store.config);
+  auto changes = add_lead_changes(*command);
+  return {command, [flags, filter, list, show, changes] {
+            if (*show) return lead_show(flags->lead, flags->json, flags->store.redis, flags->store.config);
+            if (*list) return lead_list(*filter, flags->store);
+            return changes().value_or(2);
           }};
 }
 

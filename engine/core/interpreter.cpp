@@ -143,7 +143,7 @@ bool holds(const wf::Condition& condition, const ConditionContext& context) {
 class Run {
  public:
   Run(const Interpreter& interpreter, const LeadSnapshot& lead, TimePoint now)
-      : interpreter_(interpreter), campaign_(interpreter.campaign()), now_(now) {
+      : interpreter_(interpreter), campaign_(interpreter.campaign()), now_(now), due_ms_(to_unix_ms(now)) {
     out_.expected_version = lead.version;
     out_.lead = lead;
     decay_score();
@@ -165,8 +165,15 @@ class Run {
     drain_raised_events();
   }
 
+  void remove_from(const std::string& workflow_id) {
+    auto it = lead().enrollments.find(workflow_id);
+    if (it == lead().enrollments.end() || !it->second.active()) return;
+    exit(workflow_id, it->second, "", "removed");  // whichever version it runs: leaving needs none
+  }
+
   void process_timer(const TimerRef& timer) {
     out_.timers_to_remove.push_back(timer);
+    if (timer.due != TimePoint{} && timer.due < now_) due_ms_ = to_unix_ms(timer.due);  // fired late
     if (timer.workflow == segments_timer_workflow) {
       lead().segments_check_ms = 0;  // fired; update_segments() looks again and arms the next one
       return;
@@ -433,7 +440,7 @@ class Run {
         const bool by_condition =
             rule.condition && holds(*rule.condition, {lead(), now_, campaign_, workflow, &enrollment});
         if (by_event || by_condition) {
-          exit(*workflow, enrollment, rule.goal);
+          exit(workflow->id, enrollment, rule.goal);
           break;
         }
       }
@@ -471,6 +478,7 @@ class Run {
       if (!current) continue;
       const wf::Workflow& workflow = *current;
       if (workflow.trigger.event != event.type || workflow.steps.empty()) continue;
+      if (interpreter_.is_paused(workflow.id)) continue;  // a paused workflow enrolls no one
       auto existing = lead().enrollments.find(workflow.id);
       int number = 1;
       if (existing != lead().enrollments.end()) {
@@ -505,16 +513,18 @@ class Run {
     return entered;
   }
 
-  void exit(const wf::Workflow& workflow, Enrollment& enrollment, const std::string& goal) {
-    disarm(workflow, enrollment);
+  void exit(const std::string& workflow_id, Enrollment& enrollment, const std::string& goal,
+            const char* reason = nullptr) {
+    disarm(workflow_id, enrollment);
     enrollment.status = EnrollmentStatus::exited;
     TimelineEntry line;
-    line.workflow = workflow.id;
+    line.workflow = workflow_id;
     line.kind = "exited";
-    line.reason = goal.empty() ? "condition" : "goal";
+    line.reason = reason ? reason : goal.empty() ? "condition" : "goal";
     line.goal = goal;
     note(line);
   }
+
 
   void complete(const wf::Workflow& workflow, Enrollment& enrollment) {
     enrollment.status = EnrollmentStatus::completed;
@@ -526,10 +536,10 @@ class Run {
   }
 
   // A waiting enrollment that leaves: its timer goes (it would be a no-op anyway, but it costs memory).
-  void disarm(const wf::Workflow& workflow, Enrollment& enrollment) {
+  void disarm(const std::string& workflow_id, Enrollment& enrollment) {
     if (enrollment.status == EnrollmentStatus::waiting || enrollment.status == EnrollmentStatus::waiting_for ||
         enrollment.status == EnrollmentStatus::deferred) {
-      out_.timers_to_remove.push_back({lead().id, workflow.id, enrollment.seq});
+      out_.timers_to_remove.push_back({lead().id, workflow_id, enrollment.seq});
     }
     enrollment.seq += 1;
   }
@@ -585,7 +595,7 @@ class Run {
   bool exits_before_step(const wf::Workflow& workflow, Enrollment& enrollment) {
     for (const auto& rule : workflow.exit_when) {
       if (rule.condition && holds(*rule.condition, {lead(), now_, campaign_, &workflow, &enrollment})) {
-        exit(workflow, enrollment, rule.goal);
+        exit(workflow.id, enrollment, rule.goal);
         return true;
       }
     }
@@ -690,7 +700,7 @@ class Run {
       if (exit_step->goal.empty()) {
         complete(workflow, enrollment);
       } else {
-        exit(workflow, enrollment, exit_step->goal);
+        exit(workflow.id, enrollment, exit_step->goal);
       }
       return std::nullopt;
     }
@@ -767,6 +777,7 @@ class Run {
     action.connector = connector;
     action.to = to;
     action.note = note_text;
+    action.due_ms = due_ms_;
     if (interpreter_.plans_lead_data()) {
       action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
           -1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -785,6 +796,7 @@ class Run {
   const Interpreter& interpreter_;
   const wf::Campaign& campaign_;
   TimePoint now_;
+  std::int64_t due_ms_;  // when what runs now was due: a late timer's due time, else now
   Transition out_;
   std::deque<Event> raised_;
 };
@@ -861,6 +873,12 @@ Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event
 Transition Interpreter::reevaluate_segments(const LeadSnapshot& lead, TimePoint now) const {
   Run run(*this, lead, now);
   run.update_segments();
+  return run.finish();
+}
+
+Transition Interpreter::remove_from(const LeadSnapshot& lead, const std::string& workflow, TimePoint now) const {
+  Run run(*this, lead, now);
+  run.remove_from(workflow);
   return run.finish();
 }
 

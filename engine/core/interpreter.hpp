@@ -2,6 +2,7 @@
 // The interpreter: a pure function of (campaign, lead snapshot, event or timer, now) -> Transition. No I/O, no
 // clock of its own; the daemon and `simulate` share it and differ only in store and clock.
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -27,6 +28,13 @@ class Interpreter {
   // The lead's segment membership looked at again, with no event (a new or changed segments.yaml): entering or
   // leaving raises its events as usual.
   Transition reevaluate_segments(const LeadSnapshot& lead, TimePoint now) const;
+  // Ends the lead's enrollment in `workflow` if it is active (`nurture lead remove`): exited, reason `removed`.
+  // A transition that changes nothing otherwise.
+  Transition remove_from(const LeadSnapshot& lead, const std::string& workflow, TimePoint now) const;
+
+  // Which workflows are paused (they enroll no one): asked when a trigger would enroll. Unset: none is.
+  void set_paused(std::function<bool(const std::string& workflow)> paused) { paused_ = std::move(paused); }
+  bool is_paused(const std::string& workflow) const { return paused_ && paused_(workflow); }
 
   const workflows::Campaign& campaign() const { return campaign_; }
   const WorkflowVersions& versions() const { return versions_; }
@@ -48,6 +56,7 @@ class Interpreter {
   std::map<std::string, std::set<std::string>> remembered_;
   std::set<std::string> relevant_types_;
   bool plan_lead_data_ = true;
+  std::function<bool(const std::string&)> paused_;
 };
 
 }  // namespace nurture::engine

@@ -2,11 +2,14 @@
 
 #include <strings.h>
 
+#include <algorithm>
+
 #include <openssl/crypto.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "engine/core/clock.hpp"
 #include "engine/core/event.hpp"
 #include "engine/runtime/report.hpp"
 #include "templates/tracking.hpp"
@@ -68,10 +71,54 @@ std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
       ReloadAnswer answer = request_reload_();
       return json_answer(answer.applied ? 200 : 422, std::move(answer.detail));
     }
+    if (path == "/workflows" || path.rfind("/workflows/", 0) == 0) return workflow_call(call, path);
   } catch (const StoreUnavailable& e) {
     return error(503, std::string("store unavailable: ") + e.what());
   }
-  return error(404, "not found: GET /leads/{id}, POST /events, POST /reload");
+  return error(404,
+               "not found: GET /leads/{id}, POST /events, POST /reload, GET /workflows, "
+               "POST /workflows/{id}/pause|resume");
+}
+
+// GET /workflows, POST /workflows/{id}/pause|resume (the caller holds the lock).
+std::optional<http::HttpAnswer> AdminApi::workflow_call(const http::HttpCall& call, const std::string& path) {
+  const std::vector<std::string> known = workflows_();
+  const auto state_of = [&, paused = store_.paused_workflows()](const std::string& workflow) {
+    nlohmann::ordered_json state{{"workflow", workflow}};
+    const auto since = paused.find(workflow);
+    state["state"] = since == paused.end() ? "running" : "paused";
+    state["paused_since"] = since == paused.end() ? nlohmann::ordered_json(nullptr)
+                                                  : nlohmann::ordered_json(format_rfc3339(since->second));
+    return state;
+  };
+  if (path == "/workflows") {
+    if (call.method != "GET") return error(405, "GET only");
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const auto& workflow : known) all.push_back(state_of(workflow));
+    return json_answer(200, {{"workflows", all}});
+  }
+  const std::string rest = path.substr(std::string("/workflows/").size());
+  const auto slash = rest.rfind('/');
+  const std::string workflow = slash == std::string::npos ? rest : templates::percent_decode(rest.substr(0, slash));
+  const std::string verb = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (verb != "pause" && verb != "resume") return error(404, "POST /workflows/{id}/pause or /workflows/{id}/resume");
+  if (call.method != "POST") return error(405, "POST only");
+  if (std::find(known.begin(), known.end(), workflow) == known.end()) {
+    return error(404, "no workflow \"" + workflow + "\"");
+  }
+  if (verb == "pause") {
+    spdlog::info("admin API: pausing workflow {}", workflow);
+    store_.pause_workflow(workflow, RealClock().now());
+    const auto since = store_.paused_workflows();
+    return json_answer(200, {{"workflow", workflow},
+                             {"state", "paused"},
+                             {"paused_since", since.count(workflow) ? format_rfc3339(since.at(workflow)) : ""}});
+  }
+  spdlog::info("admin API: resuming workflow {}", workflow);
+  const Store::Released released = store_.resume_workflow(workflow);
+  nlohmann::ordered_json answer{{"workflow", workflow}, {"state", "running"}};
+  answer["released"] = {{"timers", released.timers}, {"actions", released.actions}};
+  return json_answer(200, answer);
 }
 
 }  // namespace nurture::engine

@@ -5,12 +5,16 @@
 //   POST /events       one event, the wire format of docs/events.md as a JSON object; 202, or 400 with the reason
 //   POST /reload       validate and swap the campaign, as SIGHUP does, and answer with the outcome: 200 and the
 //                      version of each workflow, or 422 and the errors (the previous campaign keeps running)
+//   GET  /workflows    each workflow of the campaign, running or paused (since when)
+//   POST /workflows/{id}/pause    as `nurture workflow pause`: 200 and its state, 404 for an unknown workflow
+//   POST /workflows/{id}/resume   as `nurture workflow resume`: 200 and how many held timers and sends go on
 // JSON in, JSON out.
 
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,8 +32,13 @@ struct ReloadAnswer {
 class AdminApi {
  public:
   // `reload` reloads (or has the daemon reload) and returns the outcome.
-  AdminApi(std::string token, Store& store, std::function<ReloadAnswer()> request_reload)
-      : token_(std::move(token)), store_(store), request_reload_(std::move(request_reload)) {}
+  // `workflows` gives the ids of the campaign's workflows as they are now.
+  AdminApi(std::string token, Store& store, std::function<ReloadAnswer()> request_reload,
+           std::function<std::vector<std::string>()> workflows)
+      : token_(std::move(token)),
+        store_(store),
+        request_reload_(std::move(request_reload)),
+        workflows_(std::move(workflows)) {}
 
   std::optional<http::HttpAnswer> handle(const http::HttpCall& call);
 
@@ -37,7 +46,9 @@ class AdminApi {
   std::string token_;
   Store& store_;
   std::function<ReloadAnswer()> request_reload_;
+  std::function<std::vector<std::string>()> workflows_;
   std::mutex mutex_;
+  std::optional<http::HttpAnswer> workflow_call(const http::HttpCall& call, const std::string& path);
 };
 
 }  // namespace nurture::engine

@@ -2,10 +2,24 @@
 
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 namespace nurture::engine {
 
 namespace {
 constexpr int max_commit_attempts = 32;
+
+// The daemon's log line for what a committed transition changed that an operator asks about: a stage change and
+// a send the workflow skipped (frequency cap, no address). Sends and their outcomes are logged by the dispatcher.
+void log_committed(const Transition& transition) {
+  for (const TimelineEntry& line : transition.timeline) {
+    if (line.kind == "stage") {
+      spdlog::info("stage lead={} from={} to={} score={}", line.lead, line.from.value_or("none"), line.to, line.score);
+    } else if (line.kind == "skipped") {
+      spdlog::info("skipped lead={} workflow={} step={} reason={}", line.lead, line.workflow, line.step, line.reason);
+    }
+  }
+}
 
 // Suppression lists are global, outside the lead's partition: written before the commit (adding twice is harmless;
 // a commit that then fails is retried and adds again), so an unsubscribe is never committed without them.
@@ -22,6 +36,7 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
     const CommitOutcome outcome =
         store.commit_many({CommitRequest{&snapshot, &transition, item.stream_id, item.event_id, item.from_inbox}})
             .front();
+    if (outcome == CommitOutcome::committed) log_committed(transition);
     if (outcome != CommitOutcome::conflict) return outcome;
     if (attempt == max_commit_attempts) {
       throw std::runtime_error("the lead kept changing during " + std::to_string(attempt) + " commit attempts");
@@ -90,7 +105,10 @@ std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& 
       if (results[index].failed) continue;
       if (outcomes[r] != CommitOutcome::conflict) {
         results[index].outcome = outcomes[r];
-        if (metrics && outcomes[r] == CommitOutcome::committed) metrics->transitions_committed(1);
+        if (outcomes[r] == CommitOutcome::committed) {
+          log_committed(transitions[requested[r]]);
+          if (metrics) metrics->transitions_committed(1);
+        }
         continue;
       }
       if (metrics) metrics->commit_conflicts(1);

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "text/address.hpp"
 #include "text/json.hpp"
 #include "text/utf8.hpp"
 #include "engine/core/event.hpp"
@@ -172,12 +173,20 @@ void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
 std::vector<const OutboxEntry*> Dispatcher::claim(const std::vector<OutboxEntry>& entries,
                                                   std::vector<DispatchRecord>& records) {
   const std::vector<DispatchCheck> checks = store_.check_and_claim(entries);
-  std::vector<const OutboxEntry*> to_send;
+  std::vector<const OutboxEntry*> to_send, held;
+  const TimePoint now = clock_.now();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const OutboxEntry& entry = entries[i];
+    if (checks[i].claim == ClaimOutcome::already_done) {
+      store_.ack_outbox(entry);
+      continue;
+    }
+    if (paused_ && paused_->contains(entry.action.workflow)) {
+      held.push_back(&entry);  // sent when the workflow resumes (or skipped then, if later than max_late)
+      continue;
+    }
     switch (checks[i].claim) {
       case ClaimOutcome::already_done:
-        store_.ack_outbox(entry);
         continue;
       case ClaimOutcome::claimed_again:
         spdlog::warn("action {} was claimed by an attempt that did not finish; sending again",
@@ -188,6 +197,8 @@ std::vector<const OutboxEntry*> Dispatcher::claim(const std::vector<OutboxEntry>
     }
     if (checks[i].suppressed) {
       records.push_back({&entry, DispatchOutcome::skipped, "suppressed"});
+    } else if (too_late(entry.action, now)) {
+      records.push_back({&entry, DispatchOutcome::skipped, "late"});
     } else if (!connectors_.find(entry.action.connector)) {
       records.push_back({&entry, DispatchOutcome::failed,
                          fmt::format("connector \"{}\" is not configured", entry.action.connector)});
@@ -195,7 +206,14 @@ std::vector<const OutboxEntry*> Dispatcher::claim(const std::vector<OutboxEntry>
       to_send.push_back(&entry);
     }
   }
+  if (!held.empty()) store_.hold_actions(held);
   return to_send;
+}
+
+bool Dispatcher::too_late(const PlannedAction& action, TimePoint now) const {
+  const auto limit = max_late_.find(action.workflow);
+  if (limit == max_late_.end() || action.due_ms == 0) return false;
+  return to_unix_ms(now) - action.due_ms > limit->second.count();
 }
 
 // Templates render from the lead as it was when the action was planned, carried in the entry; only a handoff,
@@ -268,6 +286,30 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
     if (metrics_) metrics_->action_result(names[static_cast<int>(r.outcome)], r.entry->action.connector);
   }
   store_.record_many(records);
+  for (const auto& r : records) log_outcome(r);
+}
+
+// One line per outcome, once it is recorded: the action id says which (`nurture lead show` has the rest); the
+// address only masked, so logs do not become a copy of the mailing list.
+void Dispatcher::log_outcome(const DispatchRecord& record) {
+  const PlannedAction& action = record.entry->action;
+  const std::string to = action.to.empty() ? std::string() : " to=" + text::masked_address(action.to);
+  const std::string detail = text::to_valid_utf8(text::truncate_utf8(record.detail, 300));
+  switch (record.outcome) {
+    case DispatchOutcome::sent:
+      spdlog::info("sent action={} workflow={} step={} connector={}{} provider_id={}", action.action_id,
+                   action.workflow, action.step, action.connector, to, detail);
+      return;
+    case DispatchOutcome::failed:
+      spdlog::warn("failed action={} workflow={} step={} connector={}{} reason={}", action.action_id,
+                   action.workflow, action.step, action.connector, to, detail);
+      return;
+    case DispatchOutcome::suppressed:
+    case DispatchOutcome::skipped:
+      spdlog::info("{} action={} workflow={} step={} connector={}{} reason={}", outcome_name(record.outcome),
+                   action.action_id, action.workflow, action.step, action.connector, to, detail);
+      return;
+  }
 }
 
 nlohmann::json template_variables(const workflows::Config& config, const std::string& unsubscribe_url,
@@ -427,7 +469,6 @@ void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result, std
       records.push_back({&entry, DispatchOutcome::sent, result.provider_id});
       return;
     case sdk::Result::Kind::failed:
-      spdlog::warn("action {} failed: {}", entry.action.action_id, result.reason);
       records.push_back({&entry, DispatchOutcome::failed, result.reason});
       return;
     case sdk::Result::Kind::suppressed:

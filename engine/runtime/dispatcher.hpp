@@ -9,6 +9,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/runtime/metrics.hpp"
 #include "engine/runtime/connector_set.hpp"
+#include "engine/runtime/paused_workflows.hpp"
 #include "engine/store/store.hpp"
 #include "templates/template_library.hpp"
 #include "templates/tracking.hpp"
@@ -43,7 +44,11 @@ class Dispatcher {
   Dispatcher(Store& store, const workflows::Campaign& campaign, const templates::TemplateLibrary& templates,
              const ConnectorSet& connectors, const Clock& clock, RetryPolicy policy = {})
       : store_(store), campaign_(campaign), templates_(templates), connectors_(connectors), clock_(clock),
-        policy_(policy), links_(tracking_links(campaign.config)) {}
+        policy_(policy), links_(tracking_links(campaign.config)) {
+    for (const auto& workflow : campaign.workflows) {
+      if (workflow.max_late) max_late_[workflow.id] = *workflow.max_late;
+    }
+  }
 
   // Dispatches one batch from the outbox, waiting up to `block` for one; returns how many entries it handled.
   int poll(std::chrono::milliseconds block = std::chrono::milliseconds(0));
@@ -51,10 +56,14 @@ class Dispatcher {
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   // Which raised events (`email.sent`, ...) anything listens to; by default all are raised.
   void set_listener(std::function<bool(const std::string& type)> listens) { listens_ = std::move(listens); }
+  // Actions of these workflows are held, not sent, while they are paused.
+  void set_paused(const PausedWorkflows* paused) { paused_ = paused; }
 
  private:
   Metrics* metrics_ = nullptr;
+  const PausedWorkflows* paused_ = nullptr;
   std::function<bool(const std::string&)> listens_;
+  std::map<std::string, workflows::Duration> max_late_;  // by workflow, where set
   class SendRound;
   void dispatch(const std::vector<OutboxEntry>& entries);
   // Claims the batch; what is done already, suppressed or has no connector is settled here. Returns what to send.
@@ -64,6 +73,9 @@ class Dispatcher {
                                                                   const std::vector<LeadSnapshot>& snapshots,
                                                                   std::vector<DispatchRecord>& records);
   void record(std::vector<DispatchRecord>& records);
+  static void log_outcome(const DispatchRecord& record);
+  // Whether the action is later than its workflow's max_late allows (measured from when its step was due).
+  bool too_late(const PlannedAction& action, TimePoint now) const;
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);
   // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
   tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead,

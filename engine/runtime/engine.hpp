@@ -9,6 +9,7 @@
 #include "engine/runtime/connector_set.hpp"
 #include "engine/runtime/dispatcher.hpp"
 #include "engine/runtime/ingest.hpp"
+#include "engine/runtime/paused_workflows.hpp"
 #include "engine/core/interpreter.hpp"
 #include "engine/runtime/scheduler.hpp"
 #include "engine/store/store.hpp"
@@ -35,15 +36,20 @@ class Engine {
         interpreter_(campaign, std::move(versions)),
         ingest_(state_store, interpreter_, clock),
         scheduler_(state_store, interpreter_, clock),
-        dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry) {
+        dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry),
+        paused_(clock) {
     // An outcome's event (email.sent, ...) is raised only when something in the campaign looks at it.
     dispatcher_.set_listener([this](const std::string& type) { return interpreter_.listens_to(type); });
+    interpreter_.set_paused([this](const std::string& workflow) { return paused_.contains(workflow); });
+    scheduler_.set_paused(&paused_);
+    dispatcher_.set_paused(&paused_);
   }
 
   // The two halves, for two threads: lead state (ingest and timers), and dispatch. Each blocks up to `block`
   // for new work.
   int run_state_once(std::chrono::milliseconds block) {
     trim_now_and_then();
+    paused_.refresh(state_store_);
     return ingest_.poll(block) + scheduler_.poll();
   }
   int run_dispatch_once(std::chrono::milliseconds block) {
@@ -55,6 +61,7 @@ class Engine {
   int run_once(std::chrono::milliseconds block = std::chrono::milliseconds(0)) {
     reclaim_outbox_now_and_then();
     trim_now_and_then();
+    paused_.refresh(state_store_);
     int work = ingest_.poll(block);
     work += scheduler_.poll();
     work += dispatcher_.poll();
@@ -69,6 +76,9 @@ class Engine {
 
   // How long another consumer may hold an entry unacknowledged before this engine takes it over (the lease).
   void set_reclaim_after(std::chrono::milliseconds idle) { reclaim_idle = idle; }
+
+  // Reads which workflows are paused now, not at the next refresh (tests, after pausing through the store).
+  void refresh_paused() { paused_.refresh(state_store_, true); }
 
   // Passes until nothing is left to do at the clock's current time.
   void drain() {
@@ -124,6 +134,7 @@ class Engine {
   Ingest ingest_;
   Scheduler scheduler_;
   Dispatcher dispatcher_;
+  PausedWorkflows paused_;
 };
 
 }  // namespace nurture::engine

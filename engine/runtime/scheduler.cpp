@@ -1,7 +1,8 @@
 // Timers are members of each partition's timer ZSET, scored by due time in ms; nothing is held only in memory, so
 // a restart resumes them. Firing is a transition like any other: the timer's removal commits together with its
 // effects, and a timer whose enrollment moved on (its seq no longer matches) is removed as a no-op. Lateness
-// (now - due) depends on the poll interval of the run loop.
+// (now - due) depends on the poll interval of the run loop. A paused workflow's timers are held when they fall due
+// and fire when it resumes, late, in the order they fell due.
 
 #include "engine/runtime/scheduler.hpp"
 
@@ -19,8 +20,19 @@ int Scheduler::poll() {
   const TimePoint now = clock_.now();
   if (partitions_.empty() && partition_count_known_) return 0;  // no partition of ours (more engines than them)
   store_.release_due_retries(now, partitions_);
-  const std::vector<TimerRef> due = store_.due_timers(now, batch_size, partitions_);
+  std::vector<TimerRef> due = store_.due_timers(now, batch_size, partitions_);
   if (due.empty()) return 0;
+  if (paused_ && paused_->any()) {
+    // Due timers of a paused workflow are set aside with their due times; a resume puts them back to fire.
+    std::vector<TimerRef> held;
+    std::erase_if(due, [&](const TimerRef& timer) {
+      if (!paused_->contains(timer.workflow)) return false;
+      held.push_back(timer);
+      return true;
+    });
+    if (!held.empty()) store_.hold_timers(held);
+    if (due.empty()) return static_cast<int>(held.size());
+  }
   std::vector<WorkItem> work;
   work.reserve(due.size());
   for (const auto& timer : due) {

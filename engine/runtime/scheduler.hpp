@@ -5,6 +5,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/runtime/metrics.hpp"
+#include "engine/runtime/paused_workflows.hpp"
 #include "engine/core/interpreter.hpp"
 #include "engine/store/store.hpp"
 
@@ -19,6 +20,8 @@ class Scheduler {
   int poll();
 
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // Timers of these workflows are held, not fired, while they are paused.
+  void set_paused(const PausedWorkflows* paused) { paused_ = paused; }
   // The partitions whose timers this engine serves (all until told otherwise).
   void set_partitions(std::vector<int> partitions) {
     partitions_ = std::move(partitions);
@@ -27,6 +30,7 @@ class Scheduler {
 
  private:
   Metrics* metrics_ = nullptr;
+  const PausedWorkflows* paused_ = nullptr;
   std::vector<int> partitions_;
   bool partition_count_known_ = false;
   Store& store_;

@@ -203,6 +203,36 @@ class Store {
                                const std::function<bool(const std::vector<std::string>&)>& visit) = 0;
   // The lead a sent email (remember_lead) went to; "" when unknown or older than a week.
   virtual std::string lead_of_action(const std::string& action_id) = 0;
+  // Pausing a workflow (`nurture workflow pause|resume`, the admin API). Every partition keeps the pause, so holding
+  // a timer or an action checks it atomically with the hold. A workflow paused in any partition counts as paused
+  // (a pause cut short by a crash is completed by pausing again).
+  virtual std::map<std::string, TimePoint> paused_workflows() = 0;  // workflow -> paused since
+  virtual void pause_workflow(const std::string& workflow, TimePoint since) = 0;
+  // Ends the pause and lets go of what was held meanwhile: timers at their own due times (so they fire in order),
+  // actions back to the outbox. Returns how many of each.
+  struct Released {
+    long timers = 0;
+    long actions = 0;
+  };
+  virtual Released resume_workflow(const std::string& workflow) = 0;
+  // Due timers and outbox entries of a paused workflow are set aside until it resumes. Each is checked against the
+  // pause atomically with the move: a timer whose workflow was resumed meanwhile stays to fire, an action goes
+  // back to the outbox (through the retries, due now).
+  virtual void hold_timers(const std::vector<TimerRef>& timers) = 0;
+  virtual void hold_actions(const std::vector<const OutboxEntry*>& entries) = 0;
+
+  // `nurture lead erase`: everything kept about one lead (its state and history, its timers, its pending, held
+  // and dead-lettered actions, its events not yet read and those raised for it, the records of which action went
+  // to it), and `address_hashes` added to the email suppression list (the address itself taken off it).
+  struct Erased {
+    bool lead = false;
+    long timers = 0;
+    long actions = 0;
+    long events = 0;
+    long remembered = 0;
+  };
+  virtual Erased erase_lead(const std::string& lead, const std::vector<std::string>& address_hashes) = 0;
+
   // Acknowledges the entry and puts it back `after` from now, with attempt + 1.
   virtual void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) = 0;
   // The same without spending an attempt: the engine held the send back (rate limit, open circuit).

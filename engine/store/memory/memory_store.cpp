@@ -381,7 +381,8 @@ void MemoryStore::ack_outbox(const OutboxEntry& entry) {
 
 bool MemoryStore::is_suppressed(const std::string& channel, const std::string& address) {
   auto it = suppressed_.find(channel);
-  return it != suppressed_.end() && it->second.count(text::address_key(address)) > 0;
+  return it != suppressed_.end() &&
+         (it->second.count(text::address_key(address)) > 0 || it->second.count(text::address_hash(address)) > 0);
 }
 
 void MemoryStore::suppress(const std::string& channel, const std::string& address) {
@@ -442,6 +443,82 @@ void MemoryStore::release_due_retries(TimePoint now, const std::vector<int>& par
     }
     retries.erase(retries.begin(), last);
   }
+}
+
+std::map<std::string, TimePoint> MemoryStore::paused_workflows() { return paused_; }
+
+void MemoryStore::pause_workflow(const std::string& workflow, TimePoint since) { paused_.try_emplace(workflow, since); }
+
+Store::Released MemoryStore::resume_workflow(const std::string& workflow) {
+  paused_.erase(workflow);
+  Released released;
+  auto& held = held_[workflow];
+  for (const auto& [member, due] : held.timers) {
+    const auto timer = TimerRef::parse(member);
+    if (!timer) continue;
+    timers_[static_cast<std::size_t>(partition_of(timer->lead, options_.partitions))].add(member, due);
+    ++released.timers;
+  }
+  for (auto& entry : held.actions) {
+    retries_.at(static_cast<std::size_t>(entry.partition)).emplace(released.actions++, std::move(entry));
+  }
+  held_.erase(workflow);
+  return released;
+}
+
+void MemoryStore::hold_timers(const std::vector<TimerRef>& timers) {
+  for (const auto& timer : timers) {
+    if (!paused_.count(timer.workflow)) continue;
+    auto& partition = timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))];
+    const auto due = partition.due_of.find(timer.member());
+    if (due == partition.due_of.end()) continue;
+    held_[timer.workflow].timers.emplace_back(timer.member(), due->second);
+    partition.remove(timer.member());
+  }
+}
+
+void MemoryStore::hold_actions(const std::vector<const OutboxEntry*>& entries) {
+  for (const OutboxEntry* entry : entries) {
+    if (paused_.count(entry->action.workflow)) {
+      held_[entry->action.workflow].actions.push_back(*entry);
+    } else {
+      retries_.at(static_cast<std::size_t>(entry->partition)).emplace(0, *entry);
+    }
+    ack_outbox(*entry);
+  }
+}
+
+Store::Erased MemoryStore::erase_lead(const std::string& lead, const std::vector<std::string>& address_hashes) {
+  Erased erased;
+  erased.lead = leads_.erase(lead) > 0;
+  const auto p = static_cast<std::size_t>(partition_of(lead, options_.partitions));
+  std::vector<std::string> timers;
+  for (const auto& [member, due] : timers_[p].due_of) {
+    if (member.rfind(lead + "\x1f", 0) == 0) timers.push_back(member);
+  }
+  for (const auto& member : timers) timers_[p].remove(member);
+  erased.timers = static_cast<long>(timers.size());
+  for (auto& [workflow, held] : held_) {
+    erased.timers += static_cast<long>(std::erase_if(held.timers, [&](const auto& t) {
+      return t.first.rfind(lead + "\x1f", 0) == 0;
+    }));
+    erased.actions += static_cast<long>(std::erase_if(held.actions, [&](const auto& e) { return e.action.lead == lead; }));
+  }
+  erased.actions += static_cast<long>(std::erase_if(retries_[p], [&](const auto& r) { return r.second.action.lead == lead; }));
+  erased.actions += static_cast<long>(std::erase_if(outboxes_[p].entries, [&](const auto& e) {
+    return e.second.action.lead == lead;
+  }));
+  std::erase_if(outboxes_[p].pending, [&](const auto& e) { return !outboxes_[p].entries.count(e.first); });
+  for (auto& stream : event_streams_) {
+    erased.events += static_cast<long>(std::erase_if(stream.entries, [&](const auto& e) {
+      const auto it = e.second.find("lead");
+      return it != e.second.end() && it->second == lead;
+    }));
+    std::erase_if(stream.pending, [&](const auto& e) { return !stream.entries.count(e.first); });
+  }
+  erased.remembered = static_cast<long>(std::erase_if(action_leads_, [&](const auto& a) { return a.second == lead; }));
+  for (const auto& hash : address_hashes) suppressed_["email"].insert(hash);
+  return erased;
 }
 
 }  // namespace nurture::engine::memory

@@ -93,6 +93,12 @@ class MemoryStore final : public Store {
   std::string lead_of_action(const std::string& action_id) override;
   void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
   void defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
+  std::map<std::string, TimePoint> paused_workflows() override;
+  void pause_workflow(const std::string& workflow, TimePoint since) override;
+  Released resume_workflow(const std::string& workflow) override;
+  void hold_timers(const std::vector<TimerRef>& timers) override;
+  void hold_actions(const std::vector<const OutboxEntry*>& entries) override;
+  Erased erase_lead(const std::string& lead, const std::vector<std::string>& address_hashes) override;
 
   // What a test or the simulation looks at afterwards (Redis has its keys for that).
   // Every stored lead, by id (a copy, in order: for tests and simulate's callers).
@@ -149,6 +155,12 @@ class MemoryStore final : public Store {
   std::map<std::string, std::int64_t> engines_;  // consumer -> last heartbeat ms
   std::vector<DeadLetter> dead_events_;
   std::vector<DeadLetter> dead_actions_;
+  struct Held {
+    std::vector<std::pair<std::string, std::int64_t>> timers;  // member, due ms
+    std::vector<OutboxEntry> actions;
+  };
+  std::map<std::string, TimePoint> paused_;
+  std::map<std::string, Held> held_;  // by workflow
 };
 
 }  // namespace nurture::engine::memory

@@ -8,6 +8,10 @@
 
 namespace nurture::engine::redis {
 
+// The consumer groups: engines reading events (front door and inboxes), dispatchers reading outboxes.
+inline constexpr const char* engine_group = "engine";
+inline constexpr const char* dispatch_group = "dispatch";
+
 class Keys {
  public:
   explicit Keys(std::string prefix) : prefix_(std::move(prefix)) {}
@@ -31,6 +35,15 @@ class Keys {
   }
   std::string stats(int p, const std::string& workflow) const {
     return fmt::format("{}{{{}}}:stats:{}", prefix_, p, workflow);
+  }
+  // A paused workflow: `workflow -> since ms` in every partition, next to what it holds meanwhile (due timers with
+  // their due times, actions as the retries keep them).
+  std::string paused(int p) const { return fmt::format("{}{{{}}}:paused", prefix_, p); }
+  std::string held_timers(int p, const std::string& workflow) const {
+    return fmt::format("{}{{{}}}:held:{}:timers", prefix_, p, workflow);
+  }
+  std::string held_actions(int p, const std::string& workflow) const {
+    return fmt::format("{}{{{}}}:held:{}:actions", prefix_, p, workflow);
   }
   std::string suppress(const std::string& channel) const { return prefix_ + "suppress:" + channel; }
   // The lead an emailed action went to, for bounce reports that only carry the Message-ID (7 days).

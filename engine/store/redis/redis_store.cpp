@@ -127,17 +127,19 @@ end
 return latest
 )lua";
 
-constexpr const char* engine_group = "engine";
-constexpr const char* dispatch_group = "dispatch";
+}  // namespace
 
 std::vector<std::string> outbox_fields(const PlannedAction& a, int attempt) {
   std::vector<std::string> fields{"aid", a.action_id, "lead", a.lead, "wf", a.workflow, "v",
                                   std::to_string(a.version), "step", a.step, "kind", a.kind, "tpl", a.template_name,
                                   "conn", a.connector, "to", a.to, "attempt", std::to_string(attempt)};
   if (!a.note.empty()) fields.insert(fields.end(), {"note", a.note});
+  if (a.due_ms != 0) fields.insert(fields.end(), {"due", std::to_string(a.due_ms)});
   if (!a.lead_data.empty()) fields.insert(fields.end(), {"ld", a.lead_data});
   return fields;
 }
+
+namespace {
 
 // The strings are moved out of the reply: it is read once.
 StreamFields field_map(RedisReply& flat) {
@@ -734,6 +736,7 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
     entry.action.to = std::move(f["to"]);
     entry.action.note = std::move(f["note"]);
     entry.action.lead_data = std::move(f["ld"]);
+    if (!f["due"].empty()) entry.action.due_ms = std::stoll(f["due"]);
     entry.attempt = f["attempt"].empty() ? 1 : std::stoi(f["attempt"]);
     entries.push_back(std::move(entry));
   });
@@ -784,7 +787,9 @@ std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxE
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].action.kind != "email") continue;
     emails.push_back(i);
+    // An erased lead's address is kept only as its hash: both forms are looked up.
     suppressed.push_back(text::address_key(entries[i].action.to));
+    suppressed.push_back(text::address_hash(entries[i].action.to));
   }
   if (!emails.empty()) commands.push_back(std::move(suppressed));
   const auto groups = by_record_key(entries, [&](const OutboxEntry& e) { return record_key(e); });
@@ -799,8 +804,8 @@ std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxE
   if (!emails.empty()) {
     const RedisReply& flags = replies[next++];
     if (flags.is_error()) throw StoreUnavailable("SMISMEMBER: " + flags.text);
-    for (std::size_t k = 0; k < emails.size() && k < flags.elements.size(); ++k) {
-      checks[emails[k]].suppressed = flags.elements[k].integer == 1;
+    for (std::size_t k = 0; k < emails.size() && 2 * k + 1 < flags.elements.size(); ++k) {
+      checks[emails[k]].suppressed = flags.elements[2 * k].integer == 1 || flags.elements[2 * k + 1].integer == 1;
     }
   }
   std::map<std::pair<int, std::string>, long> reclaimed;
@@ -921,7 +926,13 @@ void RedisStore::ack_outbox(const OutboxEntry& entry) {
 }
 
 bool RedisStore::is_suppressed(const std::string& channel, const std::string& address) {
-  return checked(Command{"SISMEMBER", keys_.suppress(channel), text::address_key(address)}).integer == 1;
+  const RedisReply flags =
+      checked(Command{"SMISMEMBER", keys_.suppress(channel), text::address_key(address), text::address_hash(address)});
+  if (flags.is_error()) throw StoreUnavailable("SMISMEMBER: " + flags.text);
+  for (const auto& flag : flags.elements) {
+    if (flag.integer == 1) return true;
+  }
+  return false;
 }
 
 void RedisStore::suppress(const std::string& channel, const std::string& address) {

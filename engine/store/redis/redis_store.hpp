@@ -18,6 +18,9 @@ struct RedisStoreOptions {
   std::chrono::hours dispatch_record_ttl{24 * 30};
 };
 
+// An outbox entry's fields, as the outbox, the retries and held actions keep them.
+std::vector<std::string> outbox_fields(const PlannedAction& action, int attempt);
+
 class RedisStore final : public Store {
  public:
   RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOptions options);
@@ -74,6 +77,14 @@ class RedisStore final : public Store {
   void schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
   void defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) override;
 
+  // redis_operations.cpp: what operators do (pause, resume, erase).
+  std::map<std::string, TimePoint> paused_workflows() override;
+  void pause_workflow(const std::string& workflow, TimePoint since) override;
+  Released resume_workflow(const std::string& workflow) override;
+  void hold_timers(const std::vector<TimerRef>& timers) override;
+  void hold_actions(const std::vector<const OutboxEntry*>& entries) override;
+  Erased erase_lead(const std::string& lead, const std::vector<std::string>& address_hashes) override;
+
  private:
   void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat);
 
@@ -98,6 +109,9 @@ class RedisStore final : public Store {
   Script commit_script_;
   Script release_retries_script_;
   Script pin_script_;
+  Script hold_timers_script_;
+  Script hold_actions_script_;
+  Script release_held_script_;
   // This consumer's pending events are read before new ones: one at a time at start and after a takeover (each
   // delivery counted, so an event that keeps stopping the engine shows it), as a batch after a store error.
   enum class PendingReplay { none, batch, isolated };

@@ -44,8 +44,8 @@ struct EngineOnMemory {
   memory::MemoryStore store{clock, memory::MemoryStoreOptions{2, "t", hours(24)}};
   std::unique_ptr<Engine> engine;
 
-  EngineOnMemory(const std::string& workflow, RetryPolicy retry) {
-    testing::write_campaign(dir / "campaign", {config, {{"welcome", workflow}},
+  EngineOnMemory(const std::string& workflow, RetryPolicy retry, const char* config_text = config) {
+    testing::write_campaign(dir / "campaign", {config_text, {{"welcome", workflow}},
                                                {{"welcome", testing::email_template("Hi", "<p>Hi</p>")}}});
     campaign = testing::load_campaign_or_fail(dir / "campaign");
     library = std::make_unique<templates::TemplateLibrary>(campaign.templates_dir);
@@ -117,4 +117,127 @@ TEST_CASE("a malformed event is dead-lettered with its reason, on the memory sto
   REQUIRE(f.store.dead_events().size() == 1);
   CHECK(f.store.dead_events()[0].reason.find("lead") != std::string::npos);
   CHECK(f.counted("step:hello:sent") == 1);
+}
+
+namespace {
+
+const char* unlimited = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: outbox }
+partitions: 2
+connectors:
+  outbox: { type: file, dir: ./outbox }
+)";
+
+const char* late_drip = R"(workflow: welcome
+trigger: { event: lead.created }
+max_late: 1d
+steps:
+  - id: hello
+    email: { template: welcome }
+  - wait: 2d
+  - id: tips
+    email: { template: welcome }
+  - wait: 5d
+  - id: last
+    email: { template: welcome }
+)";
+
+const char* waits_for_a_visit = R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - wait_for: { event: page.viewed, timeout: 30d }
+  - id: hello
+    email: { template: welcome }
+)";
+
+void pause(EngineOnMemory& f) {
+  f.store.pause_workflow("welcome", f.clock.now());
+  f.engine->refresh_paused();
+}
+void resume(EngineOnMemory& f) {
+  f.store.resume_workflow("welcome");
+  f.engine->refresh_paused();
+}
+
+}  // namespace
+
+TEST_CASE("a paused workflow enrolls no one, its timers wait, and on resume a send late by less than max_late goes") {
+  EngineOnMemory f(late_drip, RetryPolicy{}, unlimited);
+  f.created("ana");
+  f.engine->drain();
+  REQUIRE(f.counted("step:hello:sent") == 1);
+  pause(f);
+  f.created("bo");
+  f.clock.advance(hours(48) + minutes(1));
+  f.engine->drain();
+  CHECK(f.counted("entered") == 1);          // bo was not enrolled
+  CHECK(f.counted("step:tips:reached") == 0);  // ana's timer fell due and waits
+  f.clock.advance(hours(12));
+  f.engine->drain();
+  CHECK(f.counted("step:tips:reached") == 0);
+  resume(f);
+  f.engine->drain();
+  CHECK(f.counted("step:tips:sent") == 1);  // 12 hours late, within max_late (1d)
+  CHECK(f.files() == 2);
+  // The next wait counts from when the step ran, not from when it was due.
+  f.clock.advance(days(5) + minutes(1));
+  f.engine->drain();
+  CHECK(f.counted("step:last:sent") == 1);
+}
+
+TEST_CASE("a send later than its workflow's max_late after a resume is skipped, and the lead goes on") {
+  EngineOnMemory f(late_drip, RetryPolicy{}, unlimited);
+  f.created("ana");
+  f.engine->drain();
+  pause(f);
+  f.clock.advance(hours(48) + days(3));
+  f.engine->drain();
+  resume(f);
+  f.engine->drain();
+  CHECK(f.counted("step:tips:sent") == 0);
+  CHECK(f.counted("step:tips:skipped") == 1);  // reason `late`
+  CHECK(f.files() == 1);
+  f.clock.advance(days(5) + minutes(1));
+  f.engine->drain();
+  CHECK(f.counted("step:last:sent") == 1);
+  CHECK(f.files() == 2);
+}
+
+TEST_CASE("an action planned while its workflow is paused is held by the dispatcher and sent on resume") {
+  EngineOnMemory f(waits_for_a_visit, RetryPolicy{}, unlimited);
+  f.created("ana");
+  f.engine->drain();
+  pause(f);
+  f.store.add_event({{"type", "page.viewed"}, {"lead", "ana"}});  // events still move enrolled leads on
+  f.engine->drain();
+  CHECK(f.counted("step:hello:reached") == 1);
+  CHECK(f.counted("step:hello:sent") == 0);
+  CHECK(f.files() == 0);
+  f.clock.advance(hours(1));
+  f.engine->drain();
+  CHECK(f.files() == 0);
+  resume(f);
+  f.engine->drain();
+  CHECK(f.counted("step:hello:sent") == 1);
+  CHECK(f.files() == 1);
+}
+
+TEST_CASE("a lead removed from a workflow exits it with reason removed and gets nothing more from it") {
+  EngineOnMemory f(late_drip, RetryPolicy{}, unlimited);
+  f.created("ana");
+  f.engine->drain();
+  const LeadSnapshot before = f.store.load_lead("ana");
+  const Interpreter interpreter(f.campaign);
+  const Transition removed = interpreter.remove_from(before, "welcome", f.clock.now());
+  REQUIRE(removed.timeline.size() == 1);
+  CHECK(removed.timeline[0].kind == "exited");
+  CHECK(removed.timeline[0].reason == "removed");
+  CHECK(removed.timers_to_remove.size() == 1);
+  REQUIRE(f.store.commit(before, removed, "", "") == CommitOutcome::committed);
+  CHECK(interpreter.remove_from(f.store.load_lead("ana"), "welcome", f.clock.now()).timeline.empty());
+  f.clock.advance(days(10));
+  f.engine->drain();
+  CHECK(f.counted("exited") == 1);
+  CHECK(f.counted("step:tips:reached") == 0);
+  CHECK(f.files() == 1);
 }

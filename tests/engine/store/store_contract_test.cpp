@@ -9,6 +9,7 @@
 #include "engine/store/memory/memory_store.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
+#include "text/address.hpp"
 
 using namespace nurture::engine;
 using namespace std::chrono;
@@ -393,4 +394,98 @@ TEST_CASE_TEMPLATE("store: a dead-lettered timer does not come due again", F, ST
   f.store.dead_letter_timer(due[0], "engine error: boom");
   CHECK(f.store.due_timers(t0 + hours(48), 10).empty());
   CHECK_FALSE(f.store.next_timer_due().has_value());
+}
+
+TEST_CASE_TEMPLATE("store: a paused workflow's due timers and actions are held, and come back on resume", F, STORES) {
+  F f;
+  const OutboxEntry action = enrolled(f);
+  REQUIRE(f.store.commit(empty_lead("L2"), enroll(empty_lead("L2")), "", "") == CommitOutcome::committed);
+  CHECK(f.store.paused_workflows().empty());
+  f.store.pause_workflow("welcome", t0 + minutes(1));
+  f.store.pause_workflow("welcome", t0 + minutes(5));  // pausing again keeps the first time
+  CHECK(f.store.paused_workflows() == std::map<std::string, TimePoint>{{"welcome", t0 + minutes(1)}});
+
+  f.store.hold_actions({&action});
+  f.store.replay_pending();
+  CHECK(f.store.read_outbox(10).size() == 1);  // L2's action, never read before; L1's is acknowledged and held
+  auto due = f.store.due_timers(t0 + hours(48), 10);
+  REQUIRE(due.size() == 2);
+  f.store.hold_timers(due);
+  CHECK(f.store.due_timers(t0 + hours(49), 10).empty());
+  CHECK_FALSE(f.store.next_timer_due().has_value());
+
+  const Store::Released released = f.store.resume_workflow("welcome");
+  CHECK(released.timers == 2);
+  CHECK(released.actions == 1);
+  CHECK(f.store.paused_workflows().empty());
+  auto back = f.store.due_timers(t0 + hours(49), 10);
+  REQUIRE(back.size() == 2);
+  CHECK(back[0].due == t0 + hours(48));  // its own due time: it fires late, in order
+  f.store.release_due_retries(t0);       // held actions are due at once, whatever the clock says
+  auto again = f.store.read_outbox(10);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].action.action_id == action.action.action_id);
+  CHECK(again[0].attempt == 1);
+  CHECK(f.store.resume_workflow("welcome").actions == 0);
+}
+
+TEST_CASE_TEMPLATE("store: holding checks the pause itself: what a resumed workflow would hold goes on", F, STORES) {
+  F f;
+  const OutboxEntry action = enrolled(f);
+  auto due = f.store.due_timers(t0 + hours(48), 10);
+  REQUIRE(due.size() == 1);
+  // The engine thought the workflow paused; it is not (resumed in between): nothing is stranded.
+  f.store.hold_timers(due);
+  CHECK(f.store.due_timers(t0 + hours(48), 10).size() == 1);
+  f.store.hold_actions({&action});
+  f.store.release_due_retries(t0);
+  CHECK(f.store.read_outbox(10).size() == 1);
+}
+
+TEST_CASE_TEMPLATE("store: erasing a lead removes its state, timers, actions and events, and keeps the hash", F,
+                   STORES) {
+  F f;
+  const OutboxEntry action = enrolled(f);
+  REQUIRE(f.store.commit(empty_lead("L2"), enroll(empty_lead("L2")), "", "") == CommitOutcome::committed);
+  DispatchRecord sent{&action, DispatchOutcome::sent, "provider-1", t0};
+  sent.remember_lead = true;
+  f.store.record_many({sent});  // raises email.sent for L1 and remembers which lead the message went to
+  f.store.add_event({{"type", "page.viewed"}, {"lead", "L1"}});
+  f.store.add_event({{"type", "page.viewed"}, {"lead", "L2"}});
+
+  const Store::Erased erased = f.store.erase_lead("L1", {nurture::text::address_hash("ana@example.com")});
+  CHECK(erased.lead);
+  CHECK(erased.timers == 1);
+  CHECK(erased.events == 2);  // the one raised for it and the one not yet read
+  CHECK(erased.remembered == 1);
+  CHECK(f.store.load_lead("L1").version == 0);
+  CHECK(f.store.load_lead("L2").version == 1);
+  auto due = f.store.due_timers(t0 + hours(48), 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].lead == "L2");
+  auto events = f.store.read_events(10, milliseconds(0));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].fields.at("lead") == "L2");
+  CHECK(f.store.lead_of_action(action.action.action_id).empty());
+  CHECK(f.store.is_suppressed("email", "Ana@Example.com"));  // known again by its hash alone
+  f.store.scan_suppressed("email", [](const std::vector<std::string>& some) {
+    for (const auto& kept : some) CHECK(kept.rfind("sha256:", 0) == 0);
+    return true;
+  });
+  CHECK_FALSE(f.store.erase_lead("L1", {}).lead);
+}
+
+TEST_CASE_TEMPLATE("store: erasing a lead removes its actions waiting in the outbox, a retry or a pause", F, STORES) {
+  F f;
+  const OutboxEntry first = enrolled(f);
+  f.store.schedule_retry(first, t0 + minutes(5), "busy");
+  const LeadSnapshot before = f.store.load_lead("L1");
+  Transition again = enroll(before, 2);
+  again.actions[0].action_id = "second";
+  REQUIRE(f.store.commit(before, again, "", "") == CommitOutcome::committed);  // one more, not read yet
+  const Store::Erased erased = f.store.erase_lead("L1", {});
+  CHECK(erased.actions == 3);  // the retry, the new one, and the first as the outbox stream still kept it
+  f.store.release_due_retries(t0 + hours(1));
+  f.store.replay_pending();
+  CHECK(f.store.read_outbox(10).empty());
 }
