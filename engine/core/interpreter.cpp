@@ -226,6 +226,7 @@ class Run {
         enrollment.version = current_version;
         enrollment.step = *index;
         enrollment.visits.clear();
+        enrollment.arms.clear();  // counted for the old version's splits no more
         return current;
       }
     }
@@ -274,7 +275,10 @@ class Run {
       const std::string workflow = prop_text(event.props, "workflow");
       const std::string step = prop_text(event.props, "step");
       if (!workflow.empty() && !step.empty()) {
-        count(workflow, fmt::format("step:{}:{}", step, event.type == "email.opened" ? "opened" : "clicked"));
+        const char* field = event.type == "email.opened" ? "opened" : "clicked";
+        count(workflow, fmt::format("step:{}:{}", step, field));
+        const auto enrollment = lead().enrollments.find(workflow);
+        if (enrollment != lead().enrollments.end()) count_for_arms(workflow, enrollment->second, field);
       }
     }
     if (event.type == "lead.unsubscribed") {
@@ -523,6 +527,7 @@ class Run {
     line.reason = reason ? reason : goal.empty() ? "condition" : "goal";
     line.goal = goal;
     note(line);
+    if (!goal.empty()) count_for_arms(workflow_id, enrollment, "goals");
   }
 
 
@@ -683,7 +688,10 @@ class Run {
       return fall_through();
     }
     if (const auto* split = std::get_if<wf::SplitStep>(&step.action)) {
-      return go_to(split_target(workflow, step, *split));
+      const std::size_t arm = split_arm(workflow, step, *split);
+      enrollment.arms[step.id] = static_cast<int>(arm);
+      count(workflow.id, fmt::format("split:{}:{}:entered", step.id, arm));
+      return go_to(split->arms[arm].target);
     }
     if (const auto* score = std::get_if<wf::ScoreStep>(&step.action)) {
       lead().score += score->points;
@@ -707,17 +715,23 @@ class Run {
     return then();
   }
 
-  std::string split_target(const wf::Workflow& workflow, const wf::Step& step, const wf::SplitStep& split) const {
+  // The index of the arm this lead takes (semantics: the first whose cumulative weight exceeds its bucket).
+  std::size_t split_arm(const wf::Workflow& workflow, const wf::Step& step, const wf::SplitStep& split) const {
     long total = 0;
     for (const auto& arm : split.arms) total += arm.weight;
     const std::string seed = fmt::format("{}\x1f{}\x1f{}", out_.lead.id, workflow.id, step.id);
     const long bucket = static_cast<long>(XXH64(seed.data(), seed.size(), 0) % static_cast<unsigned long long>(total));
     long cumulative = 0;
-    for (const auto& arm : split.arms) {
-      cumulative += arm.weight;
-      if (cumulative > bucket) return arm.target;
+    for (std::size_t k = 0; k < split.arms.size(); ++k) {
+      cumulative += split.arms[k].weight;
+      if (cumulative > bucket) return k;
     }
-    return split.arms.back().target;
+    return split.arms.size() - 1;
+  }
+
+  // What happens after a split counts for the arm taken too: `split:STEP:ARM:FIELD`.
+  void count_for_arms(const std::string& workflow, const Enrollment& enrollment, const char* field) {
+    for (const auto& [split, arm] : enrollment.arms) count(workflow, fmt::format("split:{}:{}:{}", split, arm, field));
   }
 
   void deliver_email(const wf::Workflow& workflow, Enrollment& enrollment, const wf::Step& step,
@@ -778,6 +792,7 @@ class Run {
     action.to = to;
     action.note = note_text;
     action.due_ms = due_ms_;
+    action.arms = enrollment.arms_text();
     if (interpreter_.plans_lead_data()) {
       action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
           -1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -15,7 +15,7 @@ int Enrollment::visit_of(std::size_t step_index) const {
 
 std::string Enrollment::pack() const {
   std::string out = fmt::format("{},{},{},{},{},{}", version, step, seq, entered_ms, static_cast<char>(status), number);
-  if (!visits.empty()) {
+  if (!visits.empty() || !arms.empty()) {
     out += ',';
     bool first = true;
     for (const auto& [step_index, count] : visits) {
@@ -23,6 +23,16 @@ std::string Enrollment::pack() const {
       out += fmt::format("{}:{}", step_index, count);
       first = false;
     }
+  }
+  if (!arms.empty()) out += ',' + arms_text();
+  return out;
+}
+
+std::string Enrollment::arms_text() const {
+  std::string out;
+  for (const auto& [split, arm] : arms) {
+    if (!out.empty()) out += ';';
+    out += fmt::format("{}:{}", split, arm);
   }
   return out;
 }
@@ -49,7 +59,7 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
 
 std::optional<Enrollment> Enrollment::unpack(const std::string& text) {
   const auto parts = split(text, ',');
-  if (parts.size() < 6 || parts.size() > 7 || parts[4].size() != 1) return std::nullopt;
+  if (parts.size() < 6 || parts.size() > 8 || parts[4].size() != 1) return std::nullopt;
   Enrollment e;
   if (!parse_number(parts[0], e.version) || !parse_number(parts[1], e.step) || !parse_number(parts[2], e.seq) ||
       !parse_number(parts[3], e.entered_ms) || !parse_number(parts[5], e.number)) {
@@ -58,7 +68,15 @@ std::optional<Enrollment> Enrollment::unpack(const std::string& text) {
   const char status = parts[4][0];
   if (std::string_view("wfdcx").find(status) == std::string_view::npos) return std::nullopt;
   e.status = static_cast<EnrollmentStatus>(status);
-  if (parts.size() == 7) {
+  if (parts.size() == 8) {
+    for (auto item : split(parts[7], ';')) {
+      const auto colon = item.rfind(':');
+      int arm = 0;
+      if (colon == std::string_view::npos || colon == 0 || !parse_number(item.substr(colon + 1), arm)) return std::nullopt;
+      e.arms[std::string(item.substr(0, colon))] = arm;
+    }
+  }
+  if (parts.size() >= 7 && !parts[6].empty()) {
     for (auto item : split(parts[6], ';')) {
       const auto colon = item.find(':');
       std::size_t step_index = 0;

@@ -32,13 +32,19 @@ struct Enrollment {
   EnrollmentStatus status = EnrollmentStatus::waiting;
   int number = 1;             // 1 for the first enrollment of this lead in this workflow, then 2, ...
   std::map<std::size_t, int> visits;  // step index -> times reached; kept only in workflows that can loop
+  // The arm taken at each split step passed (step id -> arm index): what is sent, opened, clicked and reached as a
+  // goal afterwards is counted for that arm too (`nurture report`'s A/B results).
+  std::map<std::string, int> arms;
 
   bool active() const { return status != EnrollmentStatus::completed && status != EnrollmentStatus::exited; }
   int visit_of(std::size_t step_index) const;
 
-  // `version,step,seq,entered_ms,status,number[,step:visits;...]`: short, so lead hashes stay listpacks.
+  // `version,step,seq,entered_ms,status,number[,step:visits;...[,split:arm;...]]`: short, so lead hashes stay
+  // listpacks.
   std::string pack() const;
   static std::optional<Enrollment> unpack(const std::string& text);
+  // The arms as planned actions carry them: `split:arm;...`, "" for none.
+  std::string arms_text() const;
 };
 
 // An event kept for conditions that look back (`event: T, within: 7d`): only types that some condition names,

@@ -44,6 +44,7 @@ struct PlannedAction {
   // When the step that planned it was due (a timer's due time: later than planning when the workflow was paused),
   // in Unix ms; 0 when unknown. A workflow's `max_late` is measured from it.
   std::int64_t due_ms = 0;
+  std::string arms;  // the split arms the enrollment took (`split:arm;...`): its result counts for them too
   // The lead as the action was planned, {"a": attrs, "s": score, "st": stage}, what the templates render from: it
   // saves the dispatcher a read of the lead per action.
   std::string lead_data;

@@ -1,5 +1,7 @@
 #include "engine/runtime/report.hpp"
 
+#include <cmath>
+
 #include "engine/core/event.hpp"
 #include "workflows/campaign.hpp"
 
@@ -14,9 +16,75 @@ long get(const CounterMap& counters, const std::string& field) {
   auto it = counters.find(field);
   return it == counters.end() ? 0 : it->second;
 }
+}  // namespace
+
 std::string percent(long part, long whole) {
   return whole == 0 ? "-" : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
+
+double two_proportion_p_value(long x1, long n1, long x2, long n2) {
+  if (n1 <= 0 || n2 <= 0) return 1.0;
+  const double p1 = static_cast<double>(x1) / static_cast<double>(n1);
+  const double p2 = static_cast<double>(x2) / static_cast<double>(n2);
+  const double pooled = static_cast<double>(x1 + x2) / static_cast<double>(n1 + n2);
+  const double se = std::sqrt(pooled * (1 - pooled) * (1.0 / static_cast<double>(n1) + 1.0 / static_cast<double>(n2)));
+  if (se == 0) return 1.0;
+  return std::erfc(std::abs(p1 - p2) / se / std::sqrt(2.0));
+}
+
+namespace {
+
+bool has_goals(const workflows::Workflow& workflow) {
+  for (const auto& rule : workflow.exit_when) {
+    if (!rule.goal.empty()) return true;
+  }
+  for (const auto& step : workflow.steps) {
+    if (const auto* exit = std::get_if<workflows::ExitStep>(&step.action); exit && !exit->goal.empty()) return true;
+  }
+  return false;
+}
+
+SplitReport split_report(const workflows::Workflow& workflow, const workflows::Step& step,
+                         const workflows::SplitStep& split, const CounterMap& c) {
+  SplitReport r;
+  r.step = step.id;
+  const bool by_goals = has_goals(workflow);
+  r.metric = by_goals ? "conversion" : "click rate";
+  for (std::size_t k = 0; k < split.arms.size(); ++k) {
+    const std::string prefix = fmt::format("split:{}:{}:", step.id, k);
+    ArmReport arm;
+    arm.arm = static_cast<int>(k);
+    arm.target = split.arms[k].target;
+    arm.weight = split.arms[k].weight;
+    arm.entered = get(c, prefix + "entered");
+    arm.sent = get(c, prefix + "sent");
+    arm.opened = get(c, prefix + "opened");
+    arm.clicked = get(c, prefix + "clicked");
+    arm.goals = get(c, prefix + "goals");
+    arm.successes = by_goals ? arm.goals : arm.clicked;
+    arm.trials = by_goals ? arm.entered : arm.sent;
+    r.arms.push_back(arm);
+  }
+  const ArmReport* leader = nullptr;
+  int with_trials = 0;
+  for (const auto& arm : r.arms) {
+    if (arm.trials == 0) continue;
+    ++with_trials;
+    if (!leader || arm.rate() > leader->rate()) leader = &arm;
+  }
+  if (with_trials < 2) return r;
+  double worst = 0;
+  for (const auto& arm : r.arms) {
+    if (&arm == leader || arm.trials == 0) continue;
+    worst = std::max(worst, arm.rate() == leader->rate()
+                                ? 1.0
+                                : two_proportion_p_value(leader->successes, leader->trials, arm.successes, arm.trials));
+  }
+  r.p_value = worst;
+  if (worst < 0.05) r.winner = leader->target;
+  return r;
+}
+
 }  // namespace
 
 std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
@@ -34,6 +102,7 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
     r.active = std::max(0L, r.entered - r.completed - r.exited);
     for (const auto& [field, value] : c) {
       if (field.rfind("goal:", 0) == 0) r.goals[field.substr(5)] = value;
+      if (field.rfind("sent:", 0) == 0) r.sent_per_day[field.substr(5)] = value;
     }
     for (const auto& step : workflow.steps) {
       const std::string prefix = "step:" + step.id + ":";
@@ -48,6 +117,9 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
       s.opened = get(c, prefix + "opened");
       s.clicked = get(c, prefix + "clicked");
       r.steps.push_back(s);
+      if (const auto* split = std::get_if<workflows::SplitStep>(&step.action)) {
+        r.splits.push_back(split_report(workflow, step, *split, c));
+      }
     }
     report.push_back(std::move(r));
   }
@@ -77,10 +149,52 @@ nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report) {
                             {"opened", s.opened},
                             {"clicked", s.clicked}});
     }
+    // Beyond the report's documented shape (additive): A/B results and sends per day.
+    w["splits"] = nlohmann::ordered_json::array();
+    for (const auto& split : r.splits) {
+      nlohmann::ordered_json arms = nlohmann::ordered_json::array();
+      for (const auto& a : split.arms) {
+        arms.push_back({{"arm", a.arm},
+                        {"goto", a.target},
+                        {"weight", a.weight},
+                        {"entered", a.entered},
+                        {"sent", a.sent},
+                        {"opened", a.opened},
+                        {"clicked", a.clicked},
+                        {"goals", a.goals},
+                        {"rate", a.rate()}});
+      }
+      w["splits"].push_back({{"step", split.step},
+                             {"metric", split.metric},
+                             {"arms", arms},
+                             {"p_value", split.p_value ? nlohmann::ordered_json(*split.p_value) : nullptr},
+                             {"winner", split.winner.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(split.winner)}});
+    }
+    w["sent_per_day"] = nlohmann::ordered_json::object();
+    for (const auto& [day, n] : r.sent_per_day) w["sent_per_day"][day] = n;
     workflows.push_back(std::move(w));
   }
   return {{"workflows", workflows}};
 }
+
+std::string split_verdict(const SplitReport& split) {
+  if (!split.p_value) return "not enough data yet";
+  if (!split.winner.empty()) return fmt::format("winner {} (p = {:.3g})", split.winner, *split.p_value);
+  return fmt::format("no winner yet (p = {:.3g}, needs < 0.05)", *split.p_value);
+}
+
+namespace {
+std::string split_table(const SplitReport& split) {
+  std::string out = fmt::format("  split {} ({}): {}\n", split.step, split.metric, split_verdict(split));
+  out += fmt::format("    {:<16} {:>6} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8}\n", "arm", "weight", "entered", "sent",
+                     "opened", "clicked", "goals", split.metric == "conversion" ? "conv." : "CTR");
+  for (const auto& a : split.arms) {
+    out += fmt::format("    {:<16} {:>6} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8}\n", a.target, a.weight, a.entered, a.sent,
+                       a.opened, a.clicked, a.goals, percent(a.successes, a.trials));
+  }
+  return out;
+}
+}  // namespace
 
 std::string report_table(const std::vector<WorkflowReport>& report) {
   std::string out;
@@ -98,42 +212,10 @@ std::string report_table(const std::vector<WorkflowReport>& report) {
                          s.sent, s.failed, s.skipped, s.opened, s.clicked,
                          s.action == "email" ? percent(s.clicked, s.sent) : "");
     }
+    for (const auto& split : r.splits) out += split_table(split);
     out += "\n";
   }
   return out;
-}
-
-
-std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title) {
-  std::string out = fmt::format(
-      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>body{{font-family:sans-serif;"
-      "margin:2em}}table{{border-collapse:collapse;margin-bottom:2em}}th,td{{border:1px solid #ccc;padding:4px 8px;"
-      "text-align:right}}th:first-child,td:first-child,td:nth-child(2){{text-align:left}}</style></head>\n<body>"
-      "<h1>{0}</h1>\n",
-      templates::escape_html(title));
-  for (const auto& r : report) {
-    long goals = 0;
-    for (const auto& [goal, n] : r.goals) goals += n;
-    out += fmt::format("<h2>{} <small>(version {})</small></h2>\n<p>entered {}, active {}, completed {}, exited {}, "
-                       "goals {} (conversion {})</p>\n",
-                       templates::escape_html(r.workflow), r.version, r.entered, r.active, r.completed, r.exited, goals,
-                       percent(goals, r.entered));
-    if (!r.goals.empty()) {
-      out += "<ul>";
-      for (const auto& [goal, n] : r.goals) out += fmt::format("<li>{}: {}</li>", templates::escape_html(goal), n);
-      out += "</ul>\n";
-    }
-    out += "<table><tr><th>step</th><th>action</th><th>reached</th><th>sent</th><th>failed</th><th>skipped</th>"
-           "<th>opened</th><th>clicked</th><th>CTR</th></tr>\n";
-    for (const auto& s : r.steps) {
-      out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                         "<td>{}</td></tr>\n",
-                         templates::escape_html(s.step), templates::escape_html(s.action), s.reached, s.sent, s.failed, s.skipped, s.opened,
-                         s.clicked, s.action == "email" ? percent(s.clicked, s.sent) : "");
-    }
-    out += "</table>\n";
-  }
-  return out + "</body></html>\n";
 }
 
 

@@ -3,6 +3,7 @@
 // (the JSON shape).
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,19 +23,50 @@ struct StepReport {
   long reached = 0, sent = 0, failed = 0, skipped = 0, opened = 0, clicked = 0;
 };
 
+// One arm of a `split` step: who took it and what came of it afterwards in that enrollment.
+struct ArmReport {
+  int arm = 0;  // index in the step's list
+  std::string target;
+  int weight = 0;
+  long entered = 0, sent = 0, opened = 0, clicked = 0, goals = 0;
+  long successes = 0, trials = 0;  // of the split's metric
+  double rate() const { return trials == 0 ? 0.0 : static_cast<double>(successes) / static_cast<double>(trials); }
+};
+
+// A split's A/B result: the leading arm against each other one in a two-proportion z-test; the winner is named
+// only when the leader beats every other arm with p < 0.05 (the p-value is the largest of those tests).
+struct SplitReport {
+  std::string step;
+  std::string metric;  // "conversion" (goals per lead, when the workflow has goals), else "click rate" (per send)
+  std::vector<ArmReport> arms;
+  std::optional<double> p_value;  // none until two arms have trials
+  std::string winner;             // the winning arm's target; "" when there is none (yet)
+};
+
 struct WorkflowReport {
   std::string workflow;
   int version = 1;
   long entered = 0, active = 0, completed = 0, exited = 0;
   std::map<std::string, long> goals;
   std::vector<StepReport> steps;
+  std::vector<SplitReport> splits;
+  std::map<std::string, long> sent_per_day;  // YYYY-MM-DD (UTC) -> sends
 };
+
+// Two-sided p-value of a two-proportion z-test (pooled): x1 successes of n1 against x2 of n2; 1 when either n is
+// 0 or nothing varies.
+double two_proportion_p_value(long x1, long n1, long x2, long n2);
+// "12.5%", or "-" when `whole` is 0.
+std::string percent(long part, long whole);
+// What a split's result says: "winner X (p = ...)", "no winner yet (...)", "not enough data yet".
+std::string split_verdict(const SplitReport& split);
 
 std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
                                          const std::map<std::string, CounterMap>& counters);
 nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report);
 std::string report_table(const std::vector<WorkflowReport>& report);
-// A self-contained HTML page of the same funnel (no scripts, no external assets).
+// A self-contained HTML page of the same (report_html.cpp): inline SVG charts of the funnel, the steps, sends per
+// day and split arms with their significance; no scripts, no external assets.
 std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title);
 
 // What nurture knows of one lead, as `nurture lead show --json` and the admin API give it: attrs, score, stage, tags,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace nurture::engine {
@@ -35,6 +37,20 @@ const char* outcome_letter(DispatchOutcome outcome) {
     case DispatchOutcome::skipped: return "k";
   }
   return "?";
+}
+
+std::vector<std::string> outcome_counters(const DispatchRecord& record) {
+  const PlannedAction& action = record.entry->action;
+  std::vector<std::string> counters{fmt::format("step:{}:{}", action.step, outcome_name(record.outcome))};
+  if (record.outcome != DispatchOutcome::sent) return counters;
+  counters.push_back(fmt::format("sent:{:%Y-%m-%d}", std::chrono::floor<std::chrono::seconds>(record.at)));
+  std::size_t start = 0;
+  while (start < action.arms.size()) {
+    const std::size_t end = std::min(action.arms.find(';', start), action.arms.size());
+    counters.push_back(fmt::format("split:{}:sent", action.arms.substr(start, end - start)));
+    start = end + 1;
+  }
+  return counters;
 }
 
 const char* outcome_name(DispatchOutcome outcome) {

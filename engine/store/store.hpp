@@ -94,6 +94,9 @@ std::optional<StreamFields> raised_event(const DispatchRecord& record);
 const char* outcome_letter(DispatchOutcome outcome);
 // "sent", "failed", "suppressed", "skipped": the funnel counter `step:ID:OUTCOME`.
 const char* outcome_name(DispatchOutcome outcome);
+// The counters a recorded outcome adds to its workflow's: `step:ID:OUTCOME`, and for a send `sent:YYYY-MM-DD` (UTC,
+// the report's sends per day) and `split:STEP:ARM:sent` for each split arm its enrollment took.
+std::vector<std::string> outcome_counters(const DispatchRecord& record);
 // The partitions asked for, or all `count` of them when none are.
 std::vector<int> partitions_or_all(const std::vector<int>& partitions, int count);
 // Timers as (due ms, member) from any number of partitions, as due_timers() returns them: earliest first, at one

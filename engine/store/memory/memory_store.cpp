@@ -364,7 +364,7 @@ void MemoryStore::record_one(const DispatchRecord& record) {
   const auto p = static_cast<std::size_t>(entry.partition);
   dispatch_records_[entry.action.action_id] = fmt::format("{}:{}", outcome_letter(record.outcome), record.detail);
   ack_outbox(entry);
-  ++counters_[entry.action.workflow][fmt::format("step:{}:{}", entry.action.step, outcome_name(record.outcome))];
+  for (const auto& counter : outcome_counters(record)) ++counters_[entry.action.workflow][counter];
   if (record.outcome == DispatchOutcome::failed) {
     dead_actions_.push_back({{{"aid", entry.action.action_id}, {"lead", entry.action.lead}}, record.detail});
   }

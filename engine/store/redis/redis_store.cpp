@@ -135,6 +135,7 @@ std::vector<std::string> outbox_fields(const PlannedAction& a, int attempt) {
                                   "conn", a.connector, "to", a.to, "attempt", std::to_string(attempt)};
   if (!a.note.empty()) fields.insert(fields.end(), {"note", a.note});
   if (a.due_ms != 0) fields.insert(fields.end(), {"due", std::to_string(a.due_ms)});
+  if (!a.arms.empty()) fields.insert(fields.end(), {"arms", a.arms});
   if (!a.lead_data.empty()) fields.insert(fields.end(), {"ld", a.lead_data});
   return fields;
 }
@@ -737,6 +738,7 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
     entry.action.note = std::move(f["note"]);
     entry.action.lead_data = std::move(f["ld"]);
     if (!f["due"].empty()) entry.action.due_ms = std::stoll(f["due"]);
+    entry.action.arms = std::move(f["arms"]);
     entry.attempt = f["attempt"].empty() ? 1 : std::stoi(f["attempt"]);
     entries.push_back(std::move(entry));
   });
@@ -872,8 +874,7 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
     if (added) results.expiries.push_back(record_expiry(entry));
     it->second.insert(it->second.end(), {entry.action.action_id,
                                          fmt::format("{}:{}", outcome_letter(record.outcome), record.detail)});
-    ++results.counts[{entry.action.workflow, fmt::format("step:{}:{}", entry.action.step,
-                                                         outcome_name(record.outcome))}];
+    for (auto& counter : outcome_counters(record)) ++results.counts[{entry.action.workflow, std::move(counter)}];
     if (record.outcome == DispatchOutcome::failed) {
       Command dead{"XADD", keys_.outbox_dead(p), "*"};
       auto fields = outbox_fields(entry.action, entry.attempt);
