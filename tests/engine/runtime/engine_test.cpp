@@ -4,8 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "connectors/builtins.hpp"
+#include "engine/core/identity.hpp"
 #include "engine/runtime/engine.hpp"
 #include "engine/store/memory/memory_store.hpp"
 #include "tests/support/fixtures.hpp"
@@ -240,4 +245,32 @@ TEST_CASE("a lead removed from a workflow exits it with reason removed and gets 
   CHECK(f.counted("exited") == 1);
   CHECK(f.counted("step:tips:reached") == 0);
   CHECK(f.files() == 1);
+}
+
+TEST_CASE("the log says one line per send, skip and stage change, with the action id and no full address") {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured)));
+  {
+    EngineOnMemory f(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - set: { stage: interest }
+)",
+                     RetryPolicy{}, unlimited);
+    f.created("ana");
+    f.store.add_event({{"type", "lead.created"}, {"lead", "nomail"}});
+    f.engine->drain();
+  }
+  spdlog::set_default_logger(previous);
+  const std::string log = captured->str();
+  INFO(log);
+  CHECK(log.find("sent action=" + action_id("ana", "welcome", 1, 1, "hello", 1) +
+                 " workflow=welcome step=hello connector=outbox to=a***@example.com") != std::string::npos);
+  CHECK(log.find("skipped lead=nomail workflow=welcome step=hello reason=no_address") != std::string::npos);
+  CHECK(log.find("stage lead=ana from=none to=interest") != std::string::npos);
+  CHECK(log.find("ana@example.com") == std::string::npos);
 }
