@@ -158,6 +158,52 @@ void check_template_variables(const Campaign& campaign, Diagnostics& diagnostics
   }
 }
 
+// posts/*.yaml: each file one post, ids unique, connectors configured, the template there and free of lead
+// variables (a post is rendered once, for no lead).
+void load_posts(Campaign& campaign, Diagnostics& diagnostics) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_directory(campaign.dir / "posts", ec)) {
+    for (const auto& entry : fs::directory_iterator(campaign.dir / "posts", ec)) {
+      const auto ext = entry.path().extension();
+      std::error_code status_error;
+      if (entry.is_regular_file(status_error) && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    auto post = load_post(file, shown(campaign.dir, file));
+    if (!post) {
+      diagnostics.insert(diagnostics.end(), post.error().begin(), post.error().end());
+      continue;
+    }
+    if (const ScheduledPost* twin = campaign.post(post->id)) {
+      diagnostics.push_back({Severity::error, post->where,
+                             fmt::format("post id \"{}\" is also used by {}", post->id, twin->where.file),
+                             "give each post its own id"});
+      continue;
+    }
+    for (const auto& connector : post->connectors) check_connector(campaign, connector, post->where, diagnostics);
+    check_template(campaign, post->template_name, post->where, diagnostics);
+    std::ifstream in(campaign.templates_dir / (post->template_name + ".mustache"));
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      find_lead_variables(line, [&](const std::string& name, std::size_t column) {
+        diagnostics.push_back(
+            {Severity::error,
+             {shown(campaign.dir, campaign.templates_dir / (post->template_name + ".mustache")), number,
+              static_cast<int>(column) + 1},
+             fmt::format("post \"{}\" uses lead.{}, but a scheduled post is written for no lead", post->id, name),
+             "use a template without {{lead.…}} for scheduled posts"});
+      });
+    }
+    campaign.posts.push_back(std::move(*post));
+  }
+  std::sort(campaign.posts.begin(), campaign.posts.end(), [](const ScheduledPost& a, const ScheduledPost& b) {
+    return a.at != b.at ? a.at < b.at : a.id < b.id;
+  });
+}
+
 // Email templates are rendered by the dispatcher long after validation; every problem a template can have without
 // lead data (syntax, missing layout or partial, the unsubscribe link and postal address the law asks for) is
 // found here instead.
@@ -262,6 +308,7 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
   }
   std::sort(campaign.workflows.begin(), campaign.workflows.end(),
             [](const Workflow& a, const Workflow& b) { return a.id < b.id; });
+  load_posts(campaign, result.diagnostics);
   check_references(campaign, campaign.workflows, result.diagnostics);
   check_references(campaign, with_errors, result.diagnostics);
   check_segment_references(campaign, campaign.workflows, result.diagnostics);

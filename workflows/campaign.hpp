@@ -22,11 +22,13 @@ struct Campaign {
   Scoring scoring;                  // scoring.yaml; empty without one
   std::vector<Segment> segments;    // segments.yaml, sorted by name; empty without one
   std::string segments_source;      // its text: what the stored leads' membership was computed against
+  std::vector<ScheduledPost> posts;  // posts/*.yaml, by time then id
   std::filesystem::path templates_dir;
   std::string config_file_shown = "nurture.yaml";  // as diagnostics name it
 
   const Workflow* workflow(std::string_view id) const;
   const Segment* segment(std::string_view name) const;
+  const ScheduledPost* post(std::string_view id) const;
 };
 
 // Parses one workflow file. `shown_name` is what diagnostics call the file (e.g. `workflows/welcome.yaml`).
@@ -50,6 +52,11 @@ tl::expected<Scoring, Diagnostics> load_scoring(const std::filesystem::path& pat
 // load_campaign, which knows them all.
 tl::expected<std::vector<Segment>, Diagnostics> load_segments(const std::filesystem::path& path,
                                                               const std::string& shown_name);
+
+// Parses one scheduled post file (`posts/NAME.yaml`). Its connectors and template are checked by load_campaign.
+tl::expected<ScheduledPost, Diagnostics> load_post(const std::filesystem::path& path, const std::string& shown_name);
+// The same from text.
+tl::expected<ScheduledPost, Diagnostics> parse_post_text(const std::string& text, const std::string& shown_name);
 
 // `segment:` references in the segments themselves, scoring stages and `workflows`: the names exist, and no
 // segment contains itself.

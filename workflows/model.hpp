@@ -3,6 +3,7 @@
 // Nothing here knows YAML.
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -162,6 +163,15 @@ struct Workflow {
   bool may_revisit() const;
   // Every step id that step `index` may continue with (goto, fall-through, branch/split/timeout targets).
   std::vector<std::size_t> successors(std::size_t index) const;
+};
+
+// A scheduled social post (`posts/*.yaml`): published once to each connector at its time, rendered with no lead.
+struct ScheduledPost {
+  std::string id;
+  std::chrono::system_clock::time_point at;
+  std::vector<std::string> connectors;
+  std::string template_name;
+  SourceLocation where;
 };
 
 // Calls `visit` for every condition of the workflow: its trigger's `when`, exit rules, branch cases.

@@ -174,6 +174,7 @@ sdk::ConnectorFactory bluesky_connector_factory() {
   sdk::ConnectorFactory factory;
   factory.type = "bluesky";
   factory.doc = "Posts to Bluesky (AT Protocol) with link and mention facets.";
+  factory.max_post_length = 300;  // Bluesky counts graphemes; code points are at least as many
   factory.keys = {
       {"identifier", sdk::ConfigKey::Type::string, true, "", "the account's handle, e.g. acme.bsky.social"},
       {"app_password_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding an app password"},

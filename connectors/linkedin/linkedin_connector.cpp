@@ -46,6 +46,7 @@ sdk::ConnectorFactory linkedin_connector_factory() {
   sdk::ConnectorFactory factory;
   factory.type = "linkedin";
   factory.doc = "Publishes posts through LinkedIn's Posts API.";
+  factory.max_post_length = 3000;  // LinkedIn's limit for a post's commentary
   factory.keys = {
       {"token_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the OAuth 2 access token"},
       {"author", sdk::ConfigKey::Type::string, true, "", "author URN, e.g. urn:li:organization:5515715"},

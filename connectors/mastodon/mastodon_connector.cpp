@@ -43,6 +43,7 @@ sdk::ConnectorFactory mastodon_connector_factory() {
   sdk::ConnectorFactory factory;
   factory.type = "mastodon";
   factory.doc = "Posts statuses to a Mastodon server (public, or direct to the lead's handle).";
+  factory.max_post_length = 500;  // Mastodon's default limit
   factory.keys = {
       {"base_url", sdk::ConfigKey::Type::url, true, "", "the server, e.g. https://mastodon.example"},
       {"token_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the access token"},

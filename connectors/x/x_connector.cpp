@@ -46,6 +46,7 @@ sdk::ConnectorFactory x_connector_factory() {
   sdk::ConnectorFactory factory;
   factory.type = "x";
   factory.doc = "Posts to X (v2 posts; direct messages to the lead's x_user_id).";
+  factory.max_post_length = 280;  // X's limit for a standard account
   factory.keys = {
       {"token_env", sdk::ConfigKey::Type::secret_env, true, "", "environment variable holding the OAuth 2 bearer token"},
       {"base_url", sdk::ConfigKey::Type::url, false, "https://api.x.com", "API base URL"},

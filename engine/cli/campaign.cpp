@@ -12,6 +12,7 @@
 #include "engine/cli/command.hpp"
 #include "engine/runtime/connector_set.hpp"
 #include "engine/runtime/dispatcher.hpp"
+#include "engine/runtime/post_scheduler.hpp"
 #include "templates/template_library.hpp"
 #include "text/utf8.hpp"
 #include "workflows/campaign.hpp"
@@ -29,6 +30,8 @@ int validate(const std::string& dir, const std::string& config) {
   if (load.ok()) {
     auto connectors = engine::ConnectorSet::create(load.campaign.config, registry);
     if (!connectors) load.diagnostics.insert(load.diagnostics.end(), connectors.error().begin(), connectors.error().end());
+    const auto posts = engine::check_posts(load.campaign, registry);
+    load.diagnostics.insert(load.diagnostics.end(), posts.begin(), posts.end());
   }
   for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
   if (!load.ok() || workflows::has_errors(load.diagnostics)) return 1;

@@ -124,6 +124,11 @@ tl::expected<std::unique_ptr<LoadedCampaign>, std::vector<std::string>> load(con
     }
     return tl::unexpected(std::move(errors));
   }
+  for (const auto& d : check_posts(loaded.campaign, registry)) {
+    spdlog::error("{}", d.format());
+    errors.push_back(d.format());
+  }
+  if (!errors.empty()) return tl::unexpected(std::move(errors));
   auto result = std::make_unique<LoadedCampaign>();
   result->campaign = std::move(loaded.campaign);
   result->connectors = std::make_shared<ConnectorSet>(std::move(*connectors));

@@ -12,6 +12,10 @@ namespace nurture::engine {
 std::string action_id(std::string_view lead, std::string_view workflow, int version, int enrollment_number,
                       std::string_view step_id, int visit);
 
+// A scheduled post's action on one connector: lowercase hex XXH3-128 of `~post ␟ post id ␟ connector`, the same
+// wherever and however often it is queued.
+std::string post_action_id(std::string_view post, std::string_view connector);
+
 // xxh64(lead id, seed 0) mod partitions.
 int partition_of(std::string_view lead, int partitions);
 

@@ -62,6 +62,9 @@ nlohmann::ordered_json timeline_json(const TimelineEntry& e) {
     line["from"] = e.from ? nlohmann::ordered_json(*e.from) : nlohmann::ordered_json(nullptr);
     line["to"] = e.to;
     line["score"] = e.score;
+  } else if (e.kind == "post") {
+    line["post"] = e.post;
+    line["connector"] = e.connector;
   }
   return line;
 }
@@ -76,6 +79,7 @@ std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
     else if (e.kind == "skipped") detail = fmt::format("{}: {}", e.step, e.reason);
     else if (e.kind == "exited") detail = e.goal.empty() ? e.reason : fmt::format("{} {}", e.reason, e.goal);
     else if (e.kind == "stage") detail = fmt::format("{} -> {} (score {})", e.from.value_or("none"), e.to, e.score);
+    else if (e.kind == "post") detail = fmt::format("{} via {}", e.post, e.connector);
     out += fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", format_rfc3339(e.at), e.lead, e.workflow, e.kind,
                        detail);
   }
@@ -87,7 +91,9 @@ std::string timeline_summary(const std::vector<TimelineEntry>& timeline) {
   std::map<std::string, long> actions;  // workflow/step
   std::map<std::string, long> goals;
   std::map<std::string, long> entered;
+  std::map<std::string, long> posts;  // post -> connectors
   for (const auto& e : timeline) {
+    if (e.kind == "post") ++posts[e.post];
     if (!e.lead.empty()) leads.insert(e.lead);
     if (e.kind == "action") ++actions[e.workflow + "/" + e.step];
     if (e.kind == "entered") ++entered[e.workflow];
@@ -97,6 +103,7 @@ std::string timeline_summary(const std::vector<TimelineEntry>& timeline) {
   for (const auto& [workflow, n] : entered) out += fmt::format("  {}: {} entered\n", workflow, n);
   for (const auto& [step, n] : actions) out += fmt::format("  {}: {} action(s)\n", step, n);
   for (const auto& [goal, n] : goals) out += fmt::format("  goal {}: {}\n", goal, n);
+  for (const auto& [post, n] : posts) out += fmt::format("  post {}: {} connector(s)\n", post, n);
   return out;
 }
 

@@ -55,13 +55,14 @@ struct TimelineEntry {
   TimePoint at;
   std::string lead;
   std::string workflow;
-  std::string kind;  // entered, action, skipped, exited, completed, stage
+  std::string kind;  // entered, action, skipped, exited, completed, stage, post
   std::string step;
   std::string action;  // action lines: email, post, webhook, handoff
   std::string connector;
   std::string template_name;
   std::string reason;  // skipped, exited
   std::string goal;    // exited with a goal
+  std::string post;    // post lines (a scheduled post on one connector; no lead)
   int version = 0;     // entered
   std::optional<std::string> from;  // stage lines: the stage before (null for none)
   std::string to;

@@ -224,6 +224,7 @@ std::vector<LeadSnapshot> Dispatcher::leads_as_planned(const std::vector<const O
   std::vector<std::size_t> loaded;
   for (std::size_t i = 0; i < to_send.size(); ++i) {
     const PlannedAction& planned = to_send[i]->action;
+    if (is_scheduled_post(planned)) continue;  // written for no lead
     auto data = nlohmann::json::parse(planned.lead_data, nullptr, false);
     if (planned.kind != "handoff" && data.is_object()) {
       snapshots[i].id = planned.lead;
@@ -278,6 +279,7 @@ void Dispatcher::record(std::vector<DispatchRecord>& records) {
   for (auto& r : records) {
     if (r.at == TimePoint{}) r.at = now;
     if (listens_) r.raise_event = listens_(raised_event_type(r.entry->action, r.outcome));
+    if (is_scheduled_post(r.entry->action)) r.raise_event = false;  // no lead to raise it for
     // Mail servers' bounce reports (DSN) name only the Message-ID, hence the action; API providers echo the lead.
     if (r.outcome == DispatchOutcome::sent && r.entry->action.kind == "email") {
       const sdk::Connector* connector = connectors_.find(r.entry->action.connector);

@@ -10,6 +10,7 @@
 #include "engine/runtime/dispatcher.hpp"
 #include "engine/runtime/ingest.hpp"
 #include "engine/runtime/paused_workflows.hpp"
+#include "engine/runtime/post_scheduler.hpp"
 #include "engine/core/interpreter.hpp"
 #include "engine/runtime/scheduler.hpp"
 #include "engine/store/store.hpp"
@@ -37,6 +38,7 @@ class Engine {
         ingest_(state_store, interpreter_, clock),
         scheduler_(state_store, interpreter_, clock),
         dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry),
+        posts_(state_store, campaign, clock),
         paused_(clock) {
     // An outcome's event (email.sent, ...) is raised only when something in the campaign looks at it.
     dispatcher_.set_listener([this](const std::string& type) { return interpreter_.listens_to(type); });
@@ -50,7 +52,7 @@ class Engine {
   int run_state_once(std::chrono::milliseconds block) {
     trim_now_and_then();
     paused_.refresh(state_store_);
-    return ingest_.poll(block) + scheduler_.poll();
+    return ingest_.poll(block) + scheduler_.poll() + posts_.poll();
   }
   int run_dispatch_once(std::chrono::milliseconds block) {
     reclaim_outbox_now_and_then();
@@ -64,6 +66,7 @@ class Engine {
     paused_.refresh(state_store_);
     int work = ingest_.poll(block);
     work += scheduler_.poll();
+    work += posts_.poll();
     work += dispatcher_.poll();
     return work;
   }
@@ -134,6 +137,7 @@ class Engine {
   Ingest ingest_;
   Scheduler scheduler_;
   Dispatcher dispatcher_;
+  PostScheduler posts_;
   PausedWorkflows paused_;
 };
 

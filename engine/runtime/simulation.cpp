@@ -155,7 +155,32 @@ std::vector<TimelineEntry> Simulation::run(std::vector<Event> events, const Simu
                std::back_inserter(both), timeline_before);
     merged = std::move(both);
   }
-  return merged;
+  return with_posts(std::move(merged), start, until);
+}
+
+// Scheduled posts within [start, until], one line per connector (no lead), merged in before the leads' lines of
+// their instant.
+std::vector<TimelineEntry> Simulation::with_posts(std::vector<TimelineEntry> timeline, TimePoint start,
+                                                  TimePoint until) const {
+  std::vector<TimelineEntry> posts;
+  for (const auto& post : campaign_.posts) {
+    if (post.at < start || post.at > until) continue;
+    for (const auto& connector : post.connectors) {
+      TimelineEntry line;
+      line.at = post.at;
+      line.kind = "post";
+      line.post = post.id;
+      line.connector = connector;
+      posts.push_back(std::move(line));
+    }
+  }
+  if (posts.empty()) return timeline;
+  std::vector<TimelineEntry> both;
+  both.reserve(timeline.size() + posts.size());
+  std::merge(std::make_move_iterator(posts.begin()), std::make_move_iterator(posts.end()),
+             std::make_move_iterator(timeline.begin()), std::make_move_iterator(timeline.end()),
+             std::back_inserter(both), timeline_before);
+  return both;
 }
 
 std::map<std::string, LeadSnapshot> Simulation::leads() const {

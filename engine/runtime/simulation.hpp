@@ -45,6 +45,7 @@ class Simulation {
   std::vector<PlannedAction> actions() const;
 
  private:
+  std::vector<TimelineEntry> with_posts(std::vector<TimelineEntry> timeline, TimePoint start, TimePoint until) const;
   class Share;  // some of the leads: their clock, store and interpreter
 
   const workflows::Campaign& campaign_;

@@ -39,6 +39,10 @@ const char* outcome_letter(DispatchOutcome outcome) {
   return "?";
 }
 
+std::string post_state(const DispatchRecord& record) {
+  return fmt::format("{}:{}", outcome_letter(record.outcome), record.detail);
+}
+
 std::vector<std::string> outcome_counters(const DispatchRecord& record) {
   const PlannedAction& action = record.entry->action;
   std::vector<std::string> counters{fmt::format("step:{}:{}", action.step, outcome_name(record.outcome))};

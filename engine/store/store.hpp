@@ -94,6 +94,12 @@ std::optional<StreamFields> raised_event(const DispatchRecord& record);
 const char* outcome_letter(DispatchOutcome outcome);
 // "sent", "failed", "suppressed", "skipped": the funnel counter `step:ID:OUTCOME`.
 const char* outcome_name(DispatchOutcome outcome);
+// A scheduled post on one connector (posts/*.yaml): a post action with no lead. It raises no event, and its
+// outcome is kept in the post states under post_state_field().
+inline bool is_scheduled_post(const PlannedAction& action) { return action.kind == "post" && action.lead.empty(); }
+inline std::string post_state_field(const PlannedAction& action) { return action.step + ":" + action.connector; }
+// What a scheduled post's record says in post_states(): `s:<provider id>`, `f:<why>`, ...
+std::string post_state(const DispatchRecord& record);
 // The counters a recorded outcome adds to its workflow's: `step:ID:OUTCOME`, and for a send `sent:YYYY-MM-DD` (UTC,
 // the report's sends per day) and `split:STEP:ARM:sent` for each split arm its enrollment took.
 std::vector<std::string> outcome_counters(const DispatchRecord& record);
@@ -223,6 +229,14 @@ class Store {
   // back to the outbox (through the retries, due now).
   virtual void hold_timers(const std::vector<TimerRef>& timers) = 0;
   virtual void hold_actions(const std::vector<const OutboxEntry*>& entries) = 0;
+
+  // Scheduled posts: queues `action` (one post on one connector; no lead) in the outbox once, however often and
+  // wherever it is called; false when it was queued (or passed over) before. `too_late`: it is marked passed over
+  // (`k:late`) instead of queued.
+  virtual bool queue_post(const PlannedAction& action, bool too_late) = 0;
+  // What became of each scheduled post on each connector (`post:connector` -> state): `q` queued, `r:<attempt>:<why>`
+  // retrying, `s:<provider id>` published, `f:<why>` failed, `k:late` passed over; absent: not queued yet.
+  virtual std::map<std::string, std::string> post_states() = 0;
 
   // `nurture lead erase`: everything kept about one lead (its state and history, its timers, its pending, held
   // and dead-lettered actions, its events not yet read and those raised for it, the records of which action went

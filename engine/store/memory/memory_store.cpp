@@ -373,6 +373,7 @@ void MemoryStore::record_one(const DispatchRecord& record) {
     action_leads_[entry.action.action_id] = entry.action.lead;
   }
   if (record.outcome == DispatchOutcome::suppressed && !entry.action.to.empty()) suppress("email", entry.action.to);
+  if (is_scheduled_post(entry.action)) posts_[post_state_field(entry.action)] = post_state(record);
 }
 
 void MemoryStore::ack_outbox(const OutboxEntry& entry) {
@@ -414,8 +415,11 @@ std::string MemoryStore::lead_of_action(const std::string& action_id) {
   return it == action_leads_.end() ? std::string() : it->second;
 }
 
-void MemoryStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string&) {
+void MemoryStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {
   reschedule(entry, due, entry.attempt + 1, "retried");
+  if (is_scheduled_post(entry.action)) {
+    posts_[post_state_field(entry.action)] = fmt::format("r:{}:{}", entry.attempt + 1, reason);
+  }
 }
 
 void MemoryStore::defer(const OutboxEntry& entry, TimePoint due, const std::string&) {
@@ -520,5 +524,16 @@ Store::Erased MemoryStore::erase_lead(const std::string& lead, const std::vector
   for (const auto& hash : address_hashes) suppressed_["email"].insert(hash);
   return erased;
 }
+
+bool MemoryStore::queue_post(const PlannedAction& action, bool too_late) {
+  if (!posts_.try_emplace(post_state_field(action), too_late ? "k:late" : "q").second) return false;
+  if (too_late) return true;
+  const auto p = static_cast<std::size_t>(partition_of(action.step, options_.partitions));
+  const StreamId stream_id = next_id();
+  outboxes_[p].entries.emplace(stream_id, OutboxEntry{static_cast<int>(p), id_text(stream_id), action, 1});
+  return true;
+}
+
+std::map<std::string, std::string> MemoryStore::post_states() { return posts_; }
 
 }  // namespace nurture::engine::memory

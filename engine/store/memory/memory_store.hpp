@@ -99,6 +99,8 @@ class MemoryStore final : public Store {
   void hold_timers(const std::vector<TimerRef>& timers) override;
   void hold_actions(const std::vector<const OutboxEntry*>& entries) override;
   Erased erase_lead(const std::string& lead, const std::vector<std::string>& address_hashes) override;
+  bool queue_post(const PlannedAction& action, bool too_late) override;
+  std::map<std::string, std::string> post_states() override;
 
   // What a test or the simulation looks at afterwards (Redis has its keys for that).
   // Every stored lead, by id (a copy, in order: for tests and simulate's callers).
@@ -161,6 +163,7 @@ class MemoryStore final : public Store {
   };
   std::map<std::string, TimePoint> paused_;
   std::map<std::string, Held> held_;  // by workflow
+  std::map<std::string, std::string> posts_;  // post:connector -> state
 };
 
 }  // namespace nurture::engine::memory

@@ -45,6 +45,8 @@ class Keys {
   std::string held_actions(int p, const std::string& workflow) const {
     return fmt::format("{}{{{}}}:held:{}:actions", prefix_, p, workflow);
   }
+  // Scheduled posts whose queue time came: `post:connector -> state` (Store::post_states).
+  std::string posts(int p) const { return fmt::format("{}{{{}}}:posts", prefix_, p); }
   std::string suppress(const std::string& channel) const { return prefix_ + "suppress:" + channel; }
   // The lead an emailed action went to, for bounce reports that only carry the Message-ID (7 days).
   std::string action_lead(const std::string& action_id) const { return prefix_ + "act:" + action_id; }

@@ -1,4 +1,5 @@
-// What operators do to the store, rarely and outside the hot path: pause and resume a workflow, erase a lead.
+// What operators do to the store, rarely and outside the hot path: pause and resume a workflow, erase a lead; and
+// the scheduled posts' queue and states.
 //
 // A pause is kept in every partition (`{p}:paused`), so the scripts that set a due timer or an action aside check
 // it in the same slot, atomically with the move: a resume that lands between the engine's look at the pause and
@@ -66,6 +67,14 @@ for k = 1, 2 do
   moved[k] = #some / 2
 end
 return moved
+)lua";
+
+// KEYS: posts, outbox. ARGV: field, state, then (state `q`) the outbox entry's fields. Queues once: the state is
+// set only when there is none, and the entry added only then.
+const char* queue_post_lua = R"lua(
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if ARGV[2] == 'q' then redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3)) end
+return 1
 )lua";
 
 // A glob matching `text` literally (SCAN, ZSCAN MATCH).
@@ -286,6 +295,30 @@ Store::Erased RedisStore::erase_lead(const std::string& lead, const std::vector<
     checked(add);
   }
   return erased;
+}
+
+bool RedisStore::queue_post(const PlannedAction& action, bool too_late) {
+  if (queue_post_script_.source.empty()) queue_post_script_.source = queue_post_lua;
+  const int p = partition_of(action.step, options_.partitions);
+  std::vector<std::string> args{post_state_field(action), too_late ? "k:late" : "q"};
+  if (!too_late) {
+    const auto fields = outbox_fields(action, 1);
+    args.insert(args.end(), fields.begin(), fields.end());
+  }
+  const RedisReply reply = connection_->eval(queue_post_script_, {keys_.posts(p), keys_.outbox(p)}, args);
+  if (reply.is_error()) throw StoreUnavailable("queue post: " + reply.text);
+  return reply.integer == 1;
+}
+
+std::map<std::string, std::string> RedisStore::post_states() {
+  std::vector<Command> reads;
+  for (int p = 0; p < options_.partitions; ++p) reads.push_back({"HGETALL", keys_.posts(p)});
+  std::map<std::string, std::string> states;
+  for (const auto& reply : checked(reads)) {
+    if (reply.is_error()) throw StoreUnavailable("HGETALL: " + reply.text);
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) states[reply.elements[i].text] = reply.elements[i + 1].text;
+  }
+  return states;
 }
 
 }  // namespace nurture::engine::redis

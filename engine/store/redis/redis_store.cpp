@@ -884,6 +884,9 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
     }
     // The outcome comes back to the lead as an event (docs/events.md), through the partition's inbox: same slot,
     // same transaction, so it is raised exactly when the result is recorded.
+    if (is_scheduled_post(entry.action)) {
+      results.appends.push_back({"HSET", keys_.posts(p), post_state_field(entry.action), post_state(record)});
+    }
     if (auto raised = raised_event(record)) {
       Command add{"XADD", keys_.inbox(p), "*"};
       for (const char* field : {"type", "lead", "at", "props"}) add.insert(add.end(), {field, raised->at(field)});
@@ -980,26 +983,32 @@ std::string RedisStore::lead_of_action(const std::string& action_id) {
   return checked(Command{"GET", keys_.action_lead(action_id)}).text;
 }
 
-void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string&) {
-  reschedule(entry, due, entry.attempt + 1, "retried");
+void RedisStore::schedule_retry(const OutboxEntry& entry, TimePoint due, const std::string& reason) {
+  reschedule(entry, due, entry.attempt + 1, "retried", reason);
 }
 
-void RedisStore::defer(const OutboxEntry& entry, TimePoint due, const std::string&) {
-  reschedule(entry, due, entry.attempt, "deferred");
+void RedisStore::defer(const OutboxEntry& entry, TimePoint due, const std::string& reason) {
+  reschedule(entry, due, entry.attempt, "deferred", reason);
 }
 
-void RedisStore::reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat) {
+void RedisStore::reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat,
+                            const std::string& reason) {
   const int p = entry.partition;
   nlohmann::json member = outbox_fields(entry.action, next_attempt);
-  checked(std::vector<Command>{
+  std::vector<Command> commands{
       {"MULTI"},
       {"ZADD", keys_.retries(p), std::to_string(to_unix_ms(due)),
        member.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
       {"HSET", record_key(entry), entry.action.action_id, fmt::format("r:{}", entry.attempt)},
       record_expiry(entry),
       {"XACK", keys_.outbox(p), dispatch_group, entry.stream_id},
-      {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:{}", entry.action.step, stat), "1"},
-      {"EXEC"}});
+      {"HINCRBY", keys_.stats(p, entry.action.workflow), fmt::format("step:{}:{}", entry.action.step, stat), "1"}};
+  if (is_scheduled_post(entry.action)) {
+    commands.push_back({"HSET", keys_.posts(p), post_state_field(entry.action),
+                        fmt::format("r:{}:{}", next_attempt, reason)});
+  }
+  commands.push_back({"EXEC"});
+  checked(commands);
 }
 
 }  // namespace nurture::engine::redis

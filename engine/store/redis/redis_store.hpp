@@ -84,9 +84,12 @@ class RedisStore final : public Store {
   void hold_timers(const std::vector<TimerRef>& timers) override;
   void hold_actions(const std::vector<const OutboxEntry*>& entries) override;
   Erased erase_lead(const std::string& lead, const std::vector<std::string>& address_hashes) override;
+  bool queue_post(const PlannedAction& action, bool too_late) override;
+  std::map<std::string, std::string> post_states() override;
 
  private:
-  void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat);
+  void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat,
+                  const std::string& reason);
 
  public:
 
@@ -112,6 +115,7 @@ class RedisStore final : public Store {
   Script hold_timers_script_;
   Script hold_actions_script_;
   Script release_held_script_;
+  Script queue_post_script_;
   // This consumer's pending events are read before new ones: one at a time at start and after a takeover (each
   // delivery counted, so an event that keeps stopping the engine shows it), as a batch after a store error.
   enum class PendingReplay { none, batch, isolated };

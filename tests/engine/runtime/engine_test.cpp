@@ -274,3 +274,55 @@ steps:
   CHECK(log.find("stage lead=ana from=none to=interest") != std::string::npos);
   CHECK(log.find("ana@example.com") == std::string::npos);
 }
+
+TEST_CASE("a scheduled post is published once per connector at its time, by any number of engines, never stale") {
+  const char* config_text = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: outbox }
+connectors:
+  outbox: { type: file, dir: ./outbox }
+  social: { type: file, dir: ./social }
+  mastodon: { type: null }
+)";
+  testing::TempDir dir;
+  testing::write_campaign(dir / "campaign", {config_text, {{"welcome", drip}},
+                                             {{"welcome", testing::email_template("Hi", "<p>Hi</p>")}}});
+  testing::write_file(dir / "campaign/templates/teaser.mustache", "Spring is here for {{sender.from}}");
+  testing::write_file(dir / "campaign/posts/teaser.yaml",
+                      "post: teaser\nat: \"2026-03-02T10:00:00Z\"\nconnectors: [social, mastodon]\ntemplate: teaser\n");
+  testing::write_file(dir / "campaign/posts/old.yaml",
+                      "post: old\nat: \"2026-02-27T10:00:00Z\"\nconnectors: [social]\ntemplate: teaser\n");
+  const auto campaign = testing::load_campaign_or_fail(dir / "campaign");
+  const templates::TemplateLibrary library(campaign.templates_dir);
+  sdk::Registry registry;
+  connectors::register_builtin_connectors(registry);
+  auto connectors = ConnectorSet::create(campaign.config, registry);
+  REQUIRE(connectors);
+  VirtualClock clock{sys_days{year{2026} / March / 2} + hours(9)};
+  memory::MemoryStore store{clock, memory::MemoryStoreOptions{2, "t", hours(24)}};
+  const auto social_files = [&] {
+    const auto folder = dir / "campaign/social";
+    return std::filesystem::exists(folder) ? std::distance(std::filesystem::directory_iterator(folder),
+                                                           std::filesystem::directory_iterator{})
+                                           : 0;
+  };
+  {
+    Engine engine(store, campaign, library, *connectors, clock);
+    engine.drain();
+    CHECK(store.post_states() == std::map<std::string, std::string>{{"old:social", "k:late"}});
+    CHECK(social_files() == 0);
+    clock.advance(hours(1));
+    engine.drain();
+  }
+  const auto states = store.post_states();
+  CHECK(states.at("teaser:social") == "s:" + post_action_id("teaser", "social") + ".json");
+  CHECK(states.at("teaser:mastodon") == "s:null");
+  REQUIRE(social_files() == 1);
+  CHECK(testing::read_file(dir / "campaign/social" / (post_action_id("teaser", "social") + ".json")) ==
+        "Spring is here for Acme <hello@acme.example>");
+  Engine another(store, campaign, library, *connectors, clock);  // a restart, or a second engine
+  clock.advance(seconds(5));
+  another.drain();
+  CHECK(social_files() == 1);
+  CHECK(store.workflow_counters("~posts").at("step:teaser:sent") == 2);
+  CHECK(store.read_events(10, milliseconds(0)).empty());  // a post raises no event for a lead
+}

@@ -139,6 +139,9 @@ struct ConnectorFactory {
   // Optional: a reader of the provider's bounce and complaint webhook for an instance (sdk/feedback.hpp); null
   // when the instance has none configured (no secret set), and the engine then serves no endpoint for it.
   std::function<std::unique_ptr<FeedbackReader>(const ConnectorConfig&)> feedback;
+  // The most characters (Unicode code points) one post may have on this network; 0: no limit. `nurture validate`
+  // renders each scheduled post and refuses one that is longer.
+  std::size_t max_post_length = 0;
 };
 
 class Registry {
