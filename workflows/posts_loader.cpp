@@ -1,11 +1,9 @@
 // posts/*.yaml -> scheduled posts: `post` (id), `at` (an instant with its zone), `connectors`, `template`.
 
-#include <fstream>
-#include <sstream>
 
-#include <date/date.h>
 #include <fmt/format.h>
 
+#include "text/rfc3339.hpp"
 #include "workflows/campaign.hpp"
 #include "workflows/yaml_reader.hpp"
 
@@ -21,18 +19,6 @@ bool is_post_id(const std::string& text) {
   return true;
 }
 
-// `2026-03-30T15:00:00Z`, `2026-03-30T15:00Z`, or with an offset (`+02:00`): a post is published at one instant for
-// everyone, so a time without a zone is refused rather than guessed.
-std::optional<std::chrono::system_clock::time_point> parse_instant(const std::string& text) {
-  for (const char* format : {"%FT%TZ", "%FT%RZ", "%FT%T%Ez", "%FT%R%Ez"}) {
-    std::istringstream in(text);
-    date::sys_time<std::chrono::milliseconds> at;
-    in >> date::parse(format, at);
-    if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return at;
-  }
-  return std::nullopt;
-}
-
 ScheduledPost parse_post(YamlContext& context, const YAML::Node& root) {
   ScheduledPost post;
   post.where = context.where(root);
@@ -46,7 +32,8 @@ ScheduledPost parse_post(YamlContext& context, const YAML::Node& root) {
     }
   }
   if (auto at = top.string("at", true)) {
-    if (auto instant = parse_instant(*at)) {
+    // A post is published at one instant for everyone: a time without its zone is refused rather than guessed.
+    if (auto instant = text::parse_rfc3339(*at)) {
       post.at = *instant;
     } else {
       context.error(top["at"], fmt::format("at \"{}\" is not a time with its zone", *at),

@@ -45,7 +45,7 @@ connectors: [mastodon, bluesky]
 template: launch_teaser
 )"},
                                      {"early", R"(post: early
-at: "2026-03-29T08:00Z"
+at: "2026-03-29T08:00:00Z"
 connectors: [mastodon]
 template: launch_teaser
 )"}});
@@ -64,17 +64,17 @@ TEST_CASE("a post's mistakes are errors at their place: no zone, an unknown conn
   const auto no_zone = load_with_posts({{"a", "post: a\nat: \"2026-03-30T15:00\"\nconnectors: [mastodon]\ntemplate: launch_teaser\n"}});
   CHECK(said(no_zone).find("posts/a.yaml:2:5: error: at \"2026-03-30T15:00\" is not a time with its zone") !=
         std::string::npos);
-  const auto unknown = load_with_posts({{"a", "post: a\nat: \"2026-03-30T15:00Z\"\nconnectors: [mastadon]\ntemplate: launch_teaser\n"}});
+  const auto unknown = load_with_posts({{"a", "post: a\nat: \"2026-03-30T15:00:00Z\"\nconnectors: [mastadon]\ntemplate: launch_teaser\n"}});
   CHECK(said(unknown).find("connector \"mastadon\" is not configured (did you mean \"mastodon\"?)") != std::string::npos);
-  const auto twins = load_with_posts({{"a", "post: same\nat: \"2026-03-30T15:00Z\"\nconnectors: [mastodon]\ntemplate: launch_teaser\n"},
-                                      {"b", "post: same\nat: \"2026-03-31T15:00Z\"\nconnectors: [mastodon]\ntemplate: launch_teaser\n"}});
+  const auto twins = load_with_posts({{"a", "post: same\nat: \"2026-03-30T15:00:00Z\"\nconnectors: [mastodon]\ntemplate: launch_teaser\n"},
+                                      {"b", "post: same\nat: \"2026-03-31T15:00:00Z\"\nconnectors: [mastodon]\ntemplate: launch_teaser\n"}});
   CHECK(said(twins).find("post id \"same\" is also used by posts/a.yaml") != std::string::npos);
-  const auto personal = load_with_posts({{"a", "post: a\nat: \"2026-03-30T15:00Z\"\nconnectors: [mastodon]\ntemplate: launch_teaser\n"}},
+  const auto personal = load_with_posts({{"a", "post: a\nat: \"2026-03-30T15:00:00Z\"\nconnectors: [mastodon]\ntemplate: launch_teaser\n"}},
                                         "Hi {{lead.first_name}}!");
   INFO(said(personal));
   CHECK(said(personal).find("templates/launch_teaser.mustache:1:4: error: post \"a\" uses lead.first_name") !=
         std::string::npos);
-  const auto extra = load_with_posts({{"a", "post: a\nat: \"2026-03-30T15:00Z\"\nconnectors: [mastodon, mastodon]\ntemplate: launch_teaser\nwhen: now\n"}});
+  const auto extra = load_with_posts({{"a", "post: a\nat: \"2026-03-30T15:00:00Z\"\nconnectors: [mastodon, mastodon]\ntemplate: launch_teaser\nwhen: now\n"}});
   CHECK(said(extra).find("connector \"mastodon\" is listed twice") != std::string::npos);
   CHECK(said(extra).find("when") != std::string::npos);
   CHECK_FALSE(extra.ok());
