@@ -72,6 +72,48 @@ void check_references(const Campaign& campaign, const std::vector<Workflow>& wor
   }
 }
 
+// `step:` in an event test names a step of the workflow the condition is in, and `stage:` a stage the campaign can
+// set (scoring.yaml's stages, `set: { stage: … }` steps): a typo would otherwise make the condition never hold.
+void check_condition_references(const Campaign& campaign, const std::vector<Workflow>& workflows,
+                                Diagnostics& diagnostics) {
+  std::vector<std::string> stages;
+  for (const auto& stage : campaign.scoring.stages) stages.push_back(stage.name);
+  for (const auto& workflow : workflows) {
+    for (const auto& step : workflow.steps) {
+      if (const auto* set = std::get_if<SetStep>(&step.action); set && set->stage) stages.push_back(*set->stage);
+    }
+  }
+  const auto check_stage = [&](const ConditionTerm& term) {
+    const auto* test = std::get_if<StageTest>(&term);
+    if (!test || std::find(stages.begin(), stages.end(), test->stage) != stages.end()) return;
+    const std::string suggestion = closest_match(test->stage, stages);
+    diagnostics.push_back({Severity::error, test->where,
+                           fmt::format("stage \"{}\" is never set: it is not a stage of scoring.yaml or of a `set` step",
+                                       test->stage),
+                           suggestion.empty() ? "define it under `stages:` in scoring.yaml"
+                                              : fmt::format("did you mean \"{}\"?", suggestion)});
+  };
+  for (const auto& workflow : workflows) {
+    std::vector<std::string> step_ids;
+    for (const auto& step : workflow.steps) step_ids.push_back(step.id);
+    for_each_condition(workflow, [&](const Condition& condition) {
+      for_each_term(condition, [&](const ConditionTerm& term) {
+        check_stage(term);
+        const auto* event = std::get_if<EventTest>(&term);
+        if (!event || event->step.empty() || workflow.step_index(event->step)) return;
+        const std::string suggestion = closest_match(event->step, step_ids);
+        diagnostics.push_back(
+            {Severity::error, event->step_where,
+             fmt::format("step \"{}\" is not a step of workflow \"{}\"", event->step, workflow.id),
+             suggestion.empty() ? "name a step of this workflow by its id"
+                                : fmt::format("did you mean \"{}\"?", suggestion)});
+      });
+    });
+  }
+  for (const auto& segment : campaign.segments) for_each_term(segment.condition, check_stage);
+  for (const auto& stage : campaign.scoring.stages) for_each_term(stage.condition, check_stage);
+}
+
 // Attribute names the campaign itself knows of: the standard ones, and every one it names anywhere (conditions,
 // `set`, scoring, wait_until, `to:`). A template variable `lead.X` outside them is likely a typo or an attribute no
 // producer sends: a warning, since producers may still send it.
@@ -312,6 +354,7 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
   check_references(campaign, campaign.workflows, result.diagnostics);
   check_references(campaign, with_errors, result.diagnostics);
   check_segment_references(campaign, campaign.workflows, result.diagnostics);
+  check_condition_references(campaign, campaign.workflows, result.diagnostics);
   check_template_variables(campaign, result.diagnostics);
   std::vector<Workflow> all = campaign.workflows;
   all.insert(all.end(), with_errors.begin(), with_errors.end());

@@ -44,6 +44,7 @@ struct ScoreTest {
 
 struct StageTest {
   std::string stage;
+  SourceLocation where;  // the loader checks the name against the stages the campaign sets
 };
 
 struct TagTest {
@@ -61,6 +62,7 @@ struct EventTest {
   std::string type;
   std::optional<Duration> within;
   std::string step;  // the event refers to the action sent at this step of this workflow
+  SourceLocation step_where;  // the loader checks the step exists in that workflow
   std::vector<PropTest> where;
   std::optional<Comparison> count;  // without it: at least one
 };

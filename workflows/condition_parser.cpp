@@ -258,7 +258,7 @@ bool add_lead_test(YamlContext& context, const std::string& key, const YAML::Nod
   if (key == "stage" || key == "tag") {
     auto text = context.scalar(value, fmt::format("`{}`", key));
     if (!text) return false;
-    if (key == "stage") condition.terms.push_back(StageTest{*text});
+    if (key == "stage") condition.terms.push_back(StageTest{*text, context.where(value)});
     else condition.terms.push_back(TagTest{*text});
     return true;
   }
@@ -298,6 +298,7 @@ bool add_event_part(YamlContext& context, const std::string& key, const YAML::No
   if (key == "step") {
     auto text = context.scalar(value, "`step`");
     if (text) event.step = *text;
+    event.step_where = context.where(value);
     return text.has_value();
   }
   if (key == "where") {

@@ -203,7 +203,7 @@ reentry: after 30d
 exit_when:
   - event: purchase.completed
     goal: converted
-  - condition: { stage: customer }
+  - condition: { stage: mql }
 send_window: { days: mon-fri, hours: "09:00-17:00", timezone: lead, fallback: Europe/Berlin }
 steps:
   - id: hello
@@ -552,4 +552,42 @@ TEST_CASE("the sender's addresses are checked where they are configured, not at 
   CHECK(text.find("nurture.yaml:2:9: error: `sender.from`") != std::string::npos);
   CHECK(text.find("nurture.yaml:3:13: error: `sender.reply_to` \"not-an-address\" is not a mail address") !=
         std::string::npos);
+}
+
+TEST_CASE("a condition's `step:` names a step of its workflow, and `stage:` a stage the campaign sets") {
+  CampaignDir typos(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: welcome
+    email: { template: welcome }
+  - set: { stage: mql }
+  - id: check
+    branch:
+      - if: { event: email.opened, step: welcom }
+        goto: tips
+      - if: { stage: mlq }
+        goto: tips
+      - else: tips
+  - id: tips
+    email: { template: tips }
+)");
+  const auto load = typos.load();
+  const std::string said = all_messages(load.diagnostics);
+  INFO(said);
+  CHECK_FALSE(load.ok());
+  CHECK(said.find("workflows/welcome.yaml:9:42: error: step \"welcom\" is not a step of workflow \"welcome\" "
+                  "(did you mean \"welcome\"?)") != std::string::npos);
+  CHECK(said.find("workflows/welcome.yaml:11:22: error: stage \"mlq\" is never set: it is not a stage of "
+                  "scoring.yaml or of a `set` step (did you mean \"mql\"?)") != std::string::npos);
+
+  CampaignDir scored(R"(workflow: welcome
+trigger: { event: lead.created, when: { not: { stage: customer } } }
+steps:
+  - id: welcome
+    email: { template: welcome }
+)");
+  CHECK_FALSE(scored.load().ok());
+  write_file(scored.dir / "scoring.yaml", "stages:\n  customer: { event: order.completed }\n");
+  const auto fixed = scored.load();
+  CHECK_MESSAGE(fixed.ok(), all_messages(fixed.diagnostics));
 }

@@ -17,6 +17,7 @@ CampaignLoad load_with_segments(const std::string& segments, const std::string& 
                                                  " }\nsteps:\n  - id: hello\n    email: { template: welcome }\n");
   write_file(dir / "templates/welcome.mustache", nurture::testing::email_template("Hi", "<p>hi</p>"));
   write_file(dir / "segments.yaml", segments);
+  write_file(dir / "scoring.yaml", "stages:\n  mql: { score: { gte: 50 } }\n  sql: { score: { gte: 80 } }\n");
   return load_campaign(dir.path());
 }
 
