@@ -41,12 +41,7 @@ connectors:
     auto daemon = std::make_unique<ChildProcess>(std::vector<std::string>{NURTURE_BINARY, "run", campaign.string()},
                                                  dir / "daemon.log");
     ::unsetenv("NURTURE_TEST_ADMIN_TOKEN");
-    const auto deadline = steady_clock::now() + seconds(20);
-    while (read_file(dir / "daemon.log").find("nurture running") == std::string::npos) {
-      REQUIRE_MESSAGE(daemon->running(), read_file(dir / "daemon.log"));
-      REQUIRE(steady_clock::now() < deadline);
-      std::this_thread::sleep_for(milliseconds(20));
-    }
+    wait_until_running(*daemon, dir / "daemon.log");
     return daemon;
   }
 
@@ -63,16 +58,9 @@ connectors:
 
   std::string socket_url() const { return "unix://" + (campaign / ".nurture/redis.sock").string(); }
 
-  std::size_t delivered() const {
-    std::size_t n = 0;
-    if (!fs::exists(campaign / "outbox")) return 0;
-    for (const auto& f : fs::directory_iterator(campaign / "outbox")) n += f.path().extension() == ".eml";
-    return n;
-  }
+  std::size_t delivered() const { return files_in(campaign / "outbox", ".eml"); }
   std::size_t wait_delivered(std::size_t count, seconds timeout) const {
-    const auto deadline = steady_clock::now() + timeout;
-    while (delivered() < count && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(50));
-    return delivered();
+    return wait_for_files(campaign / "outbox", ".eml", count, timeout);
   }
 };
 

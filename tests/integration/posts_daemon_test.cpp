@@ -63,19 +63,14 @@ connectors:
   CHECK(nlohmann::json::parse(requests[1].body)["status"] == "Spring launch on April 1: https://acme.example/spring");
   std::this_thread::sleep_for(seconds(2));
   CHECK(mastodon.requests().size() == 2);
-  std::size_t files = 0;
-  for (const auto& f : fs::directory_iterator(campaign / "calendar")) files += f.path().extension() == ".json";
-  CHECK(files == 1);
+  CHECK(files_in(campaign / "calendar", ".json") == 1);
   CHECK(daemon.stop(SIGTERM) == 0);
 
   // A restart publishes nothing again.
   ::setenv("NURTURE_TEST_MASTODON", "masto-token", 1);
   ChildProcess again({NURTURE_BINARY, "run", campaign.string()}, dir / "again.log");
   ::unsetenv("NURTURE_TEST_MASTODON");
-  const auto started = steady_clock::now() + seconds(20);
-  while (read_file(dir / "again.log").find("nurture running") == std::string::npos && steady_clock::now() < started) {
-    std::this_thread::sleep_for(milliseconds(50));
-  }
+  wait_until_running(again, dir / "again.log");
   std::this_thread::sleep_for(seconds(2));
   CHECK(mastodon.requests().size() == 2);
   CHECK(again.stop(SIGTERM) == 0);

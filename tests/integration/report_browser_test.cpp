@@ -69,12 +69,7 @@ connectors:
                             {{"a", email_template("Launch A", "<p>a</p>")}, {"b", email_template("Launch B", "<p>b</p>")}}});
   ChildProcess daemon({NURTURE_BINARY, "run", campaign.string()}, dir / "daemon.log");
   const std::string url = "unix://" + (campaign / ".nurture/redis.sock").string();
-  const auto deadline = steady_clock::now() + seconds(20);
-  while (read_file(dir / "daemon.log").find("nurture running") == std::string::npos) {
-    REQUIRE_MESSAGE(daemon.running(), read_file(dir / "daemon.log"));
-    REQUIRE(steady_clock::now() < deadline);
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  wait_until_running(daemon, dir / "daemon.log");
 
   constexpr int leads = 40;
   std::vector<std::vector<std::string>> created;
@@ -83,16 +78,8 @@ connectors:
                        fmt::format(R"({{"email":"l{}@example.com"}})", i)});
   }
   add_events(url, created);
-  const auto sent_deadline = steady_clock::now() + seconds(30);
-  auto delivered = [&] {
-    std::size_t n = 0;
-    if (fs::exists(campaign / "outbox")) {
-      for (const auto& f : fs::directory_iterator(campaign / "outbox")) n += f.path().extension() == ".eml";
-    }
-    return n;
-  };
-  while (delivered() < leads && steady_clock::now() < sent_deadline) std::this_thread::sleep_for(milliseconds(50));
-  REQUIRE_MESSAGE(delivered() == leads, read_file(dir / "daemon.log"));
+  REQUIRE_MESSAGE(wait_for_files(campaign / "outbox", ".eml", leads, seconds(30)) == leads,
+                  read_file(dir / "daemon.log"));
 
   // Which arm each lead took, from the file its email was written to; every A lead opens, clicks and books a demo,
   // half of the B leads open.

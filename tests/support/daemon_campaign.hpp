@@ -11,11 +11,40 @@
 #include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_connection.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/process.hpp"
 
 namespace nurture::testing {
 
 using namespace std::chrono;
 namespace fs = std::filesystem;
+
+// Files ending in `extension` in `dir` (0 when there is no such folder): what the file connector delivered (`.eml`
+// for email, `.json` for posts and requests).
+inline std::size_t files_in(const fs::path& dir, const std::string& extension) {
+  std::size_t n = 0;
+  if (!fs::exists(dir)) return 0;
+  for (const auto& f : fs::directory_iterator(dir)) n += f.path().extension() == extension;
+  return n;
+}
+
+// Waits up to `timeout` for `count` such files; returns how many there are then.
+inline std::size_t wait_for_files(const fs::path& dir, const std::string& extension, std::size_t count,
+                                  seconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  while (files_in(dir, extension) < count && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(50));
+  return files_in(dir, extension);
+}
+
+// Waits until the daemon writing `log` says it runs (it has read its campaign and opened its store); fails the test
+// with the log when it exits first or takes over 20 s.
+inline void wait_until_running(ChildProcess& daemon, const fs::path& log) {
+  const auto deadline = steady_clock::now() + seconds(20);
+  while (read_file(log).find("nurture running") == std::string::npos) {
+    REQUIRE_MESSAGE(daemon.running(), read_file(log));
+    REQUIRE_MESSAGE(steady_clock::now() < deadline, read_file(log));
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+}
 
 struct DaemonCampaign {
   TempDir dir;
@@ -78,17 +107,9 @@ connectors:
     for (const auto& reply : (*connection)->pipeline(commands)) REQUIRE_FALSE(reply.is_error());
   }
 
-  std::size_t delivered() const {
-    std::size_t n = 0;
-    if (!fs::exists(campaign / "outbox")) return 0;
-    for (const auto& f : fs::directory_iterator(campaign / "outbox")) n += f.path().extension() == ".eml";
-    return n;
-  }
-
+  std::size_t delivered() const { return files_in(campaign / "outbox", ".eml"); }
   std::size_t wait_delivered(std::size_t count, seconds timeout) const {
-    const auto deadline = steady_clock::now() + timeout;
-    while (delivered() < count && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(50));
-    return delivered();
+    return wait_for_files(campaign / "outbox", ".eml", count, timeout);
   }
 
   // Every file is the action id of one lead's email at one step: all 2 x leads of them, none else.
