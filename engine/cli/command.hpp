@@ -95,6 +95,10 @@ class SegmentMembership {
 
 tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path);
 
+// The campaign of the store's nurture.yaml, for the commands that name its workflows, segments or posts: exit 2
+// without a nurture.yaml, 1 when the campaign does not load.
+tl::expected<workflows::Campaign, CommandError> load_store_campaign(const CliStore& store);
+
 // The whole of FILE, or of standard input for "" or "-".
 Expected<std::string> read_input(const std::string& file);
 

@@ -51,6 +51,15 @@ tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_fla
   return opened;
 }
 
+tl::expected<workflows::Campaign, CommandError> load_store_campaign(const CliStore& store) {
+  if (!store.config) {
+    return stop(2, Error{"this needs the campaign's nurture.yaml", {}, "run it in the campaign directory or pass --config"});
+  }
+  auto load = workflows::load_campaign(store.config->base_dir, store.config->file);
+  if (!load.ok()) return tl::unexpected(CommandError{load.diagnostics, 1});
+  return std::move(load.campaign);
+}
+
 Expected<std::string> read_input(const std::string& file) {
   std::stringstream buffer;
   if (file.empty() || file == "-") {

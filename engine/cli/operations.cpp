@@ -28,12 +28,9 @@ struct Opened {
 tl::expected<Opened, CommandError> open_campaign_store(const StoreFlags& flags) {
   auto store = open_cli_store(flags.redis, flags.config);
   if (!store) return tl::unexpected(store.error());
-  if (!store->config) {
-    return stop(2, Error{"this needs the campaign's nurture.yaml", {}, "run it in the campaign directory or pass --config"});
-  }
-  auto load = workflows::load_campaign(store->config->base_dir, store->config->file);
-  if (!load.ok()) return tl::unexpected(CommandError{load.diagnostics, 1});
-  return Opened{std::move(*store), std::move(load.campaign)};
+  auto campaign = load_store_campaign(*store);
+  if (!campaign) return tl::unexpected(campaign.error());
+  return Opened{std::move(*store), std::move(*campaign)};
 }
 
 tl::expected<void, CommandError> check_workflow(const workflows::Campaign& campaign, const std::string& workflow) {

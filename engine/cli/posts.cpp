@@ -41,11 +41,8 @@ std::pair<std::string, std::string> describe(const std::string& stored) {
 int posts(const StoreFlags& flags, bool json) {
   auto opened = open_cli_store(flags.redis, flags.config);
   if (!opened) return say(opened.error());
-  if (!opened->config) {
-    return say(2, Error{"posts need the campaign's nurture.yaml", {}, "run it in the campaign directory or pass --config"});
-  }
-  auto load = workflows::load_campaign(opened->config->base_dir, opened->config->file);
-  if (!load.ok()) return say(CommandError{load.diagnostics, 1});
+  auto campaign = load_store_campaign(*opened);
+  if (!campaign) return say(campaign.error());
   std::map<std::string, std::string> states;
   try {
     states = opened->store->post_states();
@@ -55,7 +52,7 @@ int posts(const StoreFlags& flags, bool json) {
   const engine::TimePoint now = engine::RealClock().now();
   std::vector<PostLine> lines;
   std::map<std::string, int> totals;
-  for (const auto& post : load.campaign.posts) {
+  for (const auto& post : campaign->posts) {
     for (const auto& connector : post.connectors) {
       PostLine line{engine::format_rfc3339(post.at), post.id, connector, "", ""};
       const auto stored = states.find(post.id + ":" + connector);
@@ -83,7 +80,7 @@ int posts(const StoreFlags& flags, bool json) {
   }
   std::string summary;
   for (const auto& [state, n] : totals) summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, state);
-  std::cerr << fmt::format("{} post(s) on {} connector(s): {}\n", load.campaign.posts.size(), lines.size(),
+  std::cerr << fmt::format("{} post(s) on {} connector(s): {}\n", campaign->posts.size(), lines.size(),
                            summary.empty() ? "none scheduled" : summary);
   return 0;
 }

@@ -33,15 +33,12 @@ struct SegmentOptions {
 
 tl::expected<std::unique_ptr<SegmentMembership>, CommandError> SegmentMembership::open(const CliStore& store,
                                                                                        const std::string& segment) {
-  if (!store.config) {
-    return stop(2, Error{"segments need the campaign's nurture.yaml", {}, "run it in the campaign directory or pass --config"});
-  }
-  auto load = workflows::load_campaign(store.config->base_dir, store.config->file);
-  if (!load.ok()) return tl::unexpected(CommandError{load.diagnostics, 1});
-  if (!segment.empty() && !load.campaign.segment(segment)) {
+  auto campaign = load_store_campaign(store);
+  if (!campaign) return tl::unexpected(campaign.error());
+  if (!segment.empty() && !campaign->segment(segment)) {
     return stop(1, Error{fmt::format("no segment \"{}\"", segment), {"segments.yaml"}, "see `nurture segment list`"});
   }
-  return std::make_unique<SegmentMembership>(std::move(load.campaign));
+  return std::make_unique<SegmentMembership>(std::move(*campaign));
 }
 
 namespace {

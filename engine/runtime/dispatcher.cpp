@@ -185,15 +185,8 @@ std::vector<const OutboxEntry*> Dispatcher::claim(const std::vector<OutboxEntry>
       held.push_back(&entry);  // sent when the workflow resumes (or skipped then, if later than max_late)
       continue;
     }
-    switch (checks[i].claim) {
-      case ClaimOutcome::already_done:
-        continue;
-      case ClaimOutcome::claimed_again:
-        spdlog::warn("action {} was claimed by an attempt that did not finish; sending again",
-                     entry.action.action_id);
-        break;
-      case ClaimOutcome::claimed:
-        break;
+    if (checks[i].claim == ClaimOutcome::claimed_again) {
+      spdlog::warn("action {} was claimed by an attempt that did not finish; sending again", entry.action.action_id);
     }
     if (checks[i].suppressed) {
       records.push_back({&entry, DispatchOutcome::skipped, "suppressed"});
