@@ -21,4 +21,36 @@ tl::expected<HttpUrl, std::string> parse_http_url(std::string_view text) {
   return HttpUrl{std::string(text), std::move(host)};
 }
 
+tl::expected<RedisAddress, std::string> parse_redis_url(std::string_view text) {
+  auto refuse = [](std::string why) { return tl::unexpected(std::move(why)); };
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) return refuse("not a URL (redis://host:port/db or unix:///path/to/redis.sock)");
+  const boost::urls::url_view& url = *parsed;
+  const std::string scheme(url.scheme());
+  RedisAddress address;
+  if (scheme == "unix") {
+    address.unix_path = std::string(url.path());
+    if (address.unix_path.empty() || address.unix_path.front() != '/') {
+      return refuse("a unix:// URL needs an absolute socket path, e.g. unix:///run/redis/redis.sock");
+    }
+    return address;
+  }
+  if (scheme == "redis-cluster") return refuse("Redis Cluster (redis-cluster://) is not supported by this version yet");
+  if (scheme != "redis") return refuse("the scheme must be redis:// or unix://");
+  address.host = url.host().empty() ? "127.0.0.1" : std::string(url.host());
+  if (url.has_port()) {
+    if (url.port_number() == 0) return refuse("the port must be a number from 1 to 65535");
+    address.port = url.port_number();
+  }
+  const std::string path(url.path());
+  if (path.size() > 1) {
+    const std::string number = path.substr(1);
+    if (number.size() > 2 || !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return refuse("the path must be a database number, e.g. redis://127.0.0.1:6379/0");
+    }
+    address.db = std::stoi(number);
+  }
+  return address;
+}
+
 }  // namespace nurture::text

@@ -16,4 +16,14 @@ struct HttpUrl {
 
 tl::expected<HttpUrl, std::string> parse_http_url(std::string_view text);
 
+// Where Redis is: `redis://host:port/db` (host default 127.0.0.1, port 6379, db 0) or `unix:///path/redis.sock`.
+// One reader for nurture.yaml's `redis:` (so `validate` refuses what `run` would) and for the connection itself.
+struct RedisAddress {
+  std::string host;       // empty for a socket
+  int port = 6379;
+  std::string unix_path;  // empty for TCP
+  int db = 0;
+};
+tl::expected<RedisAddress, std::string> parse_redis_url(std::string_view text);
+
 }  // namespace nurture::text

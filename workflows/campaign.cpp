@@ -147,6 +147,7 @@ std::set<std::string> known_attributes(const Campaign& campaign) {
   }
   for (const auto& stage : campaign.scoring.stages) collect_condition_attributes(stage.condition, names);
   for (const auto& segment : campaign.segments) collect_condition_attributes(segment.condition, names);
+  for (const auto& [name, type] : campaign.config.attributes) names.insert(name);
   return names;
 }
 
@@ -189,7 +190,7 @@ void check_template_variables(const Campaign& campaign, Diagnostics& diagnostics
             {Severity::warning,
              {shown(campaign.dir, entry.path()), number, static_cast<int>(column) + 1},
              fmt::format("template variable lead.{} is not an attribute this campaign knows of", name),
-             "check the spelling; if producers send it, name it in a condition or ignore this"});
+             "check the spelling; if producers send it, declare it under `attributes:` in nurture.yaml"});
       });
     }
   }

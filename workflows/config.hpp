@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "workflows/attributes.hpp"
 #include "workflows/diagnostic.hpp"
 
 namespace nurture::workflows {
@@ -55,6 +56,7 @@ struct Config {
   std::string log_format = "text";  // `log.format`: text (people) or json (one object per line, for collectors)
   std::string log_level = "info";   // `log.level`: debug, info, warn, error
   std::vector<ConnectorSettings> connectors;
+  AttributeTypes attributes;  // `attributes:`: declared lead attributes and their types
 
   const ConnectorSettings* connector(std::string_view name) const;
   std::filesystem::path resolve(const std::filesystem::path& relative) const;

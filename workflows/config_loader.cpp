@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "text/address.hpp"
+#include "text/url.hpp"
 #include "workflows/campaign.hpp"
 #include "workflows/duration.hpp"
 #include "workflows/yaml_reader.hpp"
@@ -179,6 +180,30 @@ void parse_frequency_caps(YamlContext& context, const YAML::Node& node, Config& 
   caps.finish();
 }
 
+// `attributes: { seats: number, trial_ends: date, ... }`
+void parse_attributes(YamlContext& context, const YAML::Node& node, Config& config) {
+  if (!node.IsMap()) {
+    context.error(node, "`attributes` must be a map of attribute: type", "e.g. `attributes: { seats: number }`");
+    return;
+  }
+  for (const auto& entry : node) {
+    const std::string name = entry.first.as<std::string>("");
+    auto type_name = context.scalar(entry.second, fmt::format("`attributes.{}`", name));
+    if (!type_name) continue;
+    if (name.empty() || name.find_first_of(" .{}") != std::string::npos) {
+      context.error(entry.first, fmt::format("\"{}\" is not an attribute name", name),
+                    "letters, digits and _ (e.g. trial_ends)");
+      continue;
+    }
+    if (auto type = parse_attribute_type(*type_name)) {
+      config.attributes[name] = *type;
+    } else {
+      context.error(entry.second, fmt::format("attribute type \"{}\" is not known", *type_name),
+                    "string, number, boolean, date, email or timezone");
+    }
+  }
+}
+
 }  // namespace
 
 const ConnectorSettings* Config::connector(std::string_view name) const {
@@ -206,10 +231,16 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
 
   MapReader top(context, *root, "nurture.yaml",
                 {"redis", "key_prefix", "partitions", "events", "sender", "tracking", "admin", "defaults",
-                 "frequency_cap", "workers", "connectors", "log"});
+                 "frequency_cap", "workers", "connectors", "log", "attributes"});
   if (!top.ok()) return tl::unexpected(std::move(diagnostics));
 
   config.redis = top.string("redis").value_or(config.redis);
+  if (config.redis != "auto") {
+    if (auto address = text::parse_redis_url(config.redis); !address) {
+      context.error(top["redis"], fmt::format("`redis` \"{}\": {}", config.redis, address.error()),
+                    "auto (a private redis-server), redis://host:6379/0 or unix:///run/redis/redis.sock");
+    }
+  }
   config.key_prefix = top.string("key_prefix").value_or(config.key_prefix);
   if (top.has("partitions")) {
     config.partitions = positive_int(context, top["partitions"], "`partitions`").value_or(config.partitions);
@@ -222,6 +253,7 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   if (top.has("frequency_cap")) parse_frequency_caps(context, top["frequency_cap"], config);
   if (top.has("log")) parse_log(context, top["log"], config);
   if (top.has("workers")) positive_int(context, top["workers"], "`workers`");
+  if (top.has("attributes")) parse_attributes(context, top["attributes"], config);
   if (top.has("connectors")) parse_connectors(context, top["connectors"], config);
   top.finish();
 

@@ -193,7 +193,39 @@ std::string config_schema() {
       {"workers", {{"type", "integer"}, {"minimum", 1}}},
       {"log", strict_object({{"format", {{"enum", {"text", "json"}}}},
                              {"level", {{"enum", {"debug", "info", "warn", "error"}}}}})},
+      {"attributes", {{"type", "object"},
+                      {"description", "declared lead attributes and their types (emit, import, admin API)"},
+                      {"additionalProperties", {{"enum", {"string", "number", "boolean", "date", "email", "timezone"}}}}}},
       {"connectors", {{"type", "object"}, {"additionalProperties", connector}}}};
+  return schema.dump(2);
+}
+
+std::string scoring_schema() {
+  // A rule scores an event (optionally filtered by `where`) or an attribute (optionally compared, like a condition).
+  ordered_json rule = {{"type", "object"},
+                       {"additionalProperties", false},
+                       {"required", {"points"}},
+                       {"properties", {{"event", ref("eventType")},
+                                       {"where", ref("where")},
+                                       {"attr", {{"type", "string"}}},
+                                       {"points", {{"type", "number"}}}}},
+                       {"oneOf", ordered_json::array({{{"required", {"event"}}}, {{"required", {"attr"}}}})}};
+  for (const char* op : {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "matches", "exists"}) {
+    rule["properties"][op] = definitions()["comparison"]["oneOf"][1]["properties"][op];
+  }
+  ordered_json schema;
+  schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+  schema["$id"] = "https://nurture.example/schema/v1/scoring.json";
+  schema["title"] = "scoring.yaml (v1)";
+  schema["type"] = "object";
+  schema["additionalProperties"] = false;
+  schema["properties"] = {
+      {"rules", {{"type", "array"}, {"items", rule}}},
+      {"decay", strict_object({{"half_life", ref("duration")}}, {"half_life"})},
+      {"stages", {{"type", "object"},
+                  {"description", "stage: condition, lowest first; a lead is in the highest stage whose condition holds"},
+                  {"additionalProperties", ref("condition")}}}};
+  schema["$defs"] = definitions();
   return schema.dump(2);
 }
 

@@ -1,5 +1,6 @@
 // Commands on a campaign's files, without Redis: validate, preview, graph, schema.
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,11 +24,39 @@ namespace nurture::cli {
 
 namespace {
 
+// A required secret's environment variable that is unset where `validate` runs (a CI job, a laptop) is a warning:
+// the file is right, and `run` refuses to start until the variable is set. The connector is then checked with a
+// stand-in value, in this process only, so every other problem of its settings is still found.
+workflows::Diagnostics stand_in_missing_secrets(const workflows::Config& config, const sdk::Registry& registry) {
+  workflows::Diagnostics warnings;
+  for (const auto& settings : config.connectors) {
+    const sdk::ConnectorFactory* factory = registry.find(settings.type);
+    if (factory == nullptr) continue;
+    for (const auto& key : factory->keys) {
+      if (key.type != sdk::ConfigKey::Type::secret_env || !key.required) continue;
+      const auto variable = settings.values.find(key.name);
+      if (variable == settings.values.end() || variable->second.empty()) continue;
+      const char* value = std::getenv(variable->second.c_str());
+      if (value != nullptr && *value != '\0') continue;
+      const auto at = settings.value_locations.find(key.name);
+      warnings.push_back({workflows::Severity::warning, at != settings.value_locations.end() ? at->second : settings.where,
+                          fmt::format("environment variable {} ({}.{}) is not set here: `nurture run` will refuse to "
+                                      "start until it is",
+                                      variable->second, settings.name, key.name),
+                          fmt::format("export {} in the daemon's environment", variable->second)});
+      ::setenv(variable->second.c_str(), "unset-where-validate-ran", 0);
+    }
+  }
+  return warnings;
+}
+
 int validate(const std::string& dir, const std::string& config) {
   auto load = workflows::load_campaign(dir, config);
   sdk::Registry registry;
   connectors::register_builtin_connectors(registry);
   if (load.ok()) {
+    const auto secrets = stand_in_missing_secrets(load.campaign.config, registry);
+    load.diagnostics.insert(load.diagnostics.end(), secrets.begin(), secrets.end());
     auto connectors = engine::ConnectorSet::create(load.campaign.config, registry);
     if (!connectors) load.diagnostics.insert(load.diagnostics.end(), connectors.error().begin(), connectors.error().end());
     const auto posts = engine::check_posts(load.campaign, registry);
@@ -39,42 +68,76 @@ int validate(const std::string& dir, const std::string& config) {
   return 0;
 }
 
-// `nurture preview DIR TEMPLATE [--lead FILE.json] [--html-out FILE]`: what one lead would get, without Redis.
-// The lead file is a JSON object of attributes (`id`, `score`, `stage` are taken as such when present).
-int preview(const std::string& dir, const std::string& name, const std::string& lead_file, std::string html_out,
-            const std::string& config_path) {
+// The lead a preview renders for: a sample one, `--lead` (a JSON object inline, or a file holding one; `id`,
+// `score` and `stage` are taken as such when present), or `--lead-id` (a stored lead, from the campaign's Redis).
+struct PreviewLead {
+  std::string id = "preview-lead";
+  nlohmann::json attrs = {{"email", "ana@example.com"}, {"first_name", "Ana"}};
+  double score = 0;
+  std::string stage;
+};
+
+tl::expected<PreviewLead, CommandError> preview_lead(const std::string& lead, const std::string& lead_id,
+                                                     const workflows::Config& config) {
+  PreviewLead chosen;
+  if (!lead_id.empty()) {
+    auto opened = open_cli_store("", config.file.string(), StoreUse::read);
+    if (!opened) return tl::unexpected(opened.error());
+    engine::LeadSnapshot stored;
+    try {
+      stored = opened->store->load_lead(lead_id);
+    } catch (const engine::StoreUnavailable& e) {
+      return stop(3, {e.what()});
+    }
+    if (stored.version == 0) return stop(1, {fmt::format("no lead \"{}\" in the store", lead_id)});
+    return PreviewLead{lead_id, stored.attrs, stored.score, stored.stage};
+  }
+  if (lead.empty()) return chosen;
+  const auto first = lead.find_first_not_of(" \t\r\n");
+  const bool inline_json = first != std::string::npos && lead[first] == '{';
+  std::string text = lead;
+  if (!inline_json) {
+    auto read = read_input(lead);
+    if (!read) return stop(1, read.error());
+    text = std::move(*read);
+  }
+  nlohmann::json attrs = nlohmann::json::parse(text, nullptr, false);
+  if (!attrs.is_object()) {
+    return stop(1, {fmt::format("{}: expected a JSON object of lead attributes", inline_json ? "--lead" : lead), {},
+                    R"(e.g. --lead '{"first_name": "Zoë", "plan": "pro"}' or --lead lead.json)"});
+  }
+  if (attrs.contains("id") && attrs["id"].is_string()) chosen.id = attrs["id"].get<std::string>();
+  if (attrs.contains("score") && attrs["score"].is_number()) chosen.score = attrs["score"].get<double>();
+  if (attrs.contains("stage") && attrs["stage"].is_string()) chosen.stage = attrs["stage"].get<std::string>();
+  attrs.erase("id");
+  attrs.erase("score");
+  attrs.erase("stage");
+  chosen.attrs = std::move(attrs);
+  return chosen;
+}
+
+// `nurture preview DIR TEMPLATE [--lead JSON|FILE | --lead-id L] [--html-out FILE]`: what one lead would get.
+int preview(const std::string& dir, const std::string& name, const std::string& lead, const std::string& lead_id,
+            std::string html_out, const std::string& config_path) {
   auto load = workflows::load_campaign(dir, config_path);
   if (load.campaign.config.file.empty()) {
     for (const auto& d : load.diagnostics) std::cerr << d.format() << "\n";
     return 1;
   }
-  nlohmann::json attrs = {{"email", "ana@example.com"}, {"first_name", "Ana"}};
-  if (!lead_file.empty()) {
-    std::ifstream in(lead_file);
-    if (!in) {
-      std::cerr << fmt::format("error: cannot read {}\n", lead_file);
-      return 1;
-    }
-    attrs = nlohmann::json::parse(in, nullptr, false);
-    if (!attrs.is_object()) {
-      std::cerr << fmt::format("error: {}: expected a JSON object of lead attributes\n", lead_file);
-      return 1;
-    }
-  }
-  const std::string lead_id = attrs.value("id", std::string("preview-lead"));
-  const double score = attrs.value("score", 0.0);
-  const std::string stage = attrs.value("stage", std::string());
-  attrs.erase("id");
-  attrs.erase("score");
-  attrs.erase("stage");
+  auto chosen = preview_lead(lead, lead_id, load.campaign.config);
+  if (!chosen) return say(chosen.error());
+  const std::string& lead_name = chosen->id;
+  const nlohmann::json& attrs = chosen->attrs;
+  const double score = chosen->score;
+  const std::string& stage = chosen->stage;
 
   const workflows::Config& config = load.campaign.config;
   const templates::TrackingLinks links = engine::tracking_links(config);
-  const std::string ref = templates::encode_ref({"preview", lead_id, "preview", name});
+  const std::string ref = templates::encode_ref({"preview", lead_name, "preview", name});
   templates::TemplateLibrary library(load.campaign.templates_dir);
   for (const auto& problem : library.check_email(name)) std::cerr << problem.format() << "\n";
   auto rendered = library.render_email(
-      name, engine::template_variables(config, links.unsubscribe_url(ref), lead_id, attrs, score, stage,
+      name, engine::template_variables(config, links.unsubscribe_url(ref), lead_name, attrs, score, stage,
                                        "preview", name, std::chrono::system_clock::now()));
   if (!rendered) {
     std::cerr << rendered.error().format() << "\n";
@@ -96,13 +159,32 @@ int preview(const std::string& dir, const std::string& name, const std::string& 
   return 0;
 }
 
+// A connector key's JSON Schema by its declared type. Text keys also take a number or a boolean, since YAML
+// readers take an unquoted id (`version: 202405`) for a number and `tls: off` for a boolean (YAML 1.1); none takes
+// a list or a map.
+nlohmann::ordered_json key_schema(sdk::ConfigKey::Type type) {
+  using Type = sdk::ConfigKey::Type;
+  switch (type) {
+    case Type::integer:
+      return {{"type", nlohmann::ordered_json::array({"integer", "string"})}, {"pattern", "^[0-9]+$"}, {"minimum", 0}};
+    case Type::url:
+      return {{"type", "string"}, {"pattern", "^[A-Za-z][A-Za-z0-9+.-]*://"}};
+    case Type::secret_env:
+      return {{"type", "string"}, {"pattern", "^[A-Za-z_][A-Za-z0-9_]*$"}};
+    case Type::path:
+      return {{"type", "string"}, {"minLength", 1}};
+    case Type::string:
+      break;
+  }
+  return {{"type", nlohmann::ordered_json::array({"string", "number", "boolean"})}};
+}
+
 // nurture.yaml's schema with each connector type's declared keys (`nurture schema` documents
 // them): the workflows module knows the config's shape, the registry knows the connectors.
 std::string config_schema_with_connectors(const sdk::Registry& registry) {
   nlohmann::ordered_json schema = nlohmann::ordered_json::parse(workflows::config_schema());
   nlohmann::ordered_json types = nlohmann::ordered_json::array();
   nlohmann::ordered_json per_type = nlohmann::ordered_json::array();
-  static const char* const key_types[] = {"string", "integer", "string", "string", "string"};
   for (const auto& type : registry.types()) {
     const sdk::ConnectorFactory* factory = registry.find(type);
     types.push_back(type);
@@ -115,10 +197,8 @@ std::string config_schema_with_connectors(const sdk::Registry& registry) {
                                          {"max_attempts", {{"type", "integer"}, {"minimum", 1}}}};
     nlohmann::ordered_json required = nlohmann::ordered_json::array({"type"});
     for (const auto& key : factory->keys) {
-      const std::string json_type = key_types[static_cast<int>(key.type)];
-      nlohmann::ordered_json property = {{"description", key.doc}};
-      property["type"] = json_type == "integer" ? nlohmann::ordered_json::array({"integer", "string"})
-                                                : nlohmann::ordered_json::array({"string", "number", "boolean"});
+      nlohmann::ordered_json property = key_schema(key.type);
+      property["description"] = key.doc;
       if (!key.default_value.empty()) property["default"] = key.default_value;
       properties[key.name] = property;
       if (key.required) required.push_back(key.name);
@@ -154,16 +234,20 @@ Command add_validate(CLI::App& app) {
 
 Command add_preview(CLI::App& app) {
   struct Flags {
-    std::string dir = ".", name, lead, html_out, config;
+    std::string dir = ".", name, lead, lead_id, html_out, config;
   };
   auto flags = std::make_shared<Flags>();
   auto* command = app.add_subcommand("preview", "render an email template for a sample lead (subject, text, html)");
   command->add_option("dir", flags->dir, "campaign directory")->required();
   command->add_option("template", flags->name, "template name (templates/NAME.mustache)")->required();
-  command->add_option("--lead", flags->lead, "JSON object of lead attributes (default: a sample lead)");
+  auto* lead = command->add_option("--lead", flags->lead,
+                                   "lead attributes: a JSON object inline or a file holding one (default: a sample lead)");
+  command->add_option("--lead-id", flags->lead_id, "render for this stored lead (reads the campaign's Redis)")
+      ->excludes(lead);
   command->add_option("--html-out", flags->html_out, "where to write the HTML (default: NAME.preview.html)");
   command->add_option("--config", flags->config, "config file (default DIR/nurture.yaml)");
-  return {command, [flags] { return preview(flags->dir, flags->name, flags->lead, flags->html_out, flags->config); }};
+  return {command, [flags] { return preview(flags->dir, flags->name, flags->lead, flags->lead_id, flags->html_out, flags->config);
+          }};
 }
 
 Command add_graph(CLI::App& app) {
@@ -191,14 +275,17 @@ Command add_graph(CLI::App& app) {
 
 Command add_schema(CLI::App& app) {
   auto of = std::make_shared<std::string>("workflow");
-  auto* command = app.add_subcommand("schema", "print the JSON Schema of the workflow language or of nurture.yaml");
-  command->add_option("of", *of, "workflow or config")
-      ->check(CLI::IsMember({"workflow", "config"}))
+  auto* command =
+      app.add_subcommand("schema", "print the JSON Schema of the workflow language, of scoring.yaml or of nurture.yaml");
+  command->add_option("of", *of, "workflow, scoring or config")
+      ->check(CLI::IsMember({"workflow", "scoring", "config"}))
       ->capture_default_str();
   return {command, [of] {
             sdk::Registry registry;
             connectors::register_builtin_connectors(registry);
-            std::cout << (*of == "config" ? config_schema_with_connectors(registry) : workflows::workflow_schema())
+            std::cout << (*of == "config"    ? config_schema_with_connectors(registry)
+                          : *of == "scoring" ? workflows::scoring_schema()
+                                             : workflows::workflow_schema())
                       << "\n";
             return 0;
           }};

@@ -13,6 +13,7 @@
 #include <tl/expected.hpp>
 
 #include "engine/core/interpreter.hpp"
+#include "engine/store/redis/embedded_redis.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "nurture/error.hpp"
 #include "workflows/config.hpp"
@@ -71,6 +72,9 @@ inline int say(int exit_code, Error problem) {
 
 // The store a command-line tool talks to, with the config it came from.
 struct CliStore {
+  // When the campaign's daemon is stopped, a command that only reads starts its private Redis on the daemon's data
+  // for the read, and stops it after (declared first: it outlives the connection).
+  std::unique_ptr<engine::redis::EmbeddedRedis> started_for_read;
   std::unique_ptr<engine::redis::RedisStore> store;
   std::optional<workflows::Config> config;
 };
@@ -93,7 +97,11 @@ class SegmentMembership {
   engine::Interpreter interpreter_;
 };
 
-tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path);
+// What a command does with the store: only reads (and may then start a stopped daemon's Redis for the read), or
+// writes too (and needs the daemon running, so that what it writes is acted on).
+enum class StoreUse { read, write };
+tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path,
+                                                    StoreUse use = StoreUse::write);
 
 // The campaign of the store's nurture.yaml, for the commands that name its workflows, segments or posts: exit 2
 // without a nurture.yaml, 1 when the campaign does not load.

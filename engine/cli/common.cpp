@@ -23,7 +23,18 @@ int say(const CommandError& failure) {
   return failure.exit_code;
 }
 
-tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path) {
+namespace {
+
+// The daemon of a `redis: auto` campaign is stopped, and its data is there: a read starts the private Redis on it.
+bool has_embedded_data(const std::filesystem::path& state_dir) {
+  std::error_code ec;
+  return std::filesystem::exists(state_dir / "appendonlydir", ec) || std::filesystem::exists(state_dir / "dump.rdb", ec);
+}
+
+}  // namespace
+
+tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_flag, const std::string& config_path,
+                                                    StoreUse use) {
   CliStore opened;
   std::string config_redis = "auto";
   engine::redis::RedisStoreOptions store_options;
@@ -40,8 +51,16 @@ tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_fla
   } else if (!config_path.empty()) {
     return stop(2, {"no config file", {config_path}, "pass the path of the campaign's nurture.yaml"});
   }
-  const engine::StoreTarget target = engine::resolve_store_target(redis_flag, config_redis, config_dir);
+  engine::StoreTarget target = engine::resolve_store_target(redis_flag, config_redis, config_dir);
   const std::string start_it = fmt::format("start `nurture run {}` or pass --redis", config_dir.string());
+  if (target.url.empty() && target.embedded && use == StoreUse::read && has_embedded_data(target.state_dir)) {
+    auto started = engine::redis::EmbeddedRedis::start(target.state_dir);
+    if (!started) return stop(3, {started.error().message, {}, start_it});
+    std::cerr << fmt::format("(the daemon of {} is stopped: read from its data, with its Redis started for the read)\n",
+                             config_dir.string());
+    target.url = (*started)->url();
+    opened.started_for_read = std::move(*started);
+  }
   if (target.url.empty()) {
     return stop(3, {fmt::format("no nurture daemon is running for {}", config_dir.string()), {}, start_it});
   }

@@ -68,25 +68,32 @@ class ReloadDesk {
 };
 ReloadDesk reload_desk;
 
-// The ids of the running campaign's workflows, for the admin API's threads (a reload changes them).
-class WorkflowIds {
+// The ids of the running campaign's workflows and its declared attributes, for the admin API's threads (a reload
+// changes them).
+class CampaignFacts {
  public:
-  std::vector<std::string> get() const {
+  std::vector<std::string> workflow_ids() const {
     std::lock_guard lock(mutex_);
     return ids_;
+  }
+  workflows::AttributeTypes attributes() const {
+    std::lock_guard lock(mutex_);
+    return attributes_;
   }
   void set(const workflows::Campaign& campaign) {
     std::vector<std::string> ids;
     for (const auto& w : campaign.workflows) ids.push_back(w.id);
     std::lock_guard lock(mutex_);
     ids_ = std::move(ids);
+    attributes_ = campaign.config.attributes;
   }
 
  private:
   mutable std::mutex mutex_;
   std::vector<std::string> ids_;
+  workflows::AttributeTypes attributes_;
 };
-WorkflowIds workflow_ids;
+CampaignFacts campaign_facts;
 
 std::string hostname() {
   char name[256] = {0};
@@ -212,7 +219,8 @@ HttpSide start_http(const workflows::Config& config, const Stores& stores, const
   }
   side.admin_store = std::move(*admin_store);
   side.admin = std::make_unique<AdminApi>(token, *side.admin_store, [] { return reload_desk.request(); },
-                                          [] { return workflow_ids.get(); });
+                                          [] { return campaign_facts.workflow_ids(); },
+                                          [] { return campaign_facts.attributes(); });
   AdminApi* admin = side.admin.get();
   if (auto started = http::StatusServer::start(config.admin_listen, metrics,
                                                [admin](const http::HttpCall& call) { return admin->handle(call); })) {
@@ -334,7 +342,7 @@ ReloadAnswer reload(const DaemonOptions& options, const sdk::Registry& registry,
     return {false, {{"reload", "refused"}, {"errors", {e.what()}}}};
   }
   current = std::move(*next);
-  workflow_ids.set(current->campaign);
+  campaign_facts.set(current->campaign);
   cli::configure_logging(current->campaign.config);
   webhooks.use(current->connectors);  // new readers, with their secrets read again
   nlohmann::json now_at = nlohmann::json::object();
@@ -376,7 +384,7 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
 
   RealClock clock;
   Metrics metrics;
-  workflow_ids.set(current->campaign);
+  campaign_facts.set(current->campaign);
   WebhookReceiver webhooks(*stores->http, clock);
   webhooks.use(current->connectors);
   TrackingEndpoints tracking(tracking_links(config), *stores->http, clock);

@@ -39,7 +39,7 @@ std::pair<std::string, std::string> describe(const std::string& stored) {
 }
 
 int posts(const StoreFlags& flags, bool json) {
-  auto opened = open_cli_store(flags.redis, flags.config);
+  auto opened = open_cli_store(flags.redis, flags.config, StoreUse::read);
   if (!opened) return say(opened.error());
   auto campaign = load_store_campaign(*opened);
   if (!campaign) return say(campaign.error());

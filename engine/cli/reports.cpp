@@ -9,6 +9,8 @@
 #include "engine/cli/command.hpp"
 #include "engine/runtime/report.hpp"
 #include "workflows/campaign.hpp"
+#include "workflows/duration.hpp"
+#include "workflows/graph.hpp"
 
 namespace nurture::cli {
 
@@ -16,7 +18,7 @@ namespace {
 
 int report(const std::string& workflow, const std::string& format, const std::string& html, const std::string& redis_flag,
            const std::string& config_path) {
-  auto opened = open_cli_store(redis_flag, config_path);
+  auto opened = open_cli_store(redis_flag, config_path, StoreUse::read);
   if (!opened) return say(opened.error());
   if (!opened->config) {
     std::cerr << "error: report needs the campaign's nurture.yaml (run it in the campaign directory or pass --config)\n";
@@ -56,9 +58,22 @@ int report(const std::string& workflow, const std::string& format, const std::st
   return 0;
 }
 
+// How scores come about, beside a lead's: each rule and the decay, so a 49.9 under a threshold of 50 explains itself.
+void print_scoring(const workflows::Scoring& scoring) {
+  if (scoring.rules.empty()) return;
+  std::vector<std::string> rules;
+  for (const auto& rule : scoring.rules) {
+    rules.push_back(fmt::format("{} {:+g}", rule.event.empty() ? "attr." + rule.attr : rule.event, rule.points));
+  }
+  std::cout << fmt::format("  score rules: {}{}\n", fmt::join(rules, ", "),
+                           scoring.half_life ? "; halves every " + workflows::format_duration(*scoring.half_life)
+                                             : std::string("; no decay"));
+  for (const auto& stage : scoring.stages) std::cout << fmt::format("  stage {} when {}\n", stage.name, workflows::describe(stage.condition));
+}
+
 // `nurture lead show L`: what the engine knows of one lead, as people read it (or JSON).
 int lead_show(const std::string& lead_id, bool as_json, const std::string& redis_flag, const std::string& config_path) {
-  auto opened = open_cli_store(redis_flag, config_path);
+  auto opened = open_cli_store(redis_flag, config_path, StoreUse::read);
   if (!opened) return say(opened.error());
   engine::LeadSnapshot lead;
   try {
@@ -76,8 +91,11 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
-  std::cout << fmt::format("lead {}  score {}  stage {}\n", lead.id, std::lround(lead.score),
-                           lead.stage.empty() ? "-" : lead.stage);
+  std::cout << fmt::format("lead {}  score {:.1f} (as of {})  stage {}\n", lead.id, engine::score_shown(lead.score),
+                           out["score_at"].get<std::string>(), lead.stage.empty() ? "-" : lead.stage);
+  if (opened->config) {
+    if (auto campaign = load_store_campaign(*opened)) print_scoring(campaign->scoring);
+  }
   for (const auto& [name, value] : lead.attrs.items()) std::cout << fmt::format("  {} = {}\n", name, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!lead.tags.empty()) std::cout << fmt::format("  tags: {}\n", fmt::join(lead.tags, ", "));
   if (!lead.suppressed.empty()) std::cout << fmt::format("  suppressed on: {}\n", fmt::join(lead.suppressed, ", "));
@@ -103,7 +121,7 @@ struct LeadFilter {
 // `nurture lead list`: the leads that pass every filter given, by id. Reads every stored lead (a SCAN): a tool for
 // people, not for the hot path.
 int lead_list(const LeadFilter& filter, const StoreFlags& flags) {
-  auto opened = open_cli_store(flags.redis, flags.config);
+  auto opened = open_cli_store(flags.redis, flags.config, StoreUse::read);
   if (!opened) return say(opened.error());
   if (!filter.step.empty() && filter.workflow.empty()) {
     return say(2, Error{"--step needs --workflow", {}, "e.g. --workflow welcome --step tips"});
@@ -131,7 +149,7 @@ int lead_list(const LeadFilter& filter, const StoreFlags& flags) {
         row["lead"] = lead.id;
         row["email"] = lead.attrs.value("email", nlohmann::json(nullptr));
         row["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
-        row["score"] = std::lround(lead.score);
+        row["score"] = engine::score_shown(lead.score);
         row["workflows"] = nlohmann::ordered_json::object();
         for (const auto& [workflow, e] : lead.enrollments) {
           if (e.active()) row["workflows"][workflow] = steps.of(workflow, e);

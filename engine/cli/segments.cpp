@@ -45,7 +45,7 @@ namespace {
 
 // Members of each segment (of `options.name`, when given), sorted by lead id.
 tl::expected<std::map<std::string, std::vector<Member>>, CommandError> members(const SegmentOptions& options) {
-  auto opened = open_cli_store(options.store.redis, options.store.config);
+  auto opened = open_cli_store(options.store.redis, options.store.config, StoreUse::read);
   if (!opened) return tl::unexpected(opened.error());
   auto membership = SegmentMembership::open(*opened, options.name);
   if (!membership) return tl::unexpected(membership.error());

@@ -1,5 +1,7 @@
 #include "engine/core/lead.hpp"
 
+#include <cmath>
+
 #include <charconv>
 #include <string_view>
 #include <vector>
@@ -89,6 +91,12 @@ std::optional<Enrollment> Enrollment::unpack(const std::string& text) {
     }
   }
   return e;
+}
+
+double score_shown(double score) {
+  // The tiny nudge keeps a sum like 0.1 + 0.2 (0.30000000000000004) or 0.3 (0.29999999999999999) at 0.3.
+  const double tenths = std::trunc(score * 10 + (score >= 0 ? 1e-9 : -1e-9));
+  return tenths / 10;
 }
 
 }  // namespace nurture::engine

@@ -58,6 +58,10 @@ struct HistoryEntry {
   nlohmann::json props = nlohmann::json::object();
 };
 
+// A score as people and the CRM see it: one decimal, cut toward zero rather than rounded, so a lead a hair under a
+// stage's threshold (decay) never shows as having reached it (49.96 shows as 49.9, not 50).
+double score_shown(double score);
+
 struct LeadSnapshot {
   std::string id;
   std::uint64_t version = 0;  // bumped by every commit: the compare-and-set token; 0 = not stored yet

@@ -26,6 +26,17 @@ http::HttpAnswer json_answer(int status, const nlohmann::ordered_json& body) {
 
 http::HttpAnswer error(int status, const std::string& message) { return json_answer(status, {{"error", message}}); }
 
+// The event's `attrs` as their declarations type them ("139" for a declared number becomes 139).
+tl::expected<void, std::string> typed_attributes(StreamFields& fields, const workflows::AttributeTypes& declared) {
+  const auto attrs = fields.find("attrs");
+  if (declared.empty() || attrs == fields.end()) return {};
+  auto parsed = nlohmann::json::parse(attrs->second, nullptr, false);
+  if (!parsed.is_object()) return {};  // parse_event says what is wrong with it
+  if (auto typed = workflows::type_attributes(declared, parsed); !typed) return typed;
+  attrs->second = parsed.dump();
+  return {};
+}
+
 }  // namespace
 
 std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
@@ -61,6 +72,7 @@ std::optional<http::HttpAnswer> AdminApi::handle(const http::HttpCall& call) {
         return error(400, "the body must be a JSON object: {\"type\",\"lead\",\"attrs\",\"props\",\"at\",\"id\"}; " +
                               fields.error());
       }
+      if (auto typed = typed_attributes(*fields, attributes_()); !typed) return error(400, typed.error());
       if (auto checked = parse_event(*fields, "0-0"); !checked) return error(400, checked.error());
       store_.add_event(*fields);
       return json_answer(202, {{"accepted", true}});

@@ -391,7 +391,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_request(sdk::Action acti
   if (!planned.note.empty()) body["note"] = planned.note;
   body["lead"] = {{"id", planned.lead},
                   {"attrs", lead.attrs},
-                  {"score", std::lround(lead.score)},
+                  {"score", score_shown(lead.score)},
                   {"stage", lead.stage.empty() ? nlohmann::json(nullptr) : nlohmann::json(lead.stage)}};
   if (planned.kind == "handoff") {
     nlohmann::json recent = nlohmann::json::array();

@@ -247,7 +247,8 @@ nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store)
   nlohmann::ordered_json out;
   out["lead"] = lead.id;
   out["attrs"] = lead.attrs;
-  out["score"] = std::lround(lead.score);
+  out["score"] = score_shown(lead.score);
+  out["score_at"] = format_rfc3339(from_unix_ms(lead.score_at_ms));
   out["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
   out["tags"] = lead.tags;
   out["suppressed"] = lead.suppressed;

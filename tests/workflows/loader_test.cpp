@@ -167,6 +167,57 @@ connectors:
   CHECK(text.find("nurture.yaml:4:3: error: connector \"outbox\" has no `type`") != std::string::npos);
 }
 
+TEST_CASE("nurture.yaml's `redis:` is checked as `run` reads it, so validate refuses what run would") {
+  const char* flow = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n";
+  for (const char* good : {"auto", "redis://127.0.0.1:6379/0", "redis://cache.internal", "unix:///run/redis.sock"}) {
+    CAPTURE(good);
+    CampaignDir campaign(flow, fmt::format("redis: \"{}\"\n", good));
+    auto load = campaign.load();
+    CHECK_MESSAGE(load.ok(), all_messages(load.diagnostics));
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"localhost:6379", "the scheme must be redis:// or unix://"},
+      {"redis://127.0.0.1:6379/zero", "the path must be a database number"},
+      {"unix://relative.sock", "a unix:// URL needs an absolute socket path"},
+      {"http://127.0.0.1:6379", "the scheme must be redis:// or unix://"},
+  };
+  for (const auto& [url, why] : bad) {
+    CAPTURE(url);
+    CampaignDir campaign(flow, fmt::format("redis: \"{}\"\n", url));
+    auto load = campaign.load();
+    REQUIRE_FALSE(load.ok());
+    const std::string text = all_messages(load.diagnostics);
+    CHECK_MESSAGE(text.find(fmt::format("nurture.yaml:1:8: error: `redis` \"{}\": {}", url, why)) != std::string::npos,
+                  text);
+    CHECK(text.find("redis://host:6379/0") != std::string::npos);  // the fix names the shapes that work
+  }
+}
+
+TEST_CASE("nurture.yaml's `attributes:` names types it knows, and a declared attribute silences the template warning") {
+  const char* flow = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - email: { template: welcome }\n";
+  const char* config = "sender: {{ from: \"a@b.example\", postal_address: x }}\ndefaults: {{ email: outbox }}\n"
+                       "connectors:\n  outbox: {{ type: file, dir: ./outbox }}\nattributes: {{ {} }}\n";
+  CampaignDir unknown_type(flow, fmt::format(fmt::runtime(config), "seats: number, plan: text"));
+  auto refused = unknown_type.load();
+  REQUIRE_FALSE(refused.ok());
+  CHECK_MESSAGE(all_messages(refused.diagnostics)
+                        .find("nurture.yaml:5:36: error: attribute type \"text\" is not known (string, number, "
+                              "boolean, date, email or timezone)") != std::string::npos,
+                all_messages(refused.diagnostics));
+  const std::string uses_seats =
+      "---\nsubject: Hi\n---\n<p>{{lead.seats}}</p>{{sender.postal_address}} {{unsubscribe_url}}\n";
+  CampaignDir undeclared(flow, fmt::format(fmt::runtime(config), "plan: string"));
+  write_file(undeclared.dir / "templates/welcome.mustache", uses_seats);
+  auto warned = undeclared.load();
+  REQUIRE(warned.ok());
+  CHECK(all_messages(warned.diagnostics).find("template variable lead.seats is not an attribute") != std::string::npos);
+  CampaignDir declared(flow, fmt::format(fmt::runtime(config), "seats: number"));
+  write_file(declared.dir / "templates/welcome.mustache", uses_seats);
+  auto quiet = declared.load();
+  REQUIRE(quiet.ok());
+  CHECK(quiet.diagnostics.empty());
+}
+
 TEST_CASE("the example campaigns are valid, without warnings") {
   for (const char* example : {"welcome", "webinar", "reengage"}) {
     CAPTURE(example);
@@ -191,7 +242,7 @@ steps:
   REQUIRE(load.diagnostics.size() == 1);
   CHECK(load.diagnostics[0].format() ==
         "templates/welcome.mustache:4:21: warning: template variable lead.compnay is not an attribute this campaign "
-        "knows of (check the spelling; if producers send it, name it in a condition or ignore this)");
+        "knows of (check the spelling; if producers send it, declare it under `attributes:` in nurture.yaml)");
 }
 
 TEST_CASE("the whole language loads: trigger.when, reentry, exit_when, send_window and every step kind") {

@@ -23,6 +23,7 @@ def schema(of):
 
 workflow = schema('workflow')
 config = schema('config')
+scoring = schema('scoring')
 
 good = sorted(set(os.path.realpath(p) for p in
                   glob.glob(f'{source}/examples/*/workflows/*.yaml') +
@@ -39,6 +40,27 @@ for path in configs:
     errors = list(config.iter_errors(yaml.safe_load(open(path))))
     if errors:
         failures.append(f'{path}: rejected: {errors[0].message}')
+
+scorings = sorted(set(os.path.realpath(p) for p in
+                      glob.glob(f'{source}/examples/*/scoring.yaml') +
+                      glob.glob(f'{source}/tests/workflows/golden/*/campaign/scoring.yaml')))
+for path in scorings:
+    errors = list(scoring.iter_errors(yaml.safe_load(open(path))))
+    if errors:
+        failures.append(f'{path}: rejected: {errors[0].message}')
+broken_scoring = {
+    'a rule without points': 'rules:\n  - { event: email.opened }\n',
+    'a rule with both event and attr': 'rules:\n  - { event: email.opened, attr: plan, points: 1 }\n',
+    'points as a word': 'rules:\n  - { event: email.opened, points: many }\n',
+    'decay without half_life': 'decay: { every: 7d }\n',
+    'a stage with an unknown condition key': 'stages:\n  mql: { scor: { gte: 50 } }\n',
+}
+for name, text in broken_scoring.items():
+    if scoring.is_valid(yaml.safe_load(text)):
+        failures.append(f'accepted a broken scoring.yaml: {name}')
+if not scoring.is_valid(yaml.safe_load('rules:\n  - { attr: job_title, matches: "(?i)vp", points: 10 }\n'
+                                       'decay: { half_life: 14d }\nstages:\n  mql: { score: { gte: 50 } }\n')):
+    failures.append('refused a good scoring.yaml')
 
 base = 'workflow: w\ntrigger: { event: lead.created }\n'
 broken = {
@@ -71,12 +93,24 @@ connector_cases = {
     'sendgrid without its key': ('connectors: { s: { type: sendgrid } }', False),
     'an unknown type': ('connectors: { s: { type: carrier_pigeon } }', False),
     'a plugin without a path': ('connectors: { p: { type: plugin, topic: sales } }', False),
+    'an integer key given a word': ('connectors: { m: { type: smtp, url: "smtp://h:25", pool: four } }', False),
+    'a text key given a list': ('connectors: { m: { type: smtp, url: "smtp://h:25", tls: [a, b] } }', False),
+    'a URL without a scheme': ('connectors: { m: { type: smtp, url: "mail.example:25" } }', False),
+    'a secret given as a value, not a variable': ('connectors: { s: { type: sendgrid, api_key_env: "SG.abc def" } }', False),
+    'a numeric id unquoted': ('connectors: { l: { type: linkedin, token_env: LI, author: "urn:li:person:1", version: 202405 } }', True),
 }
+attribute_cases = {
+    'declared attributes': ('attributes: { seats: number, trial_ends: date, timezone: timezone }', True),
+    'an unknown attribute type': ('attributes: { seats: integer }', False),
+}
+for name, (text, valid) in attribute_cases.items():
+    if config.is_valid(yaml.safe_load(text)) != valid:
+        failures.append(f'attributes schema: {name}: expected {"valid" if valid else "invalid"}')
 for name, (text, valid) in connector_cases.items():
     if config.is_valid(yaml.safe_load(text)) != valid:
         failures.append(f'connector schema: {name}: expected {"valid" if valid else "invalid"}')
 
-checked = len(good) + len(configs) + len(broken) + 1 + len(connector_cases)
+checked = len(good) + len(configs) + len(scorings) + len(broken_scoring) + 1 + len(broken) + 1 + len(connector_cases) + len(attribute_cases)
 for failure in failures:
     print(failure)
 print(f'{checked - len(failures)} passed, {len(failures)} failed')

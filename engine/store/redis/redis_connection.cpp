@@ -3,9 +3,10 @@
 
 #include "engine/store/redis/redis_connection.hpp"
 
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
+
+#include "text/url.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -142,25 +143,12 @@ Expected<std::unique_ptr<RedisConnection>> RedisConnection::open(const std::stri
   connection->impl_ = std::make_unique<Impl>();
   connection->impl_->timeout = timeout;
   connection->url_ = url;
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return fail(fmt::format("\"{}\" is not a Redis URL (redis://host:port/db or unix:///path)", url));
-  const std::string scheme = parsed->scheme();
-  if (scheme == "unix") {
-    connection->impl_->unix_path = std::string(parsed->path());
-  } else if (scheme == "redis") {
-    connection->impl_->host = parsed->host().empty() ? "127.0.0.1" : std::string(parsed->host());
-    if (parsed->has_port()) connection->impl_->port = parsed->port_number();
-    std::string path = parsed->path();
-    if (path.size() > 1) {
-      try {
-        connection->impl_->db = std::stoi(path.substr(1));
-      } catch (const std::exception&) {
-        return fail(fmt::format("\"{}\": the path must be a database number", url));
-      }
-    }
-  } else {
-    return fail(fmt::format("\"{}\": scheme must be redis:// or unix://", url));
-  }
+  auto address = text::parse_redis_url(url);
+  if (!address) return fail(fmt::format("\"{}\": {}", url, address.error()));
+  connection->impl_->unix_path = address->unix_path;
+  connection->impl_->host = address->host;
+  connection->impl_->port = address->port;
+  connection->impl_->db = address->db;
   if (!connection->reconnect()) {
     std::string why = connection->impl_->context && connection->impl_->context->err
                           ? connection->impl_->context->errstr

@@ -30,3 +30,13 @@ TEST_CASE("damaged enrollment fields are refused, not misread") {
     CHECK_FALSE(Enrollment::unpack(bad));
   }
 }
+
+TEST_CASE("a score shows with one decimal, cut toward zero, so it never shows past a threshold it has not reached") {
+  CHECK(score_shown(49.99997) == doctest::Approx(49.9));
+  CHECK(score_shown(49.96) == doctest::Approx(49.9));
+  CHECK(score_shown(50.0) == doctest::Approx(50.0));
+  CHECK(score_shown(0.1 + 0.2) == doctest::Approx(0.3));
+  CHECK(score_shown(0.3) == doctest::Approx(0.3));
+  CHECK(score_shown(-4.56) == doctest::Approx(-4.5));
+  CHECK(score_shown(0) == 0);
+}
