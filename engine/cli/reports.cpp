@@ -34,15 +34,18 @@ int report(const std::string& workflow, const std::string& format, const std::st
     return 2;
   }
   std::map<std::string, engine::CounterMap> counters;
+  std::map<std::string, std::vector<int>> versions;
   try {
     for (const auto& w : load.campaign.workflows) {
-      if (workflow.empty() || w.id == workflow) counters[w.id] = opened->store->workflow_counters(w.id);
+      if (!workflow.empty() && w.id != workflow) continue;
+      counters[w.id] = opened->store->workflow_counters(w.id);
+      versions[w.id] = opened->store->workflow_versions(w.id);
     }
   } catch (const engine::StoreUnavailable& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 3;
   }
-  auto report = engine::build_report(load.campaign, counters);
+  auto report = engine::build_report(load.campaign, counters, versions);
   if (!workflow.empty()) {
     std::erase_if(report, [&](const engine::WorkflowReport& r) { return r.workflow != workflow; });
   }

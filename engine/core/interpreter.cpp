@@ -188,9 +188,11 @@ class Run {
     enrollment.seq += 1;
     const wf::Step& step = workflow->steps[enrollment.step];
     std::optional<std::size_t> next;
+    bool reached_already = false;
     switch (enrollment.status) {
       case EnrollmentStatus::deferred:  // the send window opened: run the delivery step itself
         next = enrollment.step;
+        reached_already = true;  // counted when it arrived there and waited for the window
         break;
       case EnrollmentStatus::waiting_for: {
         const auto& wait_for = std::get<wf::WaitForStep>(step.action);
@@ -202,7 +204,7 @@ class Run {
         next = workflow->next_after(enrollment.step);
     }
     if (next) {
-      run(*workflow, enrollment, *next);
+      run(*workflow, enrollment, *next, reached_already);
     } else {
       complete(*workflow, enrollment);
     }
@@ -274,7 +276,7 @@ class Run {
     if (event.type == "email.opened" || event.type == "email.clicked") {
       const std::string workflow = prop_text(event.props, "workflow");
       const std::string step = prop_text(event.props, "step");
-      if (!workflow.empty() && !step.empty()) {
+      if (!workflow.empty() && !step.empty() && was_emailed_by(workflow, step)) {
         const char* field = event.type == "email.opened" ? "opened" : "clicked";
         count(workflow, fmt::format("step:{}:{}", step, field));
         const auto enrollment = lead().enrollments.find(workflow);
@@ -299,6 +301,23 @@ class Run {
     }
     score_attribute_rules();
     move_stage_up(true);
+  }
+
+  // Opens and clicks count toward a step's rates only for an email step this lead's enrollment has passed (or sits
+  // at after sending): an event naming a step it never reached, or one it waits at for the send window, is no
+  // engagement with a sent email, and would inflate CTR.
+  bool was_emailed_by(const std::string& workflow_id, const std::string& step_id) const {
+    const auto it = out_.lead.enrollments.find(workflow_id);
+    if (it == out_.lead.enrollments.end()) return false;
+    const Enrollment& enrollment = it->second;
+    const wf::Workflow* workflow = interpreter_.versions().find(workflow_id, enrollment.version);
+    if (!workflow) return false;
+    const auto index = workflow->step_index(step_id);
+    if (!index || !std::holds_alternative<wf::EmailStep>(workflow->steps[*index].action)) return false;
+    if (*index == enrollment.step && enrollment.status == EnrollmentStatus::deferred) return false;
+    // A workflow with a way back keeps its visits; in one without, the steps before the current one were passed
+    // (a branch may have skipped one: then an event naming it could only be forged, and it counts anyway).
+    return workflow->may_revisit() ? enrollment.visits.count(*index) > 0 : *index <= enrollment.step;
   }
 
   void remember(const Event& event) {
@@ -573,13 +592,16 @@ class Run {
     return window.lead_timezone ? lead_zone(workflow) : window.timezone;
   }
 
-  // Phase 5: runs from step `index` until a wait or the end, at this instant.
-  void run(const wf::Workflow& workflow, Enrollment& enrollment, std::size_t index) {
+  // Phase 5: runs from step `index` until a wait or the end, at this instant. A lead that waits at a delivery step
+  // for the send window has reached it (the report counts it there); `reached_already` says so when it goes on.
+  void run(const wf::Workflow& workflow, Enrollment& enrollment, std::size_t index, bool reached_already = false) {
     std::optional<std::size_t> current = index;
     for (int guard = 0; current && guard < max_steps_per_run; ++guard) {
       if (exits_before_step(workflow, enrollment)) return;
       const wf::Step& step = workflow.steps[*current];
       enrollment.step = *current;
+      const bool counted = guard == 0 && reached_already;
+      if (!counted) count(workflow.id, fmt::format("step:{}:reached", step.id));
       if (step.is_delivery() && workflow.send_window &&
           !in_send_window(now_, *workflow.send_window, window_zone(workflow))) {
         arm(workflow, enrollment, EnrollmentStatus::deferred,
@@ -588,7 +610,6 @@ class Run {
       }
       // Reaching a step again (a goto loop) is a new visit, hence a new action id for the same step.
       enrollment.visits[*current] += 1;
-      count(workflow.id, fmt::format("step:{}:reached", step.id));
       auto next = execute(workflow, enrollment, step);
       if (!next) return;  // it waits, or it ended
       current = *next;

@@ -88,7 +88,8 @@ SplitReport split_report(const workflows::Workflow& workflow, const workflows::S
 }  // namespace
 
 std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
-                                         const std::map<std::string, CounterMap>& counters) {
+                                         const std::map<std::string, CounterMap>& counters,
+                                         const std::map<std::string, std::vector<int>>& versions) {
   std::vector<WorkflowReport> report;
   for (const auto& workflow : campaign.workflows) {
     auto found = counters.find(workflow.id);
@@ -96,6 +97,12 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
     const CounterMap& c = found == counters.end() ? empty : found->second;
     WorkflowReport r;
     r.workflow = workflow.id;
+    if (auto pinned = versions.find(workflow.id); pinned != versions.end() && !pinned->second.empty()) {
+      r.versions = pinned->second;
+      r.version = pinned->second.back();
+    } else {
+      r.versions = {1};
+    }
     r.entered = get(c, "entered");
     r.completed = get(c, "completed");
     r.exited = get(c, "exited");
@@ -132,6 +139,7 @@ nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report) {
     nlohmann::ordered_json w;
     w["workflow"] = r.workflow;
     w["version"] = r.version;
+    w["versions"] = r.versions;
     w["entered"] = r.entered;
     w["active"] = r.active;
     w["completed"] = r.completed;
@@ -201,8 +209,9 @@ std::string report_table(const std::vector<WorkflowReport>& report) {
   for (const auto& r : report) {
     long goals = 0;
     for (const auto& [goal, n] : r.goals) goals += n;
-    out += fmt::format("{} (version {}): entered {}, active {}, completed {}, exited {}, goals {} (conversion {})\n",
-                       r.workflow, r.version, r.entered, r.active, r.completed, r.exited, goals,
+    const std::string since = r.versions.size() > 1 ? fmt::format(", counts since version {}", r.versions.front()) : "";
+    out += fmt::format("{} (version {}{}): entered {}, active {}, completed {}, exited {}, goals {} (conversion {})\n",
+                       r.workflow, r.version, since, r.entered, r.active, r.completed, r.exited, goals,
                        percent(goals, r.entered));
     for (const auto& [goal, n] : r.goals) out += fmt::format("  goal {}: {}\n", goal, n);
     out += fmt::format("  {:<16} {:<10} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8} {:>7}\n", "step", "action", "reached",

@@ -45,7 +45,8 @@ struct SplitReport {
 
 struct WorkflowReport {
   std::string workflow;
-  int version = 1;
+  int version = 1;            // the version running now (the last one pinned)
+  std::vector<int> versions;  // the versions the counts span: counts add up across reloads
   long entered = 0, active = 0, completed = 0, exited = 0;
   std::map<std::string, long> goals;
   std::vector<StepReport> steps;
@@ -61,8 +62,10 @@ std::string percent(long part, long whole);
 // What a split's result says: "winner X (p = ...)", "no winner yet (...)", "not enough data yet".
 std::string split_verdict(const SplitReport& split);
 
+// `versions`: each workflow's pinned versions (Store::workflow_versions); a workflow without any is at version 1.
 std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
-                                         const std::map<std::string, CounterMap>& counters);
+                                         const std::map<std::string, CounterMap>& counters,
+                                         const std::map<std::string, std::vector<int>>& versions = {});
 nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report);
 std::string report_table(const std::vector<WorkflowReport>& report);
 // A self-contained HTML page of the same (report_html.cpp): inline SVG charts of the funnel, the steps, sends per

@@ -156,6 +156,8 @@ class Store {
   virtual PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) = 0;
   // The text a version pinned; empty when there is none.
   virtual std::string workflow_version(const std::string& id, int version) = 0;
+  // The versions pinned for a workflow, oldest first (empty when it never ran).
+  virtual std::vector<int> workflow_versions(const std::string& id) = 0;
 
   // Facts about the store as a whole (`nurture:meta`), e.g. which segment definitions the leads were evaluated
   // against; "" when unset.

@@ -233,6 +233,14 @@ Store::PinnedWorkflow MemoryStore::pin_workflow(const std::string& id, const std
   return PinnedWorkflow{versions.rbegin()->first, versions};
 }
 
+std::vector<int> MemoryStore::workflow_versions(const std::string& id) {
+  std::vector<int> versions;
+  if (auto it = workflows_.find(id); it != workflows_.end()) {
+    for (const auto& [version, source] : it->second) versions.push_back(version);
+  }
+  return versions;
+}
+
 std::string MemoryStore::workflow_version(const std::string& id, int version) {
   auto it = workflows_.find(id);
   if (it == workflows_.end()) return {};

@@ -66,6 +66,7 @@ class MemoryStore final : public Store {
 
   PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) override;
   std::string workflow_version(const std::string& id, int version) override;
+  std::vector<int> workflow_versions(const std::string& id) override;
   std::map<std::string, long> workflow_counters(const std::string& workflow) override;
 
   int reclaim_events(std::chrono::milliseconds) override { return 0; }

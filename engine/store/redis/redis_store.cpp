@@ -12,6 +12,7 @@
 #include "engine/store/redis/redis_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -576,6 +577,17 @@ Store::PinnedWorkflow RedisStore::pin_workflow(const std::string& id, const std:
 
 std::string RedisStore::workflow_version(const std::string& id, int version) {
   return checked(Command{"HGET", keys_.workflow(id), std::to_string(version)}).text;
+}
+
+std::vector<int> RedisStore::workflow_versions(const std::string& id) {
+  std::vector<int> versions;
+  for (const auto& field : checked(Command{"HKEYS", keys_.workflow(id)}).elements) {
+    int version = 0;
+    const auto [end, ec] = std::from_chars(field.text.data(), field.text.data() + field.text.size(), version);
+    if (ec == std::errc{} && end == field.text.data() + field.text.size()) versions.push_back(version);
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
 }
 
 std::string RedisStore::read_meta(const std::string& field) {

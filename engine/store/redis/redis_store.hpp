@@ -50,6 +50,7 @@ class RedisStore final : public Store {
   void trim_streams() override;
   PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) override;
   std::string workflow_version(const std::string& id, int version) override;
+  std::vector<int> workflow_versions(const std::string& id) override;
   int reclaim_events(std::chrono::milliseconds idle) override;
   int reclaim_outbox(std::chrono::milliseconds idle) override;
   std::map<std::string, long> workflow_counters(const std::string& workflow) override;

@@ -251,3 +251,63 @@ steps:
     CHECK(t.lead.enrollments.at("welcome").status == EnrollmentStatus::completed);
   }
 }
+
+namespace {
+
+long counted(const Transition& t, const std::string& field) {
+  return std::count_if(t.counters.begin(), t.counters.end(), [&](const Counter& c) { return c.field == field; });
+}
+
+Event engaged(const std::string& type, const std::string& lead, const std::string& step) {
+  Event e;
+  e.type = type;
+  e.lead = lead;
+  e.props = {{"workflow", "welcome"}, {"step", step}};
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("a lead waiting at an email step for the send window has reached it, and is counted there once") {
+  Fixture f(R"(workflow: welcome
+trigger: { event: lead.created }
+send_window: { days: mon-fri, hours: "09:00-17:00", timezone: UTC }
+steps:
+  - id: welcome
+    email: { template: welcome }
+)");
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  // Monday 08:00 UTC: before the window. It waits at `welcome`, and the report counts it there.
+  const Transition waits = interpreter.apply_event(lead, created("L1", {{"email", "ana@example.com"}}), t0);
+  CHECK(waits.actions.empty());
+  CHECK(counted(waits, "step:welcome:reached") == 1);
+  // A click naming the step it has not been sent yet is no engagement.
+  apply(lead, waits);
+  const Transition early_click = interpreter.apply_event(lead, engaged("email.clicked", "L1", "welcome"), t0);
+  CHECK(counted(early_click, "step:welcome:clicked") == 0);
+  apply(lead, early_click);
+  // 09:00: the window opens, the email goes, and `reached` is not counted a second time.
+  REQUIRE(waits.timers_to_add.size() == 1);
+  const Transition sends = interpreter.fire_timer(lead, waits.timers_to_add[0].first, waits.timers_to_add[0].second);
+  CHECK(sends.actions.size() == 1);
+  CHECK(counted(sends, "step:welcome:reached") == 0);
+}
+
+TEST_CASE("opens and clicks count for an email step the lead was sent, not for one it never reached") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  const Transition first = interpreter.apply_event(lead, created("L1", {{"email", "ana@example.com"}}), t0);
+  apply(lead, first);
+  // `hello` went out; `tips` comes after a 2-day wait.
+  const Transition sent_click = interpreter.apply_event(lead, engaged("email.clicked", "L1", "hello"), t0 + hours(1));
+  CHECK(counted(sent_click, "step:hello:clicked") == 1);
+  apply(lead, sent_click);
+  const Transition unsent_click = interpreter.apply_event(lead, engaged("email.clicked", "L1", "tips"), t0 + hours(2));
+  CHECK(counted(unsent_click, "step:tips:clicked") == 0);
+  const Transition unknown_step = interpreter.apply_event(lead, engaged("email.opened", "L1", "nope"), t0 + hours(2));
+  CHECK(counted(unknown_step, "step:nope:opened") == 0);
+  const Transition stranger = interpreter.apply_event(snapshot("L2"), engaged("email.opened", "L2", "hello"), t0);
+  CHECK(counted(stranger, "step:hello:opened") == 0);
+}

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/runtime/report.hpp"
+#include "engine/store/memory/memory_store.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace nurture;
@@ -113,4 +114,26 @@ TEST_CASE("the HTML report draws its charts inline, with the numbers of the tabl
   CHECK(html.find("winner subject_a") != std::string::npos);
   CHECK(html.find("width=\"-") == std::string::npos);
   CHECK(html.find("height=\"-") == std::string::npos);
+}
+
+TEST_CASE("the report names the version running now and, after a reload, the versions its counts span") {
+  nurture::testing::TempDir dir;
+  nurture::testing::write_campaign(dir.path(), {nurture::testing::minimal_config,
+                                                {{"welcome", nurture::testing::two_email_drip("1d")}},
+                                                {{"welcome", nurture::testing::email_template("a", "b")},
+                                                 {"tips", nurture::testing::email_template("a", "b")}}});
+  const auto campaign = nurture::testing::load_campaign_or_fail(dir.path());
+  VirtualClock clock{std::chrono::sys_days{std::chrono::year{2026} / std::chrono::March / 2}};
+  memory::MemoryStore store{clock};
+  CHECK(store.workflow_versions("welcome").empty());
+  store.pin_workflow("welcome", "version one");
+  store.pin_workflow("welcome", "version two");
+  const std::map<std::string, std::vector<int>> versions = {{"welcome", store.workflow_versions("welcome")}};
+  CHECK(versions.at("welcome") == std::vector<int>{1, 2});
+  const auto report = build_report(campaign, {{"welcome", {{"entered", 3}}}}, versions);
+  CHECK(report.front().version == 2);
+  CHECK(report_json(report)["workflows"][0]["versions"] == nlohmann::json::array({1, 2}));
+  CHECK(report_table(report).rfind("welcome (version 2, counts since version 1): entered 3", 0) == 0);
+  // Before any version is pinned (a store the daemon never ran on): version 1.
+  CHECK(build_report(campaign, {}).front().version == 1);
 }

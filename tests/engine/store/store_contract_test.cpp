@@ -377,6 +377,8 @@ TEST_CASE_TEMPLATE("store: a workflow's text is pinned as a version, a new versi
   CHECK(f.store.workflow_version("welcome", 1) == "id: welcome\n");
   CHECK(f.store.workflow_version("welcome", 3).empty());
   CHECK(f.store.workflow_version("other", 1).empty());
+  CHECK(f.store.workflow_versions("welcome") == std::vector<int>{1, 2});  // what `report` names
+  CHECK(f.store.workflow_versions("other").empty());
 }
 
 TEST_CASE_TEMPLATE("store: engines heard from within the lease are live, sorted", F, STORES) {
