@@ -107,6 +107,10 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
     std::cout << fmt::format("  {} (version {}, enrollment {}): {} at {}, entered {}\n", e["workflow"].get<std::string>(),
                              e["version"].get<int>(), e["number"].get<int>(), e["status"].get<std::string>(),
                              e["step"].get<std::string>(), e["entered"].get<std::string>());
+    if (e.contains("until")) {
+      std::cout << fmt::format("    waits for {} until {} ({})\n", e["waits_for"].get<std::string>(),
+                               e["until_local"].get<std::string>(), e["until"].get<std::string>());
+    }
   }
   for (const auto& h : out["history"]) {
     std::cout << fmt::format("  {} {}{}\n", h["at"].get<std::string>(), h["type"].get<std::string>(),

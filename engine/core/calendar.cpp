@@ -95,4 +95,10 @@ std::optional<TimePoint> parse_date_attribute(const std::string& text, const std
   return to_instant(zone_or_utc(zone_name), day, 0);
 }
 
+std::string local_time_text(TimePoint at, const std::string& zone_name) {
+  const date::time_zone* zone = zone_or_utc(zone_name);
+  const auto local = zone->to_local(std::chrono::floor<std::chrono::minutes>(at));
+  return date::format("%F %H:%M ", local) + std::string(zone->name()) + date::format(" (%a)", local);
+}
+
 }  // namespace nurture::engine

@@ -20,6 +20,9 @@ TimePoint next_window_opening(TimePoint now, const workflows::SendWindow& window
 // The first instant >= now that is `minute` after local midnight on one of `days`.
 TimePoint next_time_of_day(TimePoint now, int minute, const workflows::DaySet& days, const std::string& zone);
 
+// `2026-03-02 09:00 Europe/Berlin (Mon)`: an instant as people in `zone` read it (UTC when the zone is unknown).
+std::string local_time_text(TimePoint at, const std::string& zone);
+
 // `2026-05-01` (local midnight in `zone`) or an RFC 3339 time; nullopt when it is neither.
 std::optional<TimePoint> parse_date_attribute(const std::string& text, const std::string& zone);
 

@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "engine/core/calendar.hpp"
 #include "engine/core/event.hpp"
+#include "workflows/duration.hpp"
 #include "workflows/campaign.hpp"
 
 #include "templates/mustache.hpp"
@@ -228,17 +230,59 @@ std::string report_table(const std::vector<WorkflowReport>& report) {
 }
 
 
-std::string StepNames::of(const std::string& workflow, const Enrollment& enrollment) {
-  auto [it, added] = steps_.try_emplace({workflow, enrollment.version});
+namespace {
+
+std::string wait_text(const workflows::Step& step) {
+  if (const auto* wait = std::get_if<workflows::WaitStep>(&step.action)) {
+    return "the wait of " + workflows::format_duration(wait->duration) + " to end";
+  }
+  if (const auto* until = std::get_if<workflows::WaitUntilStep>(&step.action)) {
+    return until->attr.empty() ? "the time of day it waits until" : "the date in attribute " + until->attr;
+  }
+  if (const auto* wait_for = std::get_if<workflows::WaitForStep>(&step.action)) {
+    return "event " + wait_for->event + " (or the timeout of " + workflows::format_duration(wait_for->timeout) + ")";
+  }
+  return step.is_delivery() ? "the send window" : "";
+}
+
+}  // namespace
+
+const std::vector<StepNames::StepInfo>& StepNames::steps_of(const std::string& workflow, int version) {
+  auto [it, added] = steps_.try_emplace({workflow, version});
   if (added) {
     workflows::Diagnostics ignored;
-    const auto parsed = workflows::parse_workflow_text(store_.workflow_version(workflow, enrollment.version), workflow,
-                                                       "default", ignored);
-    for (const auto& step : parsed.steps) it->second.push_back(step.id);
+    const auto parsed =
+        workflows::parse_workflow_text(store_.workflow_version(workflow, version), workflow, "default", ignored);
+    for (const auto& step : parsed.steps) it->second.push_back({step.id, wait_text(step)});
   }
-  if (enrollment.step < it->second.size()) return it->second[enrollment.step];
+  return it->second;
+}
+
+std::string StepNames::of(const std::string& workflow, const Enrollment& enrollment) {
+  const auto& steps = steps_of(workflow, enrollment.version);
+  if (enrollment.step < steps.size()) return steps[enrollment.step].id;
   return fmt::format("#{}", enrollment.step + 1);
 }
+
+std::string StepNames::waits_for(const std::string& workflow, const Enrollment& enrollment) {
+  if (!enrollment.active()) return "";
+  if (enrollment.status == EnrollmentStatus::deferred) return "the send window";
+  const auto& steps = steps_of(workflow, enrollment.version);
+  return enrollment.step < steps.size() ? steps[enrollment.step].waits_for : "";
+}
+
+namespace {
+
+// The lead's `timezone` attribute when it names a zone, else UTC.
+std::string lead_timezone(const LeadSnapshot& lead) {
+  const auto zone = lead.attrs.find("timezone");
+  if (zone != lead.attrs.end() && zone->is_string() && is_valid_timezone(zone->get<std::string>())) {
+    return zone->get<std::string>();
+  }
+  return "UTC";
+}
+
+}  // namespace
 
 nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store) {
   StepNames steps(store);
@@ -263,13 +307,23 @@ nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store)
   out["suppressed"] = lead.suppressed;
   out["segments"] = lead.segments;
   out["enrollments"] = nlohmann::ordered_json::array();
+  const std::string zone = lead_timezone(lead);
   for (const auto& [workflow, e] : lead.enrollments) {
-    out["enrollments"].push_back({{"workflow", workflow},
-                                  {"version", e.version},
-                                  {"number", e.number},
-                                  {"status", status_name(e.status)},
-                                  {"step", step_name(workflow, e)},
-                                  {"entered", format_rfc3339(from_unix_ms(e.entered_ms))}});
+    nlohmann::ordered_json enrollment = {{"workflow", workflow},
+                                         {"version", e.version},
+                                         {"number", e.number},
+                                         {"status", status_name(e.status)},
+                                         {"step", step_name(workflow, e)},
+                                         {"entered", format_rfc3339(from_unix_ms(e.entered_ms))}};
+    if (e.active()) {
+      // What it waits for and until when: its timer, in UTC and in the lead's own zone.
+      enrollment["waits_for"] = steps.waits_for(workflow, e);
+      if (const auto due = store.timer_due(TimerRef{lead.id, workflow, e.seq})) {
+        enrollment["until"] = format_rfc3339(*due);
+        enrollment["until_local"] = local_time_text(*due, zone);
+      }
+    }
+    out["enrollments"].push_back(std::move(enrollment));
   }
   out["history"] = nlohmann::ordered_json::array();
   for (const auto& h : lead.history) {

@@ -77,15 +77,22 @@ std::string report_html(const std::vector<WorkflowReport>& report, const std::st
 nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store);
 
 // The id of the step an enrollment is at, from the workflow version it is pinned to as stored (`#N` when that
-// version has no such step); each version is read once.
+// version has no such step), and what a lead waiting there waits for; each version is read once.
 class StepNames {
  public:
   explicit StepNames(Store& store) : store_(store) {}
   std::string of(const std::string& workflow, const Enrollment& enrollment);
+  // "the wait of 2d to end", "event demo.booked (or the timeout)", "the send window", ...; "" when not waiting.
+  std::string waits_for(const std::string& workflow, const Enrollment& enrollment);
 
  private:
+  struct StepInfo {
+    std::string id;
+    std::string waits_for;  // at a wait step; a delivery step's is the send window
+  };
+  const std::vector<StepInfo>& steps_of(const std::string& workflow, int version);
   Store& store_;
-  std::map<std::pair<std::string, int>, std::vector<std::string>> steps_;
+  std::map<std::pair<std::string, int>, std::vector<StepInfo>> steps_;
 };
 
 }  // namespace nurture::engine

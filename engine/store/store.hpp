@@ -180,6 +180,8 @@ class Store {
   virtual std::vector<TimerRef> due_timers(TimePoint now, int limit, const std::vector<int>& partitions = {}) = 0;
   // When the earliest timer falls due; nullopt when none is set.
   virtual std::optional<TimePoint> next_timer_due() = 0;
+  // When one timer falls due (also one held by a paused workflow); none when there is no such timer.
+  virtual std::optional<TimePoint> timer_due(const TimerRef& timer) = 0;
   virtual void release_due_retries(TimePoint now, const std::vector<int>& partitions = {}) = 0;
 
   // Engines on one Redis say they are alive at `now` (their Clock's); returns the live ones (heard from within

@@ -31,7 +31,9 @@ connectors:
 )",
                                           admin_port),
                               {{"welcome", "workflow: welcome\ntrigger: { event: lead.created, when: { attr.seats: { gt: 50 } } }\n"
-                                           "steps:\n  - email: { template: welcome }\n"}},
+                                           "steps:\n  - email: { template: welcome }\n"},
+                               {"nudge", "workflow: nudge\ntrigger: { event: demo.requested }\n"
+                                         "steps:\n  - id: pause\n    wait: 3d\n  - email: { template: welcome }\n"}},
                               {{"welcome", email_template("Welcome, {{lead.first_name}}", "<p>{{lead.seats}} seats</p>")}}});
     write_file(campaign / "scoring.yaml",
                "rules:\n  - { event: demo.requested, points: 25 }\ndecay: { half_life: 14d }\n"
@@ -132,7 +134,8 @@ TEST_CASE("a score a hair under a threshold shows as under it, and report and le
   MarketerCampaign m;
   auto daemon = m.start();
   write_file(m.dir / "lead.json", "{}");
-  REQUIRE(m.nurture({"emit", "demo.requested", "--lead", "L1", "--attr", "first_name=Zoë", "--attr", "seats=3"},
+  REQUIRE(m.nurture({"emit", "demo.requested", "--lead", "L1", "--attr", "first_name=Zoë", "--attr", "seats=3",
+                     "--attr", "timezone=Asia/Tokyo"},
                     "emit.log") == 0);
   m.lead_when("L1", [](const nlohmann::json& lead) { return lead["score"] == 25; });
   std::this_thread::sleep_for(milliseconds(1100));  // real time must pass for the score to decay a little
@@ -146,6 +149,11 @@ TEST_CASE("a score a hair under a threshold shows as under it, and report and le
   CHECK_MESSAGE(shown.find("lead L1  score 49.9 (as of ") != std::string::npos, shown);
   CHECK(shown.find("score rules: demo.requested +25; halves every 2w") != std::string::npos);
   CHECK(shown.find("stage mql when score >= 50") != std::string::npos);
+  // What the waiting enrollment waits for, and until when: in the lead's zone and in UTC.
+  CHECK(shown.find("nudge (version 1, enrollment 1): waiting at pause") != std::string::npos);
+  CHECK(shown.find("waits for the wait of 3d to end until ") != std::string::npos);
+  CHECK(shown.find(" Asia/Tokyo (") != std::string::npos);
+  CHECK(lead["enrollments"][0]["until"].get<std::string>().back() == 'Z');
   CHECK(daemon->stop(SIGTERM) == 0);
 
   // The daemon is stopped: the reads start its Redis on its data for the read, and stop it after.

@@ -281,6 +281,17 @@ std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const st
   return timers_in_due_order(std::move(due));
 }
 
+std::optional<TimePoint> MemoryStore::timer_due(const TimerRef& timer) {
+  const Timers& timers = timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))];
+  if (auto it = timers.due_of.find(timer.member()); it != timers.due_of.end()) return from_unix_ms(it->second);
+  if (auto held = held_.find(timer.workflow); held != held_.end()) {
+    for (const auto& [member, due] : held->second.timers) {
+      if (member == timer.member()) return from_unix_ms(due);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<TimePoint> MemoryStore::next_timer_due() {
   std::optional<std::int64_t> earliest;
   for (const auto& timers : timers_) {

@@ -75,6 +75,7 @@ class MemoryStore final : public Store {
 
   std::vector<TimerRef> due_timers(TimePoint now, int limit, const std::vector<int>& partitions = {}) override;
   std::optional<TimePoint> next_timer_due() override;
+  std::optional<TimePoint> timer_due(const TimerRef& timer) override;
   void release_due_retries(TimePoint now, const std::vector<int>& partitions = {}) override;
   std::vector<std::string> heartbeat(std::chrono::milliseconds lease, TimePoint now) override;
   const std::string& consumer() const override { return options_.consumer; }

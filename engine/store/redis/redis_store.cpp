@@ -677,6 +677,16 @@ void RedisStore::trim_streams() {
   if (!trims.empty()) checked(trims);
 }
 
+std::optional<TimePoint> RedisStore::timer_due(const TimerRef& timer) {
+  const int p = partition_of(timer.lead, options_.partitions);
+  const auto replies = checked(std::vector<Command>{{"ZSCORE", keys_.timers(p), timer.member()},
+                                                    {"ZSCORE", keys_.held_timers(p, timer.workflow), timer.member()}});
+  for (const auto& reply : replies) {
+    if (reply.type == RedisReply::Type::string) return from_unix_ms(std::stoll(reply.text));
+  }
+  return std::nullopt;
+}
+
 std::optional<TimePoint> RedisStore::next_timer_due() {
   std::vector<Command> commands;
   for (int p = 0; p < options_.partitions; ++p) {

@@ -366,6 +366,21 @@ TEST_CASE_TEMPLATE("store: a retried action comes back when due with its attempt
   CHECK(counters.at("step:hello:deferred") == 1);
 }
 
+TEST_CASE_TEMPLATE("store: a timer's due time is there to read, also while a paused workflow holds it", F, STORES) {
+  F f;
+  const TimerRef timer{"L1", "welcome", 1};
+  CHECK_FALSE(f.store.timer_due(timer));
+  REQUIRE(f.store.commit(empty_lead("L1"), enroll(empty_lead("L1")), "", "") == CommitOutcome::committed);
+  REQUIRE(f.store.timer_due(timer));
+  CHECK(*f.store.timer_due(timer) == t0 + hours(48));
+  f.store.pause_workflow("welcome", t0);
+  f.store.hold_timers(f.store.due_timers(t0 + hours(48), 10));
+  CHECK(f.store.due_timers(t0 + hours(49), 10).empty());
+  REQUIRE(f.store.timer_due(timer));  // `lead show` still says until when
+  CHECK(*f.store.timer_due(timer) == t0 + hours(48));
+  CHECK_FALSE(f.store.timer_due(TimerRef{"L1", "welcome", 2}));
+}
+
 TEST_CASE_TEMPLATE("store: a workflow's text is pinned as a version, a new version only when it changes", F, STORES) {
   F f;
   auto first = f.store.pin_workflow("welcome", "id: welcome\n");
