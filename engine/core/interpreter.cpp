@@ -27,6 +27,9 @@ namespace wf = workflows;
 namespace {
 
 constexpr std::size_t history_limit = 50;
+constexpr std::size_t score_log_limit = 20;
+// An event's props kept in the score log only when small: the log lives in the lead's hash.
+constexpr std::size_t score_log_props_bytes = 1024;
 // A guard against a goto loop with no wait in it (validation refuses those; this keeps a bad model from hanging).
 constexpr int max_steps_per_run = 1000;
 
@@ -297,6 +300,7 @@ class Run {
     for (const auto& rule : campaign_.scoring.rules) {
       if (!rule.event.empty() && rule.event == event.type && props_match(rule.where, event.props)) {
         lead().score += rule.points;
+        log_score(rule, &event);
       }
     }
     score_attribute_rules();
@@ -333,10 +337,27 @@ class Run {
     for (const auto& name : it->second) {
       if (auto prop = event.props.find(name); prop != event.props.end()) entry.props[name] = *prop;
     }
+    // A remembered click keeps where it went: the hand-off shows sales what the lead looked at.
+    if (const auto url = event.props.find("url");
+        event.type == "email.clicked" && url != event.props.end() && url->is_string() && url->get_ref<const std::string&>().size() <= 512) {
+      entry.props["url"] = *url;
+    }
     auto& history = lead().history;
     history.push_back(std::move(entry));
     if (history.size() > history_limit) history.erase(history.begin(), history.end() - history_limit);
     lead().counts[event.type] += 1;
+  }
+
+  void log_score(const wf::ScoreRule& rule, const Event* event) {
+    ScoreEntry entry{rule.name, rule.points, to_unix_ms(now_), "", nlohmann::json::object()};
+    if (event) {
+      entry.event = event->type;
+      entry.at_ms = to_unix_ms(event->at);
+      if (event->props.dump().size() <= score_log_props_bytes) entry.props = event->props;
+    }
+    auto& log = lead().score_log;
+    log.push_back(std::move(entry));
+    if (log.size() > score_log_limit) log.erase(log.begin(), log.end() - score_log_limit);
   }
 
   void score_attribute_rules() {
@@ -345,6 +366,7 @@ class Run {
       if (rule.test && rule.test->holds(attribute(lead(), rule.attr))) {
         lead().score += rule.points;
         lead().attr_rules_scored.insert(rule.name);
+        log_score(rule, nullptr);
       }
     }
   }

@@ -58,6 +58,16 @@ struct HistoryEntry {
   nlohmann::json props = nlohmann::json::object();
 };
 
+// Points a scoring rule gave (the last 20 per lead): the hand-off tells sales why the lead qualified, with the
+// event that earned them and its props (a click's URL, say).
+struct ScoreEntry {
+  std::string rule;  // `event:demo.requested`, `attr:job_title`
+  double points = 0;
+  std::int64_t at_ms = 0;
+  std::string event;  // the event's type; "" for an attribute rule
+  nlohmann::json props = nlohmann::json::object();
+};
+
 // A score as people and the CRM see it: one decimal, cut toward zero rather than rounded, so a lead a hair under a
 // stage's threshold (decay) never shows as having reached it (49.96 shows as 49.9, not 50).
 double score_shown(double score);
@@ -72,6 +82,7 @@ struct LeadSnapshot {
   std::set<std::string> tags;
   std::set<std::string> suppressed;          // channels: email, social
   std::set<std::string> attr_rules_scored;   // attribute rules count once per lead
+  std::vector<ScoreEntry> score_log;          // what scored, newest last
   std::vector<HistoryEntry> history;
   std::map<std::string, long> counts;        // per named event type, for `count` without `within`
   // When sends were planned, per channel, within the config's frequency_cap window (only kept when a cap is set).

@@ -10,6 +10,7 @@
 #include "engine/runtime/dispatcher.hpp"
 
 #include <condition_variable>
+#include <set>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -378,7 +379,38 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_post(sdk::Action action,
   return action;
 }
 
-// The body of a webhook or handoff request; a handoff carries the lead's recent activity too.
+namespace {
+
+// What made a handed-off lead qualify: each rule's points as earned (`score_breakdown`), and the events behind them
+// with their props (a click's URL) beside the ones conditions remember (`recent`), oldest first.
+void add_qualification(nlohmann::ordered_json& body, const LeadSnapshot& lead) {
+  nlohmann::json breakdown = nlohmann::json::array();
+  std::vector<std::pair<std::int64_t, nlohmann::json>> events;
+  std::set<std::pair<std::string, std::int64_t>> listed;
+  for (const auto& s : lead.score_log) {
+    breakdown.push_back({{"rule", s.rule}, {"points", s.points}, {"at", format_rfc3339(from_unix_ms(s.at_ms))}});
+    if (!s.event.empty() && listed.insert({s.event, s.at_ms}).second) {
+      events.emplace_back(s.at_ms, nlohmann::json{{"type", s.event}, {"at", format_rfc3339(from_unix_ms(s.at_ms))},
+                                                  {"props", s.props}});
+    }
+  }
+  for (const auto& h : lead.history) {
+    if (!listed.insert({h.type, h.at_ms}).second) continue;
+    nlohmann::json event{{"type", h.type}, {"at", format_rfc3339(from_unix_ms(h.at_ms))}, {"props", h.props}};
+    if (!h.workflow.empty()) event["workflow"] = h.workflow;
+    if (!h.step.empty()) event["step"] = h.step;
+    events.emplace_back(h.at_ms, std::move(event));
+  }
+  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  nlohmann::json recent = nlohmann::json::array();
+  for (auto& [at, event] : events) recent.push_back(std::move(event));
+  body["score_breakdown"] = breakdown;
+  body["recent"] = recent;
+}
+
+}  // namespace
+
+// The body of a webhook or handoff request; a handoff carries why the lead qualified too.
 tl::expected<sdk::Action, std::string> Dispatcher::with_request(sdk::Action action, const PlannedAction& planned,
                                                                const LeadSnapshot& lead,
                                                                const Rendering& rendering) const {
@@ -393,13 +425,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_request(sdk::Action acti
                   {"attrs", lead.attrs},
                   {"score", score_shown(lead.score)},
                   {"stage", lead.stage.empty() ? nlohmann::json(nullptr) : nlohmann::json(lead.stage)}};
-  if (planned.kind == "handoff") {
-    nlohmann::json recent = nlohmann::json::array();
-    for (const auto& h : lead.history) {
-      recent.push_back({{"type", h.type}, {"at", format_rfc3339(from_unix_ms(h.at_ms))}, {"props", h.props}});
-    }
-    body["recent"] = recent;
-  }
+  if (planned.kind == "handoff") add_qualification(body, lead);
   action.channel = sdk::Channel::webhook;
   action.json_body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   action.lead_attrs = text::dump_json(lead.attrs);

@@ -24,7 +24,7 @@ const char* events_jsonl = R"({"type":"lead.created","lead":"L1","at":"2026-03-0
 {"type":"lead.created","lead":"L2","at":"2026-03-02T08:30:00Z","attrs":{"email":"l2@example.com"}}
 {"type":"lead.created","lead":"L3","at":"2026-03-02T09:00:00Z","attrs":{"email":"l3@example.com"}}
 {"type":"lead.created","lead":"L4","at":"2026-03-02T09:30:00Z","attrs":{"email":"l4@example.com","timezone":"Asia/Tokyo"}}
-{"type":"email.clicked","lead":"L1","at":"2026-03-03T10:00:00Z","props":{"workflow":"nurture","step":"hello"}}
+{"type":"email.clicked","lead":"L1","at":"2026-03-03T10:00:00Z","props":{"workflow":"nurture","step":"hello","url":"https://acme.example/pricing"}}
 {"type":"page.viewed","lead":"L1","at":"2026-03-03T11:00:00Z","props":{"path":"/pricing"}}
 {"type":"page.viewed","lead":"L2","at":"2026-03-04T11:00:00Z","props":{"path":"/pricing"}}
 {"type":"webinar.registered","lead":"L2","at":"2026-03-06T12:00:00Z"}
@@ -174,5 +174,25 @@ pricing: { any: [ { stage: mql }, { event: page.viewed, where: { prop.path: "/pr
     for (const auto& [workflow, enrollment] : lead.enrollments) {
       CHECK(stored.enrollments.at(workflow).pack() == enrollment.pack());
     }
+    CHECK(stored.score_log.size() == lead.score_log.size());
   }
+  // L1's hand-off tells sales why it qualified: each rule's points, and the events behind them with their props.
+  nlohmann::json handoff;
+  for (const auto& file : std::filesystem::directory_iterator(dir / "campaign" / "crm")) {
+    const auto body = nlohmann::json::parse(nurture::testing::read_file(file.path()), nullptr, false);
+    if (body.is_object() && body.value("kind", "") == "handoff") handoff = body;
+  }
+  REQUIRE(handoff.is_object());
+  CHECK(handoff["lead"]["id"] == "L1");
+  CHECK(handoff["score_breakdown"] == nlohmann::json::parse(R"([
+    {"rule": "attr:job_title", "points": 7.0, "at": "2026-03-02T08:00:00Z"},
+    {"rule": "event:page.viewed", "points": 10.0, "at": "2026-03-03T11:00:00Z"}])"));
+  bool pricing_view = false, click = false;
+  for (const auto& event : handoff["recent"]) {
+    pricing_view = pricing_view || (event["type"] == "page.viewed" && event["props"]["path"] == "/pricing");
+    click = click || (event["type"] == "email.clicked" && event.value("step", "") == "hello" &&
+                      event["props"]["url"] == "https://acme.example/pricing");
+  }
+  CHECK(pricing_view);
+  CHECK(click);
 }

@@ -44,6 +44,11 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
     }
     fields["h"] = history.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
+  if (!lead.score_log.empty()) {
+    nlohmann::json log = nlohmann::json::array();
+    for (const auto& s : lead.score_log) log.push_back({s.rule, s.points, s.at_ms, s.event, s.props});
+    fields["sl"] = log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!lead.segments.empty()) fields["sg"] = to_json(lead.segments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (lead.segments_check_ms != 0) fields["sgt"] = std::to_string(lead.segments_check_ms);
@@ -91,6 +96,17 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
         if (!item.is_array() || item.size() != 6) continue;
         lead.history.push_back({item[0].get<std::string>(), item[1].get<std::int64_t>(), item[2].get<std::string>(),
                                 item[3].get<std::string>(), item[4].get<std::string>(), item[5]});
+      }
+    } else if (field == "sl") {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (!parsed.is_array()) continue;
+      for (const auto& item : parsed) {
+        if (!item.is_array() || item.size() != 5 || !item[0].is_string() || !item[1].is_number() ||
+            !item[2].is_number_integer() || !item[3].is_string()) {
+          continue;
+        }
+        lead.score_log.push_back({item[0].get<std::string>(), item[1].get<double>(), item[2].get<std::int64_t>(),
+                                  item[3].get<std::string>(), item[4]});
       }
     } else if (field == "fc") {
       auto parsed = nlohmann::json::parse(value, nullptr, false);
