@@ -20,6 +20,7 @@ struct SimulateOptions {
   std::string until;
   std::string out;
   std::string format = "jsonl";
+  bool explain = false;
 };
 
 int simulate(const SimulateOptions& options, const std::string& config) {
@@ -36,6 +37,7 @@ int simulate(const SimulateOptions& options, const std::string& config) {
   auto events = engine::read_event_lines(text.str(), options.events);
   if (!events) return say({{events.error()}, 1});
   engine::SimulationOptions sim;
+  sim.explain = options.explain;
   if (!options.start.empty()) {
     auto start = engine::parse_rfc3339(options.start);
     if (!start) {
@@ -95,6 +97,9 @@ Command add_simulate(CLI::App& app) {
   command->add_option("--format", o.format, "jsonl or table")
       ->check(CLI::IsMember({"jsonl", "table"}))
       ->capture_default_str();
+  command->add_flag("--explain", o.explain,
+                    "add why: decision (branch or split, and the condition), deferred (send window, until when), "
+                    "score (rule, points, total) lines");
   command->add_option("--config", flags->config, "config file (default DIR/nurture.yaml)");
   return {command, [flags] { return simulate(flags->options, flags->config); }};
 }

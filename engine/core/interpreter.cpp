@@ -11,6 +11,8 @@
 
 #include "engine/core/interpreter.hpp"
 
+#include "workflows/graph.hpp"
+
 #include <cmath>
 #include <deque>
 
@@ -238,6 +240,35 @@ class Run {
     return pinned;
   }
 
+  // An explanation line (simulate --explain): in the timeline, counted nowhere.
+  void explain(TimelineEntry entry) {
+    if (!interpreter_.explains()) return;
+    entry.at = now_;
+    entry.lead = lead().id;
+    out_.timeline.push_back(std::move(entry));
+  }
+
+  void explain_score(const std::string& rule, double points, const std::string& workflow = {}) {
+    TimelineEntry line;
+    line.kind = "score";
+    line.workflow = workflow;
+    line.rule = rule;
+    line.points = points;
+    line.total = lead().score;
+    explain(std::move(line));
+  }
+
+  void explain_decision(const wf::Workflow& workflow, const wf::Step& step, const std::string& to,
+                        std::string because) {
+    TimelineEntry line;
+    line.kind = "decision";
+    line.workflow = workflow.id;
+    line.step = step.id;
+    line.to = to;
+    line.because = std::move(because);
+    explain(std::move(line));
+  }
+
   void note(TimelineEntry entry) {
     entry.at = now_;
     entry.lead = lead().id;
@@ -301,6 +332,7 @@ class Run {
       if (!rule.event.empty() && rule.event == event.type && props_match(rule.where, event.props)) {
         lead().score += rule.points;
         log_score(rule, &event);
+        explain_score(rule.name, rule.points);
       }
     }
     score_attribute_rules();
@@ -367,6 +399,7 @@ class Run {
         lead().score += rule.points;
         lead().attr_rules_scored.insert(rule.name);
         log_score(rule, nullptr);
+        explain_score(rule.name, rule.points);
       }
     }
   }
@@ -626,8 +659,14 @@ class Run {
       if (!counted) count(workflow.id, fmt::format("step:{}:reached", step.id));
       if (step.is_delivery() && workflow.send_window &&
           !in_send_window(now_, *workflow.send_window, window_zone(workflow))) {
-        arm(workflow, enrollment, EnrollmentStatus::deferred,
-            next_window_opening(now_, *workflow.send_window, window_zone(workflow)));
+        const TimePoint opens = next_window_opening(now_, *workflow.send_window, window_zone(workflow));
+        arm(workflow, enrollment, EnrollmentStatus::deferred, opens);
+        TimelineEntry line;
+        line.kind = "deferred";
+        line.workflow = workflow.id;
+        line.step = step.id;
+        line.until = opens;
+        explain(std::move(line));
         return;
       }
       // Reaching a step again (a goto loop) is a new visit, hence a new action id for the same step.
@@ -725,19 +764,39 @@ class Run {
     }
     if (const auto* branch = std::get_if<wf::BranchStep>(&step.action)) {
       for (const auto& branch_case : branch->cases) {
-        if (holds(branch_case.condition, {lead(), now_, campaign_, &workflow, &enrollment})) return go_to(branch_case.target);
+        if (holds(branch_case.condition, {lead(), now_, campaign_, &workflow, &enrollment})) {
+          if (interpreter_.explains()) {
+            explain_decision(workflow, step, branch_case.target, wf::describe(branch_case.condition));
+          }
+          return go_to(branch_case.target);
+        }
       }
-      if (!branch->else_target.empty()) return go_to(branch->else_target);
+      if (!branch->else_target.empty()) {
+        if (interpreter_.explains()) explain_decision(workflow, step, branch->else_target, "else: no case held");
+        return go_to(branch->else_target);
+      }
+      if (interpreter_.explains()) {
+        explain_decision(workflow, step, index + 1 < workflow.steps.size() ? workflow.steps[index + 1].id : "(the end)",
+                         "no case held and no else: the next step");
+      }
       return fall_through();
     }
     if (const auto* split = std::get_if<wf::SplitStep>(&step.action)) {
       const std::size_t arm = split_arm(workflow, step, *split);
       enrollment.arms[step.id] = static_cast<int>(arm);
       count(workflow.id, fmt::format("split:{}:{}:entered", step.id, arm));
+      if (interpreter_.explains()) {
+        long total = 0;
+        for (const auto& each : split->arms) total += each.weight;
+        explain_decision(workflow, step, split->arms[arm].target,
+                         fmt::format("split arm {} (weight {} of {}, by the lead's hash)", arm + 1,
+                                     split->arms[arm].weight, total));
+      }
       return go_to(split->arms[arm].target);
     }
     if (const auto* score = std::get_if<wf::ScoreStep>(&step.action)) {
       lead().score += score->points;
+      explain_score("step:" + step.id, score->points, workflow.id);
       move_stage_up(false);
       return then();
     }

@@ -47,6 +47,11 @@ class Interpreter {
   // dispatches needs it; simulate, which renders nothing, turns it off and saves a JSON copy per action.
   void plan_lead_data(bool on) { plan_lead_data_ = on; }
   bool plans_lead_data() const { return plan_lead_data_; }
+  // Whether transitions explain themselves in the timeline (`simulate --explain`): lines of kind `decision` (a
+  // branch or split and what decided it), `deferred` (held for the send window, until when) and `score` (a rule's
+  // points and the total). They count nowhere; the daemon leaves this off.
+  void explain(bool on) { explain_ = on; }
+  bool explains() const { return explain_; }
   // Event types some condition looks back at, with the props those conditions name.
   const std::map<std::string, std::set<std::string>>& remembered_events() const { return remembered_; }
 
@@ -56,6 +61,7 @@ class Interpreter {
   std::map<std::string, std::set<std::string>> remembered_;
   std::set<std::string> relevant_types_;
   bool plan_lead_data_ = true;
+  bool explain_ = false;
   std::function<bool(const std::string&)> paused_;
 };
 

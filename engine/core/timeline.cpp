@@ -1,6 +1,7 @@
 #include "engine/core/timeline.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -65,6 +66,17 @@ nlohmann::ordered_json timeline_json(const TimelineEntry& e) {
   } else if (e.kind == "post") {
     line["post"] = e.post;
     line["connector"] = e.connector;
+  } else if (e.kind == "decision") {
+    line["step"] = e.step;
+    line["to"] = e.to;
+    line["because"] = e.because;
+  } else if (e.kind == "deferred") {
+    line["step"] = e.step;
+    line["until"] = e.until ? format_rfc3339(*e.until) : "";
+  } else if (e.kind == "score") {
+    line["rule"] = e.rule;
+    line["points"] = e.points;
+    line["total"] = std::round(e.total * 10) / 10;
   }
   return line;
 }
@@ -78,6 +90,9 @@ std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
                                                        e.template_name.empty() ? "" : " (" + e.template_name + ")");
     else if (e.kind == "skipped") detail = fmt::format("{}: {}", e.step, e.reason);
     else if (e.kind == "exited") detail = e.goal.empty() ? e.reason : fmt::format("{} {}", e.reason, e.goal);
+    else if (e.kind == "decision") detail = fmt::format("{} -> {}: {}", e.step, e.to, e.because);
+    else if (e.kind == "deferred") detail = fmt::format("{} until {}", e.step, e.until ? format_rfc3339(*e.until) : "");
+    else if (e.kind == "score") detail = fmt::format("{} {:+g} = {:.1f}", e.rule, e.points, e.total);
     else if (e.kind == "stage") detail = fmt::format("{} -> {} (score {})", e.from.value_or("none"), e.to, e.score);
     else if (e.kind == "post") detail = fmt::format("{} via {}", e.post, e.connector);
     out += fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", format_rfc3339(e.at), e.lead, e.workflow, e.kind,

@@ -55,7 +55,7 @@ struct TimelineEntry {
   TimePoint at;
   std::string lead;
   std::string workflow;
-  std::string kind;  // entered, action, skipped, exited, completed, stage, post
+  std::string kind;  // entered, action, skipped, exited, completed, stage, post; explained: decision, deferred, score
   std::string step;
   std::string action;  // action lines: email, post, webhook, handoff
   std::string connector;
@@ -65,8 +65,12 @@ struct TimelineEntry {
   std::string post;    // post lines (a scheduled post on one connector; no lead)
   int version = 0;     // entered
   std::optional<std::string> from;  // stage lines: the stage before (null for none)
-  std::string to;
+  std::string to;   // stage lines: the new stage; decision lines: the step the lead goes to
   long score = 0;
+  std::string because;            // decision lines: the condition that held (or `else`, the split arm's share)
+  std::optional<TimePoint> until;  // deferred lines: when the send window opens
+  std::string rule;               // score lines: `event:T`, `attr:NAME` or `step:ID`
+  double points = 0, total = 0;   // score lines
 };
 
 // A counter of a workflow's funnel (`nurture report`): `entered`, `completed`, `exited`, `goal:NAME`,

@@ -43,9 +43,10 @@ Expected<std::vector<Event>> read_event_lines(const std::string& text, const std
 // Some of the leads, on their own clock and store: one partition, since nothing runs beside the simulation.
 class Simulation::Share {
  public:
-  explicit Share(const workflows::Campaign& campaign)
+  Share(const workflows::Campaign& campaign, bool explain)
       : store_(clock_, memory::MemoryStoreOptions{1, "simulation", std::chrono::hours(24)}), interpreter_(campaign) {
     interpreter_.plan_lead_data(false);  // nothing is rendered
+    interpreter_.explain(explain);
   }
 
   // The events (in `at` order) of this share's leads, and every timer they lead to; the timeline sorted.
@@ -123,7 +124,7 @@ std::vector<TimelineEntry> Simulation::run(std::vector<Event> events, const Simu
                                              std::max(1U, std::thread::hardware_concurrency()));
   shares_.clear();
   std::vector<std::vector<const Event*>> dealt(count);
-  for (std::size_t s = 0; s < count; ++s) shares_.push_back(std::make_unique<Share>(campaign_));
+  for (std::size_t s = 0; s < count; ++s) shares_.push_back(std::make_unique<Share>(campaign_, options.explain));
   for (const Event& event : events) {
     dealt[static_cast<std::size_t>(partition_of(event.lead, static_cast<int>(count)))].push_back(&event);
   }

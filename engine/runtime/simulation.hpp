@@ -27,6 +27,7 @@ Expected<std::vector<Event>> read_event_lines(const std::string& text, const std
 struct SimulationOptions {
   std::optional<TimePoint> start;  // default: the first event's `at`
   std::optional<TimePoint> until;  // default: until nothing is pending, at most 400 days after start
+  bool explain = false;            // add decision, deferred and score lines (Interpreter::explain)
 };
 
 class Simulation {
