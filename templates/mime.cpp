@@ -153,6 +153,7 @@ tl::expected<std::string, std::string> compose_mime(const OutgoingEmail& email) 
   out += "Subject: " + encode_header_text(email.subject) + "\r\n";
   out += "Date: " + rfc5322_date(email.date) + "\r\n";
   out += "Message-ID: <" + email.message_id + ">\r\n";
+  if (email.test) out += "X-Nurture-Test: yes\r\n";
   if (!email.list_unsubscribe_url.empty()) {
     std::string value = "<" + email.list_unsubscribe_url + ">";
     if (!email.list_unsubscribe_mailto.empty()) value += ",\r\n <mailto:" + email.list_unsubscribe_mailto + ">";

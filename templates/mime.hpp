@@ -28,6 +28,7 @@ struct OutgoingEmail {
   std::chrono::system_clock::time_point date;
   std::string list_unsubscribe_url;     // https URL; empty: no List-Unsubscribe headers
   std::string list_unsubscribe_mailto;  // optional mailto: address
+  bool test = false;                    // `nurture send-test`: an `X-Nurture-Test: yes` header
 };
 
 // The whole message with CRLF line ends, ready for SMTP DATA or an .eml file; an error when a mailbox does not

@@ -9,6 +9,8 @@
 
 #include "engine/runtime/dispatcher.hpp"
 
+#include "engine/core/identity.hpp"
+
 #include <condition_variable>
 #include <set>
 #include <map>
@@ -343,10 +345,27 @@ templates::TrackingLinks tracking_links(const workflows::Config& config) {
 }
 
 // What every action carries, then what its kind adds: a post, a request (webhook, handoff) or an email.
+tl::expected<sdk::Action, std::string> Dispatcher::test_email(const std::string& template_name, const std::string& to,
+                                                             const LeadSnapshot& lead, bool compose_mime) const {
+  OutboxEntry entry;
+  PlannedAction& planned = entry.action;
+  // An id of its own, so that no provider or file connector takes it for a real send.
+  planned.action_id = "test-" + action_id(lead.id, "send-test", 0, 0, template_name,
+                                          static_cast<int>(to_unix_ms(clock_.now()) % 1000000007));
+  planned.lead = lead.id;
+  planned.workflow = "send-test";
+  planned.step = template_name;
+  planned.kind = "email";
+  planned.to = to;
+  planned.template_name = template_name;
+  return build_action(entry, lead, compose_mime, true);
+}
+
 tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
-                                                               bool compose_mime) const {
+                                                               bool compose_mime, bool test) const {
   const PlannedAction& planned = entry.action;
   Rendering rendering;
+  rendering.test = test;
   rendering.now = clock_.now();
   rendering.ref = templates::encode_ref({planned.action_id, planned.lead, planned.workflow, planned.step});
   rendering.unsubscribe_url = links_.unsubscribe_url(rendering.ref);
@@ -451,7 +470,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_email(sdk::Action action
   action.channel = sdk::Channel::email;
   action.email.from = config.sender.from;
   action.email.to = planned.to;
-  action.email.subject = rendered->subject;
+  action.email.subject = rendering.test ? "[TEST] " + rendered->subject : rendered->subject;
   action.email.text = rendered->text;
   std::set<std::string> trusted_hosts = std::move(rendered->link_hosts);
   trusted_hosts.insert(config.tracking_allowed_hosts.begin(), config.tracking_allowed_hosts.end());
@@ -459,6 +478,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_email(sdk::Action action
   const std::string message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
   action.email.reply_to = config.sender.reply_to;
   action.email.headers = {{"Message-ID", "<" + message_id + ">"}};
+  if (rendering.test) action.email.headers.emplace_back("X-Nurture-Test", "yes");
   if (!rendering.unsubscribe_url.empty()) {
     std::string value = "<" + rendering.unsubscribe_url + ">";
     if (!config.sender.unsubscribe_mailto.empty()) value += ", <mailto:" + config.sender.unsubscribe_mailto + ">";
@@ -477,6 +497,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_email(sdk::Action action
   outgoing.date = rendering.now;
   outgoing.list_unsubscribe_url = rendering.unsubscribe_url;
   outgoing.list_unsubscribe_mailto = config.sender.unsubscribe_mailto;
+  outgoing.test = rendering.test;
   auto mime = templates::compose_mime(outgoing);
   if (!mime) return tl::unexpected(mime.error());
   action.email.mime = std::move(*mime);

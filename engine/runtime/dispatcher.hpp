@@ -59,6 +59,11 @@ class Dispatcher {
   // Actions of these workflows are held, not sent, while they are paused.
   void set_paused(const PausedWorkflows* paused) { paused_ = paused; }
 
+  // `nurture send-test`: one email of `template_name` to `to`, rendered for `lead` as a send would be and marked as
+  // a test (`[TEST] ` before the subject, an `X-Nurture-Test: yes` header). Nothing is queued, recorded or counted.
+  tl::expected<sdk::Action, std::string> test_email(const std::string& template_name, const std::string& to,
+                                                    const LeadSnapshot& lead, bool compose_mime) const;
+
  private:
   Metrics* metrics_ = nullptr;
   const PausedWorkflows* paused_ = nullptr;
@@ -79,12 +84,13 @@ class Dispatcher {
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);
   // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
   tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
-                                                      bool compose_mime) const;
+                                                      bool compose_mime, bool test = false) const;
   // What rendering one action needs: its time, its tracking reference and unsubscribe link, the Mustache context.
   struct Rendering {
     TimePoint now;
     std::string ref, unsubscribe_url;
     nlohmann::json variables;
+    bool test = false;  // send-test
   };
   tl::expected<sdk::Action, std::string> with_post(sdk::Action action, const PlannedAction& planned,
                                                    const LeadSnapshot& lead, const Rendering& rendering) const;

@@ -203,3 +203,32 @@ connectors:
   CHECK(run_command({NURTURE_BINARY, "run", campaign.string()}, dir / "run.log") == 1);
   CHECK(read_file(dir / "run.log").find("NURTURE_TEST_UNSET_SENDGRID_KEY") != std::string::npos);
 }
+
+TEST_CASE("send-test mails one marked email through the configured connector, with no daemon and no store") {
+  TempDir dir;
+  SmtpSink smtp(dir / "mail");
+  const fs::path campaign = dir / "campaign";
+  write_campaign(campaign, {fmt::format(R"(redis: auto
+sender: {{ from: "Acme <hello@acme.example>", postal_address: "1 Main St" }}
+defaults: {{ email: smtp_main }}
+connectors:
+  smtp_main: {{ type: smtp, url: "{}" }}
+)",
+                                        smtp.url()),
+                            {{"welcome", "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n"
+                                         "  - email: { template: welcome }\n"}},
+                            {{"welcome", email_template("Welcome, {{lead.first_name}}", "<p>hi</p>")}}});
+  CHECK(run_command({NURTURE_BINARY, "send-test", "welcome", "--to", "qa@example.com"}, dir / "sent.log", campaign) == 0);
+  CHECK(read_file(dir / "sent.log").find("sent a test of welcome to qa@example.com via smtp_main") != std::string::npos);
+  const auto mails = smtp.wait_for(1, seconds(10));
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].rcpt_to == std::vector<std::string>{"qa@example.com"});
+  CHECK(header(mails[0].raw, "Subject") == "[TEST] Welcome, Test");
+  CHECK(header(mails[0].raw, "X-Nurture-Test") == "yes");
+  // Nothing was stored: no daemon ever ran here, and none was started for it.
+  CHECK_FALSE(fs::exists(campaign / ".nurture"));
+  CHECK(run_command({NURTURE_BINARY, "send-test", "welcome", "--to", "not an address"}, dir / "bad.log", campaign) == 2);
+  CHECK(read_file(dir / "bad.log").find("--to \"not an address\" is not a mail address") != std::string::npos);
+  CHECK(run_command({NURTURE_BINARY, "send-test", "nope", "--to", "qa@example.com"}, dir / "nope.log", campaign) == 1);
+  CHECK(read_file(dir / "nope.log").find("templates/nope.mustache") != std::string::npos);
+}
