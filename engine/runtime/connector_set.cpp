@@ -103,6 +103,7 @@ struct ConnectorSet::Instance {
   std::unique_ptr<sdk::FeedbackReader> feedback;
   std::optional<Rate> rate;
   int concurrency = 0;
+  int max_attempts = 0;
   std::mutex mutex;
   double tokens = 0;
   Clock::time_point refilled{};
@@ -141,6 +142,7 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
     tl::expected<sdk::Registry::Instance, sdk::ConfigProblems> created;
     std::map<std::string, std::string> values = settings.values;
     values.erase("concurrency");
+    values.erase("max_attempts");
     if (settings.type == "plugin") {
       // The plugin declares its own keys; `path` is ours.
       auto path = values.find("path");
@@ -178,6 +180,13 @@ tl::expected<ConnectorSet, workflows::Diagnostics> ConnectorSet::create(const wo
       if (!instance->rate) {
         diagnostics.push_back({workflows::Severity::error, where_of("rate"),
                                fmt::format("rate \"{}\" is not N/s, N/m, N/5m or N/h", rate->second), "e.g. rate: 300/5m"});
+      }
+    }
+    if (auto attempts = settings.values.find("max_attempts"); attempts != settings.values.end()) {
+      instance->max_attempts = std::atoi(attempts->second.c_str());
+      if (instance->max_attempts < 1 || attempts->second.find_first_not_of("0123456789") != std::string::npos) {
+        diagnostics.push_back({workflows::Severity::error, where_of("max_attempts"),
+                               "max_attempts must be a whole number of at least 1", "e.g. max_attempts: 5"});
       }
     }
     if (auto limit = settings.values.find("concurrency"); limit != settings.values.end()) {
@@ -221,6 +230,11 @@ void ConnectorSet::add(const std::string& name, std::unique_ptr<sdk::Connector> 
 int ConnectorSet::concurrency(const std::string& name) const {
   auto it = instances_.find(name);
   return it == instances_.end() ? 0 : it->second->concurrency;
+}
+
+int ConnectorSet::max_attempts(const std::string& name) const {
+  auto it = instances_.find(name);
+  return it == instances_.end() ? 0 : it->second->max_attempts;
 }
 
 Admission ConnectorSet::admit(const std::string& name, Clock::time_point now) const {

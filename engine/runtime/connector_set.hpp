@@ -52,6 +52,8 @@ class ConnectorSet {
   void report(const std::string& name, const sdk::Result& result, std::chrono::system_clock::time_point now) const;
   // Sends in flight at most (0: no limit).
   int concurrency(const std::string& name) const;
+  // Attempts before an action through this instance is given up (`max_attempts`; 0: the engine's default).
+  int max_attempts(const std::string& name) const;
 
   struct Instance;
 

@@ -517,7 +517,8 @@ void Dispatcher::settle(const OutboxEntry& entry, const sdk::Result& result, std
       records.push_back({&entry, DispatchOutcome::suppressed, result.reason});
       return;
     case sdk::Result::Kind::retry:
-      if (entry.attempt >= policy_.max_attempts) {
+      if (const int limit = connectors_.max_attempts(entry.action.connector);
+          entry.attempt >= (limit > 0 ? limit : policy_.max_attempts)) {
         records.push_back({&entry, DispatchOutcome::failed,
                            fmt::format("gave up after {} attempts: {}", entry.attempt, result.reason)});
         return;

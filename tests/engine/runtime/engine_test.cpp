@@ -95,6 +95,25 @@ TEST_CASE("a connector's `rate` holds sends back until tokens return, held sends
   CHECK(f.store.dead_actions().empty());
 }
 
+TEST_CASE("a connector's own `max_attempts` bounds its retries, before the engine's default") {
+  // Nothing listens on port 1: every attempt is a transient failure (retry).
+  const char* closed = R"(sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+defaults: { email: smtp_main }
+partitions: 2
+connectors:
+  smtp_main: { type: smtp, url: "smtp://127.0.0.1:1", max_attempts: 1 }
+)";
+  EngineOnMemory f(drip, RetryPolicy{5, seconds(1), seconds(1)}, closed);
+  f.created("L1");
+  for (int i = 0; i < 5 && f.counted("step:hello:failed") == 0; ++i) {
+    f.engine->drain();
+    f.clock.advance(seconds(2));
+  }
+  CHECK(f.counted("step:hello:failed") == 1);
+  CHECK(f.counted("step:hello:retried") == 0);  // the engine's 5 would have retried it 4 times
+  REQUIRE(f.store.dead_actions().size() == 1);
+}
+
 TEST_CASE("a drip on the engine: the first email at once, the second after the wait, none after an unsubscribe") {
   EngineOnMemory f(drip, RetryPolicy{});
   f.created("ana");
