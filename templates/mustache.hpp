@@ -1,7 +1,7 @@
 #pragma once
 // Mustache, spec v1 (interpolation, sections, inverted sections, partials, comments, set delimiters; lambdas are
 // an optional module and campaign data, being JSON, cannot hold them), rendered straight from JSON data.
-// Our own because the packaged kainjow 4.1 breaks the spec's standalone-line rules for comments, delimiter
+// Our own because the packaged kainjow 4.1 breaks the Mustache specification's standalone-line rules for comments, delimiter
 // changes and partials (tests/templates/mustache_spec shows which), and those rules decide the exact text of
 // every email we send.
 
@@ -52,7 +52,7 @@ class MustachePartials {
  public:
   explicit MustachePartials(std::map<std::string, std::string> sources = {});
   ~MustachePartials();
-  // Null when there is no such partial (it renders empty, as the spec says); the parser's message when it does not
+  // Null when there is no such partial (it renders empty, as the Mustache specification says); the parser's message when it does not
   // compile.
   tl::expected<const MustacheTemplate*, std::string> find(const std::string& name, const std::string& indent) const;
   bool has(const std::string& name) const { return sources_.count(name) > 0; }

@@ -131,7 +131,7 @@ std::string workflow_schema() {
   schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
   schema["$id"] = "https://nurture.example/schema/v1/workflow.json";
   schema["title"] = "nurture workflow (v1)";
-  schema["description"] = "One workflow per file in workflows/*.yaml. See the spec's workflow language.";
+  schema["description"] = "One workflow per file in workflows/*.yaml; docs/workflows.md describes the language.";
   schema["type"] = "object";
   schema["additionalProperties"] = false;
   schema["required"] = {"workflow", "trigger", "steps"};

@@ -1,5 +1,5 @@
-// bench/timers: N leads, each created with {email, first_name} and left waiting in one enrollment (README,
-// "Benchmarks": the goal is 256 bytes). Reports Redis bytes per waiting enrollment (used_memory after - before, / N),
+// bench/timers: N leads, each created with {email, first_name} and left waiting in one enrollment (BENCHMARKS.md:
+// the goal is 256 bytes). Reports Redis bytes per waiting enrollment (used_memory after - before, / N),
 // timer lateness p50/p99 when they all fall due, and the engine's RSS (it should not grow with N).
 // Goals (issue 5): p99 <= 50 ms, <= 256 B per waiting enrollment (BullMQ holds ~800 B per lead).
 //

@@ -54,7 +54,7 @@ sdk::Result send_now(sdk::Connector& connector, const sdk::Action& action) {
   return future.get();
 }
 
-// The answers every provider maps the same way (README, "Write a connector").
+// The answers every provider maps the same way (docs/connectors.md, "Write a connector").
 void check_common_answers(sdk::Connector& connector, const HttpRecorder& recorder) {
   recorder.script({{429, "{}", {{"Retry-After", "7"}}}});
   auto limited = send_now(connector, email("r1"));

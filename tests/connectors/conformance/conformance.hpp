@@ -1,5 +1,5 @@
 #pragma once
-// The connector conformance kit (README, "Write a connector"): runs a connector against a local recording HTTP server and
+// The connector conformance kit (docs/connectors.md, "Write a connector"): runs a connector against a local recording HTTP server and
 // checks what every connector owes the engine. For built-ins and for plugin authors alike:
 //
 //   nurture::conformance::Subject subject;
