@@ -100,6 +100,11 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
     if (auto campaign = load_store_campaign(*opened)) print_scoring(campaign->scoring);
   }
   for (const auto& [name, value] : lead.attrs.items()) std::cout << fmt::format("  {} = {}\n", name, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!lead.stage_history.empty()) {
+    std::vector<std::string> moves;
+    for (const auto& s : out["stage_history"]) moves.push_back(fmt::format("{} ({})", s["stage"].get<std::string>(), s["at"].get<std::string>()));
+    std::cout << fmt::format("  stages: {}\n", fmt::join(moves, " -> "));
+  }
   if (!lead.tags.empty()) std::cout << fmt::format("  tags: {}\n", fmt::join(lead.tags, ", "));
   if (!lead.suppressed.empty()) std::cout << fmt::format("  suppressed on: {}\n", fmt::join(lead.suppressed, ", "));
   if (!lead.segments.empty()) std::cout << fmt::format("  segments: {}\n", fmt::join(lead.segments, ", "));

@@ -30,6 +30,7 @@ namespace {
 
 constexpr std::size_t history_limit = 50;
 constexpr std::size_t score_log_limit = 20;
+constexpr std::size_t stage_history_limit = 10;
 // An event's props kept in the score log only when small: the log lives in the lead's hash.
 constexpr std::size_t score_log_props_bytes = 1024;
 // A guard against a goto loop with no wait in it (validation refuses those; this keeps a bad model from hanging).
@@ -435,6 +436,9 @@ class Run {
                      {"to", to},
                      {"score", line.score}};
     lead().stage = to;
+    auto& history = lead().stage_history;
+    history.emplace_back(to, to_unix_ms(now_));
+    if (history.size() > stage_history_limit) history.erase(history.begin(), history.end() - stage_history_limit);
     if (at_once) {
       process_event(changed);
     } else {

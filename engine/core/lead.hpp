@@ -83,6 +83,8 @@ struct LeadSnapshot {
   std::set<std::string> suppressed;          // channels: email, social
   std::set<std::string> attr_rules_scored;   // attribute rules count once per lead
   std::vector<ScoreEntry> score_log;          // what scored, newest last
+  // The stages it moved to and when, newest last (the last 10): `lead show` tells how it got where it is.
+  std::vector<std::pair<std::string, std::int64_t>> stage_history;
   std::vector<HistoryEntry> history;
   std::map<std::string, long> counts;        // per named event type, for `count` without `within`
   // When sends were planned, per channel, within the config's frequency_cap window (only kept when a cap is set).

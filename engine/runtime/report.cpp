@@ -303,6 +303,10 @@ nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store)
   out["score"] = score_shown(lead.score);
   out["score_at"] = format_rfc3339(from_unix_ms(lead.score_at_ms));
   out["stage"] = lead.stage.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(lead.stage);
+  out["stage_history"] = nlohmann::ordered_json::array();
+  for (const auto& [stage, at_ms] : lead.stage_history) {
+    out["stage_history"].push_back({{"stage", stage}, {"at", format_rfc3339(from_unix_ms(at_ms))}});
+  }
   out["tags"] = lead.tags;
   out["suppressed"] = lead.suppressed;
   out["segments"] = lead.segments;

@@ -175,7 +175,12 @@ pricing: { any: [ { stage: mql }, { event: page.viewed, where: { prop.path: "/pr
       CHECK(stored.enrollments.at(workflow).pack() == enrollment.pack());
     }
     CHECK(stored.score_log.size() == lead.score_log.size());
+    CHECK(stored.stage_history == lead.stage_history);
   }
+  const auto l1_stages = simulation.leads().at("L1").stage_history;
+  REQUIRE(l1_stages.size() >= 2);
+  CHECK(l1_stages[0].first == "lead");
+  CHECK(l1_stages[1].first == "mql");
   // L1's hand-off tells sales why it qualified: each rule's points, and the events behind them with their props.
   nlohmann::json handoff;
   for (const auto& file : std::filesystem::directory_iterator(dir / "campaign" / "crm")) {

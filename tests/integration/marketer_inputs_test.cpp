@@ -154,6 +154,11 @@ TEST_CASE("a score a hair under a threshold shows as under it, and report and le
   CHECK(shown.find("waits for the wait of 3d to end until ") != std::string::npos);
   CHECK(shown.find(" Asia/Tokyo (") != std::string::npos);
   CHECK(lead["enrollments"][0]["until"].get<std::string>().back() == 'Z');
+  // One more request: past 50, the stage moves, and lead show tells when.
+  REQUIRE(m.nurture({"emit", "demo.requested", "--lead", "L1"}, "emit.log") == 0);
+  m.lead_when("L1", [](const nlohmann::json& l) { return l["stage"] == "mql"; });
+  REQUIRE(m.nurture({"lead", "show", "L1"}, "show.log") == 0);
+  CHECK(read_file(m.dir / "show.log").find("  stages: mql (20") != std::string::npos);
   CHECK(daemon->stop(SIGTERM) == 0);
 
   // The daemon is stopped: the reads start its Redis on its data for the read, and stop it after.

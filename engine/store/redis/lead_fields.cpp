@@ -49,6 +49,9 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
     for (const auto& s : lead.score_log) log.push_back({s.rule, s.points, s.at_ms, s.event, s.props});
     fields["sl"] = log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
+  if (!lead.stage_history.empty()) {
+    fields["sth"] = nlohmann::json(lead.stage_history).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!lead.segments.empty()) fields["sg"] = to_json(lead.segments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (lead.segments_check_ms != 0) fields["sgt"] = std::to_string(lead.segments_check_ms);
@@ -96,6 +99,14 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
         if (!item.is_array() || item.size() != 6) continue;
         lead.history.push_back({item[0].get<std::string>(), item[1].get<std::int64_t>(), item[2].get<std::string>(),
                                 item[3].get<std::string>(), item[4].get<std::string>(), item[5]});
+      }
+    } else if (field == "sth") {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (!parsed.is_array()) continue;
+      for (const auto& item : parsed) {
+        if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_number_integer()) {
+          lead.stage_history.emplace_back(item[0].get<std::string>(), item[1].get<std::int64_t>());
+        }
       }
     } else if (field == "sl") {
       auto parsed = nlohmann::json::parse(value, nullptr, false);
