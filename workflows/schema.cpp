@@ -15,6 +15,15 @@ using nlohmann::ordered_json;
 
 ordered_json ref(const char* name) { return {{"$ref", std::string("#/$defs/") + name}}; }
 
+// A schema document's head: a strict object under draft 2020-12.
+ordered_json document(const std::string& name, const std::string& title) {
+  return {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+          {"$id", "https://nurture.example/schema/v1/" + name + ".json"},
+          {"title", title},
+          {"type", "object"},
+          {"additionalProperties", false}};
+}
+
 ordered_json strict_object(ordered_json properties, std::vector<std::string> required = {}) {
   ordered_json object = {{"type", "object"}, {"additionalProperties", false}, {"properties", std::move(properties)}};
   if (!required.empty()) object["required"] = required;
@@ -127,13 +136,8 @@ ordered_json definitions() {
 }  // namespace
 
 std::string workflow_schema() {
-  ordered_json schema;
-  schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
-  schema["$id"] = "https://nurture.example/schema/v1/workflow.json";
-  schema["title"] = "nurture workflow (v1)";
+  ordered_json schema = document("workflow", "nurture workflow (v1)");
   schema["description"] = "One workflow per file in workflows/*.yaml; docs/workflows.md describes the language.";
-  schema["type"] = "object";
-  schema["additionalProperties"] = false;
   schema["required"] = {"workflow", "trigger", "steps"};
   schema["properties"] = {
       {"workflow", ref("identifier")},
@@ -167,12 +171,7 @@ std::string config_schema() {
   const ordered_json frequency_cap = strict_object(
       {{"max", {{"type", "integer"}, {"minimum", 1}}}, {"per", {{"type", "string"}, {"description", "e.g. 7d"}}}},
       {"max", "per"});
-  ordered_json schema;
-  schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
-  schema["$id"] = "https://nurture.example/schema/v1/config.json";
-  schema["title"] = "nurture.yaml (v1)";
-  schema["type"] = "object";
-  schema["additionalProperties"] = false;
+  ordered_json schema = document("config", "nurture.yaml (v1)");
   schema["properties"] = {
       {"redis", {{"type", "string"}, {"description", "auto | redis://host:port/db | unix:///path | redis-cluster://..."}}},
       {"key_prefix", {{"type", "string"}}},
@@ -213,12 +212,7 @@ std::string scoring_schema() {
   for (const char* op : {"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "matches", "exists"}) {
     rule["properties"][op] = definitions()["comparison"]["oneOf"][1]["properties"][op];
   }
-  ordered_json schema;
-  schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
-  schema["$id"] = "https://nurture.example/schema/v1/scoring.json";
-  schema["title"] = "scoring.yaml (v1)";
-  schema["type"] = "object";
-  schema["additionalProperties"] = false;
+  ordered_json schema = document("scoring", "scoring.yaml (v1)");
   schema["properties"] = {
       {"rules", {{"type", "array"}, {"items", rule}}},
       {"decay", strict_object({{"half_life", ref("duration")}}, {"half_life"})},

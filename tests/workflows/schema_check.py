@@ -25,29 +25,19 @@ workflow = schema('workflow')
 config = schema('config')
 scoring = schema('scoring')
 
-good = sorted(set(os.path.realpath(p) for p in
-                  glob.glob(f'{source}/examples/*/workflows/*.yaml') +
-                  glob.glob(f'{source}/tests/workflows/golden/*/campaign/workflows/*.yaml')))
-for path in good:
-    errors = list(workflow.iter_errors(yaml.safe_load(open(path))))
-    if errors:
-        failures.append(f'{path}: rejected: {errors[0].message}')
+def accepted_files(validator, *patterns):
+    """Every file matching the patterns must pass `validator`; returns them."""
+    files = sorted(set(os.path.realpath(p) for pattern in patterns for p in glob.glob(f'{source}/{pattern}')))
+    for path in files:
+        errors = list(validator.iter_errors(yaml.safe_load(open(path))))
+        if errors:
+            failures.append(f'{path}: rejected: {errors[0].message}')
+    return files
 
-configs = sorted(set(os.path.realpath(p) for p in
-                     glob.glob(f'{source}/examples/*/nurture.yaml') +
-                     glob.glob(f'{source}/tests/workflows/golden/_shared/nurture.yaml')))
-for path in configs:
-    errors = list(config.iter_errors(yaml.safe_load(open(path))))
-    if errors:
-        failures.append(f'{path}: rejected: {errors[0].message}')
 
-scorings = sorted(set(os.path.realpath(p) for p in
-                      glob.glob(f'{source}/examples/*/scoring.yaml') +
-                      glob.glob(f'{source}/tests/workflows/golden/*/campaign/scoring.yaml')))
-for path in scorings:
-    errors = list(scoring.iter_errors(yaml.safe_load(open(path))))
-    if errors:
-        failures.append(f'{path}: rejected: {errors[0].message}')
+good = accepted_files(workflow, 'examples/*/workflows/*.yaml', 'tests/workflows/golden/*/campaign/workflows/*.yaml')
+configs = accepted_files(config, 'examples/*/nurture.yaml', 'tests/workflows/golden/_shared/nurture.yaml')
+scorings = accepted_files(scoring, 'examples/*/scoring.yaml', 'tests/workflows/golden/*/campaign/scoring.yaml')
 broken_scoring = {
     'a rule without points': 'rules:\n  - { event: email.opened }\n',
     'a rule with both event and attr': 'rules:\n  - { event: email.opened, attr: plan, points: 1 }\n',
