@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -57,6 +58,9 @@ struct Config {
   std::string log_level = "info";   // `log.level`: debug, info, warn, error
   std::vector<ConnectorSettings> connectors;
   AttributeTypes attributes;  // `attributes:`: declared lead attributes and their types
+  // `attribution: { window: 30d }`: revenue (`props.amount`) goes to the last email or post sent to the lead within
+  // the window. Unset: no attribution, and leads keep no last touch.
+  std::optional<std::chrono::milliseconds> attribution_window;
 
   const ConnectorSettings* connector(std::string_view name) const;
   std::filesystem::path resolve(const std::filesystem::path& relative) const;

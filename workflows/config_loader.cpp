@@ -231,7 +231,7 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
 
   MapReader top(context, *root, "nurture.yaml",
                 {"redis", "key_prefix", "partitions", "events", "sender", "tracking", "admin", "defaults",
-                 "frequency_cap", "workers", "connectors", "log", "attributes"});
+                 "frequency_cap", "workers", "connectors", "log", "attributes", "attribution"});
   if (!top.ok()) return tl::unexpected(std::move(diagnostics));
 
   config.redis = top.string("redis").value_or(config.redis);
@@ -254,6 +254,18 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   if (top.has("log")) parse_log(context, top["log"], config);
   if (top.has("workers")) positive_int(context, top["workers"], "`workers`");
   if (top.has("attributes")) parse_attributes(context, top["attributes"], config);
+  if (top.has("attribution")) {
+    MapReader attribution(context, top["attribution"], "`attribution`", {"window"});
+    if (auto window = attribution.string("window", true)) {
+      if (auto duration = parse_duration(*window); duration && duration->count() > 0) {
+        config.attribution_window = *duration;
+      } else {
+        context.error(attribution["window"], fmt::format("`attribution.window` \"{}\" is not a duration", *window),
+                      "e.g. 30d");
+      }
+    }
+    attribution.finish();
+  }
   if (top.has("connectors")) parse_connectors(context, top["connectors"], config);
   top.finish();
 

@@ -29,6 +29,37 @@ namespace wf = workflows;
 namespace {
 
 constexpr std::size_t history_limit = 50;
+
+// `props.amount` as cents: a number or a decimal text ("49.90"), at least 0 and below ten billion; else none.
+std::optional<long> revenue_cents(const nlohmann::json& props) {
+  const auto amount = props.find("amount");
+  if (amount == props.end()) return std::nullopt;
+  double value = 0;
+  if (amount->is_number()) {
+    value = amount->get<double>();
+  } else if (amount->is_string()) {
+    const auto parsed = nlohmann::json::parse(amount->get<std::string>(), nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_number()) return std::nullopt;
+    value = parsed.get<double>();
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(value) || value < 0 || value >= 1e10) return std::nullopt;
+  return std::lround(value * 100);
+}
+
+// `props.currency` as three upper-case letters (ISO 4217); `XXX` (no currency) when absent or not such a code.
+std::string revenue_currency(const nlohmann::json& props) {
+  const auto currency = props.find("currency");
+  if (currency == props.end() || !currency->is_string()) return "XXX";
+  std::string code = currency->get<std::string>();
+  if (code.size() != 3) return "XXX";
+  for (char& c : code) {
+    if (!std::isalpha(static_cast<unsigned char>(c))) return "XXX";
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return code;
+}
 constexpr std::size_t score_log_limit = 20;
 constexpr std::size_t stage_history_limit = 10;
 // An event's props kept in the score log only when small: the log lives in the lead's hash.
@@ -329,6 +360,7 @@ class Run {
     } else if (event.type == "email.bounced" || event.type == "email.complained") {
       lead().suppressed.insert("email");
     }
+    attribute_revenue(event);
     for (const auto& rule : campaign_.scoring.rules) {
       if (!rule.event.empty() && rule.event == event.type && props_match(rule.where, event.props)) {
         lead().score += rule.points;
@@ -379,6 +411,39 @@ class Run {
     history.push_back(std::move(entry));
     if (history.size() > history_limit) history.erase(history.begin(), history.end() - history_limit);
     lead().counts[event.type] += 1;
+  }
+
+  // An event with `props.amount` (`deal.won`, `order.completed`) is revenue for the last email or post sent to the
+  // lead within the attribution window: counted in cents per currency on its workflow, its step and the split arms
+  // the lead had taken (`revenue:EUR`, `step:S:revenue:EUR`, `split:S:K:revenue:EUR`), with `orders:…` beside.
+  void attribute_revenue(const Event& event) {
+    const auto& window = campaign_.config.attribution_window;
+    const auto& touch = lead().last_touch;
+    if (!window || !touch) return;
+    const auto cents = revenue_cents(event.props);
+    if (!cents) return;
+    if (to_unix_ms(now_) - touch->at_ms > window->count()) return;
+    const std::string currency = revenue_currency(event.props);
+    auto add = [&](const std::string& prefix) {
+      out_.counters.push_back({touch->workflow, prefix + "revenue:" + currency, *cents});
+      out_.counters.push_back({touch->workflow, prefix + "orders:" + currency, 1});
+    };
+    add("");
+    add("step:" + touch->step + ":");
+    if (interpreter_.explains()) {
+      TimelineEntry line;
+      line.kind = "revenue";
+      line.workflow = touch->workflow;
+      line.step = touch->step;
+      line.rule = currency;
+      line.points = static_cast<double>(*cents) / 100;
+      explain(std::move(line));
+    }
+    for (std::size_t start = 0; start < touch->arms.size();) {
+      const auto end = std::min(touch->arms.find(';', start), touch->arms.size());
+      add("split:" + touch->arms.substr(start, end - start) + ":");
+      start = end + 1;
+    }
   }
 
   void log_score(const wf::ScoreRule& rule, const Event* event) {
@@ -903,6 +968,9 @@ class Run {
       action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
           -1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
+    if (campaign_.config.attribution_window && (kind == "email" || kind == "post")) {
+      lead().last_touch = LeadSnapshot::Touch{workflow.id, step.id, action.arms, to_unix_ms(now_)};
+    }
     out_.actions.push_back(std::move(action));
     TimelineEntry line;
     line.workflow = workflow.id;
@@ -978,7 +1046,11 @@ Interpreter::Interpreter(const wf::Campaign& campaign, WorkflowVersions versions
   }
 }
 
-bool Interpreter::is_relevant(const Event& event) const { return !event.attrs.empty() || listens_to(event.type); }
+bool Interpreter::is_relevant(const Event& event) const {
+  // Revenue to attribute counts whatever its type: `deal.won`, `order.completed`, a type of the producer's own.
+  const bool revenue = campaign_.config.attribution_window && event.props.contains("amount");
+  return !event.attrs.empty() || revenue || listens_to(event.type);
+}
 
 bool Interpreter::listens_to(const std::string& type) const {
   return relevant_types_.count(type) || relevant_types_.count("*");

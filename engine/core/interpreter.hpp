@@ -38,7 +38,8 @@ class Interpreter {
 
   const workflows::Campaign& campaign() const { return campaign_; }
   const WorkflowVersions& versions() const { return versions_; }
-  // False for an event that can change nothing: no attributes, and a type no trigger, exit, wait_for, condition,
+  // False for an event that can change nothing: no attributes, no revenue to attribute (`props.amount` with
+  // `attribution` set), and a type no trigger, exit, wait_for, condition,
   // scoring rule or suppression looks at. Ingest acknowledges those without reading or writing the lead.
   bool is_relevant(const Event& event) const;
   // Whether anything in the campaign looks at events of this type (an event without attributes).

@@ -83,6 +83,13 @@ struct LeadSnapshot {
   std::set<std::string> suppressed;          // channels: email, social
   std::set<std::string> attr_rules_scored;   // attribute rules count once per lead
   std::vector<ScoreEntry> score_log;          // what scored, newest last
+  // The last email or post sent to it (only kept when nurture.yaml sets `attribution`): revenue goes there.
+  struct Touch {
+    std::string workflow, step, arms;  // arms: the split arms it had taken (Enrollment::arms_text)
+    std::int64_t at_ms = 0;
+    bool operator==(const Touch&) const = default;
+  };
+  std::optional<Touch> last_touch;
   // The stages it moved to and when, newest last (the last 10): `lead show` tells how it got where it is.
   std::vector<std::pair<std::string, std::int64_t>> stage_history;
   std::vector<HistoryEntry> history;

@@ -73,6 +73,10 @@ nlohmann::ordered_json timeline_json(const TimelineEntry& e) {
   } else if (e.kind == "deferred") {
     line["step"] = e.step;
     line["until"] = e.until ? format_rfc3339(*e.until) : "";
+  } else if (e.kind == "revenue") {
+    line["step"] = e.step;
+    line["amount"] = e.points;
+    line["currency"] = e.rule;
   } else if (e.kind == "score") {
     line["rule"] = e.rule;
     line["points"] = e.points;
@@ -92,6 +96,7 @@ std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
     else if (e.kind == "exited") detail = e.goal.empty() ? e.reason : fmt::format("{} {}", e.reason, e.goal);
     else if (e.kind == "decision") detail = fmt::format("{} -> {}: {}", e.step, e.to, e.because);
     else if (e.kind == "deferred") detail = fmt::format("{} until {}", e.step, e.until ? format_rfc3339(*e.until) : "");
+    else if (e.kind == "revenue") detail = fmt::format("{} {:.2f} to {}", e.rule, e.points, e.step);
     else if (e.kind == "score") detail = fmt::format("{} {:+g} = {:.1f}", e.rule, e.points, e.total);
     else if (e.kind == "stage") detail = fmt::format("{} -> {} (score {})", e.from.value_or("none"), e.to, e.score);
     else if (e.kind == "post") detail = fmt::format("{} via {}", e.post, e.connector);

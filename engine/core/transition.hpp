@@ -55,7 +55,8 @@ struct TimelineEntry {
   TimePoint at;
   std::string lead;
   std::string workflow;
-  std::string kind;  // entered, action, skipped, exited, completed, stage, post; explained: decision, deferred, score
+  // entered, action, skipped, exited, completed, stage, post; explained: decision, deferred, score, revenue
+  std::string kind;
   std::string step;
   std::string action;  // action lines: email, post, webhook, handoff
   std::string connector;
@@ -78,6 +79,7 @@ struct TimelineEntry {
 struct Counter {
   std::string workflow;
   std::string field;
+  long amount = 1;  // what it adds (revenue counts cents)
 };
 
 struct Transition {

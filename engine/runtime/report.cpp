@@ -18,6 +18,47 @@ long get(const CounterMap& counters, const std::string& field) {
   auto it = counters.find(field);
   return it == counters.end() ? 0 : it->second;
 }
+
+// `PREFIXrevenue:CUR` and `PREFIXorders:CUR` counters.
+Revenue revenue_of(const CounterMap& counters, const std::string& prefix) {
+  Revenue revenue;
+  for (auto it = counters.lower_bound(prefix + "revenue:"); it != counters.end(); ++it) {
+    if (it->first.rfind(prefix + "revenue:", 0) != 0) break;
+    const std::string currency = it->first.substr(prefix.size() + 8);
+    if (currency.find(':') != std::string::npos) continue;
+    revenue.cents[currency] = it->second;
+    revenue.orders[currency] = get(counters, prefix + "orders:" + currency);
+  }
+  return revenue;
+}
+
+// {"EUR": 1234.5}: amounts in the currency's unit.
+nlohmann::ordered_json revenue_json(const Revenue& revenue) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [currency, cents] : revenue.cents) out[currency] = static_cast<double>(cents) / 100;
+  return out;
+}
+
+nlohmann::ordered_json per_send_json(const Revenue& revenue, long sent) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (sent <= 0) return out;
+  for (const auto& [currency, cents] : revenue.cents) {
+    out[currency] = std::round(static_cast<double>(cents) / static_cast<double>(sent)) / 100;
+  }
+  return out;
+}
+
+// "EUR 1234.50 in 3 orders, 41.15 per send"
+std::string revenue_text(const Revenue& revenue, long sent) {
+  std::vector<std::string> parts;
+  for (const auto& [currency, cents] : revenue.cents) {
+    std::string part = fmt::format("{} {:.2f} in {} order(s)", currency, static_cast<double>(cents) / 100,
+                                   revenue.orders.count(currency) ? revenue.orders.at(currency) : 0);
+    if (sent > 0) part += fmt::format(", {:.2f} per send", static_cast<double>(cents) / 100 / static_cast<double>(sent));
+    parts.push_back(std::move(part));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
 }  // namespace
 
 std::string percent(long part, long whole) {
@@ -63,6 +104,7 @@ SplitReport split_report(const workflows::Workflow& workflow, const workflows::S
     arm.opened = get(c, prefix + "opened");
     arm.clicked = get(c, prefix + "clicked");
     arm.goals = get(c, prefix + "goals");
+    arm.revenue = revenue_of(c, prefix);
     arm.successes = by_goals ? arm.goals : arm.clicked;
     arm.trials = by_goals ? arm.entered : arm.sent;
     r.arms.push_back(arm);
@@ -125,11 +167,14 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
       s.skipped = get(c, prefix + "skipped");
       s.opened = get(c, prefix + "opened");
       s.clicked = get(c, prefix + "clicked");
+      s.revenue = revenue_of(c, prefix);
+      r.sent += s.sent;
       r.steps.push_back(s);
       if (const auto* split = std::get_if<workflows::SplitStep>(&step.action)) {
         r.splits.push_back(split_report(workflow, step, *split, c));
       }
     }
+    r.revenue = revenue_of(c, "");
     report.push_back(std::move(r));
   }
   return report;
@@ -158,6 +203,10 @@ nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report) {
                             {"skipped", s.skipped},
                             {"opened", s.opened},
                             {"clicked", s.clicked}});
+      if (!s.revenue.empty()) {
+        w["steps"].back()["revenue"] = revenue_json(s.revenue);
+        w["steps"].back()["revenue_per_send"] = per_send_json(s.revenue, s.sent);
+      }
     }
     // Beyond the report's documented shape (additive): A/B results and sends per day.
     w["splits"] = nlohmann::ordered_json::array();
@@ -173,6 +222,10 @@ nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report) {
                         {"clicked", a.clicked},
                         {"goals", a.goals},
                         {"rate", a.rate()}});
+        if (!a.revenue.empty()) {
+          arms.back()["revenue"] = revenue_json(a.revenue);
+          arms.back()["revenue_per_send"] = per_send_json(a.revenue, a.sent);
+        }
       }
       w["splits"].push_back({{"step", split.step},
                              {"metric", split.metric},
@@ -180,6 +233,8 @@ nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report) {
                              {"p_value", split.p_value ? nlohmann::ordered_json(*split.p_value) : nullptr},
                              {"winner", split.winner.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(split.winner)}});
     }
+    w["revenue"] = revenue_json(r.revenue);
+    w["revenue_per_send"] = per_send_json(r.revenue, r.sent);
     w["sent_per_day"] = nlohmann::ordered_json::object();
     for (const auto& [day, n] : r.sent_per_day) w["sent_per_day"][day] = n;
     workflows.push_back(std::move(w));
@@ -202,6 +257,9 @@ std::string split_table(const SplitReport& split) {
     out += fmt::format("    {:<16} {:>6} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8}\n", a.target, a.weight, a.entered, a.sent,
                        a.opened, a.clicked, a.goals, percent(a.successes, a.trials));
   }
+  for (const auto& a : split.arms) {
+    if (!a.revenue.empty()) out += fmt::format("    revenue of {}: {}\n", a.target, revenue_text(a.revenue, a.sent));
+  }
   return out;
 }
 }  // namespace
@@ -216,12 +274,16 @@ std::string report_table(const std::vector<WorkflowReport>& report) {
                        r.workflow, r.version, since, r.entered, r.active, r.completed, r.exited, goals,
                        percent(goals, r.entered));
     for (const auto& [goal, n] : r.goals) out += fmt::format("  goal {}: {}\n", goal, n);
+    if (!r.revenue.empty()) out += fmt::format("  revenue: {}\n", revenue_text(r.revenue, r.sent));
     out += fmt::format("  {:<16} {:<10} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8} {:>7}\n", "step", "action", "reached",
                        "sent", "failed", "skipped", "opened", "clicked", "CTR");
     for (const auto& s : r.steps) {
       out += fmt::format("  {:<16} {:<10} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8} {:>7}\n", s.step, s.action, s.reached,
                          s.sent, s.failed, s.skipped, s.opened, s.clicked,
                          s.action == "email" ? percent(s.clicked, s.sent) : "");
+    }
+    for (const auto& s : r.steps) {
+      if (!s.revenue.empty()) out += fmt::format("  revenue of {}: {}\n", s.step, revenue_text(s.revenue, s.sent));
     }
     for (const auto& split : r.splits) out += split_table(split);
     out += "\n";

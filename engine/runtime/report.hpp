@@ -17,10 +17,17 @@ namespace nurture::engine {
 
 using CounterMap = std::map<std::string, long>;  // field -> value, summed over partitions
 
+// Attributed revenue (nurture.yaml `attribution`) by currency: cents and orders.
+struct Revenue {
+  std::map<std::string, long> cents, orders;  // by ISO 4217 code (`XXX`: none given)
+  bool empty() const { return cents.empty(); }
+};
+
 struct StepReport {
   std::string step;
   std::string action;
   long reached = 0, sent = 0, failed = 0, skipped = 0, opened = 0, clicked = 0;
+  Revenue revenue;
 };
 
 // One arm of a `split` step: who took it and what came of it afterwards in that enrollment.
@@ -29,6 +36,7 @@ struct ArmReport {
   std::string target;
   int weight = 0;
   long entered = 0, sent = 0, opened = 0, clicked = 0, goals = 0;
+  Revenue revenue;
   long successes = 0, trials = 0;  // of the split's metric
   double rate() const { return trials == 0 ? 0.0 : static_cast<double>(successes) / static_cast<double>(trials); }
 };
@@ -52,6 +60,8 @@ struct WorkflowReport {
   std::vector<StepReport> steps;
   std::vector<SplitReport> splits;
   std::map<std::string, long> sent_per_day;  // YYYY-MM-DD (UTC) -> sends
+  Revenue revenue;
+  long sent = 0;  // every step's, for revenue per send
 };
 
 // Two-sided p-value of a two-proportion z-test (pooled): x1 successes of n1 against x2 of n2; 1 when either n is

@@ -237,3 +237,55 @@ connectors:
   CHECK(run_command({NURTURE_BINARY, "send-test", "nope", "--to", "qa@example.com"}, dir / "nope.log", campaign) == 1);
   CHECK(read_file(dir / "nope.log").find("templates/nope.mustache") != std::string::npos);
 }
+
+TEST_CASE("revenue goes to the last email sent within the attribution window, and report shows it per send") {
+  TempDir dir;
+  const fs::path campaign = dir / "campaign";
+  write_campaign(campaign, {R"(redis: auto
+sender: { from: "Acme <hello@acme.example>", postal_address: "1 Main St" }
+tracking: { listen: "127.0.0.1:0" }
+defaults: { email: outbox }
+attribution: { window: 30d }
+connectors:
+  outbox: { type: file, dir: ./outbox }
+)",
+                            {{"welcome", two_email_drip("1h")}},
+                            {{"welcome", email_template("Welcome", "<p>hi</p>")},
+                             {"tips", email_template("Tips", "<p>tips</p>")}}});
+  ChildProcess daemon({NURTURE_BINARY, "run", campaign.string()}, dir / "daemon.log");
+  wait_until_running(daemon, dir / "daemon.log");
+  auto nurture = [&](std::vector<std::string> args, const std::string& log) {
+    args.insert(args.begin(), NURTURE_BINARY);
+    return run_command(args, dir / log, campaign);
+  };
+  REQUIRE(nurture({"emit", "lead.created", "--lead", "L1", "--attr", "email=ana@example.com"}, "emit.log") == 0);
+  REQUIRE(nurture({"emit", "lead.created", "--lead", "L2", "--attr", "email=bo@example.com"}, "emit.log") == 0);
+  REQUIRE(wait_for_files(campaign / "outbox", ".eml", 2, seconds(10)) == 2);
+  // Two orders after the welcome email, one without an amount nurture can read.
+  REQUIRE(nurture({"emit", "order.completed", "--lead", "L1", "--prop", "amount=49.90", "--prop", "currency=eur"},
+                  "emit.log") == 0);
+  REQUIRE(nurture({"emit", "deal.won", "--lead", "L2", "--prop", "amount=120", "--prop", "currency=EUR"}, "emit.log") ==
+          0);
+  REQUIRE(nurture({"emit", "order.completed", "--lead", "L2", "--prop", "amount=a lot"}, "emit.log") == 0);
+  nlohmann::json report;
+  const auto deadline = steady_clock::now() + seconds(10);
+  while (steady_clock::now() < deadline) {
+    if (nurture({"report", "--format", "json"}, "report.json") == 0) {
+      const std::string text = read_file(dir / "report.json");
+      report = nlohmann::json::parse(text.substr(text.find('{')), nullptr, false);
+      if (!report.is_discarded() && report["workflows"][0]["revenue"].contains("EUR") &&
+          report["workflows"][0]["revenue"]["EUR"] == doctest::Approx(169.9)) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  REQUIRE_MESSAGE(report["workflows"][0]["revenue"]["EUR"] == doctest::Approx(169.9), report.dump());
+  CHECK(report["workflows"][0]["revenue"].size() == 1);  // "a lot" counted nowhere
+  CHECK(report["workflows"][0]["revenue_per_send"]["EUR"] == doctest::Approx(84.95));
+  CHECK(report["workflows"][0]["steps"][0]["step"] == "hello");
+  CHECK(report["workflows"][0]["steps"][0]["revenue"]["EUR"] == doctest::Approx(169.9));
+  REQUIRE(nurture({"report"}, "report.txt") == 0);
+  CHECK(read_file(dir / "report.txt").find("revenue: EUR 169.90 in 2 order(s), 84.95 per send") != std::string::npos);
+  CHECK(daemon.stop(SIGTERM) == 0);
+}

@@ -221,7 +221,7 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* 
     outboxes_[p].entries.emplace(stream_id, OutboxEntry{static_cast<int>(p), id_text(stream_id),
                                                         movable ? std::move(movable->actions[a]) : t.actions[a], 1});
   }
-  for (const auto& counter : t.counters) ++counters_[counter.workflow][counter.field];
+  for (const auto& counter : t.counters) counters_[counter.workflow][counter.field] += counter.amount;
   return CommitOutcome::committed;
 }
 

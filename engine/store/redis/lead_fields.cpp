@@ -49,6 +49,11 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
     for (const auto& s : lead.score_log) log.push_back({s.rule, s.points, s.at_ms, s.event, s.props});
     fields["sl"] = log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
+  if (lead.last_touch) {
+    const auto& t = *lead.last_touch;
+    fields["lt"] = nlohmann::json::array({t.workflow, t.step, t.arms, t.at_ms}).dump(-1, ' ', false,
+                                                                                      nlohmann::json::error_handler_t::replace);
+  }
   if (!lead.stage_history.empty()) {
     fields["sth"] = nlohmann::json(lead.stage_history).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
@@ -99,6 +104,13 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
         if (!item.is_array() || item.size() != 6) continue;
         lead.history.push_back({item[0].get<std::string>(), item[1].get<std::int64_t>(), item[2].get<std::string>(),
                                 item[3].get<std::string>(), item[4].get<std::string>(), item[5]});
+      }
+    } else if (field == "lt") {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (parsed.is_array() && parsed.size() == 4 && parsed[0].is_string() && parsed[1].is_string() &&
+          parsed[2].is_string() && parsed[3].is_number_integer()) {
+        lead.last_touch = LeadSnapshot::Touch{parsed[0].get<std::string>(), parsed[1].get<std::string>(),
+                                              parsed[2].get<std::string>(), parsed[3].get<std::int64_t>()};
       }
     } else if (field == "sth") {
       auto parsed = nlohmann::json::parse(value, nullptr, false);

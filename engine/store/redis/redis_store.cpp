@@ -465,15 +465,15 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
   // Funnel counters per workflow; their keys go into KEYS so the script stays in one slot.
   std::vector<std::string> stats;
   std::map<std::string, int> stats_key_index;
-  auto count = [&stats](int key, std::string field) {
+  auto count = [&stats](int key, std::string field, long amount) {
     stats.push_back(std::to_string(key));
     stats.push_back(std::move(field));
-    stats.push_back("1");
+    stats.push_back(std::to_string(amount));
   };
   for (const auto& counter : t.counters) {
     auto [it, added] = stats_key_index.try_emplace(counter.workflow, static_cast<int>(keys.size()) + 1);
     if (added) keys.push_back(keys_.stats(p, counter.workflow));  // indices are relative to the block
-    count(it->second, counter.field);
+    count(it->second, counter.field, counter.amount);
   }
   args.push_back(std::to_string(stats.size() / 3));
   args.insert(args.end(), std::make_move_iterator(stats.begin()), std::make_move_iterator(stats.end()));
