@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""docs/ says every key the loaders accept, and no key they do not: the keys of `nurture schema workflow|scoring|
+"""docs/ says every key the loaders accept, and no key they do not, and README.md and docs/ link only to files the
+repository has (never to the design notes outside it): the keys of `nurture schema workflow|scoring|
 config` (each connector type's too) are compared with docs/workflows.md, docs/scoring.md, docs/config.md and
 docs/connectors.md. A key counts as documented when it appears as a word inside `backticks` on its page; a key
 that a page's key table names (first column, tables headed `| key |` or `| operator |`) must be one the schema has."""
+import glob
 import json
+import os
 import re
 import subprocess
 import sys
@@ -89,6 +92,17 @@ config_keys.update(config['properties'].keys())
 config_keys.update({'type', 'rate', 'concurrency', 'max_attempts'})
 checked += compare('config.md', config_keys)
 checked += compare('connectors.md', connector_keys - {'type'})
+
+# The pages users read point only at what the repository has.
+for path in [f'{source}/README.md'] + sorted(glob.glob(f'{source}/docs/*.md')):
+    text = re.sub(r'```.*?```', '', open(path, encoding='utf-8').read(), flags=re.S)  # code is not links
+    for target in re.findall(r'\]\(([^)#\s]+)', text):
+        if re.match(r'[a-z]+:', target):
+            continue
+        if not os.path.exists(os.path.join(os.path.dirname(path), target)):
+            failures.append(f'{os.path.relpath(path, source)} links to {target}, which the repository does not have')
+    if re.search(r'\bspec/[a-z_]+\.md|\.\./shared', text):
+        failures.append(f'{os.path.relpath(path, source)} points outside the repository (spec/ or ../shared)')
 
 for failure in failures:
     print(failure)
