@@ -60,6 +60,12 @@ std::string revenue_currency(const nlohmann::json& props) {
   }
   return code;
 }
+// Drops the oldest entries beyond the newest `limit`.
+template <typename T>
+void keep_last(std::vector<T>& entries, std::size_t limit) {
+  if (entries.size() > limit) entries.erase(entries.begin(), entries.end() - static_cast<long>(limit));
+}
+
 constexpr std::size_t score_log_limit = 20;
 constexpr std::size_t stage_history_limit = 10;
 // An event's props kept in the score log only when small: the log lives in the lead's hash.
@@ -281,6 +287,7 @@ class Run {
   }
 
   void explain_score(const std::string& rule, double points, const std::string& workflow = {}) {
+    if (!interpreter_.explains()) return;  // the daemon's path builds no line
     TimelineEntry line;
     line.kind = "score";
     line.workflow = workflow;
@@ -292,6 +299,7 @@ class Run {
 
   void explain_decision(const wf::Workflow& workflow, const wf::Step& step, const std::string& to,
                         std::string because) {
+    if (!interpreter_.explains()) return;
     TimelineEntry line;
     line.kind = "decision";
     line.workflow = workflow.id;
@@ -409,7 +417,7 @@ class Run {
     }
     auto& history = lead().history;
     history.push_back(std::move(entry));
-    if (history.size() > history_limit) history.erase(history.begin(), history.end() - history_limit);
+    keep_last(history, history_limit);
     lead().counts[event.type] += 1;
   }
 
@@ -439,11 +447,7 @@ class Run {
       line.points = static_cast<double>(*cents) / 100;
       explain(std::move(line));
     }
-    for (std::size_t start = 0; start < touch->arms.size();) {
-      const auto end = std::min(touch->arms.find(';', start), touch->arms.size());
-      add("split:" + touch->arms.substr(start, end - start) + ":");
-      start = end + 1;
-    }
+    for_each_arm(touch->arms, [&](std::string_view arm) { add(fmt::format("split:{}:", arm)); });
   }
 
   void log_score(const wf::ScoreRule& rule, const Event* event) {
@@ -455,7 +459,7 @@ class Run {
     }
     auto& log = lead().score_log;
     log.push_back(std::move(entry));
-    if (log.size() > score_log_limit) log.erase(log.begin(), log.end() - score_log_limit);
+    keep_last(log, score_log_limit);
   }
 
   void score_attribute_rules() {
@@ -503,7 +507,7 @@ class Run {
     lead().stage = to;
     auto& history = lead().stage_history;
     history.emplace_back(to, to_unix_ms(now_));
-    if (history.size() > stage_history_limit) history.erase(history.begin(), history.end() - stage_history_limit);
+    keep_last(history, stage_history_limit);
     if (at_once) {
       process_event(changed);
     } else {

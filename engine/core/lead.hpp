@@ -3,8 +3,10 @@
 // state the transition leaves behind.
 
 #include <cstdint>
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,6 +48,16 @@ struct Enrollment {
   // The arms as planned actions carry them: `split:arm;...`, "" for none.
   std::string arms_text() const;
 };
+
+// Each `split:arm` item of an arms text (Enrollment::arms_text), in order.
+template <typename Visit>
+void for_each_arm(std::string_view arms_text, Visit visit) {
+  for (std::size_t start = 0; start < arms_text.size();) {
+    const std::size_t end = std::min(arms_text.find(';', start), arms_text.size());
+    visit(arms_text.substr(start, end - start));
+    start = end + 1;
+  }
+}
 
 // An event kept for conditions that look back (`event: T, within: 7d`): only types that some condition names,
 // only the props conditions name, the last 50 per lead.

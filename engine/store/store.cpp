@@ -48,12 +48,7 @@ std::vector<std::string> outcome_counters(const DispatchRecord& record) {
   std::vector<std::string> counters{fmt::format("step:{}:{}", action.step, outcome_name(record.outcome))};
   if (record.outcome != DispatchOutcome::sent) return counters;
   counters.push_back(fmt::format("sent:{:%Y-%m-%d}", std::chrono::floor<std::chrono::seconds>(record.at)));
-  std::size_t start = 0;
-  while (start < action.arms.size()) {
-    const std::size_t end = std::min(action.arms.find(';', start), action.arms.size());
-    counters.push_back(fmt::format("split:{}:sent", action.arms.substr(start, end - start)));
-    start = end + 1;
-  }
+  for_each_arm(action.arms, [&](std::string_view arm) { counters.push_back(fmt::format("split:{}:sent", arm)); });
   return counters;
 }
 
