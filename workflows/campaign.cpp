@@ -201,20 +201,24 @@ void check_template_variables(const Campaign& campaign, Diagnostics& diagnostics
   }
 }
 
-// posts/*.yaml: each file one post, ids unique, connectors configured, the template there and free of lead
-// variables (a post is rendered once, for no lead).
-void load_posts(Campaign& campaign, Diagnostics& diagnostics) {
+std::vector<fs::path> yaml_files_in(const fs::path& dir) {
   std::vector<fs::path> files;
   std::error_code ec;
-  if (fs::is_directory(campaign.dir / "posts", ec)) {
-    for (const auto& entry : fs::directory_iterator(campaign.dir / "posts", ec)) {
+  if (fs::is_directory(dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
       const auto ext = entry.path().extension();
       std::error_code status_error;
       if (entry.is_regular_file(status_error) && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
     }
   }
   std::sort(files.begin(), files.end());
-  for (const auto& file : files) {
+  return files;
+}
+
+// posts/*.yaml: each file one post, ids unique, connectors configured, the template there and free of lead
+// variables (a post is rendered once, for no lead).
+void load_posts(Campaign& campaign, Diagnostics& diagnostics) {
+  for (const auto& file : yaml_files_in(campaign.dir / "posts")) {
     auto post = load_post(file, shown(campaign.dir, file));
     if (!post) {
       diagnostics.insert(diagnostics.end(), post.error().begin(), post.error().end());
@@ -247,6 +251,43 @@ void load_posts(Campaign& campaign, Diagnostics& diagnostics) {
   });
 }
 
+// broadcasts/*.yaml: each file one broadcast, ids unique, its segment defined, its connector configured and every
+// template it sends there.
+void load_broadcasts(Campaign& campaign, Diagnostics& diagnostics) {
+  for (const auto& file : yaml_files_in(campaign.dir / "broadcasts")) {
+    auto broadcast = load_broadcast(file, shown(campaign.dir, file), campaign.config.default_email_connector);
+    if (!broadcast) {
+      diagnostics.insert(diagnostics.end(), broadcast.error().begin(), broadcast.error().end());
+      continue;
+    }
+    if (const Broadcast* twin = campaign.broadcast(broadcast->id)) {
+      diagnostics.push_back({Severity::error, broadcast->where,
+                             fmt::format("broadcast id \"{}\" is also used by {}", broadcast->id, twin->where.file),
+                             "give each broadcast its own id"});
+      continue;
+    }
+    if (!campaign.segment(broadcast->segment)) {
+      std::vector<std::string> names;
+      for (const auto& segment : campaign.segments) names.push_back(segment.name);
+      const std::string suggestion = closest_match(broadcast->segment, names);
+      diagnostics.push_back({Severity::error, broadcast->where,
+                             fmt::format("broadcast \"{}\" goes to segment \"{}\", which segments.yaml does not define",
+                                         broadcast->id, broadcast->segment),
+                             suggestion.empty() ? "define it in segments.yaml"
+                                                : fmt::format("did you mean \"{}\"?", suggestion)});
+    }
+    std::visit([&](const auto& action) { check_connector(campaign, action.connector, action.where, diagnostics); },
+               broadcast->action);
+    check_template(campaign, broadcast->template_for(-1), broadcast->where, diagnostics);
+    if (broadcast->split) {
+      for (const auto& name : broadcast->split->templates) check_template(campaign, name, broadcast->where, diagnostics);
+    }
+    campaign.broadcasts.push_back(std::move(*broadcast));
+  }
+  std::sort(campaign.broadcasts.begin(), campaign.broadcasts.end(),
+            [](const Broadcast& a, const Broadcast& b) { return a.id < b.id; });
+}
+
 // Email templates are rendered by the dispatcher long after validation; every problem a template can have without
 // lead data (syntax, missing layout or partial, the unsubscribe link and postal address the law asks for) is
 // found here instead.
@@ -255,18 +296,25 @@ void check_email_templates(const Campaign& campaign, const std::vector<Workflow>
   templates::TemplateLibrary library(campaign.templates_dir);
   std::set<std::string> checked;
   bool sends_email = false;
+  const auto check = [&](const std::string& name) {
+    sends_email = true;
+    if (name.empty() || !checked.insert(name).second || !fs::exists(campaign.templates_dir / (name + ".mustache"))) {
+      return;
+    }
+    for (const auto& problem : library.check_email(name)) {
+      diagnostics.push_back(Diagnostic(problem));  // one error type: nothing to translate
+    }
+  };
   for (const auto& workflow : workflows) {
     for (const auto& step : workflow.steps) {
-      const auto* email = std::get_if<EmailStep>(&step.action);
-      if (!email) continue;
-      sends_email = true;
-      if (email->template_name.empty() || !checked.insert(email->template_name).second ||
-          !fs::exists(campaign.templates_dir / (email->template_name + ".mustache"))) {
-        continue;
-      }
-      for (const auto& problem : library.check_email(email->template_name)) {
-        diagnostics.push_back(Diagnostic(problem));  // one error type: nothing to translate
-      }
+      if (const auto* email = std::get_if<EmailStep>(&step.action)) check(email->template_name);
+    }
+  }
+  for (const auto& broadcast : campaign.broadcasts) {
+    if (!std::holds_alternative<EmailStep>(broadcast.action)) continue;
+    check(broadcast.template_for(-1));
+    if (broadcast.split) {
+      for (const auto& name : broadcast.split->templates) check(name);
     }
   }
   if (sends_email && campaign.config.sender.postal_address.empty()) {
@@ -316,16 +364,7 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
     }
   }
 
-  std::vector<fs::path> files;
-  if (fs::is_directory(campaign.dir / "workflows")) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(campaign.dir / "workflows", ec)) {
-      const auto ext = entry.path().extension();
-      std::error_code status_error;
-      if (entry.is_regular_file(status_error) && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = yaml_files_in(campaign.dir / "workflows");
   if (files.empty()) {
     result.diagnostics.push_back({Severity::error, {shown(campaign.dir, campaign.dir / "workflows"), 0, 0},
                                   "no workflows found", "add workflows/NAME.yaml"});
@@ -352,6 +391,7 @@ CampaignLoad load_campaign_files(const fs::path& dir, const fs::path& config_pat
   std::sort(campaign.workflows.begin(), campaign.workflows.end(),
             [](const Workflow& a, const Workflow& b) { return a.id < b.id; });
   load_posts(campaign, result.diagnostics);
+  load_broadcasts(campaign, result.diagnostics);
   check_references(campaign, campaign.workflows, result.diagnostics);
   check_references(campaign, with_errors, result.diagnostics);
   check_segment_references(campaign, campaign.workflows, result.diagnostics);

@@ -23,12 +23,14 @@ struct Campaign {
   std::vector<Segment> segments;    // segments.yaml, sorted by name; empty without one
   std::string segments_source;      // its text: what the stored leads' membership was computed against
   std::vector<ScheduledPost> posts;  // posts/*.yaml, by time then id
+  std::vector<Broadcast> broadcasts;  // broadcasts/*.yaml, by id
   std::filesystem::path templates_dir;
   std::string config_file_shown = "nurture.yaml";  // as diagnostics name it
 
   const Workflow* workflow(std::string_view id) const;
   const Segment* segment(std::string_view name) const;
   const ScheduledPost* post(std::string_view id) const;
+  const Broadcast* broadcast(std::string_view id) const;
 };
 
 // Parses one workflow file. `shown_name` is what diagnostics call the file (e.g. `workflows/welcome.yaml`).
@@ -52,6 +54,14 @@ tl::expected<Scoring, Diagnostics> load_scoring(const std::filesystem::path& pat
 // load_campaign, which knows them all.
 tl::expected<std::vector<Segment>, Diagnostics> load_segments(const std::filesystem::path& path,
                                                               const std::string& shown_name);
+
+// Parses one broadcast file (`broadcasts/NAME.yaml`). Its segment, templates and connector are checked by
+// load_campaign.
+tl::expected<Broadcast, Diagnostics> load_broadcast(const std::filesystem::path& path, const std::string& shown_name,
+                                                    const std::string& default_email_connector = {});
+// The same from text.
+tl::expected<Broadcast, Diagnostics> parse_broadcast_text(const std::string& text, const std::string& shown_name,
+                                                          const std::string& default_email_connector = {});
 
 // Parses one scheduled post file (`posts/NAME.yaml`). Its connectors and template are checked by load_campaign.
 tl::expected<ScheduledPost, Diagnostics> load_post(const std::filesystem::path& path, const std::string& shown_name);

@@ -1,6 +1,7 @@
 #include "workflows/duration.hpp"
 
 #include <charconv>
+#include <regex>
 
 namespace nurture::workflows {
 
@@ -39,6 +40,19 @@ std::string format_duration(Duration duration) {
     }
   }
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) + "s";
+}
+
+std::optional<Rate> parse_rate(const std::string& text) {
+  static const std::regex shape(R"(^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*(s|m|h)\s*$)");
+  std::smatch match;
+  if (text.size() > 64 || !std::regex_match(text, match, shape)) return std::nullopt;
+  const double count = std::stod(match[1]);
+  const long units = match[2].length() ? std::stol(match[2]) : 1;
+  const Duration unit = match[3] == "s" ? std::chrono::seconds(1)
+                        : match[3] == "m" ? Duration(std::chrono::minutes(1))
+                                          : Duration(std::chrono::hours(1));
+  if (count <= 0 || units <= 0 || units > 1000) return std::nullopt;
+  return Rate{count, unit * units};
 }
 
 }  // namespace nurture::workflows

@@ -174,6 +174,36 @@ struct ScheduledPost {
   SourceLocation where;
 };
 
+// A broadcast's A/B test (`split`): each variant (a template) to its share of a test group, then, `wait` after
+// the last test send, the variant that did best by `pick_by` to the rest of the segment.
+struct BroadcastSplit {
+  int test_share = 0;                  // percent of the segment in the test group, 1..99
+  std::vector<std::string> templates;  // one per variant, in the file's order
+  std::string pick_by = "clicks";      // opens | clicks (per send)
+  Duration wait{};
+};
+
+// One send to a segment (`broadcasts/*.yaml`), once per lead.
+struct Broadcast {
+  std::string id;
+  std::string segment;
+  // `at` without a zone: a wall-clock time ("2026-04-01T09:00") in `timezone`, or in each lead's zone.
+  std::string at_local;
+  // `at` with its zone: one instant for everyone.
+  std::optional<std::chrono::system_clock::time_point> at;
+  bool lead_timezone = false;  // `timezone: lead`
+  std::string timezone;        // the zone of at_local when not the lead's; "" = the config's default_timezone
+  std::string fallback;        // for a lead without a valid `timezone`; "" = the config's default_timezone
+  std::variant<EmailStep, PostStep, WebhookStep> action;
+  std::optional<Rate> throttle;  // `throttle: "2000/m"`
+  std::optional<BroadcastSplit> split;
+  SourceLocation where;
+
+  // The template a variant sends (-1: no split, or the action's own).
+  const std::string& template_for(int variant) const;
+  const char* kind() const;  // email, post, webhook
+};
+
 // Calls `visit` for every condition of the workflow: its trigger's `when`, exit rules, branch cases.
 template <typename Visit>
 void for_each_condition(const Workflow& workflow, Visit&& visit) {

@@ -14,6 +14,7 @@
 
 #include "workflows/campaign.hpp"
 #include "workflows/condition_parser.hpp"
+#include "workflows/action_reader.hpp"
 #include "workflows/yaml_reader.hpp"
 
 namespace nurture::workflows {
@@ -325,39 +326,10 @@ class WorkflowParser {
   }
 
   EmailStep parse_email(const YAML::Node& node) {
-    EmailStep email;
-    MapReader reader(context_, node, "`email`", {"template", "connector", "to"});
-    if (auto name = reader.string("template", true)) email.template_name = *name;
-    email.connector = reader.string("connector").value_or(default_email_connector_);
-    email.to = reader.string("to").value_or("");
-    reader.finish();
-    if (reader.ok() && email.connector.empty()) {
-      context_.error(node, "this email step names no connector and the config has no `defaults.email`",
-                     "add `connector: NAME` or set `defaults.email` in nurture.yaml");
-    }
-    email.where = context_.where(node);
-    return email;
+    return read_email_action(context_, node, default_email_connector_);
   }
-
-  PostStep parse_post(const YAML::Node& node) {
-    PostStep post;
-    MapReader reader(context_, node, "`post`", {"template", "connector"});
-    post.template_name = reader.string("template", true).value_or("");
-    post.connector = reader.string("connector", true).value_or("");
-    reader.finish();
-    post.where = context_.where(node);
-    return post;
-  }
-
-  WebhookStep parse_webhook(const YAML::Node& node) {
-    WebhookStep webhook;
-    MapReader reader(context_, node, "`webhook`", {"connector", "template"});
-    webhook.connector = reader.string("connector", true).value_or("");
-    webhook.template_name = reader.string("template").value_or("");
-    reader.finish();
-    webhook.where = context_.where(node);
-    return webhook;
-  }
+  PostStep parse_post(const YAML::Node& node) { return read_post_action(context_, node); }
+  WebhookStep parse_webhook(const YAML::Node& node) { return read_webhook_action(context_, node); }
 
   HandoffStep parse_handoff(const YAML::Node& node) {
     HandoffStep handoff;
@@ -728,6 +700,41 @@ tl::expected<Workflow, Diagnostics> load_workflow(const std::filesystem::path& p
   Workflow workflow = parse_workflow_file(path, shown_name, default_email_connector, diagnostics);
   if (has_errors(diagnostics)) return tl::unexpected(std::move(diagnostics));
   return workflow;
+}
+
+EmailStep read_email_action(YamlContext& context, const YAML::Node& node, const std::string& default_email_connector) {
+  EmailStep email;
+  MapReader reader(context, node, "`email`", {"template", "connector", "to"});
+  if (auto name = reader.string("template", true)) email.template_name = *name;
+  email.connector = reader.string("connector").value_or(default_email_connector);
+  email.to = reader.string("to").value_or("");
+  reader.finish();
+  if (reader.ok() && email.connector.empty()) {
+    context.error(node, "this email step names no connector and the config has no `defaults.email`",
+                   "add `connector: NAME` or set `defaults.email` in nurture.yaml");
+  }
+  email.where = context.where(node);
+  return email;
+}
+
+PostStep read_post_action(YamlContext& context, const YAML::Node& node) {
+  PostStep post;
+  MapReader reader(context, node, "`post`", {"template", "connector"});
+  post.template_name = reader.string("template", true).value_or("");
+  post.connector = reader.string("connector", true).value_or("");
+  reader.finish();
+  post.where = context.where(node);
+  return post;
+}
+
+WebhookStep read_webhook_action(YamlContext& context, const YAML::Node& node) {
+  WebhookStep webhook;
+  MapReader reader(context, node, "`webhook`", {"connector", "template"});
+  webhook.connector = reader.string("connector", true).value_or("");
+  webhook.template_name = reader.string("template").value_or("");
+  reader.finish();
+  webhook.where = context.where(node);
+  return webhook;
 }
 
 }  // namespace nurture::workflows

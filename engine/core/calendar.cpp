@@ -1,5 +1,7 @@
 #include "engine/core/calendar.hpp"
 
+#include <sstream>
+
 #include <date/tz.h>
 
 #include "engine/core/event.hpp"
@@ -99,6 +101,33 @@ std::string local_time_text(TimePoint at, const std::string& zone_name) {
   const date::time_zone* zone = zone_or_utc(zone_name);
   const auto local = zone->to_local(std::chrono::floor<std::chrono::minutes>(at));
   return date::format("%F %H:%M ", local) + std::string(zone->name()) + date::format(" (%a)", local);
+}
+
+std::optional<TimePoint> local_time_in(const std::string& text, const std::string& zone_name) {
+  std::istringstream in(text);
+  date::local_seconds local;
+  in >> date::parse(text.size() > 16 ? "%FT%T" : "%FT%R", local);
+  if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+  const date::local_days day = date::floor<date::days>(local);
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(local - day);
+  const int minute = static_cast<int>(seconds.count() / 60);
+  return to_instant(zone_or_utc(zone_name), day, minute) + std::chrono::seconds(seconds.count() % 60);
+}
+
+TimePoint same_local_time_after(TimePoint at, TimePoint not_before, const std::string& zone_name) {
+  if (at >= not_before) return at;
+  const date::time_zone* zone = zone_or_utc(zone_name);
+  const auto local = zone->to_local(std::chrono::time_point_cast<std::chrono::seconds>(at));
+  const date::local_days day = date::floor<date::days>(local);
+  const auto since_midnight = std::chrono::duration_cast<std::chrono::seconds>(local - day);
+  const int minute = static_cast<int>(since_midnight.count() / 60);
+  const auto seconds = std::chrono::seconds(since_midnight.count() % 60);
+  const date::local_days from = local_now(not_before, zone).day;
+  for (int offset = 0; offset <= 2; ++offset) {
+    const TimePoint candidate = to_instant(zone, from + date::days(offset), minute) + seconds;
+    if (candidate >= not_before) return candidate;
+  }
+  return not_before;
 }
 
 }  // namespace nurture::engine

@@ -26,4 +26,11 @@ std::string local_time_text(TimePoint at, const std::string& zone);
 // `2026-05-01` (local midnight in `zone`) or an RFC 3339 time; nullopt when it is neither.
 std::optional<TimePoint> parse_date_attribute(const std::string& text, const std::string& zone);
 
+// `2026-04-01T09:00` (or with `:SS`), a wall-clock time, as an instant in `zone`; nullopt when it is not one.
+std::optional<TimePoint> local_time_in(const std::string& text, const std::string& zone);
+
+// `at` when it is not before `not_before`; else the first instant from `not_before` on with at's time of day in
+// `zone` (a later day).
+TimePoint same_local_time_after(TimePoint at, TimePoint not_before, const std::string& zone);
+
 }  // namespace nurture::engine

@@ -6,22 +6,27 @@
 
 namespace nurture::engine {
 
-std::string action_id(std::string_view lead, std::string_view workflow, int version, int enrollment_number,
-                      std::string_view step_id, int visit) {
-  const std::string input =
-      fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", lead, workflow, version, enrollment_number, step_id, visit);
+namespace {
+std::string hex_xxh3_128(const std::string& input) {
   const XXH128_hash_t hash = XXH3_128bits(input.data(), input.size());
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, hash);
   return text::hex_encode(text::bytes_of(canonical.digest, sizeof canonical.digest));
 }
+}  // namespace
+
+std::string action_id(std::string_view lead, std::string_view workflow, int version, int enrollment_number,
+                      std::string_view step_id, int visit) {
+  return hex_xxh3_128(
+      fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", lead, workflow, version, enrollment_number, step_id, visit));
+}
 
 std::string post_action_id(std::string_view post, std::string_view connector) {
-  const std::string input = fmt::format("~post\x1f{}\x1f{}", post, connector);
-  const XXH128_hash_t hash = XXH3_128bits(input.data(), input.size());
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, hash);
-  return text::hex_encode(text::bytes_of(canonical.digest, sizeof canonical.digest));
+  return hex_xxh3_128(fmt::format("~post\x1f{}\x1f{}", post, connector));
+}
+
+std::string broadcast_action_id(std::string_view broadcast, std::string_view lead) {
+  return hex_xxh3_128(fmt::format("~broadcast\x1f{}\x1f{}", broadcast, lead));
 }
 
 int partition_of(std::string_view lead, int partitions) {

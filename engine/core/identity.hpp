@@ -16,6 +16,10 @@ std::string action_id(std::string_view lead, std::string_view workflow, int vers
 // wherever and however often it is queued.
 std::string post_action_id(std::string_view post, std::string_view connector);
 
+// A broadcast's action for one lead: lowercase hex XXH3-128 of `~broadcast ␟ broadcast id ␟ lead`: a lead gets a
+// broadcast at most once, whichever variant and however often it is planned.
+std::string broadcast_action_id(std::string_view broadcast, std::string_view lead);
+
 // xxh64(lead id, seed 0) mod partitions.
 int partition_of(std::string_view lead, int partitions);
 

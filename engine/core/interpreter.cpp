@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "engine/core/broadcast_plan.hpp"
 #include "engine/core/calendar.hpp"
 #include "engine/core/identity.hpp"
 
@@ -214,6 +215,62 @@ class Run {
     exit(workflow_id, it->second, "", "removed");  // whichever version it runs: leaving needs none
   }
 
+  // One lead's send of a broadcast (with `variant` of its split, -1 for none): at most once per lead, only while it
+  // is in the broadcast's segment, and like any send skipped when suppressed, without an address or over the
+  // frequency cap.
+  void send_broadcast(const wf::Broadcast& broadcast, int variant) {
+    if (lead().broadcasts.count(broadcast.id)) return;
+    TimelineEntry line;
+    line.broadcast = broadcast.id;
+    line.variant = variant;
+    if (!lead().segments.count(broadcast.segment)) {
+      line.kind = "skipped";
+      line.reason = "not_in_segment";  // it left the segment after the send was planned
+      note_broadcast(std::move(line));
+      return;
+    }
+    lead().broadcasts[broadcast.id] = variant;
+    count(broadcast_workflow(broadcast.id), fmt::format("step:{}:reached", broadcast.id));
+    std::string reason, to;
+    const std::string channel = std::holds_alternative<wf::PostStep>(broadcast.action) ? "social" : "email";
+    if (const auto* email = std::get_if<wf::EmailStep>(&broadcast.action)) to = address_for(*email);
+    if (!std::holds_alternative<wf::WebhookStep>(broadcast.action)) {
+      if (lead().suppressed.count(channel)) reason = "suppressed";
+      else if (channel == "email" && to.empty()) reason = "no_address";
+      else if (!within_frequency_cap(channel)) reason = "frequency_cap";
+    }
+    if (!reason.empty()) {
+      line.kind = "skipped";
+      line.reason = reason;
+      note_broadcast(std::move(line));
+      return;
+    }
+    PlannedAction action;
+    action.action_id = broadcast_action_id(broadcast.id, lead().id);
+    action.lead = lead().id;
+    action.workflow = broadcast_workflow(broadcast.id);
+    action.step = broadcast.id;
+    action.kind = broadcast.kind();
+    action.template_name = broadcast.template_for(variant);
+    action.connector = std::visit([](const auto& a) { return a.connector; }, broadcast.action);
+    action.to = to;
+    action.due_ms = due_ms_;
+    if (variant >= 0) action.arms = fmt::format("{}:{}", broadcast.id, variant);
+    if (interpreter_.plans_lead_data()) {
+      action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
+          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    if (campaign_.config.attribution_window && action.kind != "webhook") {
+      lead().last_touch = LeadSnapshot::Touch{action.workflow, action.step, action.arms, to_unix_ms(now_)};
+    }
+    line.kind = "action";
+    line.action = action.kind;
+    line.connector = action.connector;
+    line.template_name = action.template_name;
+    out_.actions.push_back(std::move(action));
+    note_broadcast(std::move(line));
+  }
+
   void process_timer(const TimerRef& timer) {
     out_.timers_to_remove.push_back(timer);
     if (timer.due != TimePoint{} && timer.due < now_) due_ms_ = to_unix_ms(timer.due);  // fired late
@@ -319,6 +376,17 @@ class Run {
     out_.timeline.push_back(std::move(entry));
   }
 
+  // A broadcast's line: counted under its workflow id `~b:ID` as `step:ID:action|skipped`.
+  void note_broadcast(TimelineEntry entry) {
+    entry.at = now_;
+    entry.lead = lead().id;
+    count(broadcast_workflow(entry.broadcast), fmt::format("step:{}:{}", entry.broadcast, entry.kind));
+    if (entry.variant >= 0) {
+      count(broadcast_workflow(entry.broadcast), fmt::format("split:{}:{}:{}", entry.broadcast, entry.variant, entry.kind));
+    }
+    out_.timeline.push_back(std::move(entry));
+  }
+
   void count(const std::string& workflow, std::string field) { out_.counters.push_back({workflow, std::move(field)}); }
 
   void decay_score() {
@@ -348,9 +416,15 @@ class Run {
     merge_attributes(event.attrs);
     remember(event);
     if (event.type == "email.opened" || event.type == "email.clicked") {
-      const std::string workflow = prop_text(event.props, "workflow");
-      const std::string step = prop_text(event.props, "step");
-      if (!workflow.empty() && !step.empty() && was_emailed_by(workflow, step)) {
+      std::string workflow = prop_text(event.props, "workflow");
+      std::string step = prop_text(event.props, "step");
+      if (workflow.empty() && event.props.contains("broadcast")) {  // as people write it in simulate's events
+        step = prop_text(event.props, "broadcast");
+        workflow = broadcast_workflow(step);
+      }
+      if (const std::string broadcast = broadcast_of_workflow(workflow); !broadcast.empty()) {
+        count_broadcast_engagement(broadcast, event.type == "email.opened" ? "opened" : "clicked");
+      } else if (!workflow.empty() && !step.empty() && was_emailed_by(workflow, step)) {
         const char* field = event.type == "email.opened" ? "opened" : "clicked";
         count(workflow, fmt::format("step:{}:{}", step, field));
         const auto enrollment = lead().enrollments.find(workflow);
@@ -378,6 +452,16 @@ class Run {
     }
     score_attribute_rules();
     move_stage_up(true);
+  }
+
+  // An open or click of a broadcast email counts only when the lead was given that broadcast: for it, and for the
+  // variant it got.
+  void count_broadcast_engagement(const std::string& broadcast, const char* field) {
+    const auto given = lead().broadcasts.find(broadcast);
+    if (given == lead().broadcasts.end()) return;
+    const std::string workflow = broadcast_workflow(broadcast);
+    count(workflow, fmt::format("step:{}:{}", broadcast, field));
+    if (given->second >= 0) count(workflow, fmt::format("split:{}:{}:{}", broadcast, given->second, field));
   }
 
   // Opens and clicks count toward a step's rates only for an email step this lead's enrollment has passed (or sits
@@ -911,13 +995,7 @@ class Run {
 
   void deliver_email(const wf::Workflow& workflow, Enrollment& enrollment, const wf::Step& step,
                      const wf::EmailStep& email) {
-    std::string to;
-    if (email.to.empty() || email.to.rfind("attr.", 0) == 0) {
-      const nlohmann::json value = attribute(lead(), email.to.empty() ? "email" : email.to.substr(5));
-      if (value.is_string()) to = value.get<std::string>();
-    } else {
-      to = email.to;
-    }
+    const std::string to = address_for(email);
     if (lead().suppressed.count("email")) {
       skip(workflow, step, "suppressed");
     } else if (to.empty()) {
@@ -927,6 +1005,13 @@ class Run {
     } else {
       plan(workflow, enrollment, step, "email", email.connector, email.template_name, to, {});
     }
+  }
+
+  // Where an email goes: the lead's `email` attribute, the attribute `to: attr.X` names, or `to` itself.
+  std::string address_for(const wf::EmailStep& email) {
+    if (!email.to.empty() && email.to.rfind("attr.", 0) != 0) return email.to;
+    const nlohmann::json value = attribute(lead(), email.to.empty() ? "email" : email.to.substr(5));
+    return value.is_string() ? value.get<std::string>() : std::string();
   }
 
   // Config `frequency_cap`, across all workflows: false when the channel already had `max` sends in the last `per`
@@ -1064,6 +1149,14 @@ Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event
   Run run(*this, lead, now);
   run.process_event(event);
   run.update_segments();
+  return run.finish();
+}
+
+Transition Interpreter::send_broadcast(const LeadSnapshot& lead, const wf::Broadcast& broadcast, int variant,
+                                       TimePoint now) const {
+  Run run(*this, lead, now);
+  run.update_segments();  // membership as of now: a `within` window may have closed since the last change
+  run.send_broadcast(broadcast, variant);
   return run.finish();
 }
 

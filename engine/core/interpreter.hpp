@@ -28,6 +28,10 @@ class Interpreter {
   // The lead's segment membership looked at again, with no event (a new or changed segments.yaml): entering or
   // leaving raises its events as usual.
   Transition reevaluate_segments(const LeadSnapshot& lead, TimePoint now) const;
+  // The lead's send of a broadcast (variant -1: no split), at most once per lead, only while it is in the
+  // broadcast's segment; the scheduler (or simulate) asks at the time engine/core/broadcast_plan says.
+  Transition send_broadcast(const LeadSnapshot& lead, const workflows::Broadcast& broadcast, int variant,
+                            TimePoint now) const;
   // Ends the lead's enrollment in `workflow` if it is active (`nurture lead remove`): exited, reason `removed`.
   // A transition that changes nothing otherwise.
   Transition remove_from(const LeadSnapshot& lead, const std::string& workflow, TimePoint now) const;

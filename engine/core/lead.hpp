@@ -113,6 +113,9 @@ struct LeadSnapshot {
   std::string last_inbox_id;                      // last entry of its partition's inbox applied to it
   std::set<std::string> segments;                 // the segments (segments.yaml) it was in after its last change
   std::int64_t segments_check_ms = 0;             // when a `within` window in a segment next expires for it; 0: never
+  // The broadcasts it was given (broadcasts/*.yaml), each with the variant it got (-1: none, no split): a broadcast
+  // reaches a lead at most once, whatever restarts, reloads or engines there are.
+  std::map<std::string, int> broadcasts;
 };
 
 }  // namespace nurture::engine

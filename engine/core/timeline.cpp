@@ -45,8 +45,17 @@ nlohmann::ordered_json timeline_json(const TimelineEntry& e) {
   line["at"] = format_rfc3339(e.at);
   if (!e.lead.empty()) line["lead"] = e.lead;
   if (!e.workflow.empty()) line["workflow"] = e.workflow;
+  if (!e.broadcast.empty()) line["broadcast"] = e.broadcast;
   line["kind"] = e.kind;
-  if (e.kind == "entered") {
+  if (!e.broadcast.empty()) {  // a broadcast's send, skip or winner: no step
+    if (e.kind == "action") {
+      line["action"] = e.action;
+      line["connector"] = e.connector;
+    }
+    if (e.kind == "skipped") line["reason"] = e.reason;
+    if (!e.template_name.empty()) line["template"] = e.template_name;
+    if (e.variant >= 0) line["variant"] = e.variant + 1;
+  } else if (e.kind == "entered") {
     line["version"] = e.version;
   } else if (e.kind == "action") {
     line["step"] = e.step;
@@ -89,7 +98,10 @@ std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
   std::string out = fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", "at", "lead", "workflow", "kind", "detail");
   for (const auto& e : timeline) {
     std::string detail;
-    if (e.kind == "entered") detail = fmt::format("version {}", e.version);
+    if (!e.broadcast.empty()) {
+      detail = e.kind == "skipped" ? e.reason : fmt::format("{} {} {}", e.broadcast, e.action, e.template_name);
+      if (e.variant >= 0) detail += fmt::format(" (variant {})", e.variant + 1);
+    } else if (e.kind == "entered") detail = fmt::format("version {}", e.version);
     else if (e.kind == "action") detail = fmt::format("{} {} via {}{}", e.step, e.action, e.connector,
                                                        e.template_name.empty() ? "" : " (" + e.template_name + ")");
     else if (e.kind == "skipped") detail = fmt::format("{}: {}", e.step, e.reason);
@@ -100,8 +112,8 @@ std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
     else if (e.kind == "score") detail = fmt::format("{} {:+g} = {:.1f}", e.rule, e.points, e.total);
     else if (e.kind == "stage") detail = fmt::format("{} -> {} (score {})", e.from.value_or("none"), e.to, e.score);
     else if (e.kind == "post") detail = fmt::format("{} via {}", e.post, e.connector);
-    out += fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", format_rfc3339(e.at), e.lead, e.workflow, e.kind,
-                       detail);
+    out += fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", format_rfc3339(e.at), e.lead,
+                       e.broadcast.empty() ? e.workflow : "broadcast", e.kind, detail);
   }
   return out;
 }
@@ -115,7 +127,7 @@ std::string timeline_summary(const std::vector<TimelineEntry>& timeline) {
   for (const auto& e : timeline) {
     if (e.kind == "post") ++posts[e.post];
     if (!e.lead.empty()) leads.insert(e.lead);
-    if (e.kind == "action") ++actions[e.workflow + "/" + e.step];
+    if (e.kind == "action") ++actions[e.broadcast.empty() ? e.workflow + "/" + e.step : "broadcast " + e.broadcast];
     if (e.kind == "entered") ++entered[e.workflow];
     if (!e.goal.empty()) ++goals[e.workflow + "/" + e.goal];
   }

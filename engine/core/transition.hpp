@@ -64,6 +64,8 @@ struct TimelineEntry {
   std::string reason;  // skipped, exited
   std::string goal;    // exited with a goal
   std::string post;    // post lines (a scheduled post on one connector; no lead)
+  std::string broadcast;  // a broadcast's lines (in the place of `workflow`)
+  int variant = -1;       // a broadcast split's variant (index; -1: none)
   int version = 0;     // entered
   std::optional<std::string> from;  // stage lines: the stage before (null for none)
   std::string to;   // stage lines: the new stage; decision lines: the step the lead goes to

@@ -3,6 +3,8 @@
 #include <condition_variable>
 #include <deque>
 #include <regex>
+
+#include "workflows/duration.hpp"
 #include <thread>
 
 #include <fmt/format.h>
@@ -113,16 +115,9 @@ struct ConnectorSet::Instance {
 };
 
 std::optional<Rate> parse_rate(const std::string& text) {
-  static const std::regex shape(R"(^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*(s|m|h)\s*$)");
-  std::smatch match;
-  if (!std::regex_match(text, match, shape)) return std::nullopt;
-  const double tokens = std::stod(match[1]);
-  const long count = match[2].length() ? std::stol(match[2]) : 1;
-  const std::chrono::milliseconds unit = match[3] == "s" ? std::chrono::milliseconds(1000)
-                                         : match[3] == "m" ? std::chrono::milliseconds(60000)
-                                                           : std::chrono::milliseconds(3600000);
-  if (tokens <= 0 || count <= 0) return std::nullopt;
-  return Rate{tokens, unit * count};
+  const auto rate = workflows::parse_rate(text);
+  if (!rate) return std::nullopt;
+  return Rate{rate->count, std::chrono::duration_cast<std::chrono::milliseconds>(rate->per)};
 }
 
 ConnectorSet::ConnectorSet() = default;

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/core/broadcast_plan.hpp"
+#include "engine/core/calendar.hpp"
 #include "engine/core/identity.hpp"
 
 namespace nurture::engine {
@@ -56,12 +58,19 @@ class Simulation::Share {
     // reserved and never written cost nothing).
     timeline.reserve(events.size() * 8);
     std::size_t next_event = 0;
+    broadcasts_.start();
     while (true) {
       const bool have_event = next_event < events.size() && events[next_event]->at <= until;
       const std::optional<TimePoint> timer_due = store_.next_timer_due();
       const bool have_timer = timer_due && *timer_due <= until;
-      if (!have_event && !have_timer) break;
-      if (have_timer && (!have_event || *timer_due <= events[next_event]->at)) {
+      const std::optional<TimePoint> broadcast_due = broadcasts_.next_due();
+      const bool have_broadcast = broadcast_due && *broadcast_due <= until;
+      if (!have_event && !have_timer && !have_broadcast) break;
+      // At one instant: timers, then broadcasts, then events.
+      if (have_broadcast && (!have_timer || *broadcast_due < *timer_due) &&
+          (!have_event || *broadcast_due <= events[next_event]->at)) {
+        broadcasts_.run_next(std::max(*broadcast_due, start), timeline);
+      } else if (have_timer && (!have_event || *timer_due <= events[next_event]->at)) {
         // The earliest timer: at one instant, in (lead, workflow) order.
         const TimerRef timer = store_.due_timers(*timer_due, 1).front();
         const TimePoint at = std::max(timer.due, start);
@@ -81,6 +90,96 @@ class Simulation::Share {
   const memory::MemoryStore& store() const { return store_; }
 
  private:
+  // The campaign's broadcasts on the virtual clock, as the daemon's scheduler sends them: at its time the first
+  // part is planned over the leads then in the segment, each send then asks the interpreter; with a split the
+  // winner is picked `wait` after the last test send, from the counts so far, and the rest planned.
+  class Broadcasts {
+   public:
+    explicit Broadcasts(Share& share) : share_(share) {}
+
+    void start() {
+      const auto& campaign = share_.interpreter_.campaign();
+      for (std::size_t b = 0; b < campaign.broadcasts.size(); ++b) {
+        work_.push_back({broadcast_opens(campaign.broadcasts[b], campaign.config.default_timezone),
+                         Work::first_part, b, {}});
+      }
+      sort();
+    }
+
+    std::optional<TimePoint> next_due() const {
+      return work_.empty() ? std::nullopt : std::optional<TimePoint>(work_.back().at);
+    }
+
+    void run_next(TimePoint at, std::vector<TimelineEntry>& timeline) {
+      const Work work = std::move(work_.back());
+      work_.pop_back();
+      const auto& campaign = share_.interpreter_.campaign();
+      const workflows::Broadcast& broadcast = campaign.broadcasts[work.broadcast];
+      if (work.what == Work::send_one) {
+        share_.apply(work.send.lead, at,
+                     [&](const LeadSnapshot& lead) {
+                       return share_.interpreter_.send_broadcast(lead, broadcast, work.send.variant, at);
+                     },
+                     timeline);
+        return;
+      }
+      int winner = -1;
+      if (work.what == Work::decide) {
+        winner = pick_winner(broadcast, share_.store_.workflow_counters(broadcast_workflow(broadcast.id)));
+        TimelineEntry line;
+        line.at = at;
+        line.broadcast = broadcast.id;
+        line.kind = "winner";
+        line.variant = winner;
+        line.template_name = broadcast.template_for(winner);
+        timeline.push_back(std::move(line));
+      }
+      const BroadcastPart part = work.what == Work::decide ? BroadcastPart::rest : BroadcastPart::first;
+      const auto sends = plan_broadcast(broadcast, recipients(broadcast), part, winner, at,
+                                        campaign.config.default_timezone);
+      for (const auto& send : sends) work_.push_back({send.due, Work::send_one, work.broadcast, send});
+      if (part == BroadcastPart::first && broadcast.split) {
+        const TimePoint last = sends.empty() ? at : sends.back().due;
+        work_.push_back({last + broadcast.split->wait, Work::decide, work.broadcast, {}});
+      }
+      sort();
+    }
+
+   private:
+    struct Work {
+      TimePoint at;
+      enum What { first_part, decide, send_one } what;
+      std::size_t broadcast;
+      BroadcastSend send;  // send_one: whom, with which variant
+    };
+
+    // The leads in the segment that were not given the broadcast yet, with their zones.
+    std::vector<BroadcastRecipient> recipients(const workflows::Broadcast& broadcast) const {
+      std::vector<BroadcastRecipient> found;
+      for (const auto& [id, lead] : share_.store_.leads()) {
+        if (!lead.segments.count(broadcast.segment) || lead.broadcasts.count(broadcast.id)) continue;
+        const auto zone = lead.attrs.find("timezone");
+        const bool valid = zone != lead.attrs.end() && zone->is_string() && is_valid_timezone(zone->get<std::string>());
+        found.push_back({id, valid ? zone->get<std::string>() : std::string()});
+      }
+      return found;
+    }
+
+    // The next last (taken with pop_back): by time; at one instant planning before sends, and sends in the
+    // plan's order (by lead).
+    void sort() {
+      std::stable_sort(work_.begin(), work_.end(), [](const Work& a, const Work& b) {
+        if (a.at != b.at) return a.at < b.at;
+        if ((a.what == Work::send_one) != (b.what == Work::send_one)) return a.what != Work::send_one;
+        return a.send.lead < b.send.lead;
+      });
+      std::reverse(work_.begin(), work_.end());
+    }
+
+    Share& share_;
+    std::vector<Work> work_;
+  };
+
   // One decision at `at`, committed like the daemon commits it. Nothing else writes to this store, so the commit
   // cannot meet a newer version of the lead.
   template <typename Decide>
@@ -103,6 +202,7 @@ class Simulation::Share {
   VirtualClock clock_{TimePoint{}};
   memory::MemoryStore store_;
   Interpreter interpreter_;
+  Broadcasts broadcasts_{*this};
 };
 
 Simulation::Simulation(const workflows::Campaign& campaign, unsigned threads) : campaign_(campaign), threads_(threads) {}
@@ -118,8 +218,10 @@ std::vector<TimelineEntry> Simulation::run(std::vector<Event> events, const Simu
   // Leads are dealt to shares by their hash. Unless told how many, one share per core, but small runs stay on one
   // thread, where starting threads costs more than it saves.
   constexpr std::size_t events_per_share = 20000;
+  // Broadcasts are planned over all the leads at once (and a split's winner from all their counts): one share.
   const std::size_t count =
-      threads_ > 0 ? threads_
+      !campaign_.broadcasts.empty() ? 1
+      : threads_ > 0              ? threads_
                    : std::clamp<std::size_t>(events.size() / events_per_share, 1,
                                              std::max(1U, std::thread::hardware_concurrency()));
   shares_.clear();

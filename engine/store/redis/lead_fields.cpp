@@ -60,6 +60,7 @@ FieldMap pack_lead(const LeadSnapshot& lead) {
   if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!lead.segments.empty()) fields["sg"] = to_json(lead.segments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (lead.segments_check_ms != 0) fields["sgt"] = std::to_string(lead.segments_check_ms);
+  if (!lead.broadcasts.empty()) fields["bc"] = nlohmann::json(lead.broadcasts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!lead.recent_sends_ms.empty()) fields["fc"] = nlohmann::json(lead.recent_sends_ms).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return fields;
 }
@@ -130,6 +131,12 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
         }
         lead.score_log.push_back({item[0].get<std::string>(), item[1].get<double>(), item[2].get<std::int64_t>(),
                                   item[3].get<std::string>(), item[4]});
+      }
+    } else if (field == "bc") {
+      auto parsed = nlohmann::json::parse(value, nullptr, false);
+      if (!parsed.is_object()) continue;
+      for (const auto& [broadcast, variant] : parsed.items()) {
+        if (variant.is_number_integer()) lead.broadcasts[broadcast] = variant.get<int>();
       }
     } else if (field == "fc") {
       auto parsed = nlohmann::json::parse(value, nullptr, false);
