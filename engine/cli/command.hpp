@@ -40,6 +40,7 @@ Command add_lead(CLI::App& app);
 Command add_segment(CLI::App& app);   // segments.cpp: segment list, segment show
 Command add_suppress(CLI::App& app);  // suppress.cpp: suppress import, export, list, remove
 Command add_workflow(CLI::App& app);  // operations.cpp: workflow list, pause, resume
+Command add_broadcast(CLI::App& app);  // broadcasts.cpp: broadcast list, show, cancel
 Command add_posts(CLI::App& app);     // posts.cpp: the content calendar
 Command add_send_test(CLI::App& app);  // send_test.cpp
 // operations.cpp: `lead remove` and `lead erase`, beside `lead show|list`; what runs them, nullopt when neither

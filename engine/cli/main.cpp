@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       add_run(app),     add_validate(app), add_simulate(app), add_preview(app), add_dsn(app),    add_report(app),
       add_import(app),  add_lead(app),     add_graph(app),    add_schema(app),  add_emit(app),
-      add_segment(app), add_suppress(app), add_workflow(app), add_posts(app),
+      add_segment(app), add_suppress(app), add_workflow(app), add_posts(app), add_broadcast(app),
       add_send_test(app),
   };
   try {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "engine/core/clock.hpp"
+#include "engine/runtime/broadcast_scheduler.hpp"
 #include "engine/runtime/connector_set.hpp"
 #include "engine/runtime/dispatcher.hpp"
 #include "engine/runtime/ingest.hpp"
@@ -39,12 +40,14 @@ class Engine {
         scheduler_(state_store, interpreter_, clock),
         dispatcher_(dispatch_store, campaign, templates, connectors, clock, retry),
         posts_(state_store, campaign, clock),
+        broadcasts_(state_store, interpreter_, clock),
         paused_(clock) {
     // An outcome's event (email.sent, ...) is raised only when something in the campaign looks at it.
     dispatcher_.set_listener([this](const std::string& type) { return interpreter_.listens_to(type); });
     interpreter_.set_paused([this](const std::string& workflow) { return paused_.contains(workflow); });
     scheduler_.set_paused(&paused_);
     dispatcher_.set_paused(&paused_);
+    broadcasts_.set_paused(&paused_);
   }
 
   // The two halves, for two threads: lead state (ingest and timers), and dispatch. Each blocks up to `block`
@@ -52,7 +55,7 @@ class Engine {
   int run_state_once(std::chrono::milliseconds block) {
     trim_now_and_then();
     paused_.refresh(state_store_);
-    return ingest_.poll(block) + scheduler_.poll() + posts_.poll();
+    return ingest_.poll(block) + scheduler_.poll() + posts_.poll() + broadcasts_.poll();
   }
   int run_dispatch_once(std::chrono::milliseconds block) {
     reclaim_outbox_now_and_then();
@@ -67,6 +70,7 @@ class Engine {
     int work = ingest_.poll(block);
     work += scheduler_.poll();
     work += posts_.poll();
+    work += broadcasts_.poll();
     work += dispatcher_.poll();
     return work;
   }
@@ -74,6 +78,7 @@ class Engine {
   void set_metrics(Metrics* metrics) {
     ingest_.set_metrics(metrics);
     scheduler_.set_metrics(metrics);
+    broadcasts_.set_metrics(metrics);
     dispatcher_.set_metrics(metrics);
   }
 
@@ -121,6 +126,7 @@ class Engine {
     for (int p = 0; p < state_store_.partitions(); ++p) {
       if (static_cast<std::size_t>(p) % live.size() == index) mine.push_back(p);
     }
+    broadcasts_.set_partitions(mine, static_cast<int>(live.size()));
     scheduler_.set_partitions(std::move(mine));
   }
 
@@ -138,6 +144,7 @@ class Engine {
   Scheduler scheduler_;
   Dispatcher dispatcher_;
   PostScheduler posts_;
+  BroadcastScheduler broadcasts_;
   PausedWorkflows paused_;
 };
 

@@ -13,8 +13,7 @@
 
 namespace nurture::engine {
 
-namespace {
-long get(const CounterMap& counters, const std::string& field) {
+long counter_value(const CounterMap& counters, const std::string& field) {
   auto it = counters.find(field);
   return it == counters.end() ? 0 : it->second;
 }
@@ -27,7 +26,7 @@ Revenue revenue_of(const CounterMap& counters, const std::string& prefix) {
     const std::string currency = it->first.substr(prefix.size() + 8);
     if (currency.find(':') != std::string::npos) continue;
     revenue.cents[currency] = it->second;
-    revenue.orders[currency] = get(counters, prefix + "orders:" + currency);
+    revenue.orders[currency] = counter_value(counters, prefix + "orders:" + currency);
   }
   return revenue;
 }
@@ -59,7 +58,6 @@ std::string revenue_text(const Revenue& revenue, long sent) {
   }
   return fmt::format("{}", fmt::join(parts, "; "));
 }
-}  // namespace
 
 std::string percent(long part, long whole) {
   return whole == 0 ? "-" : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
@@ -99,16 +97,23 @@ SplitReport split_report(const workflows::Workflow& workflow, const workflows::S
     arm.arm = static_cast<int>(k);
     arm.target = split.arms[k].target;
     arm.weight = split.arms[k].weight;
-    arm.entered = get(c, prefix + "entered");
-    arm.sent = get(c, prefix + "sent");
-    arm.opened = get(c, prefix + "opened");
-    arm.clicked = get(c, prefix + "clicked");
-    arm.goals = get(c, prefix + "goals");
+    arm.entered = counter_value(c, prefix + "entered");
+    arm.sent = counter_value(c, prefix + "sent");
+    arm.opened = counter_value(c, prefix + "opened");
+    arm.clicked = counter_value(c, prefix + "clicked");
+    arm.goals = counter_value(c, prefix + "goals");
     arm.revenue = revenue_of(c, prefix);
     arm.successes = by_goals ? arm.goals : arm.clicked;
     arm.trials = by_goals ? arm.entered : arm.sent;
     r.arms.push_back(arm);
   }
+  judge_split(r);
+  return r;
+}
+
+}  // namespace
+
+void judge_split(SplitReport& r) {
   const ArmReport* leader = nullptr;
   int with_trials = 0;
   for (const auto& arm : r.arms) {
@@ -116,7 +121,7 @@ SplitReport split_report(const workflows::Workflow& workflow, const workflows::S
     ++with_trials;
     if (!leader || arm.rate() > leader->rate()) leader = &arm;
   }
-  if (with_trials < 2) return r;
+  if (with_trials < 2) return;
   double worst = 0;
   for (const auto& arm : r.arms) {
     if (&arm == leader || arm.trials == 0) continue;
@@ -126,10 +131,7 @@ SplitReport split_report(const workflows::Workflow& workflow, const workflows::S
   }
   r.p_value = worst;
   if (worst < 0.05) r.winner = leader->target;
-  return r;
 }
-
-}  // namespace
 
 std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
                                          const std::map<std::string, CounterMap>& counters,
@@ -147,9 +149,9 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
     } else {
       r.versions = {1};
     }
-    r.entered = get(c, "entered");
-    r.completed = get(c, "completed");
-    r.exited = get(c, "exited");
+    r.entered = counter_value(c, "entered");
+    r.completed = counter_value(c, "completed");
+    r.exited = counter_value(c, "exited");
     r.active = std::max(0L, r.entered - r.completed - r.exited);
     for (const auto& [field, value] : c) {
       if (field.rfind("goal:", 0) == 0) r.goals[field.substr(5)] = value;
@@ -160,13 +162,13 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
       StepReport s;
       s.step = step.id;
       s.action = std::string(step.kind());
-      s.reached = get(c, prefix + "reached");
-      s.sent = get(c, prefix + "sent");
+      s.reached = counter_value(c, prefix + "reached");
+      s.sent = counter_value(c, prefix + "sent");
       // Refused by the provider as undeliverable counts as failed: it was tried and did not arrive.
-      s.failed = get(c, prefix + "failed") + get(c, prefix + "suppressed");
-      s.skipped = get(c, prefix + "skipped");
-      s.opened = get(c, prefix + "opened");
-      s.clicked = get(c, prefix + "clicked");
+      s.failed = counter_value(c, prefix + "failed") + counter_value(c, prefix + "suppressed");
+      s.skipped = counter_value(c, prefix + "skipped");
+      s.opened = counter_value(c, prefix + "opened");
+      s.clicked = counter_value(c, prefix + "clicked");
       s.revenue = revenue_of(c, prefix);
       r.sent += s.sent;
       r.steps.push_back(s);

@@ -64,9 +64,21 @@ struct WorkflowReport {
   long sent = 0;  // every step's, for revenue per send
 };
 
+// A counter's value, 0 when absent.
+long counter_value(const CounterMap& counters, const std::string& field);
+// The `PREFIXrevenue:CUR` and `PREFIXorders:CUR` counters.
+Revenue revenue_of(const CounterMap& counters, const std::string& prefix);
+// {"EUR": 1234.5} (amounts in the currency's unit), and the same per send.
+nlohmann::ordered_json revenue_json(const Revenue& revenue);
+nlohmann::ordered_json per_send_json(const Revenue& revenue, long sent);
+// "EUR 1234.50 in 3 orders, 41.15 per send"
+std::string revenue_text(const Revenue& revenue, long sent);
+
 // Two-sided p-value of a two-proportion z-test (pooled): x1 successes of n1 against x2 of n2; 1 when either n is
 // 0 or nothing varies.
 double two_proportion_p_value(long x1, long n1, long x2, long n2);
+// Finds the leading arm of a split's arms and tests it against each other one: sets p_value and winner.
+void judge_split(SplitReport& split);
 // "12.5%", or "-" when `whole` is 0.
 std::string percent(long part, long whole);
 // What a split's result says: "winner X (p = ...)", "no winner yet (...)", "not enough data yet".
@@ -81,6 +93,21 @@ std::string report_table(const std::vector<WorkflowReport>& report);
 // A self-contained HTML page of the same (report_html.cpp): inline SVG charts of the funnel, the steps, sends per
 // day and split arms with their significance; no scripts, no external assets.
 std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title);
+
+// A broadcast (broadcasts/*.yaml): where it stands and what it did, from its counters (workflow id `~b:ID`) and
+// what the scheduler noted in the store's meta.
+struct BroadcastReport {
+  std::string broadcast, segment, when;
+  // scheduled, sending, testing (the split's test is out, the winner not picked yet), sent, cancelled, passed over
+  std::string state;
+  long reached = 0, sent = 0, failed = 0, skipped = 0, opened = 0, clicked = 0;
+  Revenue revenue;
+  std::optional<SplitReport> split;  // the variants as arms (target: the template), metric: the split's pick_by
+  std::string picked;                // the variant the rest got: its template ("" before the pick)
+};
+std::vector<BroadcastReport> build_broadcast_report(const workflows::Campaign& campaign, Store& store, TimePoint now);
+nlohmann::ordered_json broadcast_report_json(const std::vector<BroadcastReport>& report);
+std::string broadcast_report_table(const std::vector<BroadcastReport>& report);
 
 // What nurture knows of one lead, as `nurture lead show --json` and the admin API give it: attrs, score, stage, tags,
 // suppression, enrollments (status and step id from the version each is pinned to) and remembered events.
