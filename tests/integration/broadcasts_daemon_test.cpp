@@ -4,6 +4,8 @@
 
 #include <signal.h>
 
+#include <fstream>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -78,6 +80,10 @@ split:
              fmt::format("broadcast: slow\nsegment: subscribers\nat: \"{}\"\nemail: {{ template: tips }}\n"
                          "throttle: \"2/s\"\n",
                          nurture::engine::format_rfc3339(now + seconds(5))));
+  {  // revenue within a day of a send is the send's
+    std::ofstream config(c.campaign / "nurture.yaml", std::ios::app);
+    config << "attribution: { window: 1d }\n";
+  }
   auto load = nurture::workflows::load_campaign(c.campaign, {});
   REQUIRE_MESSAGE(load.ok(), (load.diagnostics.empty() ? "" : load.diagnostics.front().format()));
   const nurture::workflows::Broadcast& monthly = *load.campaign.broadcast("monthly");
@@ -133,12 +139,26 @@ split:
   CHECK(delivered(c, "slow").size() <= slow_at_cancel + 2);  // what was already in the dispatcher's hands at most
   CHECK(delivered(c, "slow").size() < static_cast<std::size_t>(subscribers));
 
-  const auto shown = nlohmann::json::parse(run_json(c, {"broadcast", "show", "monthly", "--json"}));
+  // An order from a lead the newsletter reached last is its revenue.
+  std::string buyer;
+  const auto slow_sent = delivered(c, "slow");
+  for (const auto& [lead, mail] : sent) {
+    if (!slow_sent.count(lead)) buyer = lead;
+  }
+  REQUIRE_FALSE(buyer.empty());
+  run_json(c, {"emit", "order.completed", "--lead", buyer, "--prop", "amount=120", "--prop", "currency=EUR"});
+  nlohmann::json shown;
+  deadline = steady_clock::now() + seconds(10);
+  do {
+    std::this_thread::sleep_for(milliseconds(100));
+    shown = nlohmann::json::parse(run_json(c, {"broadcast", "show", "monthly", "--json"}));
+  } while (shown[0]["revenue"].empty() && steady_clock::now() < deadline);
   INFO(shown.dump());
   CHECK(shown[0]["state"] == "sent");
   CHECK(shown[0]["sent"] == subscribers);
   CHECK(shown[0]["split"]["sent_to_rest"] == "news_b");
   CHECK(shown[0]["split"]["variants"][1]["clicked"] == clicks);
+  CHECK(shown[0]["revenue"]["EUR"] == 120.0);
   const std::string list = run_json(c, {"broadcast", "list"});
   CHECK(list.find("slow                     cancelled") != std::string::npos);
   const std::string report = run_json(c, {"report"});
