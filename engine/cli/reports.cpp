@@ -49,20 +49,20 @@ int report(const std::string& workflow, const std::string& format, const std::st
   if (!workflow.empty()) {
     std::erase_if(report, [&](const engine::WorkflowReport& r) { return r.workflow != workflow; });
   }
-  if (!html.empty()) {
-    std::ofstream out(html);
-    out << engine::report_html(report, "nurture report: " + load.campaign.dir.filename().string());
-    if (!out) {
-      std::cerr << fmt::format("error: cannot write {}\n", html);
-      return 1;
-    }
-  }
   std::vector<engine::BroadcastReport> broadcasts;
   try {
     if (workflow.empty()) broadcasts = engine::build_broadcast_report(load.campaign, *opened->store, engine::RealClock().now());
   } catch (const engine::StoreUnavailable& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 3;
+  }
+  if (!html.empty()) {
+    std::ofstream out(html);
+    out << engine::report_html(report, "nurture report: " + load.campaign.dir.filename().string(), broadcasts);
+    if (!out) {
+      std::cerr << fmt::format("error: cannot write {}\n", html);
+      return 1;
+    }
   }
   if (format == "json") {
     auto json = engine::report_json(report);

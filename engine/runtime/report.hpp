@@ -90,10 +90,6 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
                                          const std::map<std::string, std::vector<int>>& versions = {});
 nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report);
 std::string report_table(const std::vector<WorkflowReport>& report);
-// A self-contained HTML page of the same (report_html.cpp): inline SVG charts of the funnel, the steps, sends per
-// day and split arms with their significance; no scripts, no external assets.
-std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title);
-
 // A broadcast (broadcasts/*.yaml): where it stands and what it did, from its counters (workflow id `~b:ID`) and
 // what the scheduler noted in the store's meta.
 struct BroadcastReport {
@@ -108,6 +104,12 @@ struct BroadcastReport {
 std::vector<BroadcastReport> build_broadcast_report(const workflows::Campaign& campaign, Store& store, TimePoint now);
 nlohmann::ordered_json broadcast_report_json(const std::vector<BroadcastReport>& report);
 std::string broadcast_report_table(const std::vector<BroadcastReport>& report);
+
+// A self-contained HTML page of the same (report_html.cpp): inline SVG charts of the funnel, the steps, sends per
+// day and split arms with their significance, revenue, and each broadcast with its variants; no scripts, no
+// external assets.
+std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title,
+                        const std::vector<BroadcastReport>& broadcasts = {});
 
 // What nurture knows of one lead, as `nurture lead show --json` and the admin API give it: attrs, score, stage, tags,
 // suppression, enrollments (status and step id from the version each is pinned to) and remembered events.

@@ -147,17 +147,17 @@ std::string days_chart(const WorkflowReport& r) {
 }
 
 // The arms' rates of the split's metric, the winner in green, and the verdict of the test under it.
-std::string split_chart(const WorkflowReport& r, const SplitReport& split) {
+std::string split_chart(const std::string& owner, const SplitReport& split) {
   std::vector<BarRow> rows;
   for (const auto& a : split.arms) {
-    rows.push_back({fmt::format("{} (weight {})", a.target, a.weight), a.successes,
+    rows.push_back({a.weight > 0 ? fmt::format("{} (weight {})", a.target, a.weight) : a.target, a.successes,
                     fmt::format("of {} = {}", a.trials, percent(a.successes, a.trials)),
                     a.target == split.winner ? green : blue, a.trials});
   }
   long max = 1;
   for (const auto& a : split.arms) max = std::max(max, a.trials);
   std::string out = fmt::format("<h4>split {}: {} per arm</h4>\n", esc(split.step), esc(split.metric));
-  out += bar_chart(fmt::format("{}: split {}", r.workflow, split.step), rows, max);
+  out += bar_chart(fmt::format("{}: split {}", owner, split.step), rows, max);
   return out + fmt::format("<p class=\"verdict{}\">{}</p>\n", split.winner.empty() ? "" : " winner",
                            esc(split_verdict(split)));
 }
@@ -187,6 +187,39 @@ const char* style =
     "table{border-collapse:collapse;margin-bottom:2em}th,td{border:1px solid #cbd5e1;padding:4px 8px;"
     "text-align:right}th:first-child,td:first-child,td:nth-child(2){text-align:left}";
 
+std::string cards_html(const std::vector<std::pair<std::string, std::string>>& cards) {
+  std::string out = "<div class=\"summary\">";
+  for (const auto& [name, value] : cards) {
+    out += fmt::format("<div class=\"card\"><b>{}</b><span>{}</span></div>", esc(value), esc(name));
+  }
+  return out + "</div>\n";
+}
+
+// "EUR 1440.00" per currency, for a card.
+std::string revenue_card(const Revenue& revenue) {
+  std::string out;
+  for (const auto& [currency, cents] : revenue.cents) {
+    out += fmt::format("{}{} {:.2f}", out.empty() ? "" : ", ", currency, static_cast<double>(cents) / 100);
+  }
+  return out;
+}
+
+std::string broadcast_section(const BroadcastReport& r) {
+  std::string out = fmt::format("<section><h2>broadcast {} <small>to {}, {}</small></h2>\n", esc(r.broadcast),
+                                esc(r.segment), esc(r.when));
+  std::vector<std::pair<std::string, std::string>> cards = {
+      {"state", r.state},          {"reached", std::to_string(r.reached)}, {"sent", std::to_string(r.sent)},
+      {"skipped", std::to_string(r.skipped)}, {"opened", std::to_string(r.opened)},
+      {"clicked", std::to_string(r.clicked)}, {"email CTR", percent(r.clicked, r.sent)}};
+  if (!r.revenue.empty()) cards.push_back({"revenue", revenue_card(r.revenue)});
+  out += cards_html(cards);
+  if (r.split) {
+    out += split_chart("broadcast " + r.broadcast, *r.split);
+    if (!r.picked.empty()) out += fmt::format("<p>The rest got {}.</p>\n", esc(r.picked));
+  }
+  return out + "</section>\n";
+}
+
 std::string summary_cards(const WorkflowReport& r) {
   long goals = 0, sent = 0, clicked = 0;
   for (const auto& [goal, n] : r.goals) goals += n;
@@ -194,21 +227,19 @@ std::string summary_cards(const WorkflowReport& r) {
     sent += s.sent;
     if (s.action == "email") clicked += s.clicked;
   }
-  const std::pair<std::string, std::string> cards[] = {
+  std::vector<std::pair<std::string, std::string>> cards = {
       {"entered", std::to_string(r.entered)},     {"active", std::to_string(r.active)},
       {"completed", std::to_string(r.completed)}, {"exited", std::to_string(r.exited)},
       {"goals", std::to_string(goals)},           {"conversion", percent(goals, r.entered)},
       {"sent", std::to_string(sent)},             {"email CTR", percent(clicked, sent)}};
-  std::string out = "<div class=\"summary\">";
-  for (const auto& [name, value] : cards) {
-    out += fmt::format("<div class=\"card\"><b>{}</b><span>{}</span></div>", esc(value), name);
-  }
-  return out + "</div>\n";
+  if (!r.revenue.empty()) cards.push_back({"revenue", revenue_card(r.revenue)});
+  return cards_html(cards);
 }
 
 }  // namespace
 
-std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title) {
+std::string report_html(const std::vector<WorkflowReport>& report, const std::string& title,
+                        const std::vector<BroadcastReport>& broadcasts) {
   std::string out = fmt::format(
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
@@ -222,10 +253,11 @@ std::string report_html(const std::vector<WorkflowReport>& report, const std::st
     out += "<h3>Sends per day</h3>\n" + days_chart(r);
     if (!r.splits.empty()) {
       out += "<h3>A/B splits</h3>\n";
-      for (const auto& split : r.splits) out += split_chart(r, split);
+      for (const auto& split : r.splits) out += split_chart(r.workflow, split);
     }
     out += "<h3>Table</h3>\n" + steps_table(r) + "</section>\n";
   }
+  for (const auto& b : broadcasts) out += broadcast_section(b);
   return out + "</body></html>\n";
 }
 

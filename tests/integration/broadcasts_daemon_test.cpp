@@ -164,6 +164,11 @@ split:
   const std::string report = run_json(c, {"report"});
   CHECK(report.find("broadcast monthly to subscribers") != std::string::npos);
   CHECK(report.find("the rest got news_b") != std::string::npos);
+  run_json(c, {"report", "--html", (c.dir / "report.html").string()});
+  const std::string page = read_file(c.dir / "report.html");
+  CHECK(page.find("broadcast monthly <small>to subscribers") != std::string::npos);
+  CHECK(page.find("The rest got news_b.") != std::string::npos);
+  CHECK(page.find("<b>EUR 120.00</b><span>revenue</span>") != std::string::npos);
 
   // A restart sends nobody anything again.
   CHECK(daemon->stop(SIGTERM) == 0);
