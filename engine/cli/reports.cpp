@@ -122,6 +122,13 @@ int lead_show(const std::string& lead_id, bool as_json, const std::string& redis
   if (!lead.tags.empty()) std::cout << fmt::format("  tags: {}\n", fmt::join(lead.tags, ", "));
   if (!lead.suppressed.empty()) std::cout << fmt::format("  suppressed on: {}\n", fmt::join(lead.suppressed, ", "));
   if (!lead.segments.empty()) std::cout << fmt::format("  segments: {}\n", fmt::join(lead.segments, ", "));
+  if (!lead.broadcasts.empty()) {
+    std::vector<std::string> given;
+    for (const auto& [broadcast, variant] : lead.broadcasts) {
+      given.push_back(variant >= 0 ? fmt::format("{} (variant {})", broadcast, variant + 1) : broadcast);
+    }
+    std::cout << fmt::format("  broadcasts: {}\n", fmt::join(given, ", "));
+  }
   for (const auto& e : out["enrollments"]) {
     std::cout << fmt::format("  {} (version {}, enrollment {}): {} at {}, entered {}\n", e["workflow"].get<std::string>(),
                              e["version"].get<int>(), e["number"].get<int>(), e["status"].get<std::string>(),

@@ -92,6 +92,10 @@ nlohmann::ordered_json broadcast_report_json(const std::vector<BroadcastReport>&
       for (const auto& a : r.split->arms) {
         variants.push_back({{"variant", a.arm + 1}, {"template", a.target}, {"sent", a.sent}, {"opened", a.opened},
                             {"clicked", a.clicked}, {"rate", a.rate()}});
+        if (!a.revenue.empty()) {
+          variants.back()["revenue"] = revenue_json(a.revenue);
+          variants.back()["revenue_per_send"] = per_send_json(a.revenue, a.sent);
+        }
       }
       b["split"] = {{"metric", r.split->metric},
                     {"variants", variants},
@@ -118,6 +122,9 @@ std::string broadcast_report_table(const std::vector<BroadcastReport>& report) {
       for (const auto& a : r.split->arms) {
         out += fmt::format("    {:<16} {:>8} {:>7} {:>8} {:>8}\n", a.target, a.sent, a.opened, a.clicked,
                            percent(a.successes, a.trials));
+      }
+      for (const auto& a : r.split->arms) {
+        if (!a.revenue.empty()) out += fmt::format("    revenue of {}: {}\n", a.target, revenue_text(a.revenue, a.sent));
       }
     }
     out += "\n";

@@ -374,6 +374,10 @@ nlohmann::ordered_json lead_profile_json(const LeadSnapshot& lead, Store& store)
   out["tags"] = lead.tags;
   out["suppressed"] = lead.suppressed;
   out["segments"] = lead.segments;
+  out["broadcasts"] = nlohmann::ordered_json::object();  // broadcast -> variant (1-based; null without a split)
+  for (const auto& [broadcast, variant] : lead.broadcasts) {
+    out["broadcasts"][broadcast] = variant >= 0 ? nlohmann::ordered_json(variant + 1) : nlohmann::ordered_json(nullptr);
+  }
   out["enrollments"] = nlohmann::ordered_json::array();
   const std::string zone = lead_timezone(lead);
   for (const auto& [workflow, e] : lead.enrollments) {

@@ -159,6 +159,10 @@ split:
   CHECK(shown[0]["split"]["sent_to_rest"] == "news_b");
   CHECK(shown[0]["split"]["variants"][1]["clicked"] == clicks);
   CHECK(shown[0]["revenue"]["EUR"] == 120.0);
+  const int buyer_variant = nurture::engine::test_variant(monthly, buyer) == 0 ? 0 : 1;  // the rest got B
+  CHECK(shown[0]["split"]["variants"][buyer_variant]["revenue"]["EUR"] == 120.0);
+  const auto profile = nlohmann::json::parse(run_json(c, {"lead", "show", buyer, "--json"}));
+  CHECK(profile["broadcasts"]["monthly"] == buyer_variant + 1);
   const std::string list = run_json(c, {"broadcast", "list"});
   CHECK(list.find("slow                     cancelled") != std::string::npos);
   const std::string report = run_json(c, {"report"});
