@@ -37,18 +37,11 @@ std::vector<BroadcastReport> build_broadcast_report(const workflows::Campaign& c
   for (const auto& broadcast : campaign.broadcasts) {
     const std::string workflow = broadcast_workflow(broadcast.id);
     const CounterMap c = store.workflow_counters(workflow);
-    const std::string prefix = "step:" + broadcast.id + ":";
     BroadcastReport r;
+    static_cast<StepReport&>(r) = step_report(c, broadcast.id, broadcast.kind());
     r.broadcast = broadcast.id;
     r.segment = broadcast.segment;
     r.when = when_text(broadcast, campaign.config.default_timezone);
-    r.reached = counter_value(c, prefix + "reached");
-    r.sent = counter_value(c, prefix + "sent");
-    r.failed = counter_value(c, prefix + "failed") + counter_value(c, prefix + "suppressed");
-    r.skipped = counter_value(c, prefix + "skipped");
-    r.opened = counter_value(c, prefix + "opened");
-    r.clicked = counter_value(c, prefix + "clicked");
-    r.revenue = revenue_of(c, prefix);
     const std::string winner = store.read_meta("broadcast:" + broadcast.id + ":winner");
     if (!winner.empty()) r.picked = broadcast.template_for(std::stoi(winner));
     if (broadcast.split) {

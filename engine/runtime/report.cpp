@@ -133,6 +133,22 @@ void judge_split(SplitReport& r) {
   if (worst < 0.05) r.winner = leader->target;
 }
 
+StepReport step_report(const CounterMap& c, const std::string& step, const std::string& action) {
+  const std::string prefix = "step:" + step + ":";
+  StepReport s;
+  s.step = step;
+  s.action = action;
+  s.reached = counter_value(c, prefix + "reached");
+  s.sent = counter_value(c, prefix + "sent");
+  // Refused by the provider as undeliverable counts as failed: it was tried and did not arrive.
+  s.failed = counter_value(c, prefix + "failed") + counter_value(c, prefix + "suppressed");
+  s.skipped = counter_value(c, prefix + "skipped");
+  s.opened = counter_value(c, prefix + "opened");
+  s.clicked = counter_value(c, prefix + "clicked");
+  s.revenue = revenue_of(c, prefix);
+  return s;
+}
+
 std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
                                          const std::map<std::string, CounterMap>& counters,
                                          const std::map<std::string, std::vector<int>>& versions) {
@@ -158,18 +174,7 @@ std::vector<WorkflowReport> build_report(const workflows::Campaign& campaign,
       if (field.rfind("sent:", 0) == 0) r.sent_per_day[field.substr(5)] = value;
     }
     for (const auto& step : workflow.steps) {
-      const std::string prefix = "step:" + step.id + ":";
-      StepReport s;
-      s.step = step.id;
-      s.action = std::string(step.kind());
-      s.reached = counter_value(c, prefix + "reached");
-      s.sent = counter_value(c, prefix + "sent");
-      // Refused by the provider as undeliverable counts as failed: it was tried and did not arrive.
-      s.failed = counter_value(c, prefix + "failed") + counter_value(c, prefix + "suppressed");
-      s.skipped = counter_value(c, prefix + "skipped");
-      s.opened = counter_value(c, prefix + "opened");
-      s.clicked = counter_value(c, prefix + "clicked");
-      s.revenue = revenue_of(c, prefix);
+      const StepReport s = step_report(c, step.id, std::string(step.kind()));
       r.sent += s.sent;
       r.steps.push_back(s);
       if (const auto* split = std::get_if<workflows::SplitStep>(&step.action)) {

@@ -64,6 +64,8 @@ struct WorkflowReport {
   long sent = 0;  // every step's, for revenue per send
 };
 
+// A step's counts (`step:ID:reached|sent|failed|suppressed|skipped|opened|clicked`, revenue).
+StepReport step_report(const CounterMap& counters, const std::string& step, const std::string& action);
 // A counter's value, 0 when absent.
 long counter_value(const CounterMap& counters, const std::string& field);
 // The `PREFIXrevenue:CUR` and `PREFIXorders:CUR` counters.
@@ -92,12 +94,10 @@ nlohmann::ordered_json report_json(const std::vector<WorkflowReport>& report);
 std::string report_table(const std::vector<WorkflowReport>& report);
 // A broadcast (broadcasts/*.yaml): where it stands and what it did, from its counters (workflow id `~b:ID`) and
 // what the scheduler noted in the store's meta.
-struct BroadcastReport {
+struct BroadcastReport : StepReport {  // its counts are those of its one step
   std::string broadcast, segment, when;
   // scheduled, sending, testing (the split's test is out, the winner not picked yet), sent, cancelled, passed over
   std::string state;
-  long reached = 0, sent = 0, failed = 0, skipped = 0, opened = 0, clicked = 0;
-  Revenue revenue;
   std::optional<SplitReport> split;  // the variants as arms (target: the template), metric: the split's pick_by
   std::string picked;                // the variant the rest got: its template ("" before the pick)
 };
