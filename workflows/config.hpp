@@ -43,6 +43,8 @@ struct Config {
   std::string redis = "auto";
   std::string key_prefix = "nurture:";
   int partitions = 16;
+  // Interpreter/dispatch workers in one process (`workers`); 0: as many as the machine has cores.
+  int workers = 0;
   SenderConfig sender;
   std::string tracking_base_url = "http://localhost:8080";
   std::string tracking_listen = "127.0.0.1:8080";  // status (and later tracking) HTTP endpoints

@@ -252,7 +252,16 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   if (top.has("defaults")) parse_defaults(context, top["defaults"], config);
   if (top.has("frequency_cap")) parse_frequency_caps(context, top["frequency_cap"], config);
   if (top.has("log")) parse_log(context, top["log"], config);
-  if (top.has("workers")) positive_int(context, top["workers"], "`workers`");
+  if (top.has("workers")) {
+    if (auto workers = positive_int(context, top["workers"], "`workers`")) {
+      if (*workers > 64) {
+        context.error(top["workers"], fmt::format("workers: {} is more than 64", *workers),
+                      "one per core is the most that helps; leave it out for the machine's cores");
+      } else {
+        config.workers = *workers;
+      }
+    }
+  }
   if (top.has("attributes")) parse_attributes(context, top["attributes"], config);
   if (top.has("attribution")) {
     MapReader attribution(context, top["attribution"], "`attribution`", {"window"});

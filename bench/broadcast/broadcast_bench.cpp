@@ -79,37 +79,23 @@ struct Run {
 template <typename Start>
 Run run_engine(const std::string& url, const std::string& prefix, const workflows::Campaign& campaign, long goal,
                Start before_start) {
-  const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
-  engine::redis::RedisStore store(bench::connect_or_exit(url), options);
-  store.prepare();
-  engine::redis::RedisStore dispatch_store(bench::connect_or_exit(url), options);
   templates::TemplateLibrary templates(campaign.templates_dir);
   engine::ConnectorSet connectors;
   auto counter = std::make_unique<CountingConnector>();
   CountingConnector* counting = counter.get();
   connectors.add("counter", std::move(counter));
   engine::RealClock clock;
-  engine::Engine engine(store, dispatch_store, campaign, templates, connectors, clock,
-                        engine::pin_versions(store, campaign));
+  bench::Workers engines(url, prefix, campaign, templates, connectors, clock, 1);
   auto probe = bench::connect_or_exit(url);
   const bench::RedisUsage redis_before = bench::redis_usage(*probe);
   const double cpu_before = bench::process_cpu_s();
   const auto t0 = Clock::now();
-  std::atomic<bool> stop{false};
-  std::thread state_loop([&] {
-    bool idle = false;
-    while (!stop) idle = engine.run_state_once(std::chrono::milliseconds(idle ? 1 : 0)) == 0;
-  });
-  std::thread dispatch_loop([&] {
-    while (!stop) engine.run_dispatch_once(std::chrono::milliseconds(5));
-  });
+  engines.start_loops();
   before_start();
   while (counting->sent() < goal) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   Run run;
   run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  stop = true;
-  state_loop.join();
-  dispatch_loop.join();
+  engines.stop();
   run.engine_cpu_s = bench::process_cpu_s() - cpu_before;
   run.redis = bench::redis_usage(*probe).since(redis_before);
   run.sent = counting->sent();

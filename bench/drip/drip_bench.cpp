@@ -5,7 +5,9 @@
 // the last send; overhead = wall - 2 x DELAY, the time beyond the waits both engines must sit out.
 // Prints one JSON line with the peer's field names.
 //
-//   bench_drip REDIS_URL [LEADS] [DELAY_MS]
+// WORKERS (default 1) runs that many engines in the process, as nurture.yaml's `workers` does.
+//
+//   bench_drip REDIS_URL [LEADS] [DELAY_MS] [WORKERS]
 
 #include <atomic>
 #include <chrono>
@@ -89,12 +91,13 @@ steps:
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: bench_drip REDIS_URL [LEADS] [DELAY_MS]\n";
+    std::cerr << "usage: bench_drip REDIS_URL [LEADS] [DELAY_MS] [WORKERS]\n";
     return 2;
   }
   const std::string url = argv[1];
   const long leads = argc > 2 ? std::atol(argv[2]) : 20000;
   const long delay_ms = argc > 3 ? std::atol(argv[3]) : 1000;
+  const int workers = argc > 4 ? std::atoi(argv[4]) : 1;
   if (delay_ms % 1000 != 0) {
     std::cerr << "DELAY_MS must be whole seconds (the language's smallest unit)\n";
     return 2;
@@ -103,28 +106,15 @@ int main(int argc, char** argv) {
   const workflows::Campaign& campaign = temp.campaign();
   const std::string prefix = fmt::format("bench{}:", ::getpid());
   auto open = [&] { return bench::connect_or_exit(url); };
-  const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
-  engine::redis::RedisStore store(open(), options);
-  store.prepare();
-  engine::redis::RedisStore dispatch_store(open(), options);
   templates::TemplateLibrary templates(campaign.templates_dir);
   engine::ConnectorSet connectors;
   auto counter = std::make_unique<CountingConnector>();
   CountingConnector* counting = counter.get();
   connectors.add("counter", std::move(counter));
   engine::RealClock clock;
-  engine::Engine engine(store, dispatch_store, campaign, templates, connectors, clock,
-                        engine::pin_versions(store, campaign));
-
-  // The daemon's two loops: lead state (ingest, timers) and dispatch, each with its own Redis connection.
-  std::atomic<bool> stop{false};
-  std::thread state_loop([&] {
-    bool idle = false;
-    while (!stop) idle = engine.run_state_once(std::chrono::milliseconds(idle ? 1 : 0)) == 0;
-  });
-  std::thread dispatch_loop([&] {
-    while (!stop) engine.run_dispatch_once(std::chrono::milliseconds(5));
-  });
+  // The daemon's two loops per worker: lead state (ingest, timers) and dispatch, each with its own connection.
+  bench::Workers engines(url, prefix, campaign, templates, connectors, clock, workers);
+  engines.start_loops();
 
   auto producer = open();
   const bench::RedisUsage redis_before = bench::redis_usage(*producer);
@@ -144,15 +134,14 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(counting->last() - t0).count();
   const double engine_cpu_s = bench::process_cpu_s() - cpu_before;
   const bench::RedisUsage redis_used = bench::redis_usage(*producer).since(redis_before);
-  stop = true;
-  state_loop.join();
-  dispatch_loop.join();
+  engines.stop();
 
   bench::delete_keys(*producer, prefix);
 
   nlohmann::ordered_json result;
   result["engine"] = "nurture";
   result["leads"] = leads;
+  result["workers"] = workers;
   result["sends"] = counting->sent();
   result["seconds"] = std::round(seconds * 1000) / 1000;
   result["sends_per_s"] = std::lround(counting->sent() / seconds);

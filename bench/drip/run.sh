@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/drip: nurture vs the BullMQ peer (PEER_SRC), the same 3-step drip, on one private
+# bench/drip: nurture (with 1 and with 2 workers) vs the BullMQ peer (PEER_SRC), the same 3-step drip, on one private
 # redis-server in the same run. Prints a table and the ratios, the peer's over nurture's: overhead (wall time - 2 x
 # DELAY_MS, the waits both must sit out) and CPU per send (the engine process + redis-server, first XADD to last
 # send), with the Redis commands nurture spends per send (those inside its Lua scripts too).
@@ -30,11 +30,14 @@ echo "| leads | engine | wall s | overhead s | sends/s | CPU us/send engine | CP
 echo "|------:|--------|-------:|-----------:|--------:|-------------------:|------------------:|----------------:|"
 ratios=()
 for n in "${LEADS[@]}"; do
-  ours=$("$BUILD/bench/bench_drip" "redis://127.0.0.1:$PORT" "$n" "$DELAY_MS")
+  ours=$("$BUILD/bench/bench_drip" "redis://127.0.0.1:$PORT" "$n" "$DELAY_MS" 1)
+  two=$("$BUILD/bench/bench_drip" "redis://127.0.0.1:$PORT" "$n" "$DELAY_MS" 2)
   peer=$(cd "$PEER" && REDIS_PORT=$PORT LEADS=$n DELAY_MS=$DELAY_MS node drip.mjs)
-  echo "| $n | nurture | $(field "$ours" seconds) | $(field "$ours" overhead_s) | $(field "$ours" sends_per_s) |" \
-       "$(field "$ours" cpu_us_per_send_engine) | $(field "$ours" cpu_us_per_send_redis) |" \
-       "$(field "$ours" redis_commands_per_send) |"
+  for run in "$ours" "$two"; do
+    echo "| $n | nurture, workers: $(field "$run" workers) | $(field "$run" seconds) | $(field "$run" overhead_s) |" \
+         "$(field "$run" sends_per_s) | $(field "$run" cpu_us_per_send_engine) | $(field "$run" cpu_us_per_send_redis) |" \
+         "$(field "$run" redis_commands_per_send) |"
+  done
   echo "| $n | BullMQ peer | $(field "$peer" seconds) | $(field "$peer" overhead_s) | $(field "$peer" sends_per_s) |" \
        "$(field "$peer" cpu_us_per_send_engine) | $(field "$peer" cpu_us_per_send_redis) | |"
   ratios+=("$(/usr/bin/python3 - "$ours" "$peer" <<'PY'

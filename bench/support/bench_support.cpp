@@ -15,6 +15,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/runtime/pinned_versions.hpp"
+
 namespace nurture::bench {
 
 namespace fs = std::filesystem;
@@ -128,6 +130,48 @@ void add_cost(nlohmann::ordered_json& result, const std::string& unit, double un
     top[most[i].second] = per_unit(static_cast<double>(most[i].first));
   }
   result["redis_top_commands_per_" + unit] = top;
+}
+
+Workers::Workers(const std::string& url, const std::string& key_prefix, const workflows::Campaign& campaign,
+                 const templates::TemplateLibrary& templates, const engine::ConnectorSet& connectors,
+                 const engine::Clock& clock, int workers) {
+  engine::WorkflowVersions versions;
+  for (int i = 1; i <= std::max(workers, 1); ++i) {
+    const std::string consumer = i == 1 ? "bench" : fmt::format("bench-{}", i);
+    const engine::redis::RedisStoreOptions options{key_prefix, 16, consumer, std::chrono::hours(24),
+                                                   std::chrono::hours(24)};
+    stores_.push_back(std::make_unique<engine::redis::RedisStore>(connect_or_exit(url), options));
+    engine::redis::RedisStore& state = *stores_.back();
+    stores_.push_back(std::make_unique<engine::redis::RedisStore>(connect_or_exit(url), options));
+    engine::redis::RedisStore& dispatch = *stores_.back();
+    if (i == 1) {
+      state.prepare();
+      versions = engine::pin_versions(state, campaign);
+    }
+    engines_.push_back(
+        std::make_unique<engine::Engine>(state, dispatch, campaign, templates, connectors, clock, versions));
+  }
+}
+
+Workers::~Workers() { stop(); }
+
+void Workers::start_loops() {
+  for (auto& engine : engines_) {
+    engine::Engine* e = engine.get();
+    threads_.emplace_back([this, e] {
+      bool idle = false;
+      while (!stop_) idle = e->run_state_once(std::chrono::milliseconds(idle ? 1 : 0)) == 0;
+    });
+    threads_.emplace_back([this, e] {
+      while (!stop_) e->run_dispatch_once(std::chrono::milliseconds(5));
+    });
+  }
+}
+
+void Workers::stop() {
+  stop_ = true;
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
 }
 
 }  // namespace nurture::bench

@@ -5,11 +5,16 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/runtime/engine.hpp"
 #include "engine/store/redis/redis_connection.hpp"
+#include "engine/store/redis/redis_store.hpp"
 #include "workflows/campaign.hpp"
 
 namespace nurture::bench {
@@ -52,5 +57,26 @@ double children_cpu_s();
 // redis_commands_per_<unit> and the five commands called most (calls per unit).
 void add_cost(nlohmann::ordered_json& result, const std::string& unit, double units, double engine_cpu_s,
               const RedisUsage& redis);
+
+// `workers` engines in this process, as the daemon's `workers:` runs them: each with a state and a dispatch store
+// (connections) of its own, under the consumer names `bench`, `bench-2`, ...; the campaign's versions pinned once.
+class Workers {
+ public:
+  Workers(const std::string& url, const std::string& key_prefix, const workflows::Campaign& campaign,
+          const templates::TemplateLibrary& templates, const engine::ConnectorSet& connectors,
+          const engine::Clock& clock, int workers);
+  ~Workers();
+  std::size_t size() const { return engines_.size(); }
+  engine::Engine& engine(std::size_t i) { return *engines_[i]; }
+  // The daemon's two loops per engine (lead state, dispatch), each on a thread, until stop() is called.
+  void start_loops();
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<engine::redis::RedisStore>> stores_;
+  std::vector<std::unique_ptr<engine::Engine>> engines_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+};
 
 }  // namespace nurture::bench

@@ -145,20 +145,36 @@ tl::expected<std::unique_ptr<LoadedCampaign>, std::vector<std::string>> load(con
 
 // Redis for the daemon: the private redis-server when `redis: auto`, and a connection for each user (lead state,
 // dispatch, the HTTP handlers, the admin API), so that none waits on another.
+// With `workers: N`, workers 2..N each have a state and a dispatch store of their own, under the consumer names
+// `NAME-2` ... `NAME-N`: to the store they are engines like any other, so the partitions split among them through
+// the heartbeats as they do among processes.
 struct Stores {
   std::unique_ptr<redis::EmbeddedRedis> embedded;
   std::string url;
   redis::RedisStoreOptions options;
   std::chrono::milliseconds timeout{};
   std::unique_ptr<redis::RedisStore> state, dispatch, http, segments;
+  struct WorkerStores {
+    std::unique_ptr<redis::RedisStore> state, dispatch;
+  };
+  std::vector<WorkerStores> more_workers;
 
-  // One more store on the same Redis, with its own connection; why not when Redis cannot be reached.
-  Expected<std::unique_ptr<redis::RedisStore>> another() const {
+  // One more store on the same Redis, with its own connection (and consumer name, when given); why not when Redis
+  // cannot be reached.
+  Expected<std::unique_ptr<redis::RedisStore>> another(const std::string& consumer = {}) const {
     auto connection = redis::RedisConnection::open(url, timeout);
     if (!connection) return tl::unexpected(connection.error());
-    return std::make_unique<redis::RedisStore>(std::move(*connection), options);
+    redis::RedisStoreOptions own = options;
+    if (!consumer.empty()) own.consumer = consumer;
+    return std::make_unique<redis::RedisStore>(std::move(*connection), own);
   }
 };
+
+// `workers`, or the machine's cores.
+int worker_count(const workflows::Config& config) {
+  if (config.workers > 0) return config.workers;
+  return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
 
 // Exit code 3 when Redis cannot be started or reached.
 tl::expected<Stores, cli::CommandError> open_stores(const DaemonOptions& daemon, const workflows::Config& config) {
@@ -180,6 +196,13 @@ tl::expected<Stores, cli::CommandError> open_stores(const DaemonOptions& daemon,
     auto opened = stores.another();
     if (!opened) return cli::stop(3, {opened.error().message, {}, "start Redis or pass --redis"});
     *store = std::move(*opened);
+  }
+  for (int worker = 2; worker <= worker_count(config); ++worker) {
+    const std::string consumer = fmt::format("{}-{}", stores.options.consumer, worker);
+    auto state = stores.another(consumer);
+    auto dispatch = stores.another(consumer);
+    if (!state || !dispatch) return cli::stop(3, {(state ? dispatch : state).error().message, {}, "start Redis or pass --redis"});
+    stores.more_workers.push_back({std::move(*state), std::move(*dispatch)});
   }
   return stores;
 }
@@ -297,21 +320,37 @@ void evaluate_stored_segments(Store& store, const LoadedCampaign& current, const
 // rendering and delivery overlap with the commits that feed them. Each blocks only when it is idle, and briefly,
 // so timers stay punctual and a stop or reload request is seen within a few milliseconds. Returns when one is;
 // work in flight is finished and recorded first.
+//
+// With `workers: N` there are N such pairs, one engine each (connections and consumer name of its own, the same
+// campaign, templates and connectors): the partitions' timers, broadcasts and outboxes split among them, and any of
+// them ingests (the compare-and-set makes that safe).
 void run_engine(Stores& stores, const LoadedCampaign& current, const WorkflowVersions& versions, const Clock& clock,
                 Metrics& metrics, std::chrono::milliseconds lease) {
-  Engine engine(*stores.state, *stores.dispatch, current.campaign, *current.templates, *current.connectors, clock,
-                versions);
-  engine.set_reclaim_after(lease);
-  engine.set_metrics(&metrics);
-  std::thread dispatch_thread([&] {
-    keep_running(metrics, "dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
-  });
-  std::thread segments_thread([&] { evaluate_stored_segments(*stores.segments, current, versions, clock, metrics); });
-  keep_running(metrics, "state", [&](bool idle) {
-    return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
-  });
-  dispatch_thread.join();
-  segments_thread.join();
+  std::vector<std::unique_ptr<Engine>> engines;
+  const auto add_engine = [&](Store& state, Store& dispatch) {
+    engines.push_back(std::make_unique<Engine>(state, dispatch, current.campaign, *current.templates,
+                                               *current.connectors, clock, versions));
+    engines.back()->set_reclaim_after(lease);
+    engines.back()->set_metrics(&metrics);
+  };
+  add_engine(*stores.state, *stores.dispatch);
+  for (auto& worker : stores.more_workers) add_engine(*worker.state, *worker.dispatch);
+  const auto state_loop = [&](Engine& engine) {
+    keep_running(metrics, "state", [&](bool idle) {
+      return engine.run_state_once(idle ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0));
+    });
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < engines.size(); ++i) {
+    Engine& engine = *engines[i];
+    threads.emplace_back([&] {
+      keep_running(metrics, "dispatch", [&](bool) { return engine.run_dispatch_once(std::chrono::milliseconds(20)); });
+    });
+    if (i > 0) threads.emplace_back([&] { state_loop(engine); });
+  }
+  threads.emplace_back([&] { evaluate_stored_segments(*stores.segments, current, versions, clock, metrics); });
+  state_loop(*engines.front());
+  for (auto& thread : threads) thread.join();
 }
 
 // The start-up summary: what runs, at which version, through which connectors.
@@ -389,8 +428,8 @@ int run_daemon(const DaemonOptions& options, const sdk::Registry& registry) {
   webhooks.use(current->connectors);
   TrackingEndpoints tracking(tracking_links(config), *stores->http, clock);
   const HttpSide http_side = start_http(config, *stores, metrics, tracking, webhooks);
-  spdlog::info("nurture running: {} workflow(s) from {}, consumer {}", current->campaign.workflows.size(),
-               current->campaign.dir.string(), stores->options.consumer);
+  spdlog::info("nurture running: {} workflow(s) from {}, consumer {}, {} worker(s)", current->campaign.workflows.size(),
+               current->campaign.dir.string(), stores->options.consumer, 1 + stores->more_workers.size());
   log_campaign(current->campaign, versions);
   while (!stop_requested) {
     run_engine(*stores, *current, versions, clock, metrics, options.lease);

@@ -150,11 +150,22 @@ int BroadcastScheduler::send_due(const workflows::Broadcast& broadcast, Progress
     throw;
   }
   const bool finished = progress.next == progress.sends.size();
-  if (finished && all_partitions_ && (!broadcast.split || progress.part == BroadcastPart::rest)) {
-    store_.write_meta(meta_field(broadcast, "done"), std::to_string(to_unix_ms(now)));
-    spdlog::info("broadcast {} is sent", broadcast.id);
-  }
+  if (finished && (!broadcast.split || progress.part == BroadcastPart::rest)) mark_sent(broadcast, now);
   return static_cast<int>(work.size());
+}
+
+// This engine's partitions are done (`broadcast:ID:done:P` each); when every partition is, by whichever engine, the
+// broadcast is sent. The last engine to finish sees them all.
+void BroadcastScheduler::mark_sent(const workflows::Broadcast& broadcast, TimePoint now) {
+  const int partitions = store_.partitions();
+  for (int p : partitions_or_all(all_partitions_ ? std::vector<int>{} : partitions_, partitions)) {
+    store_.write_meta(fmt::format("broadcast:{}:done:{}", broadcast.id, p), "1");
+  }
+  for (int p = 0; p < partitions; ++p) {
+    if (store_.read_meta(fmt::format("broadcast:{}:done:{}", broadcast.id, p)).empty()) return;
+  }
+  store_.write_meta(meta_field(broadcast, "done"), std::to_string(to_unix_ms(now)));
+  spdlog::info("broadcast {} is sent", broadcast.id);
 }
 
 }  // namespace nurture::engine

@@ -50,6 +50,7 @@ class BroadcastScheduler {
   TimePoint decision_time(const workflows::Broadcast& broadcast, const std::vector<BroadcastSend>& test_sends,
                           TimePoint now);
   int winner(const workflows::Broadcast& broadcast);
+  void mark_sent(const workflows::Broadcast& broadcast, TimePoint now);
 
   Store& store_;
   const Interpreter& interpreter_;

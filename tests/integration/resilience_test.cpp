@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -99,4 +100,31 @@ TEST_CASE("events a silent engine was given are taken over by another one after 
   c.check_every_action_once();
   CHECK(read_file(c.dir / "daemon.log").find("took over") != std::string::npos);
   CHECK(b->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("workers: 3 runs three engines in one process that split the partitions, and a kill loses nothing") {
+  TempDir redis_dir;
+  RedisServer redis(redis_dir / "redis");
+  Campaign c(redis.url());
+  {
+    std::ofstream config(c.campaign / "nurture.yaml", std::ios::app);
+    config << "workers: 3\n";
+  }
+  auto daemon = c.start({"--consumer", "box", "--lease", "2s"});
+  CHECK(read_file(c.dir / "daemon.log").find("consumer box, 3 worker(s)") != std::string::npos);
+  c.emit_all(redis.url());
+  std::this_thread::sleep_for(milliseconds(300));
+  // The three say they are alive, each under its own name: the partitions' timers and outboxes split among them.
+  auto connection = nurture::engine::redis::RedisConnection::open(redis.url());
+  REQUIRE(connection);
+  const auto live = (*connection)->command({"ZRANGE", "nurture:engines", "0", "-1"});
+  std::set<std::string> names;
+  for (const auto& element : live.elements) names.insert(element.text);
+  CHECK(names == std::set<std::string>{"box", "box-2", "box-3"});
+  CHECK(daemon->stop(SIGKILL) == 128 + SIGKILL);
+  daemon = c.start({"--consumer", "box", "--lease", "2s"});
+  CHECK_MESSAGE(c.wait_delivered(2 * leads, seconds(30)) == 2 * leads, read_file(c.dir / "daemon.log"));
+  std::this_thread::sleep_for(milliseconds(300));
+  c.check_every_action_once();
+  CHECK(daemon->stop(SIGTERM) == 0);
 }

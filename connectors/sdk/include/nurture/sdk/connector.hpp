@@ -85,7 +85,8 @@ class Connector {
  public:
   virtual ~Connector() = default;
   // Must not block the caller for long unless max_in_flight() is 1 (the engine then gives it a thread of its
-  // own). `done` is called exactly once, from any thread.
+  // own). With several workers (nurture.yaml `workers`) it may be called from several threads at once, except
+  // when max_in_flight() is 1. `done` is called exactly once, from any thread.
   virtual void send(const Action& action, Completion done) = 0;
   // 0: unlimited (asynchronous connector); 1: one send at a time.
   virtual int max_in_flight() const { return 0; }
