@@ -135,7 +135,7 @@ std::optional<BroadcastSplit> read_split(YamlContext& context, const YAML::Node&
     split.test_share = value;
   }
   const YAML::Node variants = reader["variants"];
-  if (!variants.IsSequence() || variants.size() < 2) {
+  if (!variants.IsDefined() || !variants.IsSequence() || variants.size() < 2) {
     context.error(variants.IsDefined() ? variants : node, "`variants` is a list of at least two",
                   "e.g. `variants: [ { template: spring_a }, { template: spring_b } ]`");
   } else {
