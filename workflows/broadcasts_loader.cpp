@@ -125,7 +125,8 @@ std::optional<BroadcastSplit> read_split(YamlContext& context, const YAML::Node&
   if (!reader.ok()) return std::nullopt;
   BroadcastSplit split;
   if (auto share = reader.string("test_share", true)) {
-    const int value = share->find_first_not_of("0123456789") == std::string::npos && share->size() <= 3
+    const int value = !share->empty() && share->find_first_not_of("0123456789") == std::string::npos &&
+                              share->size() <= 3
                           ? std::stoi(*share)
                           : 0;
     if (value < 1 || value > 99) {

@@ -1,6 +1,7 @@
 #include "engine/core/broadcast_plan.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -109,6 +110,13 @@ int pick_winner(const workflows::Broadcast& broadcast, const std::map<std::strin
     }
   }
   return best;
+}
+
+std::optional<long long> stored_number(const std::string& text) {
+  long long value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace nurture::engine

@@ -9,6 +9,7 @@
 // broadcast's time of day in each lead's zone, the first day that comes after it.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,5 +63,9 @@ std::vector<BroadcastSend> plan_broadcast(const workflows::Broadcast& broadcast,
 // The variant that did best by the split's `pick_by` (opens or clicks per send) in the broadcast's counters
 // (`split:ID:K:action|opened|clicked`); the first on a tie, or when nothing was sent.
 int pick_winner(const workflows::Broadcast& broadcast, const std::map<std::string, long>& counters);
+
+// What the store's meta says of a broadcast (`broadcast:ID:decide` in Unix ms, `broadcast:ID:winner`), read
+// defensively: a value that is not a whole number (edited by hand, say) is none.
+std::optional<long long> stored_number(const std::string& text);
 
 }  // namespace nurture::engine

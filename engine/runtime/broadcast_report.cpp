@@ -43,7 +43,10 @@ std::vector<BroadcastReport> build_broadcast_report(const workflows::Campaign& c
     r.segment = broadcast.segment;
     r.when = when_text(broadcast, campaign.config.default_timezone);
     const std::string winner = store.read_meta("broadcast:" + broadcast.id + ":winner");
-    if (!winner.empty()) r.picked = broadcast.template_for(std::stoi(winner));
+    if (const auto picked = stored_number(winner); picked && broadcast.split && *picked >= 0 &&
+                                                   static_cast<std::size_t>(*picked) < broadcast.split->templates.size()) {
+      r.picked = broadcast.template_for(static_cast<int>(*picked));
+    }
     if (broadcast.split) {
       SplitReport split;
       split.step = broadcast.id;

@@ -64,8 +64,9 @@ void BroadcastScheduler::plan(const workflows::Broadcast& broadcast, TimePoint n
   if (planned_first && (it->second.part == BroadcastPart::rest || !broadcast.split)) return;
   std::optional<TimePoint> decide;
   if (broadcast.split) {
-    const std::string stored = store_.read_meta(meta_field(broadcast, "decide"));
-    if (!stored.empty()) decide = from_unix_ms(std::stoll(stored));
+    if (const auto stored = stored_number(store_.read_meta(meta_field(broadcast, "decide")))) {
+      decide = from_unix_ms(*stored);
+    }
   }
   const bool rest = decide && now >= *decide;
   if (planned_first && !rest) return;  // the test is under way
@@ -91,15 +92,18 @@ void BroadcastScheduler::plan(const workflows::Broadcast& broadcast, TimePoint n
 TimePoint BroadcastScheduler::decision_time(const workflows::Broadcast& broadcast,
                                             const std::vector<BroadcastSend>& test_sends, TimePoint now) {
   const TimePoint decide = (test_sends.empty() ? now : test_sends.back().due) + broadcast.split->wait;
-  const std::string stored = store_.read_meta(meta_field(broadcast, "decide"));
-  if (!stored.empty()) return from_unix_ms(std::stoll(stored));
+  if (const auto stored = stored_number(store_.read_meta(meta_field(broadcast, "decide")))) {
+    return from_unix_ms(*stored);
+  }
   store_.write_meta(meta_field(broadcast, "decide"), std::to_string(to_unix_ms(decide)));
   return decide;
 }
 
 int BroadcastScheduler::winner(const workflows::Broadcast& broadcast) {
-  const std::string stored = store_.read_meta(meta_field(broadcast, "winner"));
-  if (!stored.empty()) return std::stoi(stored);
+  const auto stored = stored_number(store_.read_meta(meta_field(broadcast, "winner")));
+  if (stored && *stored >= 0 && static_cast<std::size_t>(*stored) < broadcast.split->templates.size()) {
+    return static_cast<int>(*stored);
+  }
   const int picked = pick_winner(broadcast, store_.workflow_counters(broadcast_workflow(broadcast.id)));
   store_.write_meta(meta_field(broadcast, "winner"), std::to_string(picked));
   spdlog::info("broadcast {}: variant {} ({}) won the test and goes to the rest", broadcast.id, picked + 1,
