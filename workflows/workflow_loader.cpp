@@ -258,7 +258,8 @@ class WorkflowParser {
       const YAML::Node node = steps[i];
       Step step = parse_step(node, i);
       if (!seen_ids.insert(step.id).second) {
-        context_.error(node["id"].IsDefined() ? node["id"] : node,
+        // A step that is not a map has no `id` of its own to point at (and asking a scalar for one throws).
+        context_.error(node.IsMap() && node["id"].IsDefined() ? node["id"] : node,
                        fmt::format("step id \"{}\" is used twice", step.id), "give every step its own id");
       }
       workflow.steps.push_back(std::move(step));
