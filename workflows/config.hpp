@@ -45,6 +45,8 @@ struct Config {
   int partitions = 16;
   // Interpreter/dispatch workers in one process (`workers`); 0: as many as the machine has cores.
   int workers = 0;
+  // `durability: replicated`: each commit batch and each batch of dispatch results waits for a replica (WAIT 1).
+  bool durability_replicated = false;
   SenderConfig sender;
   std::string tracking_base_url = "http://localhost:8080";
   std::string tracking_listen = "127.0.0.1:8080";  // status (and later tracking) HTTP endpoints

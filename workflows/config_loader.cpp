@@ -231,14 +231,15 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
 
   MapReader top(context, *root, "nurture.yaml",
                 {"redis", "key_prefix", "partitions", "events", "sender", "tracking", "admin", "defaults",
-                 "frequency_cap", "workers", "connectors", "log", "attributes", "attribution"});
+                 "frequency_cap", "workers", "durability", "connectors", "log", "attributes", "attribution"});
   if (!top.ok()) return tl::unexpected(std::move(diagnostics));
 
   config.redis = top.string("redis").value_or(config.redis);
   if (config.redis != "auto") {
     if (auto address = text::parse_redis_url(config.redis); !address) {
       context.error(top["redis"], fmt::format("`redis` \"{}\": {}", config.redis, address.error()),
-                    "auto (a private redis-server), redis://host:6379/0 or unix:///run/redis/redis.sock");
+                    "auto (a private redis-server), redis://host:6379/0, unix:///run/redis/redis.sock or "
+                    "redis-cluster://host1:7000,host2:7001");
     }
   }
   config.key_prefix = top.string("key_prefix").value_or(config.key_prefix);
@@ -246,6 +247,13 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
     config.partitions = positive_int(context, top["partitions"], "`partitions`").value_or(config.partitions);
   }
   if (top.has("events")) parse_events(context, top["events"]);
+  if (auto durability = top.string("durability")) {
+    if (*durability != "async" && *durability != "replicated") {
+      context.error(top["durability"], fmt::format("durability \"{}\" is not known", *durability),
+                    "async (the default) or replicated (each commit waits for a replica)");
+    }
+    config.durability_replicated = *durability == "replicated";
+  }
   if (top.has("sender")) parse_sender(context, top["sender"], config.sender);
   if (top.has("tracking")) parse_tracking(context, top["tracking"], config);
   if (top.has("admin")) parse_admin(context, top["admin"], config);

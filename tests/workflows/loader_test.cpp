@@ -169,17 +169,24 @@ connectors:
 
 TEST_CASE("nurture.yaml's `redis:` is checked as `run` reads it, so validate refuses what run would") {
   const char* flow = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n";
-  for (const char* good : {"auto", "redis://127.0.0.1:6379/0", "redis://cache.internal", "unix:///run/redis.sock"}) {
+  for (const char* good : {"auto", "redis://127.0.0.1:6379/0", "redis://cache.internal", "unix:///run/redis.sock",
+                           "redis-cluster://10.0.0.1:7000", "redis-cluster://r1.internal:7000,r2.internal:7001,[::1]:7002"}) {
     CAPTURE(good);
     CampaignDir campaign(flow, fmt::format("redis: \"{}\"\n", good));
     auto load = campaign.load();
     CHECK_MESSAGE(load.ok(), all_messages(load.diagnostics));
   }
   const std::pair<const char*, const char*> bad[] = {
-      {"localhost:6379", "the scheme must be redis:// or unix://"},
+      {"localhost:6379", "the scheme must be redis://, unix:// or redis-cluster://"},
       {"redis://127.0.0.1:6379/zero", "the path must be a database number"},
       {"unix://relative.sock", "a unix:// URL needs an absolute socket path"},
-      {"http://127.0.0.1:6379", "the scheme must be redis:// or unix://"},
+      {"http://127.0.0.1:6379", "the scheme must be redis://, unix:// or redis-cluster://"},
+      {"redis-cluster://", "name at least one seed node"},
+      {"redis-cluster://10.0.0.1", "seed \"10.0.0.1\" needs a port"},
+      {"redis-cluster://10.0.0.1:7000,,10.0.0.2:7000", "seed \"\" is not host:port"},
+      {"redis-cluster://10.0.0.1:7000/0", "seed \"10.0.0.1:7000/0\" is not host:port"},
+      {"redis-cluster://user@10.0.0.1:7000", "seed \"user@10.0.0.1:7000\" is not host:port"},
+      {"redis-cluster://10.0.0.1:70000", "seed \"10.0.0.1:70000\" needs a port from 1 to 65535"},
   };
   for (const auto& [url, why] : bad) {
     CAPTURE(url);

@@ -224,15 +224,11 @@ Store::Erased RedisStore::erase_lead(const std::string& lead, const std::vector<
   // Timers (members start with the lead and a unit separator), the timers held for paused workflows, and actions
   // waiting to be retried or held: every sorted set of the partition that may name the lead.
   std::vector<std::string> sorted_sets{keys_.timers(p), keys_.retries(p)};
-  std::string cursor = "0";
-  do {
-    const RedisReply page =
-        checked(Command{"SCAN", cursor, "MATCH", glob_literal(keys_.prefix() + fmt::format("{{{}}}:held:", p)) + "*",
-                        "COUNT", "1000"});
-    if (page.is_error() || page.elements.size() != 2) throw StoreUnavailable("SCAN: " + page.describe());
-    cursor = page.elements[0].text;
-    for (const auto& key : page.elements[1].elements) sorted_sets.push_back(key.text);
-  } while (cursor != "0");
+  scan_or_throw(glob_literal(keys_.prefix() + fmt::format("{{{}}}:held:", p)) + "*", 1000,
+                [&](std::vector<std::string>& keys) {
+                  sorted_sets.insert(sorted_sets.end(), keys.begin(), keys.end());
+                  return true;
+                });
   for (const std::string& key : sorted_sets) {
     const bool timers = key == keys_.timers(p) || key.ends_with(":timers");
     std::string at = "0";
@@ -272,22 +268,18 @@ Store::Erased RedisStore::erase_lead(const std::string& lead, const std::vector<
   }
 
   // Which sent email went to the lead (kept for bounce reports that name only the message).
-  cursor = "0";
-  do {
-    const RedisReply page = checked(Command{"SCAN", cursor, "MATCH", glob_literal(keys_.action_lead("")) + "*",
-                                            "COUNT", "1000"});
-    if (page.is_error() || page.elements.size() != 2) throw StoreUnavailable("SCAN: " + page.describe());
-    cursor = page.elements[0].text;
-    if (page.elements[1].elements.empty()) continue;
-    Command read{"MGET"};
-    for (const auto& key : page.elements[1].elements) read.push_back(key.text);
-    const RedisReply values = checked(read);
-    Command remove{"DEL"};
-    for (std::size_t i = 0; i < values.elements.size(); ++i) {
-      if (values.elements[i].text == lead) remove.push_back(read[i + 1]);
+  // Key by key: on a cluster they are in many slots, which one MGET or DEL cannot span.
+  scan_or_throw(glob_literal(keys_.action_lead("")) + "*", 1000, [&](std::vector<std::string>& keys) {
+    std::vector<Command> reads;
+    for (const auto& key : keys) reads.push_back({"GET", key});
+    const auto values = checked(reads);
+    std::vector<Command> removals;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (values[i].text == lead) removals.push_back({"DEL", keys[i]});
     }
-    if (remove.size() > 1) erased.remembered += checked(remove).integer;
-  } while (cursor != "0");
+    for (const auto& removed : checked(removals)) erased.remembered += removed.integer;
+    return true;
+  });
 
   if (!address_hashes.empty()) {
     Command add{"SADD", keys_.suppress("email")};

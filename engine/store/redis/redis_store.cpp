@@ -15,6 +15,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "engine/core/identity.hpp"
 #include "engine/store/redis/lead_fields.hpp"
@@ -178,11 +179,11 @@ RedisReply RedisStore::checked(const Command& command) { return checked(std::vec
 
 namespace {
 // Replies that say Redis cannot take the command now (out of memory, a replica, loading, a script running, a
-// cluster reconfiguring), not that the command is wrong: the work is retried later, never dead-lettered.
+// cluster reconfiguring or a slot that moved more often than the connection follows), not that the command is wrong: the work is retried later, never dead-lettered.
 bool is_transient_error(const RedisReply& reply) {
   if (!reply.is_error()) return false;
-  static const char* prefixes[] = {"OOM ", "READONLY ", "LOADING ", "BUSY ", "MASTERDOWN ", "TRYAGAIN ",
-                                   "CLUSTERDOWN ", "MISCONF ", "NOREPLICAS ", "UNBLOCKED "};
+  static const char* prefixes[] = {"OOM ",      "READONLY ",    "LOADING ", "BUSY ",       "MASTERDOWN ", "TRYAGAIN ",
+                                   "CLUSTERDOWN ", "MISCONF ", "NOREPLICAS ", "UNBLOCKED ", "MOVED ",     "ASK "};
   for (const char* prefix : prefixes) {
     if (reply.text.rfind(prefix, 0) == 0) return true;
   }
@@ -342,17 +343,29 @@ void RedisStore::dead_letter_event(const StreamEntry& entry, const std::string& 
   if (!truncated.empty()) add.insert(add.end(), {"truncated", truncated});
   add.insert(add.end(), {"reason", reason, "stream_id", entry.id});
   const std::string& stream = entry.stream.empty() ? keys_.events() : entry.stream;
-  checked(std::vector<Command>{{"MULTI"}, add, {"XACK", stream, engine_group, entry.id}, {"EXEC"}});
+  in_one_transaction({add, {"XACK", stream, engine_group, entry.id}});
+}
+
+// One MULTI on a single Redis. On a cluster the dead-letter stream and a partition's keys are in different slots,
+// which no transaction spans: the commands run one after the other, so a crash between them leaves the dead
+// letter written and its source not yet removed, and the source is dead-lettered again (a duplicate dead letter,
+// never a lost one).
+void RedisStore::in_one_transaction(const std::vector<Command>& commands) {
+  if (connection_->clustered()) {
+    for (const auto& command : commands) checked(command);
+    return;
+  }
+  std::vector<Command> transaction{{"MULTI"}};
+  transaction.insert(transaction.end(), commands.begin(), commands.end());
+  transaction.push_back({"EXEC"});
+  checked(transaction);
 }
 
 void RedisStore::dead_letter_timer(const TimerRef& timer, const std::string& reason) {
   const int p = partition_of(timer.lead, options_.partitions);
-  checked(std::vector<Command>{
-      {"MULTI"},
-      {"XADD", keys_.events_dead(), "*", "timer", timer.member(), "lead", timer.lead, "workflow", timer.workflow,
-       "reason", reason},
-      {"ZREM", keys_.timers(p), timer.member()},
-      {"EXEC"}});
+  in_one_transaction({{"XADD", keys_.events_dead(), "*", "timer", timer.member(), "lead", timer.lead, "workflow",
+                       timer.workflow, "reason", reason},
+                      {"ZREM", keys_.timers(p), timer.member()}});
 }
 
 void RedisStore::add_event(const StreamFields& fields) { add_events({fields}); }
@@ -394,22 +407,23 @@ std::vector<LeadSnapshot> RedisStore::load_leads(const std::vector<std::string>&
 
 void RedisStore::scan_leads(int batch, const std::function<bool(std::vector<LeadSnapshot>&)>& visit) {
   // One SCAN over the keyspace for the lead hashes of every partition (`{*}` matches any partition's tag).
-  const std::string pattern = keys_.prefix() + "{*}:lead:*";
-  std::string cursor = "0";
-  do {
-    RedisReply page = checked(Command{"SCAN", cursor, "MATCH", pattern, "COUNT", std::to_string(std::max(batch, 1))});
-    if (page.is_error() || page.elements.size() != 2) throw StoreUnavailable("SCAN: " + page.describe());
-    cursor = page.elements[0].text;
+  scan_or_throw(keys_.prefix() + "{*}:lead:*", batch, [&](std::vector<std::string>& keys) {
     std::vector<std::string> ids;
-    for (const auto& key : page.elements[1].elements) {
-      const auto at = key.text.find("}:lead:");
-      if (at != std::string::npos) ids.push_back(key.text.substr(at + 7));
+    for (const auto& key : keys) {
+      const auto at = key.find("}:lead:");
+      if (at != std::string::npos) ids.push_back(key.substr(at + 7));
     }
-    if (ids.empty()) continue;
+    if (ids.empty()) return true;
     std::vector<LeadSnapshot> leads = load_leads(ids);
     std::erase_if(leads, [](const LeadSnapshot& lead) { return lead.version == 0; });  // gone since the SCAN
-    if (!leads.empty() && !visit(leads)) return;
-  } while (cursor != "0");
+    return leads.empty() || visit(leads);
+  });
+}
+
+void RedisStore::scan_or_throw(const std::string& match, int count,
+                               const std::function<bool(std::vector<std::string>&)>& visit) {
+  const RedisReply failed = connection_->scan_keys(match, count, visit);
+  if (failed.is_error()) throw StoreUnavailable("SCAN: " + failed.describe());
 }
 
 void RedisStore::append_commit_block(const CommitRequest& request, std::vector<std::string>& all_keys,
@@ -529,7 +543,12 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
                                                       : CommitOutcome::committed;
       }
     }
-    if (!script_missing) return outcomes;
+    if (!script_missing) {
+      std::vector<std::string> written;
+      for (const auto& [p, indices] : by_partition) written.push_back(keys_.lead(p, ""));
+      wait_for_replica(written);
+      return outcomes;
+    }
     commit_script_.sha.clear();
   }
   throw StoreUnavailable("the commit script keeps disappearing");
@@ -944,6 +963,29 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
       if (element.is_error()) failed = &element;
     }
     if (failed) throw CommitRejected("recording a dispatch result failed: " + failed->text);
+  }
+  // The results are recorded whatever WAIT says: failing here would send them again (a duplicate is worse than
+  // a record a failover might take back, which costs at most that duplicate later).
+  std::vector<std::string> written;
+  for (const auto& [p, results] : by_partition) written.push_back(keys_.outbox(p));
+  try {
+    wait_for_replica(written);
+  } catch (const StoreUnavailable& e) {
+    spdlog::warn("dispatch results recorded without a replica: {}", e.what());
+  }
+}
+
+// `durability: replicated`: the writes so far are on a replica of each master holding one of `keys`, or the work
+// counts as not done (StoreUnavailable): a commit is then made again (its compare-and-set makes that harmless) and
+// its event acknowledged only after a replica has it. A master without a replica (after a failover, until the old
+// master returns as its replica) so holds up its partitions' commits: that is what `replicated` promises.
+void RedisStore::wait_for_replica(const std::vector<std::string>& keys) {
+  if (!options_.wait_for_replica || keys.empty()) return;
+  const RedisReply acknowledged = connection_->wait_replicas(keys, 1, options_.replica_timeout);
+  if (acknowledged.is_error()) throw StoreUnavailable("WAIT: " + acknowledged.describe());
+  if (acknowledged.integer < 1) {
+    throw StoreUnavailable(fmt::format("no replica had the writes within {} ms (durability: replicated)",
+                                       options_.replica_timeout.count()));
   }
 }
 

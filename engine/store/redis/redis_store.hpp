@@ -16,6 +16,10 @@ struct RedisStoreOptions {
   std::string consumer = "engine-1";  // name in the consumer groups; stable across restarts of one engine
   std::chrono::hours event_dedupe{24};
   std::chrono::hours dispatch_record_ttl{24 * 30};
+  // `durability: replicated`: a commit batch or a batch of dispatch results is done only when a replica of each
+  // master it wrote to has it (WAIT 1), so a failover cannot take back what was acknowledged.
+  bool wait_for_replica = false;
+  std::chrono::milliseconds replica_timeout{2000};
 };
 
 // An outbox entry's fields, as the outbox, the retries and held actions keep them.
@@ -106,6 +110,9 @@ class RedisStore final : public Store {
   std::string record_key(const OutboxEntry& entry) const;
   Command record_expiry(const OutboxEntry& entry) const;
   RedisReply checked(const Command& command);
+  void in_one_transaction(const std::vector<Command>& commands);
+  void wait_for_replica(const std::vector<std::string>& keys);
+  void scan_or_throw(const std::string& match, int count, const std::function<bool(std::vector<std::string>&)>& visit);
   std::vector<RedisReply> checked(const std::vector<Command>& commands);
 
   std::unique_ptr<RedisConnection> connection_;
