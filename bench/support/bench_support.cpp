@@ -58,15 +58,12 @@ std::unique_ptr<engine::redis::RedisConnection> connect_or_exit(const std::strin
 }
 
 void delete_keys(engine::redis::RedisConnection& redis, const std::string& prefix) {
-  std::string cursor = "0";
-  do {
-    auto reply = redis.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "10000"});
-    if (reply.elements.size() != 2) return;
-    cursor = reply.elements[0].text;
+  redis.scan_keys(prefix + "*", 10000, [&](std::vector<std::string>& keys) {
     std::vector<engine::redis::Command> deletes;
-    for (const auto& key : reply.elements[1].elements) deletes.push_back({"UNLINK", key.text});
-    if (!deletes.empty()) redis.pipeline(deletes);
-  } while (cursor != "0");
+    for (const auto& key : keys) deletes.push_back({"UNLINK", key});
+    redis.pipeline(deletes);
+    return true;
+  });
 }
 
 long long RedisUsage::total_calls() const {
@@ -86,19 +83,22 @@ RedisUsage RedisUsage::since(const RedisUsage& before) const {
   return delta;
 }
 
+// On a cluster, the sum over its masters.
 RedisUsage redis_usage(engine::redis::RedisConnection& redis) {
   RedisUsage usage;
-  std::istringstream info(redis.command({"INFO", "ALL"}).text);
-  std::string line;
-  while (std::getline(info, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind("used_cpu_user:", 0) == 0 || line.rfind("used_cpu_sys:", 0) == 0) {
-      usage.cpu_s += std::stod(line.substr(line.find(':') + 1));
-    } else if (line.rfind("cmdstat_", 0) == 0) {  // cmdstat_hset:calls=12,usec=...
-      const auto colon = line.find(':');
-      const auto calls = line.find("calls=", colon);
-      if (colon == std::string::npos || calls == std::string::npos) continue;
-      usage.calls[line.substr(8, colon - 8)] = std::stoll(line.substr(calls + 6));
+  for (const auto& reply : redis.on_every_master({"INFO", "ALL"})) {
+    std::istringstream info(reply.text);
+    std::string line;
+    while (std::getline(info, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.rfind("used_cpu_user:", 0) == 0 || line.rfind("used_cpu_sys:", 0) == 0) {
+        usage.cpu_s += std::stod(line.substr(line.find(':') + 1));
+      } else if (line.rfind("cmdstat_", 0) == 0) {  // cmdstat_hset:calls=12,usec=...
+        const auto colon = line.find(':');
+        const auto calls = line.find("calls=", colon);
+        if (colon == std::string::npos || calls == std::string::npos) continue;
+        usage.calls[line.substr(8, colon - 8)] += std::stoll(line.substr(calls + 6));
+      }
     }
   }
   return usage;

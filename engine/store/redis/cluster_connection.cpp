@@ -129,6 +129,17 @@ class Cluster final : public RedisConnection::Impl {
     return {};
   }
 
+  std::vector<RedisReply> on_every_master(const Command& command) override {
+    if (refresh_due_) refresh();
+    if (!map_) return {io_error("no Redis Cluster node answers")};
+    std::vector<RedisReply> replies;
+    for (const NodeAddress& node : std::vector<NodeAddress>(map_->masters())) {
+      replies.push_back(link(node).pipeline({command}).front());
+      if (replies.back().type == RedisReply::Type::io_error) refresh_due_ = true;
+    }
+    return replies;
+  }
+
   RedisReply wait_replicas(const std::vector<std::string>& keys, int replicas,
                            std::chrono::milliseconds timeout) override {
     if (!map_) return io_error("no Redis Cluster node answers");

@@ -16,6 +16,7 @@ class RedisConnection::Impl {
   virtual RedisReply load_script(const std::string& source) = 0;
   virtual RedisReply scan_keys(const std::string& match, int count,
                                const std::function<bool(std::vector<std::string>&)>& visit) = 0;
+  virtual std::vector<RedisReply> on_every_master(const Command& command) = 0;
   virtual RedisReply wait_replicas(const std::vector<std::string>& keys, int replicas,
                                    std::chrono::milliseconds timeout) = 0;
 };

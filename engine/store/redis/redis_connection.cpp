@@ -26,6 +26,7 @@ class SingleServer final : public RedisConnection::Impl {
                        const std::function<bool(std::vector<std::string>&)>& visit) override {
     return link_.scan_keys(match, count, visit);
   }
+  std::vector<RedisReply> on_every_master(const Command& command) override { return link_.pipeline({command}); }
   RedisReply wait_replicas(const std::vector<std::string>&, int replicas, std::chrono::milliseconds timeout) override {
     return link_.pipeline({{"WAIT", std::to_string(replicas), std::to_string(timeout.count())}}).front();
   }
@@ -68,6 +69,10 @@ std::vector<RedisReply> RedisConnection::pipeline(const std::vector<Command>& co
 RedisReply RedisConnection::scan_keys(const std::string& match, int count,
                                       const std::function<bool(std::vector<std::string>&)>& visit) {
   return impl_->scan_keys(match, count, visit);
+}
+
+std::vector<RedisReply> RedisConnection::on_every_master(const Command& command) {
+  return impl_->on_every_master(command);
 }
 
 RedisReply RedisConnection::wait_replicas(const std::vector<std::string>& keys, int replicas,

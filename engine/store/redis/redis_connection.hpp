@@ -64,6 +64,8 @@ class RedisConnection {
   // SCAN of the whole keyspace (of each master in turn on a cluster): `visit` gets the keys of each page and
   // returns false to stop. Returns the error reply that stopped it, or a nil reply.
   RedisReply scan_keys(const std::string& match, int count, const std::function<bool(std::vector<std::string>&)>& visit);
+  // A command without keys (INFO, say) run on the one server, or on every master of a cluster: one reply each.
+  std::vector<RedisReply> on_every_master(const Command& command);
   // WAIT until `replicas` replicas of each server holding one of `keys` have this connection's writes so far, or
   // `timeout` passed. Returns the fewest replicas that acknowledged (an integer reply), or the error.
   RedisReply wait_replicas(const std::vector<std::string>& keys, int replicas, std::chrono::milliseconds timeout);
