@@ -190,6 +190,7 @@ std::string config_schema() {
       {"defaults", strict_object({{"email", {{"type", "string"}}}, {"timezone", {{"type", "string"}}}})},
       {"frequency_cap", strict_object({{"email", frequency_cap}, {"social", frequency_cap}})},
       {"workers", {{"type", "integer"}, {"minimum", 1}}},
+      {"durability", {{"enum", ordered_json::array({"async", "replicated"})}}},
       {"log", strict_object({{"format", {{"enum", {"text", "json"}}}},
                              {"level", {{"enum", {"debug", "info", "warn", "error"}}}}})},
       {"attribution", strict_object({{"window", {{"type", "string"}, {"pattern", "^[0-9]+[smhdw]$"},

@@ -15,7 +15,7 @@ namespace nurture::cli {
 
 void add_store_options(CLI::App* command, StoreFlags& flags) {
   command->add_option("--config", flags.config, "config file (default ./nurture.yaml)");
-  command->add_option("--redis", flags.redis, "redis://host:port/db or unix:///path");
+  command->add_option("--redis", flags.redis, "redis://host:port/db, unix:///path or redis-cluster://host:port,...");
 }
 
 int say(const CommandError& failure) {

@@ -34,7 +34,7 @@ Command add_run(CLI::App& app) {
   auto* command = app.add_subcommand("run", "the daemon: ingest, timers, dispatch");
   command->add_option("dir", flags->dir, "campaign directory")->capture_default_str();
   command->add_option("--config", flags->config, "config file (default DIR/nurture.yaml)");
-  command->add_option("--redis", flags->redis, "redis://host:port/db or unix:///path (default: config `redis:`)");
+  command->add_option("--redis", flags->redis, "redis://host:port/db, unix:///path or redis-cluster://host:port,... (default: config `redis:`)");
   command->add_option("--consumer", flags->daemon.consumer, "consumer name in the groups (default: hostname)");
   command->add_option("--lease", flags->lease, "take over what another engine left unacknowledged this long (e.g. 30s)")
       ->capture_default_str();

@@ -200,6 +200,21 @@ TEST_CASE("nurture.yaml's `redis:` is checked as `run` reads it, so validate ref
   }
 }
 
+TEST_CASE("nurture.yaml's `durability:` is async or replicated") {
+  const char* flow = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n";
+  CampaignDir replicated(flow, "durability: replicated\n");
+  auto load = replicated.load();
+  REQUIRE_MESSAGE(load.ok(), all_messages(load.diagnostics));
+  CHECK(load.campaign.config.durability_replicated);
+  CampaignDir unknown(flow, "durability: fast\n");
+  auto refused = unknown.load();
+  REQUIRE_FALSE(refused.ok());
+  CHECK_MESSAGE(all_messages(refused.diagnostics)
+                        .find("nurture.yaml:1:13: error: durability \"fast\" is not known (async (the default) or "
+                              "replicated (each commit waits for a replica))") != std::string::npos,
+                all_messages(refused.diagnostics));
+}
+
 TEST_CASE("nurture.yaml's `attributes:` names types it knows, and a declared attribute silences the template warning") {
   const char* flow = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - email: { template: welcome }\n";
   const char* config = "sender: {{ from: \"a@b.example\", postal_address: x }}\ndefaults: {{ email: outbox }}\n"
