@@ -43,6 +43,7 @@ struct Config {
   std::string redis = "auto";
   std::string key_prefix = "nurture:";
   int partitions = 16;
+  int event_streams = 1;  // `events.streams`: front-door streams nurture:events, nurture:events:1 ...
   // Interpreter/dispatch workers in one process (`workers`); 0: as many as the machine has cores.
   int workers = 0;
   // `durability: replicated`: each commit batch and each batch of dispatch results waits for a replica (WAIT 1).

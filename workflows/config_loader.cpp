@@ -89,13 +89,15 @@ void parse_connectors(YamlContext& context, const YAML::Node& node, Config& conf
 }
 
 // `events: { streams: 1 }`: one ingress stream is all this version has.
-void parse_events(YamlContext& context, const YAML::Node& node) {
+void parse_events(YamlContext& context, const YAML::Node& node, Config& config) {
   MapReader events(context, node, "`events`", {"streams"});
   if (events.has("streams")) {
     auto streams = positive_int(context, events["streams"], "`events.streams`");
-    if (streams && *streams != 1) {
-      context.error(events["streams"], "more than one ingress stream is not supported by this version yet",
-                    "use `streams: 1`");
+    if (streams && *streams > 64) {
+      context.error(events["streams"], fmt::format("events.streams: {} is more than 64", *streams),
+                    "one stream takes a few hundred thousand events a second; a few are plenty");
+    } else if (streams) {
+      config.event_streams = *streams;
     }
   }
   events.finish();
@@ -246,7 +248,7 @@ tl::expected<Config, Diagnostics> load_config(const std::filesystem::path& path,
   if (top.has("partitions")) {
     config.partitions = positive_int(context, top["partitions"], "`partitions`").value_or(config.partitions);
   }
-  if (top.has("events")) parse_events(context, top["events"]);
+  if (top.has("events")) parse_events(context, top["events"], config);
   if (auto durability = top.string("durability")) {
     if (*durability != "async" && *durability != "replicated") {
       context.error(top["durability"], fmt::format("durability \"{}\" is not known", *durability),

@@ -46,6 +46,7 @@ tl::expected<CliStore, CommandError> open_cli_store(const std::string& redis_fla
     config_redis = config->redis;
     store_options.key_prefix = config->key_prefix;
     store_options.partitions = config->partitions;
+    store_options.event_streams = config->event_streams;
     config_dir = config->base_dir;
     opened.config = std::move(*config);
   } else if (!config_path.empty()) {

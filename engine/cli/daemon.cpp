@@ -192,6 +192,7 @@ tl::expected<Stores, cli::CommandError> open_stores(const DaemonOptions& daemon,
   stores.options.key_prefix = config.key_prefix;
   stores.options.partitions = config.partitions;
   stores.options.wait_for_replica = config.durability_replicated;
+  stores.options.event_streams = config.event_streams;
   stores.options.consumer = daemon.consumer.empty() ? hostname() : daemon.consumer;
   for (auto* store : {&stores.state, &stores.dispatch, &stores.http, &stores.segments}) {
     auto opened = stores.another();

@@ -34,7 +34,7 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
     const Transition transition = item.compute(snapshot);
     write_suppressions(store, transition);
     const CommitOutcome outcome =
-        store.commit_many({CommitRequest{&snapshot, &transition, item.stream_id, item.event_id, item.from_inbox}})
+        store.commit_many({CommitRequest{&snapshot, &transition, item.stream_id, item.event_id, item.from_inbox, item.front_door}})
             .front();
     if (outcome == CommitOutcome::committed) log_committed(transition);
     if (outcome != CommitOutcome::conflict) return outcome;
@@ -95,7 +95,7 @@ std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& 
         results[wave[k]].error = e.what();
         continue;
       }
-      requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id, item.from_inbox});
+      requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id, item.from_inbox, item.front_door});
       requested.push_back(k);
     }
     for (const CommitRequest& request : requests) write_suppressions(store, *request.transition);

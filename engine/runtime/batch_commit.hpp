@@ -18,6 +18,7 @@ struct WorkItem {
   std::string stream_id;  // the front-door entry it applies, if any
   std::string event_id;   // the producer's idempotency key, if any
   bool from_inbox = false;
+  int front_door = 0;  // which front-door stream (events.streams), when not from an inbox
 };
 
 struct WorkResult {

@@ -78,7 +78,7 @@ void Ingest::handle(const std::vector<StreamEntry>& entries) {
     const Event& event = events[i];
     work.push_back({event.lead,
                     [this, &event, now](const LeadSnapshot& lead) { return interpreter_.apply_event(lead, event, now); },
-                    event.stream_id, event.id, sources[i]->from_inbox});
+                    event.stream_id, event.id, sources[i]->from_inbox, sources[i]->front_door});
   }
   const std::vector<WorkResult> results = commit_batch(store_, work, metrics_);
   for (std::size_t i = 0; i < results.size(); ++i) {

@@ -35,6 +35,7 @@ struct StreamEntry {
   StreamFields fields;
   std::string stream;       // the key it was read from
   bool from_inbox = false;  // a partition's inbox (events the engine raised itself), not the front door
+  int front_door = 0;       // which front-door stream (`events.streams`), when not from an inbox
   // How often it was handed to an engine without being acknowledged before (0 for a first delivery). An entry that
   // keeps coming back was being processed when an engine failed or stopped: ingest quarantines it past a bound.
   int earlier_deliveries = 0;
@@ -68,6 +69,7 @@ struct CommitRequest {
   std::string stream_id;  // the stream entry it applies, if any
   std::string event_id;   // the producer's idempotency key, if any
   bool from_inbox = false;  // stream_id is an inbox entry (its own order), not a front-door one
+  int front_door = 0;       // else which front-door stream: each has its own order
 };
 
 // What the dispatcher learns about an outbox entry before it sends it, in one round trip for a whole batch.

@@ -138,13 +138,20 @@ void emit_slowly(const std::string& url, int first, int count, milliseconds paus
 
 }  // namespace
 
-TEST_CASE("the daemon runs a drip on Redis Cluster, and validate accepts the cluster URL") {
+TEST_CASE("the daemon runs a drip on Redis Cluster fed through three front-door streams, and validate accepts the cluster URL") {
   TempDir dir;
   RedisCluster cluster(dir.path());
-  ClusterCampaign c(cluster, 200);
+  ClusterCampaign c(cluster, 200, "events: { streams: 3 }\n");
   CHECK(run_command({NURTURE_BINARY, "validate", c.campaign.string()}, c.dir / "validate.log") == 0);
   auto daemon = c.start({"--consumer", "box"});
-  c.emit_all(cluster.url());
+  // Lead i's events on stream i mod 3 (nurture:events, nurture:events:1, nurture:events:2), on different masters.
+  auto producer = cluster.connect();
+  std::vector<Command> adds;
+  for (int i = 0; i < 200; ++i) {
+    adds.push_back({"XADD", Keys("nurture:").events(i % 3), "*", "type", "lead.created", "lead", fmt::format("L{}", i),
+                    "attrs", fmt::format(R"({{"email":"l{}@example.com"}})", i)});
+  }
+  for (const auto& reply : producer->pipeline(adds)) REQUIRE_FALSE(reply.is_error());
   CHECK_MESSAGE(c.wait_delivered(2 * 200, seconds(60)) == 2 * 200, read_file(c.dir / "daemon.log"));
   std::this_thread::sleep_for(milliseconds(300));
   c.check_every_action_once();

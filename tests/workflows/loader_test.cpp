@@ -200,6 +200,20 @@ TEST_CASE("nurture.yaml's `redis:` is checked as `run` reads it, so validate ref
   }
 }
 
+TEST_CASE("nurture.yaml's `events.streams:` is from 1 to 64") {
+  const char* flow = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n";
+  CampaignDir three(flow, "events: { streams: 3 }\n");
+  auto load = three.load();
+  REQUIRE_MESSAGE(load.ok(), all_messages(load.diagnostics));
+  CHECK(load.campaign.config.event_streams == 3);
+  CampaignDir too_many(flow, "events: { streams: 65 }\n");
+  auto refused = too_many.load();
+  REQUIRE_FALSE(refused.ok());
+  CHECK_MESSAGE(all_messages(refused.diagnostics).find("nurture.yaml:1:20: error: events.streams: 65 is more than 64") !=
+                    std::string::npos,
+                all_messages(refused.diagnostics));
+}
+
 TEST_CASE("nurture.yaml's `durability:` is async or replicated") {
   const char* flow = "workflow: welcome\ntrigger: { event: lead.created }\nsteps:\n  - wait: 1d\n";
   CampaignDir replicated(flow, "durability: replicated\n");

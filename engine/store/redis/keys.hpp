@@ -18,6 +18,8 @@ class Keys {
 
   std::string meta() const { return prefix_ + "meta"; }
   std::string events() const { return prefix_ + "events"; }
+  // Front-door stream k of `events.streams`: `events`, then `events:1` ...
+  std::string events(int k) const { return k == 0 ? events() : prefix_ + "events:" + std::to_string(k); }
   std::string engines() const { return prefix_ + "engines"; }
   std::string workflow(const std::string& id) const { return prefix_ + "wf:" + id; }
   std::string events_dead() const { return prefix_ + "events:dead"; }

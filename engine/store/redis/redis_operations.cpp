@@ -263,9 +263,9 @@ Store::Erased RedisStore::erase_lead(const std::string& lead, const std::vector<
   };
   erased.actions += delete_stream_entries(run, keys_.outbox(p), is_lead);
   erased.actions += delete_stream_entries(run, keys_.outbox_dead(p), is_lead);
-  for (const std::string& stream : {keys_.events(), keys_.inbox(p), keys_.events_dead()}) {
-    erased.events += delete_stream_entries(run, stream, is_lead);
-  }
+  std::vector<std::string> event_streams{keys_.inbox(p), keys_.events_dead()};
+  for (int k = 0; k < options_.event_streams; ++k) event_streams.push_back(keys_.events(k));
+  for (const std::string& stream : event_streams) erased.events += delete_stream_entries(run, stream, is_lead);
 
   // Which sent email went to the lead (kept for bounce reports that name only the message).
   // Key by key: on a cluster they are in many slots, which one MGET or DEL cannot span.

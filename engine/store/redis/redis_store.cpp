@@ -26,9 +26,9 @@ namespace nurture::engine::redis {
 namespace {
 
 // Commits several leads of one partition in one call (they share its slot). ARGV: the number of blocks, then per
-// block: its number of keys, sid, seen (0|1), ttl, expected version, the lead field that remembers sid's stream (ev:
-// front door, ei: inbox), then counted groups: #set, field/value...; #del, field...; #tadd, score/member...; #trem,
-// member...; #outbox entries, and per entry #fields, field/value...; #stats, (key index in the block, field,
+// block: its number of keys, sid, seen (0|1), ttl, expected version, the lead field that remembers sid's stream (ev
+// or evK: front-door stream 0 or K; ei: inbox), then counted groups: #set, field/value...; #del, field...; #tadd,
+// score/member...; #trem, member...; #outbox entries, and per entry #fields, field/value...; #stats, (key index in the block, field,
 // increment)... KEYS per block: lead, timers, outbox, seen (or the lead again), stats keys. Each block is atomic
 // and checked on its own; the reply lists each block's outcome.
 const char* commit_lua = R"lua(
@@ -82,6 +82,7 @@ for b = 1, tonumber(ARGV[1]) do
     if set_n > 0 then each_chunk('HSET', lead, set_a, set_b) end
     if del_n > 0 then each_chunk('HDEL', lead, del_a, del_b) end
     if seen == '1' then redis.call('SET', seenkey, '1', 'EX', ttl) end
+    if sid ~= '' and sid_field ~= 'ev' and sid_field ~= 'ei' then redis.call('HSET', lead, sid_field, sid) end
     if tadd_n > 0 then each_chunk('ZADD', timers, tadd_a, tadd_b) end
     if trem_n > 0 then each_chunk('ZREM', timers, trem_a, trem_b) end
     for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
@@ -214,10 +215,10 @@ void RedisStore::prepare() {
         "in use (set `partitions: {}`)",
         replies[2].text, options_.partitions, replies[2].text));
   }
-  std::vector<Command> groups{{"XGROUP", "CREATE", keys_.events(), engine_group, "0", "MKSTREAM"}};
+  std::vector<Command> groups;
+  for (const auto& stream : event_streams()) groups.push_back({"XGROUP", "CREATE", stream, engine_group, "0", "MKSTREAM"});
   for (int p = 0; p < options_.partitions; ++p) {
     groups.push_back({"XGROUP", "CREATE", keys_.outbox(p), dispatch_group, "0", "MKSTREAM"});
-    groups.push_back({"XGROUP", "CREATE", keys_.inbox(p), engine_group, "0", "MKSTREAM"});
   }
   for (const auto& reply : checked(groups)) {
     if (reply.is_error() && reply.text.rfind("BUSYGROUP", 0) != 0) {
@@ -233,14 +234,15 @@ std::vector<StreamEntry> RedisStore::read_events(int count, std::chrono::millise
   auto read = [&](const char* from, bool blocking) {
     Command command{"XREADGROUP", "GROUP", engine_group, options_.consumer, "COUNT", std::to_string(count)};
     if (blocking) command.insert(command.end(), {"BLOCK", std::to_string(block.count())});
-    command.insert(command.end(), {"STREAMS", keys_.events()});
-    for (int p = 0; p < options_.partitions; ++p) command.push_back(keys_.inbox(p));
-    for (int p = 0; p <= options_.partitions; ++p) command.push_back(from);
+    command.push_back("STREAMS");
+    const auto streams = event_streams();
+    command.insert(command.end(), streams.begin(), streams.end());
+    command.insert(command.end(), streams.size(), from);
     RedisReply reply = checked(command);
     if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
     std::vector<StreamEntry> entries;
     for_each_stream_entry(reply, [&](const std::string& stream, std::string& id, RedisReply& fields) {
-      entries.push_back({std::move(id), field_map(fields), stream, stream != keys_.events()});
+      entries.push_back(stream_entry(stream, std::move(id), field_map(fields)));
     });
     return entries;
   };
@@ -272,8 +274,7 @@ std::vector<StreamEntry> RedisStore::read_pending_events(int count, bool isolate
 }
 
 std::vector<StreamEntry> RedisStore::read_pending_once(int count, bool isolated, bool& any_gone) {
-  std::vector<std::string> streams{keys_.events()};
-  for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.inbox(p));
+  const std::vector<std::string> streams = event_streams();
   std::vector<Command> commands;
   for (const auto& stream : streams) {
     commands.push_back({"XPENDING", stream, engine_group, "-", "+", std::to_string(isolated ? 1 : count),
@@ -309,8 +310,7 @@ std::vector<StreamEntry> RedisStore::read_pending_once(int count, bool isolated,
       gone.push_back({"XACK", pending[i].stream, engine_group, pending[i].id});
       continue;
     }
-    StreamEntry read{pending[i].id, field_map(entry->elements[1]), pending[i].stream,
-                     pending[i].stream != keys_.events()};
+    StreamEntry read = stream_entry(pending[i].stream, pending[i].id, field_map(entry->elements[1]));
     read.earlier_deliveries = pending[i].deliveries;
     entries.push_back(std::move(read));
   }
@@ -374,7 +374,7 @@ void RedisStore::add_events(const std::vector<StreamFields>& events) {
   std::vector<Command> commands;
   commands.reserve(events.size());
   for (const auto& fields : events) {
-    Command add{"XADD", keys_.events(), "*"};
+    Command add{"XADD", keys_.events(front_door_of(fields)), "*"};
     for (const auto& [field, value] : fields) add.insert(add.end(), {field, value});
     commands.push_back(std::move(add));
   }
@@ -420,6 +420,30 @@ void RedisStore::scan_leads(int batch, const std::function<bool(std::vector<Lead
   });
 }
 
+std::vector<std::string> RedisStore::event_streams() const {
+  std::vector<std::string> streams;
+  for (int k = 0; k < options_.event_streams; ++k) streams.push_back(keys_.events(k));
+  for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.inbox(p));
+  return streams;
+}
+
+StreamEntry RedisStore::stream_entry(const std::string& stream, std::string id, StreamFields fields) const {
+  StreamEntry entry{std::move(id), std::move(fields), stream, true};
+  for (int k = 0; k < options_.event_streams; ++k) {
+    if (stream == keys_.events(k)) {
+      entry.from_inbox = false;
+      entry.front_door = k;
+    }
+  }
+  return entry;
+}
+
+int RedisStore::front_door_of(const StreamFields& fields) const {
+  if (options_.event_streams <= 1) return 0;
+  const auto lead = fields.find("lead");
+  return lead == fields.end() ? 0 : partition_of(lead->second, options_.event_streams);
+}
+
 void RedisStore::scan_or_throw(const std::string& match, int count,
                                const std::function<bool(std::vector<std::string>&)>& visit) {
   const RedisReply failed = connection_->scan_keys(match, count, visit);
@@ -439,14 +463,18 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
 
   LeadSnapshot after = t.lead;
   after.version = before.version + 1;
-  if (!stream_id.empty()) (request.from_inbox ? after.last_inbox_id : after.last_stream_id) = stream_id;
+  // The front door's first stream and the inbox are remembered in the snapshot (ev, ei); the other front-door
+  // streams (evK) only by the script, which writes sid_field when the block commits.
+  if (!stream_id.empty() && request.from_inbox) after.last_inbox_id = stream_id;
+  if (!stream_id.empty() && !request.from_inbox && request.front_door == 0) after.last_stream_id = stream_id;
   const FieldMap old_fields = pack_lead(before);
   const FieldMap new_fields = pack_lead(after);
 
   std::vector<std::string> args{
       "", stream_id, event_id.empty() ? "0" : "1",
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()),
-      std::to_string(t.expected_version), request.from_inbox ? "ei" : "ev"};
+      std::to_string(t.expected_version),
+      request.from_inbox ? "ei" : request.front_door == 0 ? "ev" : "ev" + std::to_string(request.front_door)};
   auto group = [&args](std::vector<std::string> items) {
     args.push_back(std::to_string(items.size()));
     for (auto& item : items) args.push_back(std::move(item));
@@ -643,9 +671,7 @@ int RedisStore::reclaim(const std::vector<std::string>& streams, const char* gro
 }
 
 int RedisStore::reclaim_events(std::chrono::milliseconds idle) {
-  std::vector<std::string> streams{keys_.events()};
-  for (int p = 0; p < options_.partitions; ++p) streams.push_back(keys_.inbox(p));
-  const int claimed = reclaim(streams, engine_group, idle);
+  const int claimed = reclaim(event_streams(), engine_group, idle);
   if (claimed > 0) events_pending_ = PendingReplay::isolated;  // ours now: read them from our pending list
   return claimed;
 }
@@ -659,11 +685,9 @@ int RedisStore::reclaim_outbox(std::chrono::milliseconds idle) {
 }
 
 void RedisStore::trim_streams() {
-  std::vector<std::pair<std::string, const char*>> streams{{keys_.events(), engine_group}};
-  for (int p = 0; p < options_.partitions; ++p) {
-    streams.emplace_back(keys_.outbox(p), dispatch_group);
-    streams.emplace_back(keys_.inbox(p), engine_group);
-  }
+  std::vector<std::pair<std::string, const char*>> streams;
+  for (const auto& stream : event_streams()) streams.emplace_back(stream, engine_group);
+  for (int p = 0; p < options_.partitions; ++p) streams.emplace_back(keys_.outbox(p), dispatch_group);
   std::vector<Command> commands;
   for (const auto& [stream, group] : streams) {
     commands.push_back({"XPENDING", stream, group});

@@ -16,6 +16,7 @@ struct RedisStoreOptions {
   std::string consumer = "engine-1";  // name in the consumer groups; stable across restarts of one engine
   std::chrono::hours event_dedupe{24};
   std::chrono::hours dispatch_record_ttl{24 * 30};
+  int event_streams = 1;  // `events.streams`: front-door streams read (events, events:1 ...)
   // `durability: replicated`: a commit batch or a batch of dispatch results is done only when a replica of each
   // master it wrote to has it (WAIT 1), so a failover cannot take back what was acknowledged.
   bool wait_for_replica = false;
@@ -113,6 +114,12 @@ class RedisStore final : public Store {
   void in_one_transaction(const std::vector<Command>& commands);
   void wait_for_replica(const std::vector<std::string>& keys);
   void scan_or_throw(const std::string& match, int count, const std::function<bool(std::vector<std::string>&)>& visit);
+  // The streams engines read events from: the front door's (`events.streams`), then each partition's inbox.
+  std::vector<std::string> event_streams() const;
+  StreamEntry stream_entry(const std::string& stream, std::string id, StreamFields fields) const;
+  // The front-door stream our own producers (emit, import, the admin API) add a lead's events to: one per lead, so
+  // its events keep their order.
+  int front_door_of(const StreamFields& fields) const;
   std::vector<RedisReply> checked(const std::vector<Command>& commands);
 
   std::unique_ptr<RedisConnection> connection_;

@@ -3,8 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
 #include <thread>
 
+#include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -94,4 +96,62 @@ TEST_CASE("entries a dead consumer left unacknowledged are taken over by another
   auto taken = f.store.read_events(10, milliseconds(0));
   REQUIRE(taken.size() == 1);
   CHECK(taken[0].fields.at("lead") == "L1");
+}
+
+TEST_CASE("events.streams: every front-door stream is read, our producers keep a lead on one, and each stream has its own order") {
+  TempDir dir;
+  RedisServer server{dir / "redis"};
+  RedisStoreOptions options{"nurture:", 4, "test", hours(24), hours(24)};
+  options.event_streams = 3;
+  RedisStore store{server.connect(), options};
+  store.prepare();
+  auto redis = server.connect();
+  for (const char* stream : {"nurture:events", "nurture:events:1", "nurture:events:2"}) {
+    REQUIRE_FALSE(redis->command({"XADD", stream, "*", "type", "lead.created", "lead", stream}).is_error());
+  }
+  auto entries = store.read_events(10, milliseconds(0));
+  REQUIRE(entries.size() == 3);
+  std::set<int> front_doors;
+  for (const auto& entry : entries) {
+    CHECK_FALSE(entry.from_inbox);
+    CHECK(entry.stream == entry.fields.at("lead"));
+    front_doors.insert(entry.front_door);
+  }
+  CHECK(front_doors == std::set<int>{0, 1, 2});
+  store.ack_events(entries);
+  CHECK(store.read_events(10, milliseconds(0)).empty());
+
+  // emit/import/the admin API add a lead's events to one stream, the same every time.
+  for (int i = 0; i < 3; ++i) store.add_event({{"type", "x"}, {"lead", "L7"}});
+  int streams_with_l7 = 0;
+  for (const char* stream : {"nurture:events", "nurture:events:1", "nurture:events:2"}) {
+    streams_with_l7 += redis->command({"XLEN", stream}).integer == 4;
+  }
+  CHECK(streams_with_l7 == 1);
+
+  // Entry ids of different streams are not compared: a lower id on stream 0 after stream 1's is still applied, and
+  // each stream refuses what it applied before.
+  LeadSnapshot empty;
+  empty.id = "L1";
+  Transition first;
+  first.lead = empty;
+  first.lead.attrs["a"] = 1;
+  CommitRequest on_stream_1{&empty, &first, "500-0", "", false, 1};
+  REQUIRE(store.commit_many({on_stream_1}) == std::vector<CommitOutcome>{CommitOutcome::committed});
+  LeadSnapshot current = store.load_lead("L1");
+  CHECK(redis->command({"HGET", "nurture:{" + std::to_string(partition_of("L1", 4)) + "}:lead:L1", "ev1"}).text == "500-0");
+  Transition second;
+  second.expected_version = current.version;
+  second.lead = current;
+  second.lead.attrs["b"] = 2;
+  CommitRequest on_stream_0{&current, &second, "100-0", "", false, 0};
+  CHECK(store.commit_many({on_stream_0}) == std::vector<CommitOutcome>{CommitOutcome::committed});
+  current = store.load_lead("L1");
+  Transition again = second;
+  again.expected_version = current.version;
+  again.lead = current;
+  CommitRequest replayed{&current, &again, "400-0", "", false, 1};
+  CHECK(store.commit_many({replayed}) == std::vector<CommitOutcome>{CommitOutcome::duplicate});
+  CommitRequest later{&current, &again, "600-0", "", false, 1};
+  CHECK(store.commit_many({later}) == std::vector<CommitOutcome>{CommitOutcome::committed});
 }
