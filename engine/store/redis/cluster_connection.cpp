@@ -23,8 +23,7 @@ using cluster::Redirect;
 using cluster::SlotMap;
 
 bool is_command(const Command& command, std::string_view name) {
-  return !command.empty() && command[0].size() == name.size() &&
-         std::equal(name.begin(), name.end(), command[0].begin(), [](char a, char b) { return a == std::toupper(b); });
+  return !command.empty() && cluster::same_word(command[0], name);
 }
 
 // A command, or a MULTI ... EXEC block, routed as one.
@@ -56,9 +55,8 @@ std::vector<Unit> units_of(const std::vector<Command>& commands) {
 // XREADGROUP over streams of several slots, which a cluster refuses (CROSSSLOT): where STREAMS is, or none.
 std::optional<std::size_t> cross_slot_stream_read(const Command& command) {
   if (!is_command(command, "XREADGROUP")) return std::nullopt;
-  const auto at = std::find_if(command.begin(), command.end(), [](const std::string& word) {
-    return word.size() == 7 && std::equal(word.begin(), word.end(), "STREAMS", [](char a, char b) { return std::toupper(a) == b; });
-  });
+  const auto at = std::find_if(command.begin(), command.end(),
+                               [](const std::string& word) { return cluster::same_word(word, "STREAMS"); });
   if (at == command.end()) return std::nullopt;
   const std::size_t streams_at = static_cast<std::size_t>(at - command.begin());
   const std::size_t streams = (command.size() - streams_at - 1) / 2;
@@ -283,7 +281,7 @@ class Cluster final : public RedisConnection::Impl {
     Command base;
     std::optional<std::string> block;
     for (std::size_t i = 0; i < streams_at; ++i) {
-      if (is_command(Command{command[i]}, "BLOCK") && i + 1 < streams_at) {
+      if (cluster::same_word(command[i], "BLOCK") && i + 1 < streams_at) {
         block = command[++i];
         continue;
       }

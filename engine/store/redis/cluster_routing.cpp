@@ -25,12 +25,13 @@ int key_slot(std::string_view key) {
   return crc16(key) % slot_count;
 }
 
-namespace {
-
-bool is(const std::string& word, std::string_view name) {
-  return word.size() == name.size() &&
-         std::equal(word.begin(), word.end(), name.begin(), [](char a, char b) { return std::toupper(a) == b; });
+bool same_word(std::string_view word, std::string_view upper_name) {
+  return word.size() == upper_name.size() &&
+         std::equal(word.begin(), word.end(), upper_name.begin(),
+                    [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; });
 }
+
+namespace {
 
 std::optional<std::string_view> arg(const Command& command, std::size_t i) {
   if (i >= command.size()) return std::nullopt;
@@ -45,19 +46,19 @@ std::optional<std::string_view> routing_key(const Command& command) {
   for (std::string_view keyless : {"PING", "SCRIPT", "WAIT", "CLUSTER", "INFO", "MULTI", "EXEC", "DISCARD", "SELECT",
                                    "ASKING", "DBSIZE", "FLUSHALL", "FLUSHDB", "SCAN", "SHUTDOWN", "CONFIG", "TIME",
                                    "READONLY", "ROLE"}) {
-    if (is(name, keyless)) return std::nullopt;
+    if (same_word(name, keyless)) return std::nullopt;
   }
-  if (is(name, "EVAL") || is(name, "EVALSHA")) {
+  if (same_word(name, "EVAL") || same_word(name, "EVALSHA")) {
     if (command.size() < 4 || command[2] == "0") return std::nullopt;
     return arg(command, 3);
   }
-  if (is(name, "XREADGROUP") || is(name, "XREAD")) {
+  if (same_word(name, "XREADGROUP") || same_word(name, "XREAD")) {
     for (std::size_t i = 1; i < command.size(); ++i) {
-      if (is(command[i], "STREAMS")) return arg(command, i + 1);
+      if (same_word(command[i], "STREAMS")) return arg(command, i + 1);
     }
     return std::nullopt;
   }
-  if (is(name, "XGROUP") || is(name, "XINFO") || is(name, "OBJECT") || is(name, "MEMORY")) return arg(command, 2);
+  if (same_word(name, "XGROUP") || same_word(name, "XINFO") || same_word(name, "OBJECT") || same_word(name, "MEMORY")) return arg(command, 2);
   return arg(command, 1);
 }
 

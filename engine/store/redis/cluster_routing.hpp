@@ -25,6 +25,9 @@ int key_slot(std::string_view key);
 // several keys must have them in one slot; the first decides.
 std::optional<std::string_view> routing_key(const Command& command);
 
+// Whether a command word is `upper_name` (written in capitals), in any case: Redis reads command words so.
+bool same_word(std::string_view word, std::string_view upper_name);
+
 struct NodeAddress {
   std::string host;
   int port = 0;
