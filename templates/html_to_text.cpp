@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
+#include <string_view>
 
 namespace nurture::templates {
 
@@ -54,10 +55,12 @@ std::string tidy(const std::string& raw) {
   std::string out;
   std::string line;
   int blank_run = 0;
+  out.reserve(raw.size() + 1);
   auto flush = [&](bool end_of_line) {
-    std::size_t begin = line.find_first_not_of(' ');
-    std::size_t end = line.find_last_not_of(' ');
-    std::string trimmed = begin == std::string::npos ? "" : line.substr(begin, end - begin + 1);
+    const std::size_t begin = line.find_first_not_of(' ');
+    const std::size_t end = line.find_last_not_of(' ');
+    const std::string_view trimmed =
+        begin == std::string::npos ? std::string_view() : std::string_view(line).substr(begin, end - begin + 1);
     if (trimmed.empty()) {
       ++blank_run;
       if (blank_run == 1 && !out.empty()) out += '\n';
@@ -68,33 +71,45 @@ std::string tidy(const std::string& raw) {
     }
     line.clear();
   };
-  for (char c : raw) {
+  for (std::size_t i = 0; i < raw.size();) {
+    const char c = raw[i];
     if (c == '\n') {
       flush(true);
+      ++i;
     } else if (c == ' ' || c == '\t' || c == '\r') {
       if (!line.empty() && line.back() != ' ') line += ' ';
-    } else {
-      line += c;
+      ++i;
+    } else {  // a run of visible characters, appended at once
+      const std::size_t end = std::min(raw.find_first_of(" \t\r\n", i), raw.size());
+      line.append(raw, i, end - i);
+      i = end;
     }
   }
   flush(false);
   while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out + "\n";
+  out += '\n';
+  return out;
 }
 
 }  // namespace
 
 std::string html_to_text(std::string_view html) {
   std::string raw;
+  raw.reserve(html.size());
   std::string pending_href;
   std::size_t i = 0;
   while (i < html.size()) {
     if (html[i] != '<') {
       std::size_t next = html.find('<', i);
       if (next == std::string_view::npos) next = html.size();
-      std::string chunk = decode_html_entities(html.substr(i, next - i));
-      std::replace(chunk.begin(), chunk.end(), '\n', ' ');
-      raw += chunk;
+      const std::string_view text = html.substr(i, next - i);
+      const std::size_t from = raw.size();
+      if (text.find('&') == std::string_view::npos) {
+        raw.append(text);  // most text has no entity: no copy of its own
+      } else {
+        raw += decode_html_entities(text);
+      }
+      std::replace(raw.begin() + static_cast<std::ptrdiff_t>(from), raw.end(), '\n', ' ');
       i = next;
       continue;
     }
@@ -141,6 +156,13 @@ std::string decode_html_entities(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
+    const std::size_t amp = text.find('&', i);
+    if (amp != i) {  // the run up to the next entity, copied at once
+      const std::size_t end = amp == std::string_view::npos ? text.size() : amp;
+      out.append(text.substr(i, end - i));
+      i = end;
+      continue;
+    }
     bool replaced = false;
     if (text[i] == '&') {
       for (const auto& [entity, value] : entities) {

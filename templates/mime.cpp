@@ -75,10 +75,10 @@ std::string format_mailbox(const Mailbox& mailbox) {
 // Line breaks become CRLF (a lone CR is dropped), lines are soft-broken before 76 characters, and what is not
 // plain printable ASCII is =XX: trailing white space, "=", and a "." starting a line (never a lone "." line in SMTP
 // DATA). One pass, no copy of the input; this runs for both parts of every email sent.
-std::string quoted_printable(std::string_view text) {
+namespace {
+void append_quoted_printable(std::string& out, std::string_view text) {
   static const char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() + text.size() / 8 + 16);
+  out.reserve(out.size() + text.size() + text.size() / 8 + 16);
   std::size_t line_length = 0;
   auto make_room = [&](std::size_t width) {
     if (line_length + width > 75) {  // room for the soft break's "="
@@ -117,6 +117,12 @@ std::string quoted_printable(std::string_view text) {
     out.append(encoded, 3);
     line_length += 3;
   }
+}
+}  // namespace
+
+std::string quoted_printable(std::string_view text) {
+  std::string out;
+  append_quoted_printable(out, text);
   return out;
 }
 
@@ -146,32 +152,40 @@ tl::expected<std::string, std::string> compose_mime(const OutgoingEmail& email) 
   }
   const std::string boundary = "=_nurture_" + email.message_id.substr(0, email.message_id.find('@'));
   std::string out;
-  out.reserve(email.text.size() + email.html.size() + 1024);
-  out += "From: " + from + "\r\n";
-  out += "To: " + to + "\r\n";
-  if (!reply_to.empty()) out += "Reply-To: " + reply_to + "\r\n";
-  out += "Subject: " + encode_header_text(email.subject) + "\r\n";
-  out += "Date: " + rfc5322_date(email.date) + "\r\n";
-  out += "Message-ID: <" + email.message_id + ">\r\n";
+  // Quoted-printable grows a part by its soft breaks and `=3D`s (HTML has many): room for that up front.
+  out.reserve((email.text.size() + email.html.size()) * 5 / 4 + 1024);
+  auto header = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+  header("From", from);
+  header("To", to);
+  if (!reply_to.empty()) header("Reply-To", reply_to);
+  header("Subject", encode_header_text(email.subject));
+  header("Date", rfc5322_date(email.date));
+  out.append("Message-ID: <").append(email.message_id).append(">\r\n");
   if (email.test) out += "X-Nurture-Test: yes\r\n";
   if (!email.list_unsubscribe_url.empty()) {
-    std::string value = "<" + email.list_unsubscribe_url + ">";
-    if (!email.list_unsubscribe_mailto.empty()) value += ",\r\n <mailto:" + email.list_unsubscribe_mailto + ">";
-    out += "List-Unsubscribe: " + value + "\r\n";
+    out.append("List-Unsubscribe: <").append(email.list_unsubscribe_url).append(">");
+    if (!email.list_unsubscribe_mailto.empty()) {
+      out.append(",\r\n <mailto:").append(email.list_unsubscribe_mailto).append(">");
+    }
+    out += "\r\n";
     out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
   }
   out += "MIME-Version: 1.0\r\n";
-  out += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n";
+  out.append("Content-Type: multipart/alternative; boundary=\"").append(boundary).append("\"\r\n");
   out += "\r\n";
-  out += "--" + boundary + "\r\n";
+  out.append("--").append(boundary).append("\r\n");
   out += "Content-Type: text/plain; charset=UTF-8\r\n";
   out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
-  out += quoted_printable(email.text) + "\r\n";
-  out += "--" + boundary + "\r\n";
+  append_quoted_printable(out, email.text);
+  out += "\r\n";
+  out.append("--").append(boundary).append("\r\n");
   out += "Content-Type: text/html; charset=UTF-8\r\n";
   out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
-  out += quoted_printable(email.html) + "\r\n";
-  out += "--" + boundary + "--\r\n";
+  append_quoted_printable(out, email.html);
+  out += "\r\n";
+  out.append("--").append(boundary).append("--\r\n");
   return out;
 }
 

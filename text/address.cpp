@@ -2,7 +2,9 @@
 
 #include <cctype>
 #include <cstring>
+#include <memory>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "text/encoding.hpp"
@@ -139,10 +141,24 @@ std::string address_key(std::string_view text) {
   return key;
 }
 
+namespace {
+// OpenSSL 3's one-shot SHA256() fetches the algorithm on every call; the dispatcher hashes every recipient it
+// checks against the suppression list, so the algorithm is fetched once and each thread keeps a context.
+void sha256(std::string_view data, unsigned char* digest) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                                     &EVP_MD_CTX_free);
+  unsigned int size = 0;
+  EVP_DigestInit_ex(context.get(), md, nullptr);
+  EVP_DigestUpdate(context.get(), data.data(), data.size());
+  EVP_DigestFinal_ex(context.get(), digest, &size);
+}
+}  // namespace
+
 std::string address_hash(std::string_view text) {
   const std::string key = address_key(text);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  sha256(key, digest);
   return "sha256:" + hex_encode(bytes_of(digest, sizeof digest));
 }
 

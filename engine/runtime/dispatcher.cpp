@@ -224,7 +224,8 @@ std::vector<LeadSnapshot> Dispatcher::leads_as_planned(const std::vector<const O
     auto data = nlohmann::json::parse(planned.lead_data, nullptr, false);
     if (planned.kind != "handoff" && data.is_object()) {
       snapshots[i].id = planned.lead;
-      snapshots[i].attrs = data.value("a", nlohmann::json::object());
+      auto attrs = data.find("a");
+      snapshots[i].attrs = attrs != data.end() ? std::move(*attrs) : nlohmann::json::object();
       snapshots[i].score = data.value("s", 0.0);
       snapshots[i].stage = data.value("st", "");
     } else {
@@ -314,21 +315,21 @@ nlohmann::json template_variables(const workflows::Config& config, const std::st
                                   const std::string& lead_id, const nlohmann::json& attrs, double score,
                                   const std::string& stage, const std::string& workflow, const std::string& step,
                                   TimePoint now) {
-  nlohmann::json attributes = attrs.is_object() ? attrs : nlohmann::json::object();
-  attributes["id"] = lead_id;
-  return {
-      {"lead", std::move(attributes)},
-      {"score", std::lround(score)},
-      {"stage", stage},
-      {"workflow", workflow},
-      {"step", step},
-      {"sender",
-       {{"from", config.sender.from},
-        {"reply_to", config.sender.reply_to},
-        {"postal_address", config.sender.postal_address}}},
-      {"unsubscribe_url", unsubscribe_url},
-      {"now", format_rfc3339(now)},
-  };
+  // Built member by member: nlohmann's initializer lists copy every nested value, and this runs for every send.
+  nlohmann::json variables = nlohmann::json::object();
+  nlohmann::json& lead = variables["lead"] = attrs.is_object() ? attrs : nlohmann::json::object();
+  lead["id"] = lead_id;
+  variables["score"] = std::lround(score);
+  variables["stage"] = stage;
+  variables["workflow"] = workflow;
+  variables["step"] = step;
+  nlohmann::json& sender = variables["sender"] = nlohmann::json::object();
+  sender["from"] = config.sender.from;
+  sender["reply_to"] = config.sender.reply_to;
+  sender["postal_address"] = config.sender.postal_address;
+  variables["unsubscribe_url"] = unsubscribe_url;
+  variables["now"] = format_rfc3339(now);
+  return variables;
 }
 
 templates::TrackingLinks tracking_links(const workflows::Config& config) {
@@ -471,7 +472,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_email(sdk::Action action
   action.email.from = config.sender.from;
   action.email.to = planned.to;
   action.email.subject = rendering.test ? "[TEST] " + rendered->subject : rendered->subject;
-  action.email.text = rendered->text;
+  action.email.text = std::move(rendered->text);
   std::set<std::string> trusted_hosts = std::move(rendered->link_hosts);
   trusted_hosts.insert(config.tracking_allowed_hosts.begin(), config.tracking_allowed_hosts.end());
   action.email.html = templates::add_tracking(rendered->html, links_, rendering.ref, trusted_hosts);

@@ -55,7 +55,13 @@ class Engine {
   int run_state_once(std::chrono::milliseconds block) {
     trim_now_and_then();
     paused_.refresh(state_store_);
-    return ingest_.poll(block) + scheduler_.poll() + posts_.poll() + broadcasts_.poll();
+    // Timers before ingest, and again after a batch of events (up to 512 take milliseconds): a timer falling due
+    // meanwhile should not wait for that batch and then the next one as well. After an empty ingest the next
+    // pass's first look comes at once, so a second look would only add round trips.
+    int work = scheduler_.poll();
+    const int ingested = ingest_.poll(work > 0 ? std::chrono::milliseconds(0) : block);
+    if (ingested > 0) work += ingested + scheduler_.poll();
+    return work + posts_.poll() + broadcasts_.poll();
   }
   int run_dispatch_once(std::chrono::milliseconds block) {
     reclaim_outbox_now_and_then();

@@ -1,6 +1,7 @@
 #include "engine/store/store.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -47,7 +48,10 @@ std::vector<std::string> outcome_counters(const DispatchRecord& record) {
   const PlannedAction& action = record.entry->action;
   std::vector<std::string> counters{fmt::format("step:{}:{}", action.step, outcome_name(record.outcome))};
   if (record.outcome != DispatchOutcome::sent) return counters;
-  counters.push_back(fmt::format("sent:{:%Y-%m-%d}", std::chrono::floor<std::chrono::seconds>(record.at)));
+  // The UTC day by calendar arithmetic: fmt's chrono formatting goes through the C locale's strftime, per send.
+  const std::chrono::year_month_day day{std::chrono::floor<std::chrono::days>(record.at)};
+  counters.push_back(fmt::format("sent:{:04}-{:02}-{:02}", static_cast<int>(day.year()),
+                                 static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day())));
   for_each_arm(action.arms, [&](std::string_view arm) { counters.push_back(fmt::format("split:{}:sent", arm)); });
   return counters;
 }

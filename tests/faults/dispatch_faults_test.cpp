@@ -9,6 +9,8 @@
 #include <atomic>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "engine/core/identity.hpp"
 #include "tests/faults/campaign_setup.hpp"
 

@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "tests/faults/campaign_setup.hpp"
 
 using namespace nurture;

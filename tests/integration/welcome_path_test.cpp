@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "connectors/builtins.hpp"
 #include "engine/runtime/dispatcher.hpp"
 #include "engine/runtime/engine.hpp"

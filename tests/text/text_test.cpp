@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "text/address.hpp"
 #include "text/encoding.hpp"
 #include "text/json.hpp"
@@ -108,4 +110,13 @@ TEST_CASE("base64, base64url and hex: the RFC 4648 test vectors, both ways") {
   CHECK_FALSE(nurture::text::base64_decode("Zg==Zg"));   // data after the padding
   CHECK_FALSE(nurture::text::base64_decode("Z"));        // no whole byte
   CHECK(nurture::text::hex_encode(std::string("\x00\x9f\xff", 3)) == "009fff");
+}
+
+TEST_CASE("an address is kept as the SHA-256 of its key, the same on every thread") {
+  const std::string expected = "sha256:8e43ca37701228e74983efdbd0cff5c16b3b1e5d4e29a7c05626d4d25a018e11";
+  CHECK(nurture::text::address_hash("ana@example.com") == expected);
+  CHECK(nurture::text::address_hash("ana@example.com") == expected);  // the context is reused
+  std::string on_another_thread;
+  std::thread([&] { on_another_thread = nurture::text::address_hash("ana@example.com"); }).join();
+  CHECK(on_another_thread == expected);
 }

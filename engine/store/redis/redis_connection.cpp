@@ -88,11 +88,13 @@ bool RedisConnection::ensure_loaded(Script& script) {
   return true;
 }
 
-Command RedisConnection::evalsha_command(const Script& script, const std::vector<std::string>& keys,
-                                         const std::vector<std::string>& args) {
-  Command c{"EVALSHA", script.sha, std::to_string(keys.size())};
-  c.insert(c.end(), keys.begin(), keys.end());
-  c.insert(c.end(), args.begin(), args.end());
+Command RedisConnection::evalsha_command(const Script& script, std::vector<std::string> keys,
+                                         std::vector<std::string> args) {
+  Command c;
+  c.reserve(3 + keys.size() + args.size());
+  c.insert(c.end(), {"EVALSHA", script.sha, std::to_string(keys.size())});
+  c.insert(c.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+  c.insert(c.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
   return c;
 }
 

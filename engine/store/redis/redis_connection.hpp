@@ -51,9 +51,9 @@ class RedisConnection {
   std::vector<RedisReply> pipeline(const std::vector<Command>& commands);
   // EVALSHA, loading the script first if the server does not know it (first use, or after a restart).
   RedisReply eval(Script& script, const std::vector<std::string>& keys, const std::vector<std::string>& args);
-  // The EVALSHA command for a pipeline; call ensure_loaded() first.
-  static Command evalsha_command(const Script& script, const std::vector<std::string>& keys,
-                                 const std::vector<std::string>& args);
+  // The EVALSHA command for a pipeline; call ensure_loaded() first. Keys and arguments are moved in (a commit
+  // call carries ~50 strings per lead).
+  static Command evalsha_command(const Script& script, std::vector<std::string> keys, std::vector<std::string> args);
   bool ensure_loaded(Script& script);
 
   const std::string& url() const { return url_; }
