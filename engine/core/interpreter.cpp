@@ -189,6 +189,7 @@ class Run {
   Run(const Interpreter& interpreter, const LeadSnapshot& lead, TimePoint now)
       : interpreter_(interpreter), campaign_(interpreter.campaign()), now_(now), due_ms_(to_unix_ms(now)) {
     out_.expected_version = lead.version;
+    out_.decided_at = now;
     out_.lead = lead;
     decay_score();
   }

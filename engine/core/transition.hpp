@@ -86,6 +86,7 @@ struct Counter {
 
 struct Transition {
   std::uint64_t expected_version = 0;  // the snapshot's version: the commit is refused if the lead moved on
+  TimePoint decided_at{};              // the `now` it was decided at: the store files far timers by it
   LeadSnapshot lead;                   // the state after
   std::vector<std::pair<TimerRef, TimePoint>> timers_to_add;
   std::vector<TimerRef> timers_to_remove;

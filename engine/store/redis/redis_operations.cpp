@@ -11,6 +11,7 @@
 
 #include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
+#include "engine/store/redis/timer_buckets.hpp"
 #include "text/address.hpp"
 
 namespace nurture::engine::redis {
@@ -254,6 +255,10 @@ Store::Erased RedisStore::erase_lead(const std::string& lead, const std::vector<
       if (remove.size() > 2) (timers ? erased.timers : erased.actions) += checked(remove).integer;
     } while (at != "0");
   }
+  if (erase_bucketed_script_.source.empty()) erase_bucketed_script_.source = erase_bucketed_lua;
+  const RedisReply bucketed = connection_->eval(erase_bucketed_script_, {keys_.timers(p)}, {lead + "\x1f"});
+  if (bucketed.is_error()) throw StoreUnavailable("erase timers: " + bucketed.text);
+  erased.timers += bucketed.integer;
 
   // Streams: actions queued or dead-lettered for the lead, its events not yet read or dead-lettered, the events
   // raised for it. An action deleted from the outbox while handed out is simply never sent.

@@ -19,6 +19,7 @@
 
 #include "engine/core/identity.hpp"
 #include "engine/store/redis/lead_fields.hpp"
+#include "engine/store/redis/timer_buckets.hpp"
 #include "text/address.hpp"
 
 namespace nurture::engine::redis {
@@ -27,13 +28,23 @@ namespace {
 
 // Commits several leads of one partition in one call (they share its slot). ARGV: the number of blocks, then per
 // block: its number of keys, sid, seen (0|1), ttl, expected version, the lead field that remembers sid's stream (ev
-// or evK: front-door stream 0 or K; ei: inbox), then counted groups: #set, field/value...; #del, field...; #tadd,
+// or evK: front-door stream 0 or K; ei: inbox), when it was decided (ms, or empty: its timers are near), then
+// counted groups: #set, field/value...; #del, field...; #tadd,
 // score/member...; #trem, member...; #outbox entries, and per entry #fields, field/value...; #stats, (key index in the block, field,
 // increment)... KEYS per block: lead, timers, outbox, seen (or the lead again), stats keys. Each block is atomic
 // and checked on its own; the reply lists each block's outcome.
 const char* commit_lua = R"lua(
 local results, counts = {}, {}
+-- Timer changes of the committed blocks, by timers key: member -> {due, decided at}, or false for a removal.
+-- Filed and removed at the end, a command per key and kind; the last change of a member wins, as one by one.
+local timer_changes = {}
 local i, k = 2, 0
+local function change_timer(key, member, score)
+  local changes = timer_changes[key]
+  if not changes then changes = {order = {}, by_member = {}}; timer_changes[key] = changes end
+  if changes.by_member[member] == nil then changes.order[#changes.order + 1] = member end
+  changes.by_member[member] = score
+end
 -- unpack() of more than a few thousand values fails ("too many results to unpack"): big groups go in chunks.
 local function each_chunk(command, key, a, b)
   for from = a, b, 1000 do redis.call(command, key, unpack(ARGV, from, math.min(b, from + 999))) end
@@ -47,7 +58,8 @@ end
 for b = 1, tonumber(ARGV[1]) do
   local nkeys = tonumber(ARGV[i])
   local sid, seen, ttl, ver, sid_field = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  i = i + 6
+  local decided = tonumber(ARGV[i + 6])
+  i = i + 7
   local lead, timers, outbox, seenkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   -- Where this block's groups are, so a refused block can be skipped.
   local set_n, set_a, set_b = group()
@@ -83,8 +95,8 @@ for b = 1, tonumber(ARGV[1]) do
     if del_n > 0 then each_chunk('HDEL', lead, del_a, del_b) end
     if seen == '1' then redis.call('SET', seenkey, '1', 'EX', ttl) end
     if sid ~= '' and sid_field ~= 'ev' and sid_field ~= 'ei' then redis.call('HSET', lead, sid_field, sid) end
-    if tadd_n > 0 then each_chunk('ZADD', timers, tadd_a, tadd_b) end
-    if trem_n > 0 then each_chunk('ZREM', timers, trem_a, trem_b) end
+    for j = tadd_a, tadd_b, 2 do change_timer(timers, ARGV[j + 1], {tonumber(ARGV[j]), decided}) end
+    for j = trem_a, trem_b do change_timer(timers, ARGV[j], false) end
     for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
     for s = 0, n_stats - 1 do
       local at = stats_at + 3 * s
@@ -96,6 +108,22 @@ for b = 1, tonumber(ARGV[1]) do
   end
   results[b] = outcome
   k = k + nkeys
+end
+local function in_chunks(command, key, items, step)
+  for from = 1, #items, step do redis.call(command, key, unpack(items, from, math.min(#items, from + step - 1))) end
+end
+for key, changes in pairs(timer_changes) do
+  local added, removed = {}, {}
+  for _, member in ipairs(changes.order) do
+    local change = changes.by_member[member]
+    if change then
+      added[#added + 1] = {change[1], member, change[2]}
+    else
+      removed[#removed + 1] = member
+    end
+  end
+  file_timers(key, added)
+  in_chunks('ZREM', key, removed, 1000)
 end
 -- Counters of the committed blocks, summed: one HINCRBY per counter and call, not per lead.
 for key, fields in pairs(counts) do
@@ -144,6 +172,69 @@ std::vector<std::string> outbox_fields(const PlannedAction& a, int attempt) {
 }
 
 namespace {
+constexpr std::string_view packed_outbox_version = "1;";
+constexpr std::size_t packed_outbox_parts = 13;
+
+int int_or(std::string_view text, int fallback) {
+  int value = fallback;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() ? value : fallback;
+}
+}  // namespace
+
+std::vector<std::string> packed_outbox_fields(const PlannedAction& a, int attempt) {
+  const std::string version = std::to_string(a.version);
+  const std::string attempts = std::to_string(attempt);
+  const std::string due = a.due_ms != 0 ? std::to_string(a.due_ms) : std::string();
+  const std::string_view parts[packed_outbox_parts] = {a.action_id, a.workflow, version, a.step, a.kind,
+                                                       a.template_name, a.connector, a.to, attempts, a.note,
+                                                       due, a.arms, a.lead_data};
+  std::string packed(packed_outbox_version);
+  std::size_t size = packed.size();
+  for (std::string_view part : parts) size += part.size() + 8;
+  packed.reserve(size);
+  char digits[24];
+  for (std::string_view part : parts) {
+    packed.append(digits, std::to_chars(digits, digits + sizeof digits, part.size()).ptr);
+    packed.push_back(':');
+    packed.append(part);
+  }
+  return {"lead", a.lead, "p", std::move(packed)};
+}
+
+bool unpack_outbox_value(std::string_view text, PlannedAction& a, int& attempt) {
+  if (!text.starts_with(packed_outbox_version)) return false;
+  text.remove_prefix(packed_outbox_version.size());
+  std::string_view parts[packed_outbox_parts];
+  for (std::string_view& part : parts) {
+    std::size_t length = 0;
+    const char* end = text.data() + text.size();
+    const auto [colon, error] = std::from_chars(text.data(), end, length);
+    if (error != std::errc() || colon == end || *colon != ':') return false;
+    const std::size_t at = static_cast<std::size_t>(colon - text.data()) + 1;
+    if (length > text.size() - at) return false;
+    part = text.substr(at, length);
+    text.remove_prefix(at + length);
+  }
+  if (!text.empty()) return false;
+  a.action_id = parts[0];
+  a.workflow = parts[1];
+  a.version = int_or(parts[2], 1);
+  a.step = parts[3];
+  a.kind = parts[4];
+  a.template_name = parts[5];
+  a.connector = parts[6];
+  a.to = parts[7];
+  attempt = int_or(parts[8], 1);
+  a.note = parts[9];
+  a.due_ms = 0;
+  std::from_chars(parts[10].data(), parts[10].data() + parts[10].size(), a.due_ms);
+  a.arms = parts[11];
+  a.lead_data = parts[12];
+  return true;
+}
+
+namespace {
 
 // The strings are moved out of the reply: it is read once.
 StreamFields field_map(RedisReply& flat) {
@@ -171,7 +262,9 @@ void for_each_stream_entry(RedisReply& reply, Visit visit) {
 
 RedisStore::RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOptions options)
     : connection_(std::move(connection)), options_(std::move(options)), keys_(options_.key_prefix) {
-  commit_script_.source = commit_lua;
+  commit_script_.source = std::string(timer_filing_lua) + commit_lua;
+  promote_buckets_script_.source = std::string(timer_filing_lua) + promote_buckets_lua;
+  find_bucketed_script_.source = find_bucketed_lua;
   release_retries_script_.source = release_retries_lua;
   pin_script_.source = pin_lua;
 }
@@ -458,8 +551,11 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
   const std::string& event_id = request.event_id;
   const std::string& lead = before.id;
   const int p = partition_of(lead, options_.partitions);
-  std::vector<std::string> keys{keys_.lead(p, lead), keys_.timers(p), keys_.outbox(p),
-                                event_id.empty() ? keys_.lead(p, lead) : keys_.seen(p, event_id)};
+  const std::size_t first_key = all_keys.size();
+  all_keys.push_back(keys_.lead(p, lead));
+  all_keys.push_back(keys_.timers(p));
+  all_keys.push_back(keys_.outbox(p));
+  all_keys.push_back(event_id.empty() ? all_keys[first_key] : keys_.seen(p, event_id));
 
   LeadSnapshot after = t.lead;
   after.version = before.version + 1;
@@ -468,60 +564,71 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
   if (!stream_id.empty() && request.from_inbox) after.last_inbox_id = stream_id;
   if (!stream_id.empty() && !request.from_inbox && request.front_door == 0) after.last_stream_id = stream_id;
   const FieldMap old_fields = pack_lead(before);
-  const FieldMap new_fields = pack_lead(after);
+  FieldMap new_fields = pack_lead(after);
 
-  std::vector<std::string> args{
-      "", stream_id, event_id.empty() ? "0" : "1",
-      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()),
-      std::to_string(t.expected_version),
-      request.from_inbox ? "ei" : request.front_door == 0 ? "ev" : "ev" + std::to_string(request.front_door)};
-  auto group = [&args](std::vector<std::string> items) {
-    args.push_back(std::to_string(items.size()));
-    for (auto& item : items) args.push_back(std::move(item));
+  // Written straight into the call's arguments (no vector per group): this runs for every transition.
+  std::vector<std::string>& args = all_args;
+  const std::size_t key_count_at = args.size();
+  args.emplace_back();  // the block's number of keys, known at the end
+  args.push_back(stream_id);
+  args.emplace_back(event_id.empty() ? "0" : "1");
+  args.push_back(std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()));
+  args.push_back(std::to_string(t.expected_version));
+  args.push_back(request.from_inbox ? "ei" : request.front_door == 0 ? "ev" : "ev" + std::to_string(request.front_door));
+  args.push_back(t.decided_at == TimePoint{} ? std::string() : std::to_string(to_unix_ms(t.decided_at)));
+  // A counted group: its size first, then its items.
+  std::size_t group_at = 0;
+  auto open_group = [&] {
+    group_at = args.size();
+    args.emplace_back();
   };
-  std::vector<std::string> set;
-  for (const auto& [field, value] : new_fields) {
+  auto close_group = [&] { args[group_at] = std::to_string(args.size() - group_at - 1); };
+
+  open_group();
+  for (auto& [field, value] : new_fields) {
     auto old = old_fields.find(field);
     if (old != old_fields.end() && old->second == value) continue;
-    set.push_back(field);
-    set.push_back(value);
+    args.push_back(field);
+    args.push_back(std::move(value));
   }
-  group(std::move(set));
-  std::vector<std::string> del;
+  close_group();
+  open_group();
   for (const auto& [field, value] : old_fields) {
-    if (!new_fields.count(field)) del.push_back(field);
+    if (!new_fields.count(field)) args.push_back(field);
   }
-  group(std::move(del));
-  std::vector<std::string> timers_added;
+  close_group();
+  open_group();
   for (const auto& [timer, due] : t.timers_to_add) {
-    timers_added.push_back(std::to_string(to_unix_ms(due)));
-    timers_added.push_back(timer.member());
+    args.push_back(std::to_string(to_unix_ms(due)));
+    args.push_back(timer.member());
   }
-  group(std::move(timers_added));
-  std::vector<std::string> timers_removed;
-  for (const auto& timer : t.timers_to_remove) timers_removed.push_back(timer.member());
-  group(std::move(timers_removed));
+  close_group();
+  open_group();
+  for (const auto& timer : t.timers_to_remove) args.push_back(timer.member());
+  close_group();
   args.push_back(std::to_string(t.actions.size()));
-  for (const auto& action : t.actions) group(outbox_fields(action, 1));
-
-  // Funnel counters per workflow; their keys go into KEYS so the script stays in one slot.
-  std::vector<std::string> stats;
-  std::map<std::string, int> stats_key_index;
-  auto count = [&stats](int key, std::string field, long amount) {
-    stats.push_back(std::to_string(key));
-    stats.push_back(std::move(field));
-    stats.push_back(std::to_string(amount));
-  };
-  for (const auto& counter : t.counters) {
-    auto [it, added] = stats_key_index.try_emplace(counter.workflow, static_cast<int>(keys.size()) + 1);
-    if (added) keys.push_back(keys_.stats(p, counter.workflow));  // indices are relative to the block
-    count(it->second, counter.field, counter.amount);
+  for (const auto& action : t.actions) {
+    open_group();
+    auto fields = packed_outbox_fields(action, 1);
+    args.insert(args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
+    close_group();
   }
-  args.push_back(std::to_string(stats.size() / 3));
-  args.insert(args.end(), std::make_move_iterator(stats.begin()), std::make_move_iterator(stats.end()));
-  args[0] = std::to_string(keys.size());
-  all_keys.insert(all_keys.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
-  all_args.insert(all_args.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+
+  // Funnel counters per workflow; their keys go into KEYS so the script stays in one slot (indices are relative
+  // to the block).
+  const std::size_t stats_count_at = args.size();
+  args.emplace_back();
+  std::map<std::string, int> stats_key_index;
+  for (const auto& counter : t.counters) {
+    auto [it, added] =
+        stats_key_index.try_emplace(counter.workflow, static_cast<int>(all_keys.size() - first_key) + 1);
+    if (added) all_keys.push_back(keys_.stats(p, counter.workflow));
+    args.push_back(std::to_string(it->second));
+    args.push_back(counter.field);
+    args.push_back(std::to_string(counter.amount));
+  }
+  args[stats_count_at] = std::to_string(t.counters.size());
+  args[key_count_at] = std::to_string(all_keys.size() - first_key);
 }
 
 CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t, const std::string& stream_id,
@@ -549,10 +656,14 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
     std::vector<Command> commands;
     commands.reserve(calls.size());
     for (const auto& call : calls) {
+      // Sized up front, then moved into the command.
       std::vector<std::string> keys;
-      std::vector<std::string> args{std::to_string(call.size())};
+      keys.reserve(call.size() * 5);
+      std::vector<std::string> args;
+      args.reserve(call.size() * 48 + 1);
+      args.push_back(std::to_string(call.size()));
       for (std::size_t r : call) append_commit_block(requests[r], keys, args);
-      commands.push_back(RedisConnection::evalsha_command(commit_script_, keys, args));
+      commands.push_back(RedisConnection::evalsha_command(commit_script_, std::move(keys), std::move(args)));
     }
     const auto replies = checked(commands);
     std::vector<CommitOutcome> outcomes(requests.size(), CommitOutcome::committed);
@@ -595,17 +706,36 @@ std::vector<std::string> RedisStore::heartbeat(std::chrono::milliseconds lease, 
 }
 
 std::vector<TimerRef> RedisStore::due_timers(TimePoint now, int limit, const std::vector<int>& partitions) {
+  const long long now_ms = to_unix_ms(now);
+  // Buckets are filed again a minute or more before their timers fall due, so looking once a second is enough,
+  // unless the last look left some behind.
+  const bool promote = now_ms >= next_promotion_ms_.load() && connection_->ensure_loaded(promote_buckets_script_);
   std::vector<Command> commands;
   for (int p : partitions_or_all(partitions, options_.partitions)) {
-    commands.push_back({"ZRANGEBYSCORE", keys_.timers(p), "-inf", std::to_string(to_unix_ms(now)), "WITHSCORES",
-                        "LIMIT", "0", std::to_string(limit)});
+    if (promote) {
+      commands.push_back(RedisConnection::evalsha_command(promote_buckets_script_, {keys_.timers(p)},
+                                                          {std::to_string(now_ms), keys_.lead(p, ""), "4096"}));
+    }
+    commands.push_back({"ZRANGEBYSCORE", keys_.timers(p), "-inf", std::to_string(now_ms), "WITHSCORES", "LIMIT",
+                        "0", std::to_string(limit)});
   }
+  bool buckets_left = false;
   std::vector<std::pair<std::int64_t, std::string>> due;
   for (const auto& reply : checked(commands)) {
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-      due.emplace_back(std::stoll(reply.elements[i + 1].text), reply.elements[i].text);
+    if (reply.type == RedisReply::Type::error && reply.text.rfind("NOSCRIPT", 0) == 0) {
+      promote_buckets_script_.sha.clear();  // Redis restarted: loaded again on the next look
+      buckets_left = true;
+    } else if (reply.is_error()) {
+      throw StoreUnavailable("timers: " + reply.text);
+    } else if (promote && reply.elements.size() == 2 && reply.elements[0].type == RedisReply::Type::integer) {
+      buckets_left = buckets_left || reply.elements[1].integer > 0;
+    } else {
+      for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+        due.emplace_back(std::stoll(reply.elements[i + 1].text), reply.elements[i].text);
+      }
     }
   }
+  if (promote) next_promotion_ms_ = buckets_left ? now_ms : now_ms + 1000;
   return timers_in_due_order(std::move(due));
 }
 
@@ -727,13 +857,18 @@ std::optional<TimePoint> RedisStore::timer_due(const TimerRef& timer) {
   for (const auto& reply : replies) {
     if (reply.type == RedisReply::Type::string) return from_unix_ms(std::stoll(reply.text));
   }
+  const RedisReply bucketed = connection_->eval(find_bucketed_script_, {keys_.timers(p)}, {timer.member()});
+  if (bucketed.type == RedisReply::Type::string) return from_unix_ms(std::stoll(bucketed.text));
+  if (bucketed.is_error()) throw StoreUnavailable("timers: " + bucketed.text);
   return std::nullopt;
 }
 
 std::optional<TimePoint> RedisStore::next_timer_due() {
+  // A bucket's time comes before its timers fall due: an early answer, never a late one.
   std::vector<Command> commands;
   for (int p = 0; p < options_.partitions; ++p) {
     commands.push_back({"ZRANGE", keys_.timers(p), "0", "0", "WITHSCORES"});
+    commands.push_back({"ZRANGE", keys_.timers(p) + ":b", "0", "0", "WITHSCORES"});
   }
   std::optional<long long> earliest;
   for (const auto& reply : checked(commands)) {
@@ -784,12 +919,28 @@ std::vector<OutboxEntry> RedisStore::read_outbox_from(const char* from, int coun
   if (reply.is_error()) throw StoreUnavailable("XREADGROUP: " + reply.text);
 
   std::vector<OutboxEntry> entries;
+  // The reply names each entry's stream; the partition is found once per stream, not per entry.
+  const std::string* last_stream = nullptr;
+  int last_partition = 0;
   for_each_stream_entry(reply, [&](const std::string& stream, std::string& id, RedisReply& flat) {
+    if (last_stream != &stream) {
+      last_stream = &stream;
+      for (int p = 0; p < options_.partitions; ++p) {
+        if (command[command.size() - 2 * options_.partitions + p] == stream) last_partition = p;
+      }
+    }
     StreamFields f = field_map(flat);
     OutboxEntry entry;
     entry.stream_id = std::move(id);
-    for (int p = 0; p < options_.partitions; ++p) {
-      if (keys_.outbox(p) == stream) entry.partition = p;
+    entry.partition = last_partition;
+    if (const auto packed = f.find("p"); packed != f.end()) {
+      entry.action.lead = std::move(f["lead"]);
+      // One that does not parse goes on with what it has (no action id, no template) and fails on its own.
+      if (!unpack_outbox_value(packed->second, entry.action, entry.attempt)) {
+        spdlog::error("outbox entry {} does not parse; it fails as it is", entry.stream_id);
+      }
+      entries.push_back(std::move(entry));
+      return;
     }
     entry.action.action_id = std::move(f["aid"]);
     entry.action.lead = std::move(f["lead"]);

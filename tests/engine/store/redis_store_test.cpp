@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "engine/core/identity.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
@@ -154,4 +156,149 @@ TEST_CASE("events.streams: every front-door stream is read, our producers keep a
   CHECK(store.commit_many({replayed}) == std::vector<CommitOutcome>{CommitOutcome::duplicate});
   CommitRequest later{&current, &again, "600-0", "", false, 1};
   CHECK(store.commit_many({later}) == std::vector<CommitOutcome>{CommitOutcome::committed});
+}
+
+TEST_CASE("a packed outbox entry reads back as it was written, whatever bytes its parts hold") {
+  PlannedAction action;
+  action.action_id = "0123abcd";
+  action.lead = "lead:1";
+  action.workflow = "welcome";
+  action.version = 3;
+  action.step = "hello";
+  action.kind = "email";
+  action.template_name = "welcome";
+  action.connector = "smtp_main";
+  action.to = "ana@example.com";
+  action.note = "12:34 a note with: colons\nand a 99: that looks like a length";
+  action.due_ms = 1796072661024;
+  action.arms = "split_a:1";
+  action.lead_data = R"({"a":{"name":"Ana"},"s":12.5,"st":""})";
+  const auto fields = packed_outbox_fields(action, 4);
+  REQUIRE(fields.size() == 4);
+  CHECK(fields[0] == "lead");
+  CHECK(fields[1] == "lead:1");  // a field of its own: the erase of a lead finds it
+  CHECK(fields[2] == "p");
+  PlannedAction read;
+  int attempt = 0;
+  REQUIRE(unpack_outbox_value(fields[3], read, attempt));
+  CHECK(attempt == 4);
+  CHECK(read.action_id == action.action_id);
+  CHECK(read.workflow == action.workflow);
+  CHECK(read.version == 3);
+  CHECK(read.step == action.step);
+  CHECK(read.kind == action.kind);
+  CHECK(read.template_name == action.template_name);
+  CHECK(read.connector == action.connector);
+  CHECK(read.to == action.to);
+  CHECK(read.note == action.note);
+  CHECK(read.due_ms == action.due_ms);
+  CHECK(read.arms == action.arms);
+  CHECK(read.lead_data == action.lead_data);
+
+  SUBCASE("a value cut short, padded or of another version does not parse") {
+    const std::string& packed = fields[3];
+    CHECK_FALSE(unpack_outbox_value(packed.substr(0, packed.size() - 1), read, attempt));
+    CHECK_FALSE(unpack_outbox_value(packed + "x", read, attempt));
+    CHECK_FALSE(unpack_outbox_value("2" + packed.substr(1), read, attempt));
+    CHECK_FALSE(unpack_outbox_value("1;99999999999999999999:x", read, attempt));
+    CHECK_FALSE(unpack_outbox_value("", read, attempt));
+  }
+}
+
+TEST_CASE("the outbox hands out entries written packed by a commit and written field by field alike") {
+  StoreFixture f;
+  PlannedAction action;
+  action.action_id = "a1";
+  action.lead = "L1";
+  action.workflow = "welcome";
+  action.step = "hello";
+  action.kind = "email";
+  action.template_name = "welcome";
+  action.connector = "outbox";
+  action.to = "ana@example.com";
+  const int p = partition_of("L1", 4);
+  const std::string outbox = "nurture:{" + std::to_string(p) + "}:outbox";
+  for (const auto& fields : {packed_outbox_fields(action, 1), outbox_fields(action, 2)}) {
+    Command add{"XADD", outbox, "*"};
+    add.insert(add.end(), fields.begin(), fields.end());
+    REQUIRE_FALSE(f.redis(add).is_error());
+  }
+  const auto entries = f.store.read_outbox(10, milliseconds(10));
+  REQUIRE(entries.size() == 2);
+  for (const auto& entry : entries) {
+    CHECK(entry.partition == p);
+    CHECK(entry.action.action_id == "a1");
+    CHECK(entry.action.lead == "L1");
+    CHECK(entry.action.to == "ana@example.com");
+    CHECK(entry.action.template_name == "welcome");
+  }
+  CHECK(entries[0].attempt == 1);
+  CHECK(entries[1].attempt == 2);
+}
+
+TEST_CASE("a timer due in hours waits in a bucket, and reaches the sorted set before it falls due") {
+  StoreFixture f;
+  const TimePoint t0 = from_unix_ms(1'700'000'123'456);
+  const TimePoint due = t0 + hours(3);
+  auto enroll = [&](const std::string& lead, std::uint64_t seq) {
+    LeadSnapshot before;
+    before.id = lead;
+    Transition t;
+    t.decided_at = t0;
+    t.lead = before;
+    t.lead.enrollments["welcome"].seq = seq;
+    t.timers_to_add.push_back({TimerRef{lead, "welcome", seq}, due});
+    REQUIRE(f.store.commit(before, t, "", "") == CommitOutcome::committed);
+  };
+  for (const std::string lead : {"L1", "L2", "L3"}) enroll(lead, 1);
+  long long in_sorted_sets = 0;
+  for (int p = 0; p < 4; ++p) in_sorted_sets += f.redis({"ZCARD", fmt::format("nurture:{{{}}}:timers", p)}).integer;
+  CHECK(in_sorted_sets == 0);
+  CHECK(f.store.timer_due(TimerRef{"L1", "welcome", 1}) == due);
+  CHECK(f.store.due_timers(t0 + hours(1), 100).empty());
+
+  // L2 moves on (its enrollment's seq with it) and L3 is erased: their entries are dropped, not fired.
+  LeadSnapshot l2 = f.store.load_lead("L2");
+  Transition move;
+  move.decided_at = t0 + hours(1);
+  move.expected_version = l2.version;
+  move.lead = l2;
+  move.lead.enrollments["welcome"].seq = 2;
+  move.timers_to_remove.push_back(TimerRef{"L2", "welcome", 1});
+  REQUIRE(f.store.commit(l2, move, "", "") == CommitOutcome::committed);
+  CHECK(f.store.erase_lead("L3", {}).timers == 1);
+
+  CHECK(f.store.due_timers(due - milliseconds(1), 100).empty());
+  const int p1 = partition_of("L1", 4);
+  CHECK(f.redis({"ZSCORE", fmt::format("nurture:{{{}}}:timers", p1), TimerRef{"L1", "welcome", 1}.member()}).text ==
+        std::to_string(to_unix_ms(due)));
+  const auto fired = f.store.due_timers(due, 100);
+  REQUIRE(fired.size() == 1);
+  CHECK(fired[0].lead == "L1");
+  CHECK(fired[0].due == due);
+  for (int p = 0; p < 4; ++p) CHECK(f.redis({"EXISTS", fmt::format("nurture:{{{}}}:timers:b", p)}).integer == 0);
+}
+
+TEST_CASE("bucketed timers are filed again however late the engine looks, and near ones go straight in") {
+  StoreFixture f;
+  const TimePoint t0 = from_unix_ms(1'700'000'000'000);
+  LeadSnapshot before;
+  before.id = "L1";
+  Transition t;
+  t.decided_at = t0;
+  t.lead = before;
+  t.lead.enrollments["far"].seq = 1;
+  t.lead.enrollments["near"].seq = 1;
+  t.timers_to_add.push_back({TimerRef{"L1", "far", 1}, t0 + days(5)});
+  t.timers_to_add.push_back({TimerRef{"L1", "near", 1}, t0 + seconds(90)});
+  REQUIRE(f.store.commit(before, t, "", "") == CommitOutcome::committed);
+  const std::string timers = fmt::format("nurture:{{{}}}:timers", partition_of("L1", 4));
+  CHECK(f.redis({"ZCARD", timers}).integer == 1);
+  CHECK(f.redis({"ZCARD", timers + ":b"}).integer == 1);
+  // The engine was down for a week: both come at once, in due order.
+  const auto fired = f.store.due_timers(t0 + days(7), 100);
+  REQUIRE(fired.size() == 2);
+  CHECK(fired[0].workflow == "near");
+  CHECK(fired[1].workflow == "far");
+  CHECK(fired[1].due == t0 + days(5));
 }
