@@ -204,7 +204,8 @@ int main(int argc, char** argv) {
   const bench::TempCampaign temp("timers", campaign_files(wait_s));
   const workflows::Campaign& campaign = temp.campaign();
   auto open = [&] { return bench::connect_or_exit(url); };
-  const std::string prefix = fmt::format("timers{}:", ::getpid());
+  // As long as the default `nurture:` (8 bytes), so that the keys cost what an operator's do; unique per run.
+  const std::string prefix = fmt::format("t{:06}:", ::getpid() % 1000000);
   const engine::redis::RedisStoreOptions options{prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)};
   engine::redis::RedisStore store(open(), options);
   engine::redis::RedisStore dispatch_store(open(), options);
@@ -245,8 +246,9 @@ int main(int argc, char** argv) {
     const long long lead_bytes = probe->command({"MEMORY", "USAGE", lead_key, "SAMPLES", "0"}).integer;
     bench::delete_keys(*probe, prefix);
     const double per_lead = static_cast<double>(memory_waiting - memory_before) / static_cast<double>(n);
-    std::cout << fmt::format("bench/timers memory: {} leads, each waiting {} s in one enrollment, Redis {}\n\n", n,
-                             wait_s, url);
+    std::cout << fmt::format("bench/timers memory: {} leads, each waiting {} s in one enrollment, Redis {} (keys under "
+                             "a prefix as long as the default nurture:)\n\n",
+                             n, wait_s, url);
     std::cout << "| leads | wait s | Redis B / waiting enrollment | of which its timer | a lead's hash (MEMORY USAGE) |\n";
     std::cout << "|------:|-------:|-----------------------------:|-------------------:|-----------------------------:|\n";
     std::cout << fmt::format("| {} | {} | {:.0f} | {:.0f} | {} |\n", n, wait_s, per_lead,

@@ -41,8 +41,8 @@ struct Enrollment {
   bool active() const { return status != EnrollmentStatus::completed && status != EnrollmentStatus::exited; }
   int visit_of(std::size_t step_index) const;
 
-  // `version,step,seq,entered_ms,status,number[,step:visits;...[,split:arm;...]]`: short, so lead hashes stay
-  // listpacks.
+  // `version,step,seq,~entered_ms,status,number[,step:visits;...[,split:arm;...]]`, entered_ms in base 36: short,
+  // so lead hashes stay small listpacks.
   std::string pack() const;
   static std::optional<Enrollment> unpack(const std::string& text);
   // The arms as planned actions carry them: `split:arm;...`, "" for none.

@@ -1,5 +1,7 @@
 #include "engine/store/redis/lead_fields.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -25,11 +27,36 @@ std::set<std::string> set_from(const std::string& text) {
 
 }  // namespace
 
+std::string compact_stream_id(const std::string& id) {
+  const char* const end = id.data() + id.size();
+  std::uint64_t ms = 0, seq = 0;
+  const auto [ms_end, ms_error] = std::from_chars(id.data(), end, ms);
+  if (ms_error != std::errc() || ms_end == end || *ms_end != '-') return id;
+  const auto [seq_end, seq_error] = std::from_chars(ms_end + 1, end, seq);
+  if (seq_error != std::errc() || seq_end != end) return id;
+  char out[32] = {'~'};
+  char* at = std::to_chars(out + 1, out + sizeof out, ms, 36).ptr;
+  *at++ = '-';
+  at = std::to_chars(at, out + sizeof out, seq, 36).ptr;
+  return std::string(out, at);
+}
+
+std::string full_stream_id(const std::string& stored) {
+  if (!stored.starts_with('~')) return stored;
+  const char* const end = stored.data() + stored.size();
+  std::uint64_t ms = 0, seq = 0;
+  const auto [ms_end, ms_error] = std::from_chars(stored.data() + 1, end, ms, 36);
+  if (ms_error != std::errc() || ms_end == end || *ms_end != '-') return stored;
+  const auto [seq_end, seq_error] = std::from_chars(ms_end + 1, end, seq, 36);
+  if (seq_error != std::errc() || seq_end != end) return stored;
+  return fmt::format("{}-{}", ms, seq);
+}
+
 FieldMap pack_lead(const LeadSnapshot& lead) {
   FieldMap fields;
   fields["ver"] = std::to_string(lead.version);
-  if (!lead.last_stream_id.empty()) fields["ev"] = lead.last_stream_id;
-  if (!lead.last_inbox_id.empty()) fields["ei"] = lead.last_inbox_id;
+  if (!lead.last_stream_id.empty()) fields["ev"] = compact_stream_id(lead.last_stream_id);
+  if (!lead.last_inbox_id.empty()) fields["ei"] = compact_stream_id(lead.last_inbox_id);
   for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   for (const auto& [workflow, enrollment] : lead.enrollments) fields["e:" + workflow] = enrollment.pack();
   if (lead.score != 0) fields["sc"] = fmt::format("{},{}", lead.score, lead.score_at_ms);
@@ -79,9 +106,9 @@ LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
     } else if (field == "ver") {
       lead.version = std::stoull(value);
     } else if (field == "ev") {
-      lead.last_stream_id = value;
+      lead.last_stream_id = full_stream_id(value);
     } else if (field == "ei") {
-      lead.last_inbox_id = value;
+      lead.last_inbox_id = full_stream_id(value);
     } else if (field == "sc") {
       const auto comma = value.find(',');
       lead.score = std::stod(value.substr(0, comma));

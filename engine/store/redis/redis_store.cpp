@@ -49,6 +49,13 @@ end
 local function each_chunk(command, key, a, b)
   for from = a, b, 1000 do redis.call(command, key, unpack(ARGV, from, math.min(b, from + 999))) end
 end
+-- A stream entry id, `ms-seq`, or as the lead's hash keeps it: `~` and both in base 36.
+local function stream_position(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  if ms then return tonumber(ms), tonumber(seq) end
+  ms, seq = string.match(id, '^~(%w+)-(%w+)$')
+  if ms then return tonumber(ms, 36), tonumber(seq, 36) end
+end
 local function group()
   local n = tonumber(ARGV[i])
   local first = i + 1
@@ -79,14 +86,10 @@ for b = 1, tonumber(ARGV[1]) do
 
   local outcome = 'committed'
   local state = redis.call('HMGET', lead, sid_field, 'ver')
-  if sid ~= '' then
-    local last = state[1]
-    if last then
-      local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
-      local ms, seq = string.match(sid, '^(%d+)-(%d+)$')
-      lms, lseq, ms, seq = tonumber(lms), tonumber(lseq), tonumber(ms), tonumber(seq)
-      if ms < lms or (ms == lms and seq <= lseq) then outcome = 'duplicate' end
-    end
+  if sid ~= '' and state[1] then
+    local lms, lseq = stream_position(state[1])
+    local ms, seq = stream_position(sid)
+    if lms and ms and (ms < lms or (ms == lms and seq <= lseq)) then outcome = 'duplicate' end
   end
   if outcome == 'committed' and seen == '1' and redis.call('EXISTS', seenkey) == 1 then outcome = 'duplicate' end
   if outcome == 'committed' and (state[2] or '0') ~= ver then outcome = 'conflict' end

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "engine/core/identity.hpp"
+#include "engine/store/redis/lead_fields.hpp"
 #include "engine/store/redis/redis_store.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -301,4 +302,43 @@ TEST_CASE("bucketed timers are filed again however late the engine looks, and ne
   CHECK(fired[0].workflow == "near");
   CHECK(fired[1].workflow == "far");
   CHECK(fired[1].due == t0 + days(5));
+}
+
+TEST_CASE("a lead's hash keeps stream ids in base 36 and reads both forms") {
+  CHECK(compact_stream_id("1796084114740-5") == "~mx3y3whg-5");
+  CHECK(full_stream_id("~mx3y3whg-5") == "1796084114740-5");
+  CHECK(full_stream_id("1796084114740-5") == "1796084114740-5");
+  for (const std::string odd : {"", "x", "12", "12-", "-3", "1-2-3", "~", "~zz", "~1-!"}) {
+    CAPTURE(odd);
+    CHECK(full_stream_id(compact_stream_id(odd)) == odd);
+  }
+  LeadSnapshot lead;
+  lead.id = "L1";
+  lead.last_stream_id = "1796084114740-12345";
+  lead.last_inbox_id = "5-0";
+  const FieldMap fields = pack_lead(lead);
+  CHECK(fields.at("ev") == "~mx3y3whg-9ix");
+  const LeadSnapshot back = unpack_lead("L1", fields);
+  CHECK(back.last_stream_id == lead.last_stream_id);
+  CHECK(back.last_inbox_id == "5-0");
+}
+
+TEST_CASE("an event already applied is a duplicate whichever form the lead's hash keeps its position in") {
+  StoreFixture f;
+  const int p = partition_of("L1", 4);
+  const std::string key = fmt::format("nurture:{{{}}}:lead:L1", p);
+  for (const std::string kept : {"1796084114740-7", "~mx3y3whg-7"}) {
+    CAPTURE(kept);
+    f.redis({"DEL", key});
+    f.redis({"HSET", key, "ver", "1", "ev", kept});
+    const LeadSnapshot before = f.store.load_lead("L1");
+    Transition t;
+    t.expected_version = before.version;
+    t.lead = before;
+    t.lead.attrs["x"] = 1;
+    CHECK(f.store.commit(before, t, "1796084114740-7", "") == CommitOutcome::duplicate);
+    CHECK(f.store.commit(before, t, "1796084114739-99", "") == CommitOutcome::duplicate);
+    CHECK(f.store.commit(before, t, "1796084114740-8", "") == CommitOutcome::committed);
+    CHECK(f.redis({"HGET", key, "ev"}).text == compact_stream_id("1796084114740-8"));
+  }
 }
