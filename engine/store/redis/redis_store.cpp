@@ -98,7 +98,7 @@ for b = 1, tonumber(ARGV[1]) do
     if del_n > 0 then each_chunk('HDEL', lead, del_a, del_b) end
     if seen == '1' then redis.call('SET', seenkey, '1', 'EX', ttl) end
     if sid ~= '' and sid_field ~= 'ev' and sid_field ~= 'ei' then redis.call('HSET', lead, sid_field, sid) end
-    for j = tadd_a, tadd_b, 2 do change_timer(timers, ARGV[j + 1], {tonumber(ARGV[j]), decided}) end
+    for j = tadd_a, tadd_b, 2 do change_timer(timers, ARGV[j + 1], {tonumber(ARGV[j]), decided, ARGV[j]}) end
     for j = trem_a, trem_b do change_timer(timers, ARGV[j], false) end
     for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
     for s = 0, n_stats - 1 do
@@ -120,7 +120,7 @@ for key, changes in pairs(timer_changes) do
   for _, member in ipairs(changes.order) do
     local change = changes.by_member[member]
     if change then
-      added[#added + 1] = {change[1], member, change[2]}
+      added[#added + 1] = {change[1], member, change[2], change[3]}
     else
       removed[#removed + 1] = member
     end

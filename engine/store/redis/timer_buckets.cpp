@@ -23,7 +23,7 @@ local function file_timers(timers, items)
       if not entries then entries = {}; far[t] = entries; order[#order + 1] = t end
       entries[#entries + 1] = string.format('%.0f', due - t) .. ' ' .. member
     else
-      near[#near + 1] = string.format('%.0f', due)
+      near[#near + 1] = item[4] or string.format('%.0f', due)
       near[#near + 1] = member
     end
   end

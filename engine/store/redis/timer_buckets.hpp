@@ -13,8 +13,9 @@
 
 namespace nurture::engine::redis {
 
-// Lua defining timer_bucket(due, now) and file_timers(timers, items), items = {{due, member, now}, ...} (now may
-// be nil: then the timer goes into the sorted set). Prepended to every script that adds timers.
+// Lua defining timer_bucket(member, due, now) and file_timers(timers, items), items = {{due, member, now[, due as
+// text]}, ...} (now may be nil: then the timer goes into the sorted set). Prepended to every script that adds
+// timers.
 extern const char* const timer_filing_lua;
 
 // KEYS: timers. ARGV: now ms, the partition's lead key prefix, at most this many entries. Files the entries of the
