@@ -159,17 +159,25 @@ TEST_CASE("events.streams: every front-door stream is read, our producers keep a
   CHECK(store.commit_many({later}) == std::vector<CommitOutcome>{CommitOutcome::committed});
 }
 
-TEST_CASE("a packed outbox entry reads back as it was written, whatever bytes its parts hold") {
+namespace {
+// The welcome email as a transition plans it for `lead`.
+PlannedAction welcome_email(const std::string& id, const std::string& lead, const std::string& connector) {
   PlannedAction action;
-  action.action_id = "0123abcd";
-  action.lead = "lead:1";
+  action.action_id = id;
+  action.lead = lead;
   action.workflow = "welcome";
-  action.version = 3;
   action.step = "hello";
   action.kind = "email";
   action.template_name = "welcome";
-  action.connector = "smtp_main";
+  action.connector = connector;
   action.to = "ana@example.com";
+  return action;
+}
+}  // namespace
+
+TEST_CASE("a packed outbox entry reads back as it was written, whatever bytes its parts hold") {
+  PlannedAction action = welcome_email("0123abcd", "lead:1", "smtp_main");
+  action.version = 3;
   action.note = "12:34 a note with: colons\nand a 99: that looks like a length";
   action.due_ms = 1796072661024;
   action.arms = "split_a:1";
@@ -208,15 +216,7 @@ TEST_CASE("a packed outbox entry reads back as it was written, whatever bytes it
 
 TEST_CASE("the outbox hands out entries written packed by a commit and written field by field alike") {
   StoreFixture f;
-  PlannedAction action;
-  action.action_id = "a1";
-  action.lead = "L1";
-  action.workflow = "welcome";
-  action.step = "hello";
-  action.kind = "email";
-  action.template_name = "welcome";
-  action.connector = "outbox";
-  action.to = "ana@example.com";
+  const PlannedAction action = welcome_email("a1", "L1", "outbox");
   const int p = partition_of("L1", 4);
   const std::string outbox = "nurture:{" + std::to_string(p) + "}:outbox";
   for (const auto& fields : {packed_outbox_fields(action, 1), outbox_fields(action, 2)}) {
