@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/store/redis/cluster_routing.hpp"
+#include "engine/core/identity.hpp"
 #include "engine/store/redis/keys.hpp"
+#include "engine/store/redis/redis_store.hpp"
 #include "tests/support/daemon_campaign.hpp"
 #include "tests/support/redis_cluster.hpp"
 
@@ -137,6 +139,37 @@ void emit_slowly(const std::string& url, int first, int count, milliseconds paus
 }
 
 }  // namespace
+
+TEST_CASE("on Redis Cluster timers due in hours wait in buckets on their partition's master and fire when due") {
+  using namespace nurture::engine;
+  TempDir dir;
+  RedisCluster cluster(dir.path());
+  RedisStore store(cluster.connect(), RedisStoreOptions{"nurture:", 16, "test", hours(24), hours(24)});
+  store.prepare();
+  const TimePoint t0 = from_unix_ms(1'700'000'000'000);
+  const TimePoint due = t0 + hours(3);
+  for (int i = 0; i < 20; ++i) {
+    LeadSnapshot before;
+    before.id = fmt::format("L{}", i);
+    Transition t;
+    t.decided_at = t0;
+    t.lead = before;
+    t.lead.enrollments["welcome"].seq = 1;
+    t.timers_to_add.push_back({TimerRef{before.id, "welcome", 1}, due});
+    REQUIRE(store.commit(before, t, "", "") == CommitOutcome::committed);
+  }
+  Keys keys("nurture:");
+  const int p = partition_of("L0", 16);
+  const std::string index = keys.timers(p) + ":b";
+  CHECK(cluster.ask(cluster.master_of(index), {"ZCARD", index}).integer == 1);
+  CHECK(cluster.ask(cluster.master_of(keys.timers(p)), {"ZCARD", keys.timers(p)}).integer == 0);
+  CHECK(store.timer_due(TimerRef{"L0", "welcome", 1}) == due);
+  CHECK(store.due_timers(t0 + hours(1), 100).empty());
+  CHECK(store.due_timers(due - minutes(1), 100).empty());  // filed again: now in the sorted sets
+  const auto fired = store.due_timers(due, 100);
+  CHECK(fired.size() == 20);
+  CHECK(cluster.ask(cluster.master_of(index), {"EXISTS", index}).integer == 0);
+}
 
 TEST_CASE("the daemon runs a drip on Redis Cluster fed through three front-door streams, and validate accepts the cluster URL") {
   TempDir dir;
