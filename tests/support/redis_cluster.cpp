@@ -1,6 +1,14 @@
 #include "tests/support/redis_cluster.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
+#include <string_view>
 #include <stdexcept>
 #include <thread>
 
@@ -24,12 +32,24 @@ std::unique_ptr<RedisConnection> open_or_null(const std::string& url, millisecon
   return connection ? std::move(*connection) : nullptr;
 }
 
-// A port P free with its cluster bus port P + 10000 free too.
+// Whether 127.0.0.1:port can be bound now (a listener or a connection's local end holds it otherwise).
+bool can_bind(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return bound;
+}
+
+// A port P free with its cluster bus port P + 10000 free too. Both are in the ephemeral range, where another
+// test's connection may take one before redis-server binds it: the constructor tries another then.
 int free_cluster_port() {
   for (int attempt = 0; attempt < 100; ++attempt) {
     const int port = free_tcp_port();
-    if (port + 10000 > 65535) continue;
-    if (open_or_null(fmt::format("redis://127.0.0.1:{}", port + 10000), milliseconds(200))) continue;
+    if (port + 10000 > 65535 || !can_bind(port + 10000)) continue;
     return port;
   }
   throw std::runtime_error("no free port for a cluster node");
@@ -45,7 +65,20 @@ RedisCluster::RedisCluster(const fs::path& dir, int masters) : dir_(dir) {
     ports_.push_back(port);
   }
   servers_.resize(static_cast<std::size_t>(count));
-  for (int node = 0; node < count; ++node) start_node(node);
+  for (int node = 0; node < count; ++node) {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        start_node(node);
+        break;
+      } catch (const std::runtime_error& e) {
+        const bool taken = std::string_view(e.what()).find("Address already in use") != std::string_view::npos;
+        if (!taken || attempt == 5) throw;
+        int port = free_cluster_port();
+        while (std::find(ports_.begin(), ports_.end(), port) != ports_.end()) port = free_cluster_port();
+        ports_[static_cast<std::size_t>(node)] = port;
+      }
+    }
+  }
   std::vector<std::string> create{"redis-cli", "--cluster", "create"};
   for (int port : ports_) create.push_back(fmt::format("127.0.0.1:{}", port));
   create.insert(create.end(), {"--cluster-replicas", "1", "--cluster-yes"});
@@ -82,8 +115,11 @@ void RedisCluster::start_node(int node) {
                                "--dir", home.string(), "--appendonly", "yes", "--save", "", "--daemonize", "no"},
       home / "redis.log");
   const auto deadline = steady_clock::now() + seconds(20);
+  ChildProcess& server = *servers_[static_cast<std::size_t>(node)];
   while (!open_or_null(fmt::format("redis://127.0.0.1:{}", port), milliseconds(500))) {
-    if (steady_clock::now() > deadline) throw std::runtime_error("redis-server did not start: " + read_file(home / "redis.log"));
+    if (!server.running() || steady_clock::now() > deadline) {
+      throw std::runtime_error("redis-server did not start: " + read_file(home / "redis.log"));
+    }
     std::this_thread::sleep_for(milliseconds(20));
   }
 }
