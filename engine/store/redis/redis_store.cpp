@@ -45,10 +45,6 @@ local function change_timer(key, member, score)
   if changes.by_member[member] == nil then changes.order[#changes.order + 1] = member end
   changes.by_member[member] = score
 end
--- unpack() of more than a few thousand values fails ("too many results to unpack"): big groups go in chunks.
-local function each_chunk(command, key, a, b)
-  for from = a, b, 1000 do redis.call(command, key, unpack(ARGV, from, math.min(b, from + 999))) end
-end
 -- A stream entry id, `ms-seq`, or as the lead's hash keeps it: `~` and both in base 36.
 local function stream_position(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -94,8 +90,8 @@ for b = 1, tonumber(ARGV[1]) do
   if outcome == 'committed' and seen == '1' and redis.call('EXISTS', seenkey) == 1 then outcome = 'duplicate' end
   if outcome == 'committed' and (state[2] or '0') ~= ver then outcome = 'conflict' end
   if outcome == 'committed' then
-    if set_n > 0 then each_chunk('HSET', lead, set_a, set_b) end
-    if del_n > 0 then each_chunk('HDEL', lead, del_a, del_b) end
+    if set_n > 0 then in_chunks('HSET', lead, ARGV, set_a, set_b) end
+    if del_n > 0 then in_chunks('HDEL', lead, ARGV, del_a, del_b) end
     if seen == '1' then redis.call('SET', seenkey, '1', 'EX', ttl) end
     if sid ~= '' and sid_field ~= 'ev' and sid_field ~= 'ei' then redis.call('HSET', lead, sid_field, sid) end
     for j = tadd_a, tadd_b, 2 do change_timer(timers, ARGV[j + 1], {tonumber(ARGV[j]), decided, ARGV[j]}) end
@@ -112,9 +108,6 @@ for b = 1, tonumber(ARGV[1]) do
   results[b] = outcome
   k = k + nkeys
 end
-local function in_chunks(command, key, items, step)
-  for from = 1, #items, step do redis.call(command, key, unpack(items, from, math.min(#items, from + step - 1))) end
-end
 for key, changes in pairs(timer_changes) do
   local added, removed = {}, {}
   for _, member in ipairs(changes.order) do
@@ -126,7 +119,7 @@ for key, changes in pairs(timer_changes) do
     end
   end
   file_timers(key, added)
-  in_chunks('ZREM', key, removed, 1000)
+  in_chunks('ZREM', key, removed, 1, #removed)
 end
 -- Counters of the committed blocks, summed: one HINCRBY per counter and call, not per lead.
 for key, fields in pairs(counts) do

@@ -5,6 +5,10 @@ namespace nurture::engine::redis {
 // The filing rule. Timers of a lead's segment membership (`lead␟~segments␟0`) keep one member whatever their due,
 // which only the sorted set can move, so they never go into a bucket.
 const char* const timer_filing_lua = R"lua(
+-- unpack() of more than a few thousand values fails ("too many results to unpack"): items[a..b] go in chunks.
+local function in_chunks(command, key, items, a, b)
+  for from = a, b, 1000 do redis.call(command, key, unpack(items, from, math.min(b, from + 999))) end
+end
 local function timer_bucket(member, due, now)
   if not now or string.find(member, '\31~', 1, true) then return nil end
   local d = due - now
@@ -27,12 +31,10 @@ local function file_timers(timers, items)
       near[#near + 1] = member
     end
   end
-  for from = 1, #near, 1000 do redis.call('ZADD', timers, unpack(near, from, math.min(#near, from + 999))) end
+  in_chunks('ZADD', timers, near, 1, #near)
   for _, t in ipairs(order) do
     local entries, name = far[t], string.format('%.0f', t)
-    for from = 1, #entries, 1000 do
-      redis.call('RPUSH', timers .. ':b:' .. name, unpack(entries, from, math.min(#entries, from + 999)))
-    end
+    in_chunks('RPUSH', timers .. ':b:' .. name, entries, 1, #entries)
     redis.call('ZADD', timers .. ':b', name, name)
   end
 end
