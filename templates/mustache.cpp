@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -367,6 +368,9 @@ std::string escape_html(std::string_view text) {
   return out;
 }
 
+// Both arms of `nodes_ ? *nodes_ : ...` must be lvalues: with a temporary on one side the whole tree is copied.
+const std::vector<Node> no_nodes;
+
 MustacheTemplate::MustacheTemplate() = default;
 MustacheTemplate::~MustacheTemplate() = default;
 MustacheTemplate::MustacheTemplate(MustacheTemplate&&) noexcept = default;
@@ -386,7 +390,7 @@ tl::expected<std::string, std::string> MustacheTemplate::render(const json& data
   std::string out;
   std::vector<const json*> stack{&data};
   Renderer renderer(partials, escaping);
-  auto done = renderer.render(nodes_ ? *nodes_ : std::vector<Node>{}, stack, out, 0);
+  auto done = renderer.render(nodes_ ? *nodes_ : no_nodes, stack, out, 0);
   if (!done) return tl::unexpected(done.error());
   return out;
 }
@@ -397,7 +401,7 @@ tl::expected<std::string, std::string> MustacheTemplate::render(const json& data
   std::string out;
   std::vector<const json*> stack{&data, &overlay};
   Renderer renderer(partials, escaping);
-  auto done = renderer.render(nodes_ ? *nodes_ : std::vector<Node>{}, stack, out, 0);
+  auto done = renderer.render(nodes_ ? *nodes_ : no_nodes, stack, out, 0);
   if (!done) return tl::unexpected(done.error());
   return out;
 }
@@ -430,6 +434,7 @@ tl::expected<const MustacheTemplate*, std::string> MustachePartials::find(const 
                                                                           const std::string& indent) const {
   auto cached = compiled_.find({name, indent});
   if (cached != compiled_.end()) return &cached->second;
+  if (auto failed = failed_.find({name, indent}); failed != failed_.end()) return tl::unexpected(failed->second);
   auto source = sources_.find(name);
   if (source == sources_.end()) return nullptr;
   std::string text = source->second;
@@ -442,8 +447,25 @@ tl::expected<const MustacheTemplate*, std::string> MustachePartials::find(const 
     text = std::move(indented);
   }
   auto compiled = MustacheTemplate::compile(text);
-  if (!compiled) return tl::unexpected(compiled.error());
+  if (!compiled) return tl::unexpected(failed_.emplace(std::make_pair(name, indent), compiled.error()).first->second);
   return &compiled_.emplace(std::make_pair(name, indent), std::move(*compiled)).first->second;
+}
+
+void MustachePartials::compile_reached_by(const MustacheTemplate& template_) const {
+  const std::function<void(const std::vector<Node>*)> visit = [&](const std::vector<Node>* nodes) {
+    if (nodes == nullptr) return;
+    for (const Node& node : *nodes) {
+      if (node.kind == Node::Kind::partial) {
+        const auto key = std::make_pair(node.text, node.indent);
+        if (compiled_.count(key) == 0 && failed_.count(key) == 0) {  // each once: a partial may include itself
+          auto partial = find(node.text, node.indent);
+          if (partial && *partial != nullptr) visit((*partial)->nodes());
+        }
+      }
+      visit(&node.children);
+    }
+  };
+  visit(template_.nodes());
 }
 
 tl::expected<std::string, std::string> render_mustache(std::string_view source, const json& data,

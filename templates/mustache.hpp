@@ -56,10 +56,15 @@ class MustachePartials {
   // compile.
   tl::expected<const MustacheTemplate*, std::string> find(const std::string& name, const std::string& indent) const;
   bool has(const std::string& name) const { return sources_.count(name) > 0; }
+  // Compiles every partial `template_` reaches, at the indentation each is included with (or notes that it does
+  // not compile). After that, rendering `template_` with these partials only reads them: renders on several
+  // threads may share them.
+  void compile_reached_by(const MustacheTemplate& template_) const;
 
  private:
   std::map<std::string, std::string> sources_;
   mutable std::map<std::pair<std::string, std::string>, MustacheTemplate> compiled_;
+  mutable std::map<std::pair<std::string, std::string>, std::string> failed_;  // the parser's message
 };
 
 // Text made safe inside HTML elements and quoted attributes (& < > " ').

@@ -29,12 +29,8 @@ namespace fs = std::filesystem;
 struct TemplateLibrary::Cache {
   std::mutex mutex;
   std::map<std::string, EmailTemplate> emails;
-  std::map<std::string, std::string> layouts;   // by file name under layouts/
   std::optional<std::map<std::string, std::string>> partial_sources;  // read at first use
-  std::optional<MustachePartials> partials;
-  // Compiled templates by source: compiling is most of the cost of a small template.
-  std::map<std::string, MustacheTemplate> compiled;
-  std::map<std::string, std::set<std::string>> link_hosts;  // by email template name
+  std::map<std::string, std::shared_ptr<const CompiledEmail>> compiled_emails;  // by name
 };
 
 TemplateLibrary::TemplateLibrary(fs::path templates_dir)
@@ -185,11 +181,6 @@ const std::map<std::string, std::string>& TemplateLibrary::partial_sources_locke
   return *cache_->partial_sources;
 }
 
-// Partials are looked up by name when a template uses them; an unknown partial renders empty (Mustache spec).
-const MustachePartials& TemplateLibrary::partials_locked() const {
-  if (!cache_->partials) cache_->partials.emplace(partial_sources_locked());
-  return *cache_->partials;
-}
 
 namespace {
 
@@ -281,71 +272,103 @@ std::vector<Error> TemplateLibrary::check_email(const std::string& name) const {
   return problems;
 }
 
-tl::expected<RenderedEmail, Error> TemplateLibrary::render_email(const std::string& name,
-                                                                         const nlohmann::json& variables) const {
-  auto email = load_email(name);  // before taking the lock: it takes it itself
+// An email template ready to render: its parts compiled, the partials they reach compiled (so rendering never
+// writes to them and needs no lock), the hosts its own links name. Immutable once built; shared by every render.
+struct TemplateLibrary::CompiledEmail {
+  explicit CompiledEmail(std::map<std::string, std::string> partial_sources) : partials(std::move(partial_sources)) {}
+  struct Part {
+    MustacheTemplate compiled;
+    std::string shown;  // where an error is, as people see it
+    bool present = false;
+  };
+  Part subject, preheader, html, layout, text;
+  MustachePartials partials;
+  std::shared_ptr<const std::set<std::string>> link_hosts;
+};
+
+
+tl::expected<std::shared_ptr<const TemplateLibrary::CompiledEmail>, Error> TemplateLibrary::compiled_email(
+    const std::string& name) const {
+  {
+    std::lock_guard lock(cache_->mutex);
+    if (auto it = cache_->compiled_emails.find(name); it != cache_->compiled_emails.end()) return it->second;
+  }
+  auto email = load_email(name);  // takes the lock itself
   if (!email) return tl::unexpected(email.error());
   const std::string shown = "templates/" + name + ".mustache";
-
   std::lock_guard lock(cache_->mutex);
-  auto render = [&](const std::string& source, const std::string& what, bool html,
-                    const nlohmann::json& overlay) -> tl::expected<std::string, Error> {
-    auto slot = cache_->compiled.find(source);
-    if (slot == cache_->compiled.end()) {
-      auto compiled = MustacheTemplate::compile(source);
-      if (!compiled) return tl::unexpected(Error{compiled.error(), {what}});
-      slot = cache_->compiled.emplace(source, std::move(*compiled)).first;
-    }
-    auto out = slot->second.render(variables, overlay, &partials_locked(), html ? Escaping::html : Escaping::none);
-    if (!out) return tl::unexpected(Error{out.error(), {what}});
-    return std::move(*out);
+  auto compiled = std::make_shared<CompiledEmail>(partial_sources_locked());
+  auto part = [&](CompiledEmail::Part& part, const std::string& source, std::string where) -> tl::expected<void, Error> {
+    auto template_ = MustacheTemplate::compile(source);
+    if (!template_) return tl::unexpected(Error{template_.error(), {where}});
+    part.compiled = std::move(*template_);
+    part.shown = std::move(where);
+    part.present = true;
+    compiled->partials.compile_reached_by(part.compiled);
+    return {};
   };
-
-  static const nlohmann::json no_overlay = nlohmann::json::object();
-  RenderedEmail rendered;
-  auto subject = render(email->subject, shown + " (subject)", false, no_overlay);
-  if (!subject) return tl::unexpected(subject.error());
-  rendered.subject = *subject;
+  auto hosts = std::make_shared<std::set<std::string>>();
+  if (auto done = part(compiled->subject, email->subject, shown + " (subject)"); !done) return tl::unexpected(done.error());
   if (!email->preheader.empty()) {
-    auto preheader = render(email->preheader, shown + " (preheader)", false, no_overlay);
-    if (!preheader) return tl::unexpected(preheader.error());
-    rendered.preheader = *preheader;
+    if (auto done = part(compiled->preheader, email->preheader, shown + " (preheader)"); !done) {
+      return tl::unexpected(done.error());
+    }
   }
-
-  auto body = render(email->html, shown, true, no_overlay);
-  if (!body) return tl::unexpected(body.error());
-  rendered.html = *body;
+  if (auto done = part(compiled->html, email->html, shown); !done) return tl::unexpected(done.error());
+  collect_link_hosts(email->html, *hosts);
   if (!email->layout.empty()) {
     const std::string layout_file = "layouts/" + email->layout + ".mustache";
-    auto cached = cache_->layouts.find(layout_file);
-    if (cached == cache_->layouts.end()) {
-      auto layout = read_file(layout_file);
-      if (!layout) return tl::unexpected(layout.error());
-      cached = cache_->layouts.emplace(layout_file, *layout).first;
-    }
-    const nlohmann::json content = {{"content", rendered.html}};
-    auto wrapped = render(cached->second, "templates/" + layout_file, true, content);
-    if (!wrapped) return tl::unexpected(wrapped.error());
-    rendered.html = *wrapped;
+    auto layout = read_file(layout_file);
+    if (!layout) return tl::unexpected(layout.error());
+    if (auto done = part(compiled->layout, *layout, "templates/" + layout_file); !done) return tl::unexpected(done.error());
+    collect_link_hosts(*layout, *hosts);
   }
   if (!email->text.empty()) {
-    auto text = render(email->text, "templates/" + name + ".txt.mustache", false, no_overlay);
-    if (!text) return tl::unexpected(text.error());
-    rendered.text = *text;
+    if (auto done = part(compiled->text, email->text, "templates/" + name + ".txt.mustache"); !done) {
+      return tl::unexpected(done.error());
+    }
+  }
+  for (const auto& [partial, source] : partial_sources_locked()) collect_link_hosts(source, *hosts);
+  compiled->link_hosts = std::move(hosts);
+  return cache_->compiled_emails.emplace(name, std::move(compiled)).first->second;
+}
+
+tl::expected<RenderedEmail, Error> TemplateLibrary::render_email(const std::string& name,
+                                                                         const nlohmann::json& variables) const {
+  auto email = compiled_email(name);
+  if (!email) return tl::unexpected(email.error());
+  const CompiledEmail& compiled = **email;
+  static const nlohmann::json no_overlay = nlohmann::json::object();
+  auto render = [&](const CompiledEmail::Part& part, bool html, const nlohmann::json& overlay,
+                    std::string& out) -> tl::expected<void, Error> {
+    auto rendered = part.compiled.render(variables, overlay, &compiled.partials, html ? Escaping::html : Escaping::none);
+    if (!rendered) return tl::unexpected(Error{rendered.error(), {part.shown}});
+    out = std::move(*rendered);
+    return {};
+  };
+
+  RenderedEmail rendered;
+  if (auto done = render(compiled.subject, false, no_overlay, rendered.subject); !done) return tl::unexpected(done.error());
+  if (compiled.preheader.present) {
+    if (auto done = render(compiled.preheader, false, no_overlay, rendered.preheader); !done) {
+      return tl::unexpected(done.error());
+    }
+  }
+  if (auto done = render(compiled.html, true, no_overlay, rendered.html); !done) return tl::unexpected(done.error());
+  if (compiled.layout.present) {
+    nlohmann::json content = nlohmann::json::object();
+    content["content"] = std::move(rendered.html);
+    if (auto done = render(compiled.layout, true, content, rendered.html); !done) return tl::unexpected(done.error());
+  }
+  if (compiled.text.present) {
+    if (auto done = render(compiled.text, false, no_overlay, rendered.text); !done) return tl::unexpected(done.error());
   } else {
     rendered.text = html_to_text(rendered.html);
   }
   insert_preheader(rendered.html, rendered.preheader);  // after the text part: the preview line is html only
-  auto hosts = cache_->link_hosts.find(name);
-  if (hosts == cache_->link_hosts.end()) {
-    std::set<std::string> found;
-    collect_link_hosts(email->html, found);
-    if (!email->layout.empty()) collect_link_hosts(cache_->layouts["layouts/" + email->layout + ".mustache"], found);
-    for (const auto& [partial, source] : partial_sources_locked()) collect_link_hosts(source, found);
-    hosts = cache_->link_hosts.emplace(name, std::move(found)).first;
-  }
-  rendered.link_hosts = hosts->second;
+  rendered.link_hosts = compiled.link_hosts;
   return rendered;
 }
+
 
 }  // namespace nurture::templates

@@ -50,7 +50,7 @@ struct RenderedEmail {
   std::string text;
   // The hosts that the template's own links (body, layout, partials) name literally: a link to another host was
   // made from lead data, and is not tracked unless the configuration allows its host.
-  std::set<std::string> link_hosts;
+  std::shared_ptr<const std::set<std::string>> link_hosts;
 };
 
 // Templates are files of at most this size.
@@ -80,7 +80,8 @@ class TemplateLibrary {
 
  private:
   tl::expected<std::string, Error> read_file(const std::filesystem::path& relative) const;
-  const MustachePartials& partials_locked() const;  // with cache_->mutex held
+  struct CompiledEmail;
+  tl::expected<std::shared_ptr<const CompiledEmail>, Error> compiled_email(const std::string& name) const;
   const std::map<std::string, std::string>& partial_sources_locked() const;
   std::filesystem::path dir_;
   struct Cache;

@@ -280,6 +280,12 @@ void collect_link_hosts(std::string_view source, std::set<std::string>& hosts) {
 
 std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref,
                          const std::set<std::string>& trusted_hosts) {
+  static const std::set<std::string> none;
+  return add_tracking(html, links, ref, trusted_hosts, none);
+}
+
+std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref,
+                         const std::set<std::string>& trusted_hosts, const std::set<std::string>& also_trusted) {
   // The unsubscribe link (signed by the caller already) is known by its path; no need to sign it again here.
   const std::string unsubscribe_prefix = trimmed_base(links.base_url) + "/u/" + std::string(ref) + "/";
   std::string out;
@@ -302,7 +308,7 @@ std::string add_tracking(std::string_view html, const TrackingLinks& links, std:
       continue;
     }
     const auto url = text::parse_http_url(target);
-    if (!url || !trusted_hosts.count(url->host)) continue;
+    if (!url || (!trusted_hosts.count(url->host) && !also_trusted.count(url->host))) continue;
     out.append(html.substr(copied, pos + href.value_begin - copied));
     out += escape_html(links.click_url(ref, target));
     copied = pos + href.value_end;

@@ -42,6 +42,9 @@ struct TrackingLinks {
 // would make a signed redirect to anywhere, so such a link stays as it is, untracked.
 std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref,
                          const std::set<std::string>& trusted_hosts);
+// The same, trusting the hosts of either set (a template's own and the configuration's), without merging them.
+std::string add_tracking(std::string_view html, const TrackingLinks& links, std::string_view ref,
+                         const std::set<std::string>& trusted_hosts, const std::set<std::string>& also_trusted);
 
 // Adds the host of every `href="http(s)://HOST..."` in a template's source whose host is written out (has no
 // `{{`): the hosts the marketer wrote, as opposed to ones lead data fills in. Lower-case.

@@ -143,7 +143,7 @@ int preview(const std::string& dir, const std::string& name, const std::string& 
     std::cerr << rendered.error().format() << "\n";
     return 1;
   }
-  const std::string html = templates::add_tracking(rendered->html, links, ref, rendered->link_hosts);
+  const std::string html = templates::add_tracking(rendered->html, links, ref, *rendered->link_hosts);
   if (html_out.empty()) html_out = name + ".preview.html";
   std::ofstream out(html_out);
   out << html;

@@ -473,9 +473,8 @@ tl::expected<sdk::Action, std::string> Dispatcher::with_email(sdk::Action action
   action.email.to = planned.to;
   action.email.subject = rendering.test ? "[TEST] " + rendered->subject : rendered->subject;
   action.email.text = std::move(rendered->text);
-  std::set<std::string> trusted_hosts = std::move(rendered->link_hosts);
-  trusted_hosts.insert(config.tracking_allowed_hosts.begin(), config.tracking_allowed_hosts.end());
-  action.email.html = templates::add_tracking(rendered->html, links_, rendering.ref, trusted_hosts);
+  action.email.html = templates::add_tracking(rendered->html, links_, rendering.ref, *rendered->link_hosts,
+                                              config.tracking_allowed_hosts);
   const std::string message_id = planned.action_id + "@" + templates::address_domain(config.sender.from);
   action.email.reply_to = config.sender.reply_to;
   action.email.headers = {{"Message-ID", "<" + message_id + ">"}};

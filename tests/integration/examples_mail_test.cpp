@@ -38,7 +38,7 @@ TEST_CASE("every email of every example campaign is compliant") {
           "w", "s", std::chrono::system_clock::now());
       auto rendered = library.render_email(name, variables);
       REQUIRE_MESSAGE(rendered.has_value(), rendered.error().format());
-      const std::string html = templates::add_tracking(rendered->html, links, action, rendered->link_hosts);
+      const std::string html = templates::add_tracking(rendered->html, links, action, *rendered->link_hosts);
       CHECK(html.find(links.unsubscribe_url(action)) != std::string::npos);
       CHECK(html.find(config.sender.postal_address) != std::string::npos);
       CHECK(html.find(links.open_pixel_url(action)) != std::string::npos);

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "templates/mustache.hpp"
@@ -90,6 +94,50 @@ TEST_CASE("render errors are values naming the file: bad syntax, no subject, unk
   auto missing = library.render_email("nope", lead_variables({}));
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message == "cannot read the file");
+}
+
+TEST_CASE("an email's partials, nested and indented, render alike from several threads at once") {
+  TempDir dir;
+  write_file(dir / "partials/row.mustache", "<td>{{lead.first_name}}</td>\n{{> cell}}\n");
+  write_file(dir / "partials/cell.mustache", "<i>{{lead.first_name}}</i>\n");
+  write_file(dir / "partials/broken.mustache", "{{#open}}never closed");
+  write_file(dir / "table.mustache", "---\nsubject: Hi\n---\n<table>\n  {{> row}}\n{{> row}}\n</table>\n");
+  write_file(dir / "bad.mustache", "---\nsubject: Hi\n---\n<p>{{#lead.vip}}{{> broken}}{{/lead.vip}}</p>\n");
+  TemplateLibrary library(dir.path());
+  const std::string expected =
+      "<table>\n  <td>Ana</td>\n  <i>Ana</i>\n<td>Ana</td>\n<i>Ana</i>\n</table>\n";
+  auto alone = library.render_email("table", lead_variables({{"first_name", "Ana"}}));
+  REQUIRE(alone);
+  CHECK(alone->html == expected);
+  // A broken partial is an error only where it renders, and the same error every time.
+  CHECK(library.render_email("bad", lead_variables({{"first_name", "Ana"}})));
+  for (int i = 0; i < 2; ++i) {
+    auto bad = library.render_email("bad", lead_variables({{"first_name", "Ana"}, {"vip", true}}));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().where.file == "templates/bad.mustache");
+    CHECK(bad.error().message.find("partial `broken`") != std::string::npos);
+  }
+  // Engines render on their own threads with one library: no render changes what another sees.
+  TemplateLibrary shared(dir.path());
+  std::vector<std::string> results(4 * 200);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string name = "Lead" + std::to_string(t * 200 + i);
+        auto email = shared.render_email("table", lead_variables({{"first_name", name}}));
+        results[static_cast<std::size_t>(t * 200 + i)] = email ? email->html : email.error().message;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    std::string want = expected;
+    for (std::size_t at = want.find("Ana"); at != std::string::npos; at = want.find("Ana", at + 1)) {
+      want.replace(at, 3, "Lead" + std::to_string(i));
+    }
+    CHECK(results[i] == want);
+  }
 }
 
 TEST_CASE("front matter is split off only when the file starts with ---") {
