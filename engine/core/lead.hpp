@@ -47,6 +47,7 @@ struct Enrollment {
   static std::optional<Enrollment> unpack(const std::string& text);
   // The arms as planned actions carry them: `split:arm;...`, "" for none.
   std::string arms_text() const;
+  bool operator==(const Enrollment&) const = default;
 };
 
 // Each `split:arm` item of an arms text (Enrollment::arms_text), in order.

@@ -52,44 +52,93 @@ std::string full_stream_id(const std::string& stored) {
   return fmt::format("{}-{}", ms, seq);
 }
 
-FieldMap pack_lead(const LeadSnapshot& lead) {
-  FieldMap fields;
+namespace {
+
+std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Every field but the attributes (a:N) and enrollments (e:W), which lead_field_changes compares as values.
+void pack_lead_rest(const LeadSnapshot& lead, FieldMap& fields) {
   fields["ver"] = std::to_string(lead.version);
   if (!lead.last_stream_id.empty()) fields["ev"] = compact_stream_id(lead.last_stream_id);
   if (!lead.last_inbox_id.empty()) fields["ei"] = compact_stream_id(lead.last_inbox_id);
-  for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  for (const auto& [workflow, enrollment] : lead.enrollments) fields["e:" + workflow] = enrollment.pack();
   if (lead.score != 0) fields["sc"] = fmt::format("{},{}", lead.score, lead.score_at_ms);
   if (!lead.stage.empty()) fields["st"] = lead.stage;
-  if (!lead.tags.empty()) fields["tg"] = to_json(lead.tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (!lead.suppressed.empty()) fields["sp"] = to_json(lead.suppressed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (!lead.attr_rules_scored.empty()) fields["ar"] = to_json(lead.attr_rules_scored).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!lead.tags.empty()) fields["tg"] = json_text(to_json(lead.tags));
+  if (!lead.suppressed.empty()) fields["sp"] = json_text(to_json(lead.suppressed));
+  if (!lead.attr_rules_scored.empty()) fields["ar"] = json_text(to_json(lead.attr_rules_scored));
   if (!lead.history.empty()) {
     nlohmann::json history = nlohmann::json::array();
     for (const auto& h : lead.history) {
       history.push_back({h.type, h.at_ms, h.workflow, h.step, h.action_id, h.props});
     }
-    fields["h"] = history.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    fields["h"] = json_text(history);
   }
   if (!lead.score_log.empty()) {
     nlohmann::json log = nlohmann::json::array();
     for (const auto& s : lead.score_log) log.push_back({s.rule, s.points, s.at_ms, s.event, s.props});
-    fields["sl"] = log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    fields["sl"] = json_text(log);
   }
   if (lead.last_touch) {
     const auto& t = *lead.last_touch;
-    fields["lt"] = nlohmann::json::array({t.workflow, t.step, t.arms, t.at_ms}).dump(-1, ' ', false,
-                                                                                      nlohmann::json::error_handler_t::replace);
+    fields["lt"] = json_text(nlohmann::json::array({t.workflow, t.step, t.arms, t.at_ms}));
   }
   if (!lead.stage_history.empty()) {
-    fields["sth"] = nlohmann::json(lead.stage_history).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    fields["sth"] = json_text(nlohmann::json(lead.stage_history));
   }
-  if (!lead.counts.empty()) fields["n"] = nlohmann::json(lead.counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (!lead.segments.empty()) fields["sg"] = to_json(lead.segments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!lead.counts.empty()) fields["n"] = json_text(nlohmann::json(lead.counts));
+  if (!lead.segments.empty()) fields["sg"] = json_text(to_json(lead.segments));
   if (lead.segments_check_ms != 0) fields["sgt"] = std::to_string(lead.segments_check_ms);
-  if (!lead.broadcasts.empty()) fields["bc"] = nlohmann::json(lead.broadcasts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (!lead.recent_sends_ms.empty()) fields["fc"] = nlohmann::json(lead.recent_sends_ms).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!lead.broadcasts.empty()) fields["bc"] = json_text(nlohmann::json(lead.broadcasts));
+  if (!lead.recent_sends_ms.empty()) fields["fc"] = json_text(nlohmann::json(lead.recent_sends_ms));
+}
+
+}  // namespace
+
+FieldMap pack_lead(const LeadSnapshot& lead) {
+  FieldMap fields;
+  pack_lead_rest(lead, fields);
+  for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = json_text(value);
+  for (const auto& [workflow, enrollment] : lead.enrollments) fields["e:" + workflow] = enrollment.pack();
   return fields;
+}
+
+LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapshot& after, const LeadStamp& stamp) {
+  LeadFieldChanges changes;
+  // Attributes and enrollments, most of a lead, are compared as values and packed only when changed (a transition
+  // changes none or one). Values equal as JSON are not written again: 1 and 1.0 are the same number.
+  for (const auto& [name, value] : after.attrs.items()) {
+    const auto old = before.attrs.find(name);
+    if (old == before.attrs.end() || *old != value) changes.set.emplace_back("a:" + name, json_text(value));
+  }
+  for (const auto& [name, value] : before.attrs.items()) {
+    if (!after.attrs.contains(name)) changes.removed.push_back("a:" + name);
+  }
+  for (const auto& [workflow, enrollment] : after.enrollments) {
+    const auto old = before.enrollments.find(workflow);
+    if (old == before.enrollments.end() || !(old->second == enrollment)) {
+      changes.set.emplace_back("e:" + workflow, enrollment.pack());
+    }
+  }
+  for (const auto& [workflow, enrollment] : before.enrollments) {
+    if (!after.enrollments.count(workflow)) changes.removed.push_back("e:" + workflow);
+  }
+  // The rest is small: packed on both sides and compared.
+  FieldMap old_fields, new_fields;
+  pack_lead_rest(before, old_fields);
+  pack_lead_rest(after, new_fields);
+  new_fields["ver"] = std::to_string(stamp.version);
+  if (!stamp.last_stream_id.empty()) new_fields["ev"] = compact_stream_id(stamp.last_stream_id);
+  if (!stamp.last_inbox_id.empty()) new_fields["ei"] = compact_stream_id(stamp.last_inbox_id);
+  for (auto& [field, value] : new_fields) {
+    const auto old = old_fields.find(field);
+    if (old == old_fields.end() || old->second != value) changes.set.emplace_back(field, std::move(value));
+  }
+  for (const auto& [field, value] : old_fields) {
+    if (!new_fields.count(field)) changes.removed.push_back(field);
+  }
+  return changes;
 }
 
 LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {

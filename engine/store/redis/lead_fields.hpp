@@ -9,6 +9,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/core/lead.hpp"
 
@@ -17,6 +19,20 @@ namespace nurture::engine::redis {
 using FieldMap = std::map<std::string, std::string>;
 
 FieldMap pack_lead(const LeadSnapshot& lead);
+
+// What a commit writes to go from `before` to `after` (with `after`'s version and entry ids as given): the fields
+// whose packed value differs, and the fields `after` no longer has. The same as diffing pack_lead of both, without
+// packing what did not change.
+struct LeadFieldChanges {
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::string> removed;
+};
+struct LeadStamp {
+  std::uint64_t version = 0;
+  std::string last_stream_id;
+  std::string last_inbox_id;
+};
+LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapshot& after, const LeadStamp& stamp);
 LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields);
 
 // A stream entry id (`ms-seq`) as the hash keeps it in ev and ei: `~` and both numbers in base 36, 12 bytes where

@@ -553,14 +553,12 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
   all_keys.push_back(keys_.outbox(p));
   all_keys.push_back(event_id.empty() ? all_keys[first_key] : keys_.seen(p, event_id));
 
-  LeadSnapshot after = t.lead;
-  after.version = before.version + 1;
+  LeadStamp stamp{before.version + 1, {}, {}};
   // The front door's first stream and the inbox are remembered in the snapshot (ev, ei); the other front-door
   // streams (evK) only by the script, which writes sid_field when the block commits.
-  if (!stream_id.empty() && request.from_inbox) after.last_inbox_id = stream_id;
-  if (!stream_id.empty() && !request.from_inbox && request.front_door == 0) after.last_stream_id = stream_id;
-  const FieldMap old_fields = pack_lead(before);
-  FieldMap new_fields = pack_lead(after);
+  if (!stream_id.empty() && request.from_inbox) stamp.last_inbox_id = stream_id;
+  if (!stream_id.empty() && !request.from_inbox && request.front_door == 0) stamp.last_stream_id = stream_id;
+  LeadFieldChanges changes = lead_field_changes(before, t.lead, stamp);
 
   // Written straight into the call's arguments (no vector per group): this runs for every transition.
   std::vector<std::string>& args = all_args;
@@ -581,17 +579,13 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
   auto close_group = [&] { args[group_at] = std::to_string(args.size() - group_at - 1); };
 
   open_group();
-  for (auto& [field, value] : new_fields) {
-    auto old = old_fields.find(field);
-    if (old != old_fields.end() && old->second == value) continue;
-    args.push_back(field);
+  for (auto& [field, value] : changes.set) {
+    args.push_back(std::move(field));
     args.push_back(std::move(value));
   }
   close_group();
   open_group();
-  for (const auto& [field, value] : old_fields) {
-    if (!new_fields.count(field)) args.push_back(field);
-  }
+  for (auto& field : changes.removed) args.push_back(std::move(field));
   close_group();
   open_group();
   for (const auto& [timer, due] : t.timers_to_add) {

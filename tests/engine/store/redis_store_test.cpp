@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -321,6 +322,64 @@ TEST_CASE("a lead's hash keeps stream ids in base 36 and reads both forms") {
   const LeadSnapshot back = unpack_lead("L1", fields);
   CHECK(back.last_stream_id == lead.last_stream_id);
   CHECK(back.last_inbox_id == "5-0");
+}
+
+TEST_CASE("a commit writes what differs between two packed leads and removes what is gone, as a diff of both packs") {
+  LeadSnapshot before;
+  before.id = "L1";
+  before.version = 4;
+  before.last_stream_id = "1796084114740-5";
+  before.attrs = {{"email", "a@example.com"}, {"plan", "free"}, {"seats", 3}, {"meta", {{"x", 1}}}};
+  before.enrollments["drip"] = Enrollment{1, 2, 7, 1796084114000, EnrollmentStatus::waiting, 1, {}, {}};
+  before.enrollments["old"] = Enrollment{1, 0, 1, 1796084110000, EnrollmentStatus::completed, 1, {}, {}};
+  before.score = 5;
+  before.tags = {"vip"};
+  // The reference: pack both whole, set what differs, remove what is gone.
+  auto by_packing = [](const LeadSnapshot& old_lead, LeadSnapshot new_lead, const LeadStamp& stamp) {
+    new_lead.version = stamp.version;
+    if (!stamp.last_stream_id.empty()) new_lead.last_stream_id = stamp.last_stream_id;
+    if (!stamp.last_inbox_id.empty()) new_lead.last_inbox_id = stamp.last_inbox_id;
+    const FieldMap old_fields = pack_lead(old_lead), new_fields = pack_lead(new_lead);
+    std::map<std::string, std::string> set;
+    std::set<std::string> removed;
+    for (const auto& [field, value] : new_fields) {
+      if (!old_fields.count(field) || old_fields.at(field) != value) set[field] = value;
+    }
+    for (const auto& [field, value] : old_fields) {
+      if (!new_fields.count(field)) removed.insert(field);
+    }
+    return std::pair{set, removed};
+  };
+  std::vector<std::pair<std::string, std::function<void(LeadSnapshot&)>>> changes = {
+      {"nothing", [](LeadSnapshot&) {}},
+      {"an attribute changed", [](LeadSnapshot& l) { l.attrs["plan"] = "pro"; }},
+      {"a nested attribute changed", [](LeadSnapshot& l) { l.attrs["meta"]["x"] = 2; }},
+      {"an attribute added and one removed", [](LeadSnapshot& l) { l.attrs["city"] = "Oslo"; l.attrs.erase("seats"); }},
+      {"a number becomes a string", [](LeadSnapshot& l) { l.attrs["seats"] = "3"; }},
+      {"an enrollment moved on", [](LeadSnapshot& l) { l.enrollments["drip"].step = 3; l.enrollments["drip"].seq = 8; }},
+      {"an enrollment's arms", [](LeadSnapshot& l) { l.enrollments["drip"].arms["subject"] = 1; }},
+      {"an enrollment added and one removed", [](LeadSnapshot& l) {
+         l.enrollments["new"] = Enrollment{};
+         l.enrollments.erase("old");
+       }},
+      {"score, tags and stage", [](LeadSnapshot& l) { l.score = 0; l.tags.clear(); l.stage = "mql"; }},
+      {"everything gone", [](LeadSnapshot& l) { l.attrs = nlohmann::json::object(); l.enrollments.clear(); }},
+  };
+  for (const LeadStamp& stamp : {LeadStamp{5, "", ""}, LeadStamp{5, "1796084114741-0", ""},
+                                 LeadStamp{5, "", "1796084114741-3"}}) {
+    for (const auto& [what, change] : changes) {
+      CAPTURE(what);
+      CAPTURE(stamp.last_stream_id);
+      LeadSnapshot after = before;
+      change(after);
+      const auto [want_set, want_removed] = by_packing(before, after, stamp);
+      const LeadFieldChanges got = lead_field_changes(before, after, stamp);
+      const std::map<std::string, std::string> got_set(got.set.begin(), got.set.end());
+      CHECK(got_set.size() == got.set.size());  // no field twice
+      CHECK(got_set == want_set);
+      CHECK(std::set<std::string>(got.removed.begin(), got.removed.end()) == want_removed);
+    }
+  }
 }
 
 TEST_CASE("an event already applied is a duplicate whichever form the lead's hash keeps its position in") {
