@@ -1,5 +1,6 @@
 #include "engine/runtime/batch_commit.hpp"
 
+#include <deque>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -44,11 +45,11 @@ CommitOutcome commit_alone(Store& store, const WorkItem& item) {
   }
 }
 
-// Commits the wave; when storage rejects it (one poison item can fail a whole script call), commits each item
+// Commits the batch; when storage rejects it (one poison item can fail a whole script call), commits each item
 // alone so that only the item at fault fails and the rest go through.
 std::vector<CommitOutcome> commit_isolating(Store& store, const std::vector<CommitRequest>& requests,
                                             const std::vector<std::size_t>& requested,
-                                            const std::vector<std::size_t>& wave, std::vector<WorkResult>& results) {
+                                            std::vector<WorkResult>& results) {
   try {
     return store.commit_many(requests);
   } catch (const CommitRejected&) {
@@ -58,69 +59,85 @@ std::vector<CommitOutcome> commit_isolating(Store& store, const std::vector<Comm
     try {
       outcomes[r] = store.commit_many({requests[r]}).front();
     } catch (const CommitRejected& e) {
-      results[wave[requested[r]]].failed = true;
-      results[wave[requested[r]]].error = e.what();
+      results[requested[r]].failed = true;
+      results[requested[r]].error = e.what();
     }
   }
   return outcomes;
+}
+
+// The lead as a committed transition leaves it: what the next item of the same lead is computed from.
+LeadSnapshot state_after(const LeadSnapshot& before, const Transition& transition, const WorkItem& item) {
+  LeadSnapshot after = transition.lead;
+  after.version = before.version + 1;
+  if (!item.stream_id.empty() && item.from_inbox) after.last_inbox_id = item.stream_id;
+  if (!item.stream_id.empty() && !item.from_inbox && item.front_door == 0) after.last_stream_id = item.stream_id;
+  return after;
 }
 
 }  // namespace
 
 std::vector<WorkResult> commit_batch(Store& store, const std::vector<WorkItem>& items, Metrics* metrics) {
   std::vector<WorkResult> results(items.size());
-  // Wave k holds the k-th item of each lead, so no wave has two items for one lead.
-  std::vector<std::vector<std::size_t>> waves;
-  std::map<std::string, std::size_t> seen;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::size_t wave = seen[items[i].lead]++;
-    if (waves.size() <= wave) waves.resize(wave + 1);
-    waves[wave].push_back(i);
-  }
-  for (const auto& wave : waves) {
-    std::vector<std::string> leads;
-    leads.reserve(wave.size());
-    for (std::size_t i : wave) leads.push_back(items[i].lead);
-    const std::vector<LeadSnapshot> snapshots = store.load_leads(leads);
-
-    std::vector<Transition> transitions(wave.size());
-    std::vector<CommitRequest> requests;
-    std::vector<std::size_t> requested;  // index into wave
-    for (std::size_t k = 0; k < wave.size(); ++k) {
-      const WorkItem& item = items[wave[k]];
-      try {
-        transitions[k] = item.compute(snapshots[k]);
-      } catch (const std::exception& e) {
-        results[wave[k]].failed = true;
-        results[wave[k]].error = e.what();
-        continue;
-      }
-      requests.push_back({&snapshots[k], &transitions[k], item.stream_id, item.event_id, item.from_inbox, item.front_door});
-      requested.push_back(k);
+  // Each lead is read once. Its items are computed in order, each from the state the one before leaves (the next
+  // version, the entry applied), and all are committed in one call per partition. Should one not commit as
+  // computed (a duplicate, a conflict, a refusal), the version the next one expects is not there: it conflicts
+  // and is recomputed alone from what is stored, so the order of a lead's items holds as if committed one by one.
+  std::map<std::string, std::size_t> lead_index;
+  std::vector<std::string> leads;
+  std::vector<std::size_t> items_left;  // per lead
+  for (const WorkItem& item : items) {
+    const auto [it, added] = lead_index.try_emplace(item.lead, leads.size());
+    if (added) {
+      leads.push_back(item.lead);
+      items_left.push_back(0);
     }
-    for (const CommitRequest& request : requests) write_suppressions(store, *request.transition);
-    const std::vector<CommitOutcome> outcomes = commit_isolating(store, requests, requested, wave, results);
-    for (std::size_t r = 0; r < outcomes.size(); ++r) {
-      const std::size_t index = wave[requested[r]];
-      if (results[index].failed) continue;
-      if (outcomes[r] != CommitOutcome::conflict) {
-        results[index].outcome = outcomes[r];
-        if (outcomes[r] == CommitOutcome::committed) {
-          log_committed(transitions[requested[r]]);
-          if (metrics) metrics->transitions_committed(1);
-        }
-        continue;
+    ++items_left[it->second];
+  }
+  const std::vector<LeadSnapshot> loaded = store.load_leads(leads);
+  std::vector<const LeadSnapshot*> current(leads.size());
+  for (std::size_t l = 0; l < leads.size(); ++l) current[l] = &loaded[l];
+  std::deque<LeadSnapshot> chained;  // states after an earlier item of the batch (stable addresses)
+  std::vector<Transition> transitions(items.size());
+  std::vector<CommitRequest> requests;
+  std::vector<std::size_t> requested;  // index into items
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const WorkItem& item = items[i];
+    const std::size_t l = lead_index[item.lead];
+    --items_left[l];
+    try {
+      transitions[i] = item.compute(*current[l]);
+    } catch (const std::exception& e) {
+      results[i].failed = true;
+      results[i].error = e.what();
+      continue;  // the lead's next item is computed from the same state
+    }
+    requests.push_back({current[l], &transitions[i], item.stream_id, item.event_id, item.from_inbox, item.front_door});
+    requested.push_back(i);
+    if (items_left[l] > 0) current[l] = &chained.emplace_back(state_after(*current[l], transitions[i], item));
+  }
+  for (const CommitRequest& request : requests) write_suppressions(store, *request.transition);
+  const std::vector<CommitOutcome> outcomes = commit_isolating(store, requests, requested, results);
+  for (std::size_t r = 0; r < outcomes.size(); ++r) {
+    const std::size_t index = requested[r];
+    if (results[index].failed) continue;
+    if (outcomes[r] != CommitOutcome::conflict) {
+      results[index].outcome = outcomes[r];
+      if (outcomes[r] == CommitOutcome::committed) {
+        log_committed(transitions[index]);
+        if (metrics) metrics->transitions_committed(1);
       }
-      if (metrics) metrics->commit_conflicts(1);
-      try {
-        results[index].outcome = commit_alone(store, items[index]);
-        if (metrics && results[index].outcome == CommitOutcome::committed) metrics->transitions_committed(1);
-      } catch (const StoreUnavailable&) {
-        throw;
-      } catch (const std::exception& e) {
-        results[index].failed = true;
-        results[index].error = e.what();
-      }
+      continue;
+    }
+    if (metrics) metrics->commit_conflicts(1);
+    try {
+      results[index].outcome = commit_alone(store, items[index]);
+      if (metrics && results[index].outcome == CommitOutcome::committed) metrics->transitions_committed(1);
+    } catch (const StoreUnavailable&) {
+      throw;
+    } catch (const std::exception& e) {
+      results[index].failed = true;
+      results[index].error = e.what();
     }
   }
   return results;

@@ -1,7 +1,7 @@
 #pragma once
 // Committing many transitions with few round trips: the leads of a batch are read in one pipeline, their
 // transitions computed, and committed in another, each still atomic and compare-and-set on its own. Work for the
-// same lead is done in order, one wave at a time.
+// same lead is done in order: each item is computed from the state the one before leaves, all in the same calls.
 
 #include <functional>
 #include <string>

@@ -269,6 +269,33 @@ TEST_CASE("a lead cannot grow past the attribute limit over many events: the eve
   CHECK(w.smtp.messages().size() == 1);
 }
 
+TEST_CASE("a lead's events in one batch are read once and committed in order, each from the state the one before left") {
+  World w;
+  auto store = w.store();
+  Engine engine(*store, w.campaign, *w.templates, *w.connectors, w.clock, w.retry);
+  engine.run_state_once(std::chrono::milliseconds(0));  // its once-a-second reads done (the clock stands still)
+  w.emit(*store, "lead.created", "L1", {{"email", "ana@example.com"}, {"plan", "free"}});
+  w.emit(*store, "lead.updated", "L1", {{"plan", "pro"}});
+  w.emit(*store, "lead.created", "L2", {{"email", "sam@example.com"}});
+  w.emit(*store, "lead.updated", "L1", {{"plan", "enterprise"}, {"seats", 5}});
+  w.redis_command({"CONFIG", "RESETSTAT"});
+  REQUIRE(engine.run_state_once(std::chrono::milliseconds(0)) >= 4);
+  auto calls = [&](const std::string& command) {
+    const std::string stats = w.redis_command({"INFO", "commandstats"}).text;
+    const auto at = stats.find("cmdstat_" + command + ":calls=");
+    return at == std::string::npos ? 0 : std::stoi(stats.substr(at + command.size() + 15));
+  };
+  CHECK(calls("hgetall") == 2);  // one read per lead, not one per event
+  const auto l1 = store->load_lead("L1");
+  CHECK(l1.version == 3);
+  CHECK(l1.attrs.at("plan") == "enterprise");
+  CHECK(l1.attrs.at("seats") == 5);
+  CHECK(l1.attrs.at("email") == "ana@example.com");
+  CHECK(store->load_lead("L2").version == 1);
+  engine.drain();
+  CHECK(w.smtp.messages().size() == 2);  // one welcome each
+}
+
 TEST_CASE("a commit Redis refuses for one lead fails that lead's event alone, the rest of the batch commits") {
   World w;
   auto store = w.store();
