@@ -76,13 +76,16 @@ std::string format_mailbox(const Mailbox& mailbox) {
 // plain printable ASCII is =XX: trailing white space, "=", and a "." starting a line (never a lone "." line in SMTP
 // DATA). One pass, no copy of the input; this runs for both parts of every email sent.
 namespace {
+// The most quoted-printable makes of `size` bytes: each byte becomes at most three, plus a three-byte soft break
+// at most every 73 written.
+std::size_t quoted_printable_bound(std::size_t size) { return 3 * size + 3 * (3 * size / 73 + 1); }
+
 void append_quoted_printable(std::string& out, std::string_view text) {
   static const char hex[] = "0123456789ABCDEF";
-  // Written through a pointer into room made up front (the hot path of every send): each byte becomes at most
-  // three, plus a three-byte soft break at most every 73 written.
+  // Written through a pointer into room made up front: this runs for both parts of every email sent.
   const std::size_t size = text.size();
   const std::size_t start = out.size();
-  out.resize(start + 3 * size + 3 * (3 * size / 73 + 1));
+  out.resize(start + quoted_printable_bound(size));
   char* p = out.data() + start;
   std::size_t line_length = 0;
   auto make_room = [&](std::size_t width) {
@@ -164,8 +167,8 @@ tl::expected<std::string, std::string> compose_mime(const OutgoingEmail& email) 
   std::string out;
   // Room for the headers and for both parts' worst case quoted-printable (see append_quoted_printable): one
   // allocation for the whole message.
-  const std::size_t parts = email.text.size() + email.html.size();
-  out.reserve(2048 + email.subject.size() * 4 + email.list_unsubscribe_url.size() + 3 * parts + 3 * (3 * parts / 73 + 2));
+  out.reserve(2048 + 4 * email.subject.size() + email.list_unsubscribe_url.size() +
+              quoted_printable_bound(email.text.size()) + quoted_printable_bound(email.html.size()));
   auto header = [&out](std::string_view name, std::string_view value) {
     out.append(name).append(": ").append(value).append("\r\n");
   };

@@ -286,7 +286,6 @@ struct TemplateLibrary::CompiledEmail {
   std::shared_ptr<const std::set<std::string>> link_hosts;
 };
 
-
 tl::expected<std::shared_ptr<const TemplateLibrary::CompiledEmail>, Error> TemplateLibrary::compiled_email(
     const std::string& name) const {
   {
@@ -298,7 +297,8 @@ tl::expected<std::shared_ptr<const TemplateLibrary::CompiledEmail>, Error> Templ
   const std::string shown = "templates/" + name + ".mustache";
   std::lock_guard lock(cache_->mutex);
   auto compiled = std::make_shared<CompiledEmail>(partial_sources_locked());
-  auto part = [&](CompiledEmail::Part& part, const std::string& source, std::string where) -> tl::expected<void, Error> {
+  auto part = [&](CompiledEmail::Part& part, const std::string& source,
+                  std::string where) -> tl::expected<void, Error> {
     auto template_ = MustacheTemplate::compile(source);
     if (!template_) return tl::unexpected(Error{template_.error(), {where}});
     part.compiled = std::move(*template_);
@@ -308,7 +308,9 @@ tl::expected<std::shared_ptr<const TemplateLibrary::CompiledEmail>, Error> Templ
     return {};
   };
   auto hosts = std::make_shared<std::set<std::string>>();
-  if (auto done = part(compiled->subject, email->subject, shown + " (subject)"); !done) return tl::unexpected(done.error());
+  if (auto done = part(compiled->subject, email->subject, shown + " (subject)"); !done) {
+    return tl::unexpected(done.error());
+  }
   if (!email->preheader.empty()) {
     if (auto done = part(compiled->preheader, email->preheader, shown + " (preheader)"); !done) {
       return tl::unexpected(done.error());
@@ -320,7 +322,9 @@ tl::expected<std::shared_ptr<const TemplateLibrary::CompiledEmail>, Error> Templ
     const std::string layout_file = "layouts/" + email->layout + ".mustache";
     auto layout = read_file(layout_file);
     if (!layout) return tl::unexpected(layout.error());
-    if (auto done = part(compiled->layout, *layout, "templates/" + layout_file); !done) return tl::unexpected(done.error());
+    if (auto done = part(compiled->layout, *layout, "templates/" + layout_file); !done) {
+      return tl::unexpected(done.error());
+    }
     collect_link_hosts(*layout, *hosts);
   }
   if (!email->text.empty()) {
@@ -341,14 +345,17 @@ tl::expected<RenderedEmail, Error> TemplateLibrary::render_email(const std::stri
   static const nlohmann::json no_overlay = nlohmann::json::object();
   auto render = [&](const CompiledEmail::Part& part, bool html, const nlohmann::json& overlay,
                     std::string& out) -> tl::expected<void, Error> {
-    auto rendered = part.compiled.render(variables, overlay, &compiled.partials, html ? Escaping::html : Escaping::none);
+    const Escaping escaping = html ? Escaping::html : Escaping::none;
+    auto rendered = part.compiled.render(variables, overlay, &compiled.partials, escaping);
     if (!rendered) return tl::unexpected(Error{rendered.error(), {part.shown}});
     out = std::move(*rendered);
     return {};
   };
 
   RenderedEmail rendered;
-  if (auto done = render(compiled.subject, false, no_overlay, rendered.subject); !done) return tl::unexpected(done.error());
+  if (auto done = render(compiled.subject, false, no_overlay, rendered.subject); !done) {
+    return tl::unexpected(done.error());
+  }
   if (compiled.preheader.present) {
     if (auto done = render(compiled.preheader, false, no_overlay, rendered.preheader); !done) {
       return tl::unexpected(done.error());
@@ -358,10 +365,14 @@ tl::expected<RenderedEmail, Error> TemplateLibrary::render_email(const std::stri
   if (compiled.layout.present) {
     nlohmann::json content = nlohmann::json::object();
     content["content"] = std::move(rendered.html);
-    if (auto done = render(compiled.layout, true, content, rendered.html); !done) return tl::unexpected(done.error());
+    if (auto done = render(compiled.layout, true, content, rendered.html); !done) {
+      return tl::unexpected(done.error());
+    }
   }
   if (compiled.text.present) {
-    if (auto done = render(compiled.text, false, no_overlay, rendered.text); !done) return tl::unexpected(done.error());
+    if (auto done = render(compiled.text, false, no_overlay, rendered.text); !done) {
+      return tl::unexpected(done.error());
+    }
   } else {
     rendered.text = html_to_text(rendered.html);
   }
