@@ -155,12 +155,15 @@ struct Workflow {
   std::vector<Step> steps;
   SourceLocation where;
   std::string source;  // the YAML it was read from: what a version pins
+  // True when some edge leads back to an earlier step or itself, so a step can be reached twice. Set by the loader
+  // (has_way_back()): the interpreter asks on every timer, and working it out walks the whole graph.
+  bool may_revisit = false;
 
   std::optional<std::size_t> step_index(std::string_view step_id) const;
   // Where execution goes after step `index` ran: its goto, else the next step; nullopt past the end.
   std::optional<std::size_t> next_after(std::size_t index) const;
-  // True when some edge leads back to an earlier step or itself, so a step can be reached twice.
-  bool may_revisit() const;
+  // Works out may_revisit from the steps.
+  bool has_way_back() const;
   // Every step id that step `index` may continue with (goto, fall-through, branch/split/timeout targets).
   std::vector<std::size_t> successors(std::size_t index) const;
 };

@@ -104,6 +104,7 @@ class WorkflowParser {
     top.finish();
     check_targets(workflow);
     check_graph(workflow);
+    workflow.may_revisit = workflow.has_way_back();
     return workflow;
   }
 
@@ -663,7 +664,7 @@ std::vector<std::size_t> Workflow::successors(std::size_t index) const {
   return out;
 }
 
-bool Workflow::may_revisit() const {
+bool Workflow::has_way_back() const {
   for (std::size_t i = 0; i < steps.size(); ++i) {
     for (std::size_t next : successors(i)) {
       if (next <= i) return true;

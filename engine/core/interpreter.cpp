@@ -187,7 +187,11 @@ bool holds(const wf::Condition& condition, const ConditionContext& context) {
 class Run {
  public:
   Run(const Interpreter& interpreter, const LeadSnapshot& lead, TimePoint now)
-      : interpreter_(interpreter), campaign_(interpreter.campaign()), now_(now), due_ms_(to_unix_ms(now)) {
+      : interpreter_(interpreter),
+        campaign_(interpreter.campaign()),
+        now_(now),
+        due_ms_(to_unix_ms(now)),
+        lines_(interpreter.timeline_sink() ? *interpreter.timeline_sink() : out_.timeline) {
     out_.expected_version = lead.version;
     out_.decided_at = now;
     out_.lead = lead;
@@ -226,7 +230,7 @@ class Run {
     line.variant = variant;
     if (!lead().segments.count(broadcast.segment)) {
       line.kind = "skipped";
-      line.reason = "not_in_segment";  // it left the segment after the send was planned
+      line.mutable_detail().reason = "not_in_segment";  // it left the segment after the send was planned
       note_broadcast(std::move(line));
       return;
     }
@@ -242,7 +246,7 @@ class Run {
     }
     if (!reason.empty()) {
       line.kind = "skipped";
-      line.reason = reason;
+      line.mutable_detail().reason = reason;
       note_broadcast(std::move(line));
       return;
     }
@@ -341,7 +345,7 @@ class Run {
     if (!interpreter_.explains()) return;
     entry.at = now_;
     entry.lead = lead().id;
-    out_.timeline.push_back(std::move(entry));
+    lines_.push_back(std::move(entry));
   }
 
   void explain_score(const std::string& rule, double points, const std::string& workflow = {}) {
@@ -349,9 +353,10 @@ class Run {
     TimelineEntry line;
     line.kind = "score";
     line.workflow = workflow;
-    line.rule = rule;
-    line.points = points;
-    line.total = lead().score;
+    TimelineDetail& detail = line.mutable_detail();
+    detail.rule = rule;
+    detail.points = points;
+    detail.total = lead().score;
     explain(std::move(line));
   }
 
@@ -362,8 +367,9 @@ class Run {
     line.kind = "decision";
     line.workflow = workflow.id;
     line.step = step.id;
-    line.to = to;
-    line.because = std::move(because);
+    TimelineDetail& detail = line.mutable_detail();
+    detail.to = to;
+    detail.because = std::move(because);
     explain(std::move(line));
   }
 
@@ -372,9 +378,9 @@ class Run {
     entry.lead = lead().id;
     if (!entry.workflow.empty()) {
       count(entry.workflow, entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind));
-      if (!entry.goal.empty()) count(entry.workflow, "goal:" + entry.goal);
+      if (const std::string& goal = entry.detail().goal; !goal.empty()) count(entry.workflow, "goal:" + goal);
     }
-    out_.timeline.push_back(std::move(entry));
+    lines_.push_back(std::move(entry));
   }
 
   // A broadcast's line: counted under its workflow id `~b:ID` as `step:ID:action|skipped`.
@@ -385,7 +391,7 @@ class Run {
     if (entry.variant >= 0) {
       count(broadcast_workflow(entry.broadcast), fmt::format("split:{}:{}:{}", entry.broadcast, entry.variant, entry.kind));
     }
-    out_.timeline.push_back(std::move(entry));
+    lines_.push_back(std::move(entry));
   }
 
   void count(const std::string& workflow, std::string field) { out_.counters.push_back({workflow, std::move(field)}); }
@@ -479,7 +485,7 @@ class Run {
     if (*index == enrollment.step && enrollment.status == EnrollmentStatus::deferred) return false;
     // A workflow with a way back keeps its visits; in one without, the steps before the current one were passed
     // (a branch may have skipped one: then an event naming it could only be forged, and it counts anyway).
-    return workflow->may_revisit() ? enrollment.visits.count(*index) > 0 : *index <= enrollment.step;
+    return workflow->may_revisit ? enrollment.visits.count(*index) > 0 : *index <= enrollment.step;
   }
 
   void remember(const Event& event) {
@@ -528,8 +534,9 @@ class Run {
       line.kind = "revenue";
       line.workflow = touch->workflow;
       line.step = touch->step;
-      line.rule = currency;
-      line.points = static_cast<double>(*cents) / 100;
+      TimelineDetail& detail = line.mutable_detail();
+      detail.rule = currency;
+      detail.points = static_cast<double>(*cents) / 100;
       explain(std::move(line));
     }
     for_each_arm(touch->arms, [&](std::string_view arm) { add(fmt::format("split:{}:", arm)); });
@@ -578,17 +585,18 @@ class Run {
     if (lead().stage == to) return;
     TimelineEntry line;
     line.kind = "stage";
-    if (!lead().stage.empty()) line.from = lead().stage;
-    line.to = to;
-    line.score = std::lround(lead().score);
-    note(line);
+    TimelineDetail& detail = line.mutable_detail();
+    if (!lead().stage.empty()) detail.from = lead().stage;
+    detail.to = to;
+    detail.score = std::lround(lead().score);
     Event changed;
     changed.type = "lead.stage_changed";
     changed.lead = lead().id;
     changed.at = now_;
-    changed.props = {{"from", line.from ? nlohmann::json(*line.from) : nlohmann::json(nullptr)},
+    changed.props = {{"from", detail.from ? nlohmann::json(*detail.from) : nlohmann::json(nullptr)},
                      {"to", to},
-                     {"score", line.score}};
+                     {"score", detail.score}};
+    note(std::move(line));
     lead().stage = to;
     auto& history = lead().stage_history;
     history.emplace_back(to, to_unix_ms(now_));
@@ -743,7 +751,7 @@ class Run {
       line.workflow = workflow.id;
       line.kind = "entered";
       line.version = enrollment.version;
-      note(line);
+      note(std::move(line));
       entered.push_back(workflow.id);
     }
     return entered;
@@ -756,9 +764,10 @@ class Run {
     TimelineEntry line;
     line.workflow = workflow_id;
     line.kind = "exited";
-    line.reason = reason ? reason : goal.empty() ? "condition" : "goal";
-    line.goal = goal;
-    note(line);
+    TimelineDetail& detail = line.mutable_detail();
+    detail.reason = reason ? reason : goal.empty() ? "condition" : "goal";
+    detail.goal = goal;
+    note(std::move(line));
     if (!goal.empty()) count_for_arms(workflow_id, enrollment, "goals");
   }
 
@@ -769,7 +778,7 @@ class Run {
     TimelineEntry line;
     line.workflow = workflow.id;
     line.kind = "completed";
-    note(line);
+    note(std::move(line));
   }
 
   // A waiting enrollment that leaves: its timer goes (it would be a no-op anyway, but it costs memory).
@@ -790,7 +799,7 @@ class Run {
   // In a workflow without a way back every step is reached at most once, so every visit is 1 and storing the
   // counts would only cost memory per waiting lead.
   static void forget_visits_unless_needed(const wf::Workflow& workflow, Enrollment& enrollment) {
-    if (!workflow.may_revisit()) enrollment.visits.clear();
+    if (!workflow.may_revisit) enrollment.visits.clear();
   }
 
   std::string lead_zone(const wf::Workflow& workflow) const {
@@ -823,7 +832,7 @@ class Run {
         line.kind = "deferred";
         line.workflow = workflow.id;
         line.step = step.id;
-        line.until = opens;
+        line.mutable_detail().until = opens;
         explain(std::move(line));
         return;
       }
@@ -1033,8 +1042,8 @@ class Run {
     line.workflow = workflow.id;
     line.kind = "skipped";
     line.step = step.id;
-    line.reason = reason;
-    note(line);
+    line.mutable_detail().reason = reason;
+    note(std::move(line));
   }
 
   void plan(const wf::Workflow& workflow, const Enrollment& enrollment, const wf::Step& step, const std::string& kind,
@@ -1069,7 +1078,7 @@ class Run {
     line.action = kind;
     line.connector = connector;
     line.template_name = template_name;
-    note(line);
+    note(std::move(line));
   }
 
   const Interpreter& interpreter_;
@@ -1077,6 +1086,7 @@ class Run {
   TimePoint now_;
   std::int64_t due_ms_;  // when what runs now was due: a late timer's due time, else now
   Transition out_;
+  std::vector<TimelineEntry>& lines_;  // out_.timeline, or the interpreter's sink
   std::deque<Event> raised_;
 };
 

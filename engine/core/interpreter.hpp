@@ -57,6 +57,10 @@ class Interpreter {
   // points and the total). They count nowhere; the daemon leaves this off.
   void explain(bool on) { explain_ = on; }
   bool explains() const { return explain_; }
+  // Where timeline lines go: by default each transition's `timeline`; with a sink, appended to it instead and the
+  // transitions' stay empty. `simulate`, which keeps every line, saves moving each one from its transition.
+  void timeline_into(std::vector<TimelineEntry>* sink) { sink_ = sink; }
+  std::vector<TimelineEntry>* timeline_sink() const { return sink_; }
   // Event types some condition looks back at, with the props those conditions name.
   const std::map<std::string, std::set<std::string>>& remembered_events() const { return remembered_; }
 
@@ -67,6 +71,7 @@ class Interpreter {
   std::set<std::string> relevant_types_;
   bool plan_lead_data_ = true;
   bool explain_ = false;
+  std::vector<TimelineEntry>* sink_ = nullptr;
   std::function<bool(const std::string&)> paused_;
 };
 

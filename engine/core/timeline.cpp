@@ -12,6 +12,35 @@
 
 namespace nurture::engine {
 
+TimelineEntry::TimelineEntry(const TimelineEntry& other)
+    : at(other.at),
+      lead(other.lead),
+      workflow(other.workflow),
+      kind(other.kind),
+      step(other.step),
+      action(other.action),
+      connector(other.connector),
+      template_name(other.template_name),
+      broadcast(other.broadcast),
+      variant(other.variant),
+      version(other.version),
+      detail_(other.detail_ ? std::make_unique<TimelineDetail>(*other.detail_) : nullptr) {}
+
+TimelineEntry& TimelineEntry::operator=(const TimelineEntry& other) {
+  if (this != &other) *this = TimelineEntry(other);
+  return *this;
+}
+
+const TimelineDetail& TimelineEntry::detail() const {
+  static const TimelineDetail none;
+  return detail_ ? *detail_ : none;
+}
+
+TimelineDetail& TimelineEntry::mutable_detail() {
+  if (!detail_) detail_ = std::make_unique<TimelineDetail>();
+  return *detail_;
+}
+
 bool timeline_before(const TimelineEntry& a, const TimelineEntry& b) {
   if (a.at != b.at) return a.at < b.at;
   if (a.lead.empty() != b.lead.empty()) return a.lead.empty();
@@ -52,7 +81,7 @@ nlohmann::ordered_json timeline_json(const TimelineEntry& e) {
       line["action"] = e.action;
       line["connector"] = e.connector;
     }
-    if (e.kind == "skipped") line["reason"] = e.reason;
+    if (e.kind == "skipped") line["reason"] = e.detail().reason;
     if (!e.template_name.empty()) line["template"] = e.template_name;
     if (e.variant >= 0) line["variant"] = e.variant + 1;
   } else if (e.kind == "entered") {
@@ -64,32 +93,32 @@ nlohmann::ordered_json timeline_json(const TimelineEntry& e) {
     if (!e.template_name.empty()) line["template"] = e.template_name;
   } else if (e.kind == "skipped") {
     line["step"] = e.step;
-    line["reason"] = e.reason;
+    line["reason"] = e.detail().reason;
   } else if (e.kind == "exited") {
-    line["reason"] = e.reason;
-    if (!e.goal.empty()) line["goal"] = e.goal;
+    line["reason"] = e.detail().reason;
+    if (!e.detail().goal.empty()) line["goal"] = e.detail().goal;
   } else if (e.kind == "stage") {
-    line["from"] = e.from ? nlohmann::ordered_json(*e.from) : nlohmann::ordered_json(nullptr);
-    line["to"] = e.to;
-    line["score"] = e.score;
+    line["from"] = e.detail().from ? nlohmann::ordered_json(*e.detail().from) : nlohmann::ordered_json(nullptr);
+    line["to"] = e.detail().to;
+    line["score"] = e.detail().score;
   } else if (e.kind == "post") {
-    line["post"] = e.post;
+    line["post"] = e.detail().post;
     line["connector"] = e.connector;
   } else if (e.kind == "decision") {
     line["step"] = e.step;
-    line["to"] = e.to;
-    line["because"] = e.because;
+    line["to"] = e.detail().to;
+    line["because"] = e.detail().because;
   } else if (e.kind == "deferred") {
     line["step"] = e.step;
-    line["until"] = e.until ? format_rfc3339(*e.until) : "";
+    line["until"] = e.detail().until ? format_rfc3339(*e.detail().until) : "";
   } else if (e.kind == "revenue") {
     line["step"] = e.step;
-    line["amount"] = e.points;
-    line["currency"] = e.rule;
+    line["amount"] = e.detail().points;
+    line["currency"] = e.detail().rule;
   } else if (e.kind == "score") {
-    line["rule"] = e.rule;
-    line["points"] = e.points;
-    line["total"] = std::round(e.total * 10) / 10;
+    line["rule"] = e.detail().rule;
+    line["points"] = e.detail().points;
+    line["total"] = std::round(e.detail().total * 10) / 10;
   }
   return line;
 }
@@ -99,19 +128,19 @@ std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
   for (const auto& e : timeline) {
     std::string detail;
     if (!e.broadcast.empty()) {
-      detail = e.kind == "skipped" ? e.reason : fmt::format("{} {} {}", e.broadcast, e.action, e.template_name);
+      detail = e.kind == "skipped" ? e.detail().reason : fmt::format("{} {} {}", e.broadcast, e.action, e.template_name);
       if (e.variant >= 0) detail += fmt::format(" (variant {})", e.variant + 1);
     } else if (e.kind == "entered") detail = fmt::format("version {}", e.version);
     else if (e.kind == "action") detail = fmt::format("{} {} via {}{}", e.step, e.action, e.connector,
                                                        e.template_name.empty() ? "" : " (" + e.template_name + ")");
-    else if (e.kind == "skipped") detail = fmt::format("{}: {}", e.step, e.reason);
-    else if (e.kind == "exited") detail = e.goal.empty() ? e.reason : fmt::format("{} {}", e.reason, e.goal);
-    else if (e.kind == "decision") detail = fmt::format("{} -> {}: {}", e.step, e.to, e.because);
-    else if (e.kind == "deferred") detail = fmt::format("{} until {}", e.step, e.until ? format_rfc3339(*e.until) : "");
-    else if (e.kind == "revenue") detail = fmt::format("{} {:.2f} to {}", e.rule, e.points, e.step);
-    else if (e.kind == "score") detail = fmt::format("{} {:+g} = {:.1f}", e.rule, e.points, e.total);
-    else if (e.kind == "stage") detail = fmt::format("{} -> {} (score {})", e.from.value_or("none"), e.to, e.score);
-    else if (e.kind == "post") detail = fmt::format("{} via {}", e.post, e.connector);
+    else if (e.kind == "skipped") detail = fmt::format("{}: {}", e.step, e.detail().reason);
+    else if (e.kind == "exited") detail = e.detail().goal.empty() ? e.detail().reason : fmt::format("{} {}", e.detail().reason, e.detail().goal);
+    else if (e.kind == "decision") detail = fmt::format("{} -> {}: {}", e.step, e.detail().to, e.detail().because);
+    else if (e.kind == "deferred") detail = fmt::format("{} until {}", e.step, e.detail().until ? format_rfc3339(*e.detail().until) : "");
+    else if (e.kind == "revenue") detail = fmt::format("{} {:.2f} to {}", e.detail().rule, e.detail().points, e.step);
+    else if (e.kind == "score") detail = fmt::format("{} {:+g} = {:.1f}", e.detail().rule, e.detail().points, e.detail().total);
+    else if (e.kind == "stage") detail = fmt::format("{} -> {} (score {})", e.detail().from.value_or("none"), e.detail().to, e.detail().score);
+    else if (e.kind == "post") detail = fmt::format("{} via {}", e.detail().post, e.connector);
     out += fmt::format("{:<20}  {:<12}  {:<16}  {:<9}  {}\n", format_rfc3339(e.at), e.lead,
                        e.broadcast.empty() ? e.workflow : "broadcast", e.kind, detail);
   }
@@ -125,11 +154,11 @@ std::string timeline_summary(const std::vector<TimelineEntry>& timeline) {
   std::map<std::string, long> entered;
   std::map<std::string, long> posts;  // post -> connectors
   for (const auto& e : timeline) {
-    if (e.kind == "post") ++posts[e.post];
+    if (e.kind == "post") ++posts[e.detail().post];
     if (!e.lead.empty()) leads.insert(e.lead);
     if (e.kind == "action") ++actions[e.broadcast.empty() ? e.workflow + "/" + e.step : "broadcast " + e.broadcast];
     if (e.kind == "entered") ++entered[e.workflow];
-    if (!e.goal.empty()) ++goals[e.workflow + "/" + e.goal];
+    if (!e.detail().goal.empty()) ++goals[e.workflow + "/" + e.detail().goal];
   }
   std::string out = fmt::format("{} lead(s)\n", leads.size());
   for (const auto& [workflow, n] : entered) out += fmt::format("  {}: {} entered\n", workflow, n);

@@ -2,6 +2,7 @@
 // What the interpreter decides for one lead at one instant, and what the store commits atomically.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,21 @@ struct PlannedAction {
   std::string lead_data;
 };
 
+// What only some timeline lines carry (stage, exited, skipped, post and the explained lines), kept out of line:
+// a simulation holds every line of its run, and most lines (entered, action, completed) need none of it.
+struct TimelineDetail {
+  std::string reason;  // skipped, exited
+  std::string goal;    // exited with a goal
+  std::string post;    // post lines (a scheduled post on one connector; no lead)
+  std::optional<std::string> from;  // stage lines: the stage before (null for none)
+  std::string to;       // stage lines: the new stage; decision lines: the step the lead goes to
+  long score = 0;
+  std::string because;             // decision lines: the condition that held (or `else`, the split arm's share)
+  std::optional<TimePoint> until;  // deferred lines: when the send window opens
+  std::string rule;                // score lines: `event:T`, `attr:NAME` or `step:ID`
+  double points = 0, total = 0;    // score lines
+};
+
 // One line of the timeline; empty fields are not printed.
 struct TimelineEntry {
   TimePoint at;
@@ -61,19 +77,24 @@ struct TimelineEntry {
   std::string action;  // action lines: email, post, webhook, handoff
   std::string connector;
   std::string template_name;
-  std::string reason;  // skipped, exited
-  std::string goal;    // exited with a goal
-  std::string post;    // post lines (a scheduled post on one connector; no lead)
   std::string broadcast;  // a broadcast's lines (in the place of `workflow`)
   int variant = -1;       // a broadcast split's variant (index; -1: none)
-  int version = 0;     // entered
-  std::optional<std::string> from;  // stage lines: the stage before (null for none)
-  std::string to;   // stage lines: the new stage; decision lines: the step the lead goes to
-  long score = 0;
-  std::string because;            // decision lines: the condition that held (or `else`, the split arm's share)
-  std::optional<TimePoint> until;  // deferred lines: when the send window opens
-  std::string rule;               // score lines: `event:T`, `attr:NAME` or `step:ID`
-  double points = 0, total = 0;   // score lines
+  int version = 0;        // entered
+
+  TimelineEntry() = default;
+  TimelineEntry(const TimelineEntry& other);
+  TimelineEntry(TimelineEntry&&) noexcept = default;
+  TimelineEntry& operator=(const TimelineEntry& other);
+  TimelineEntry& operator=(TimelineEntry&&) noexcept = default;
+  ~TimelineEntry() = default;
+
+  // The line's detail: empty fields when it has none.
+  const TimelineDetail& detail() const;
+  // The detail to write, made on first use.
+  TimelineDetail& mutable_detail();
+
+ private:
+  std::unique_ptr<TimelineDetail> detail_;
 };
 
 // A counter of a workflow's funnel (`nurture report`): `entered`, `completed`, `exited`, `goal:NAME`,

@@ -15,9 +15,9 @@ constexpr int max_commit_attempts = 32;
 void log_committed(const Transition& transition) {
   for (const TimelineEntry& line : transition.timeline) {
     if (line.kind == "stage") {
-      spdlog::info("stage lead={} from={} to={} score={}", line.lead, line.from.value_or("none"), line.to, line.score);
+      spdlog::info("stage lead={} from={} to={} score={}", line.lead, line.detail().from.value_or("none"), line.detail().to, line.detail().score);
     } else if (line.kind == "skipped") {
-      spdlog::info("skipped lead={} workflow={} step={} reason={}", line.lead, line.workflow, line.step, line.reason);
+      spdlog::info("skipped lead={} workflow={} step={} reason={}", line.lead, line.workflow, line.step, line.detail().reason);
     }
   }
 }

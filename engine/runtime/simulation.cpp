@@ -55,8 +55,13 @@ class Simulation::Share {
   std::vector<TimelineEntry> run(const std::vector<const Event*>& events, TimePoint start, TimePoint until) {
     std::vector<TimelineEntry> timeline;
     // Lines are large: room for a handful per event up front saves moving them all as the vector grows (pages
-    // reserved and never written cost nothing).
+    // reserved and never written cost nothing). The interpreter writes them here, not into each transition.
     timeline.reserve(events.size() * 8);
+    interpreter_.timeline_into(&timeline);
+    struct Unhook {
+      Interpreter& interpreter;
+      ~Unhook() { interpreter.timeline_into(nullptr); }
+    } unhook{interpreter_};
     std::size_t next_event = 0;
     broadcasts_.start();
     while (true) {
@@ -74,13 +79,11 @@ class Simulation::Share {
         // The earliest timer: at one instant, in (lead, workflow) order.
         const TimerRef timer = store_.due_timers(*timer_due, 1).front();
         const TimePoint at = std::max(timer.due, start);
-        apply(timer.lead, at, [&](const LeadSnapshot& lead) { return interpreter_.fire_timer(lead, timer, at); },
-              timeline);
+        apply(timer.lead, at, [&](const LeadSnapshot& lead) { return interpreter_.fire_timer(lead, timer, at); });
       } else {
         const Event& event = *events[next_event++];
         const TimePoint at = std::max(event.at, start);
-        apply(event.lead, at, [&](const LeadSnapshot& lead) { return interpreter_.apply_event(lead, event, at); },
-              timeline);
+        apply(event.lead, at, [&](const LeadSnapshot& lead) { return interpreter_.apply_event(lead, event, at); });
       }
     }
     sort_timeline(timeline);
@@ -119,8 +122,7 @@ class Simulation::Share {
         share_.apply(work.send.lead, at,
                      [&](const LeadSnapshot& lead) {
                        return share_.interpreter_.send_broadcast(lead, broadcast, work.send.variant, at);
-                     },
-                     timeline);
+                     });
         return;
       }
       int winner = -1;
@@ -183,7 +185,7 @@ class Simulation::Share {
   // One decision at `at`, committed like the daemon commits it. Nothing else writes to this store, so the commit
   // cannot meet a newer version of the lead.
   template <typename Decide>
-  void apply(const std::string& lead, TimePoint at, Decide decide, std::vector<TimelineEntry>& timeline) {
+  void apply(const std::string& lead, TimePoint at, Decide decide) {
     clock_.set(at);
     LeadSnapshot never_stored;
     const LeadSnapshot* before = store_.stored_lead(lead);
@@ -191,12 +193,10 @@ class Simulation::Share {
       never_stored.id = lead;
       before = &never_stored;
     }
-    Transition transition = decide(*before);
-    std::vector<TimelineEntry> lines = std::move(transition.timeline);
+    Transition transition = decide(*before);  // its lines went to the share's timeline
     if (store_.commit(*before, std::move(transition)) != CommitOutcome::committed) {
       throw std::logic_error("the simulation's store refused a commit for " + lead);
     }
-    timeline.insert(timeline.end(), std::make_move_iterator(lines.begin()), std::make_move_iterator(lines.end()));
   }
 
   VirtualClock clock_{TimePoint{}};
@@ -210,9 +210,13 @@ Simulation::Simulation(const workflows::Campaign& campaign, unsigned threads) : 
 Simulation::~Simulation() = default;
 
 std::vector<TimelineEntry> Simulation::run(std::vector<Event> events, const SimulationOptions& options) {
-  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.at < b.at; });
-  if (events.empty() && !options.start) return {};
-  const TimePoint start = options.start.value_or(events.front().at);
+  // Pointers sorted, not the events: an event is large (two JSON objects) and there may be hundreds of thousands.
+  std::vector<const Event*> in_order;
+  in_order.reserve(events.size());
+  for (const Event& event : events) in_order.push_back(&event);
+  std::stable_sort(in_order.begin(), in_order.end(), [](const Event* a, const Event* b) { return a->at < b->at; });
+  if (in_order.empty() && !options.start) return {};
+  const TimePoint start = options.start.value_or(in_order.front()->at);
   const TimePoint until = options.until.value_or(start + default_horizon);
 
   // Leads are dealt to shares by their hash. Unless told how many, one share per core, but small runs stay on one
@@ -227,8 +231,8 @@ std::vector<TimelineEntry> Simulation::run(std::vector<Event> events, const Simu
   shares_.clear();
   std::vector<std::vector<const Event*>> dealt(count);
   for (std::size_t s = 0; s < count; ++s) shares_.push_back(std::make_unique<Share>(campaign_, options.explain));
-  for (const Event& event : events) {
-    dealt[static_cast<std::size_t>(partition_of(event.lead, static_cast<int>(count)))].push_back(&event);
+  for (const Event* event : in_order) {
+    dealt[static_cast<std::size_t>(partition_of(event->lead, static_cast<int>(count)))].push_back(event);
   }
   std::vector<std::vector<TimelineEntry>> timelines(count);
   std::vector<std::thread> workers;
@@ -272,7 +276,7 @@ std::vector<TimelineEntry> Simulation::with_posts(std::vector<TimelineEntry> tim
       TimelineEntry line;
       line.at = post.at;
       line.kind = "post";
-      line.post = post.id;
+      line.mutable_detail().post = post.id;
       line.connector = connector;
       posts.push_back(std::move(line));
     }

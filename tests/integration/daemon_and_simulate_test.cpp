@@ -124,7 +124,7 @@ pricing: { any: [ { stage: mql }, { event: page.viewed, where: { prop.path: "/pr
   CHECK(simulation.leads().at("L2").segments == std::set<std::string>{"pricing"});
   // The frequency cap decided something: some email was skipped for it, in both paths alike.
   bool capped = false;
-  for (const auto& line : timeline) capped = capped || line.reason == "frequency_cap";
+  for (const auto& line : timeline) capped = capped || line.detail().reason == "frequency_cap";
   CHECK(capped);
 
   // The same events through Redis, stepping a virtual clock exactly as simulate does: timers due at or before an

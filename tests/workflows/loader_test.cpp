@@ -74,6 +74,28 @@ steps:
   CHECK(std::get<EmailStep>(w.steps[2].action).to == "attr.work_email");
   CHECK(w.next_after(0) == 1u);
   CHECK_FALSE(w.next_after(2).has_value());
+  CHECK_FALSE(w.may_revisit);  // no way back: each step is reached at most once
+}
+
+TEST_CASE("the loader records whether a workflow has a way back to an earlier step") {
+  CampaignDir campaign(R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - wait: 2d
+  - branch:
+      - if: { attr.plan: { eq: pro } }
+        goto: tips
+      - else: hello
+  - id: tips
+    email: { template: tips }
+)");
+  auto load = campaign.load();
+  REQUIRE_MESSAGE(load.ok(), all_messages(load.diagnostics));
+  const Workflow& w = load.campaign.workflows[0];
+  CHECK(w.may_revisit);  // the branch's else goes back to `hello`
+  CHECK(w.has_way_back());
 }
 
 TEST_CASE("an unknown key is an error at its line and column, with the likely key") {

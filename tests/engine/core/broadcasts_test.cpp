@@ -119,7 +119,7 @@ TEST_CASE("send_broadcast: once per lead, only in the segment, and skipped when 
   const Transition skipped = interpreter.send_broadcast(suppressed, b, -1, now);
   CHECK(skipped.actions.empty());
   REQUIRE(skipped.timeline.size() == 1);
-  CHECK(skipped.timeline[0].reason == "suppressed");
+  CHECK(skipped.timeline[0].detail().reason == "suppressed");
 
   // It opted out after the send was planned: membership is looked at again at send time.
   LeadSnapshot left = lead;
@@ -127,6 +127,6 @@ TEST_CASE("send_broadcast: once per lead, only in the segment, and skipped when 
   const Transition outside = interpreter.send_broadcast(left, b, -1, now);
   CHECK(outside.actions.empty());
   REQUIRE_FALSE(outside.timeline.empty());
-  CHECK(outside.timeline.back().reason == "not_in_segment");
+  CHECK(outside.timeline.back().detail().reason == "not_in_segment");
   CHECK(outside.lead.broadcasts.empty());
 }

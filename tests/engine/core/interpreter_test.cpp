@@ -74,6 +74,34 @@ TEST_CASE("a trigger enrolls the lead, sends the first email and arms a timer fo
   CHECK(t.timeline[1].kind == "action");
 }
 
+TEST_CASE("with a timeline sink the lines go to it, in order, and the transitions carry none") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  const Event event = created("L1", {{"email", "ana@example.com"}});
+  const Transition without = interpreter.apply_event(lead, event, t0);
+
+  std::vector<TimelineEntry> sink(1);  // what is there already stays first
+  interpreter.timeline_into(&sink);
+  Transition first = interpreter.apply_event(lead, event, t0);
+  CHECK(first.timeline.empty());
+  CHECK(first.counters.size() == without.counters.size());  // the lines still count
+  apply(lead, first);
+  const Transition second = interpreter.fire_timer(lead, first.timers_to_add[0].first, t0 + hours(48));
+  CHECK(second.timeline.empty());
+  interpreter.timeline_into(nullptr);
+
+  REQUIRE(sink.size() == 1 + without.timeline.size() + 2);
+  CHECK(sink[0].kind.empty());
+  for (std::size_t i = 0; i < without.timeline.size(); ++i) {
+    CHECK(sink[1 + i].kind == without.timeline[i].kind);
+    CHECK(sink[1 + i].step == without.timeline[i].step);
+  }
+  CHECK(sink[sink.size() - 2].kind == "action");
+  CHECK(sink.back().kind == "completed");
+  CHECK(interpreter.fire_timer(lead, first.timers_to_add[0].first, t0 + hours(48)).timeline.size() == 2);
+}
+
 TEST_CASE("the timer continues after the wait, and the workflow completes at its end") {
   Fixture f(drip);
   Interpreter interpreter(f.campaign);
@@ -122,7 +150,7 @@ TEST_CASE("an email to a lead without an address is skipped with no_address, and
   CHECK(t.actions.empty());
   REQUIRE(t.timeline.size() == 2);
   CHECK(t.timeline[1].kind == "skipped");
-  CHECK(t.timeline[1].reason == "no_address");
+  CHECK(t.timeline[1].detail().reason == "no_address");
   CHECK(t.timers_to_add.size() == 1);
 }
 

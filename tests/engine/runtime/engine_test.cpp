@@ -255,7 +255,7 @@ TEST_CASE("a lead removed from a workflow exits it with reason removed and gets 
   const Transition removed = interpreter.remove_from(before, "welcome", f.clock.now());
   REQUIRE(removed.timeline.size() == 1);
   CHECK(removed.timeline[0].kind == "exited");
-  CHECK(removed.timeline[0].reason == "removed");
+  CHECK(removed.timeline[0].detail().reason == "removed");
   CHECK(removed.timers_to_remove.size() == 1);
   REQUIRE(f.store.commit(before, removed, "", "") == CommitOutcome::committed);
   CHECK(interpreter.remove_from(f.store.load_lead("ana"), "welcome", f.clock.now()).timeline.empty());

@@ -48,7 +48,7 @@ steps:
     Simulation simulation(campaign);
     std::map<std::string, int> goals;
     for (const auto& line : simulation.run(events, {})) {
-      if (line.kind == "exited") ++goals[line.goal];
+      if (line.kind == "exited") ++goals[line.detail().goal];
     }
     return goals;
   };
@@ -79,18 +79,24 @@ TEST_CASE("timeline lines print their fields in the documented order, and sort l
   stage.at = *parse_rfc3339("2026-03-05T10:00:00Z");
   stage.lead = "L2";
   stage.kind = "stage";
-  stage.from = "lead";
-  stage.to = "mql";
-  stage.score = 52;
+  stage.mutable_detail().from = "lead";
+  stage.mutable_detail().to = "mql";
+  stage.mutable_detail().score = 52;
   CHECK(timeline_json(stage).dump() ==
         R"({"at":"2026-03-05T10:00:00Z","lead":"L2","kind":"stage","from":"lead","to":"mql","score":52})");
   TimelineEntry exited = stage;
   exited.workflow = "welcome";
   exited.kind = "exited";
-  exited.reason = "goal";
-  exited.goal = "converted";
+  exited.mutable_detail().reason = "goal";
+  exited.mutable_detail().goal = "converted";
   CHECK(timeline_json(exited).dump() ==
         R"({"at":"2026-03-05T10:00:00Z","lead":"L2","workflow":"welcome","kind":"exited","reason":"goal","goal":"converted"})");
+  // A copy has its own detail: writing the copy's left the original as it was.
+  CHECK(stage.detail().reason.empty());
+  CHECK(stage.detail().to == "mql");
+  exited = stage;
+  CHECK(exited.detail().reason.empty());
+  CHECK(TimelineEntry().detail().to.empty());
   TimelineEntry post = stage;
   post.lead.clear();
   post.kind = "post";
