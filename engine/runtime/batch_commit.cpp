@@ -70,8 +70,9 @@ std::vector<CommitOutcome> commit_isolating(Store& store, const std::vector<Comm
 LeadSnapshot state_after(const LeadSnapshot& before, const Transition& transition, const WorkItem& item) {
   LeadSnapshot after = transition.lead;
   after.version = before.version + 1;
-  if (!item.stream_id.empty() && item.from_inbox) after.last_inbox_id = item.stream_id;
-  if (!item.stream_id.empty() && !item.from_inbox && item.front_door == 0) after.last_stream_id = item.stream_id;
+  if (const auto position = moved_position(item.stream_id, item.from_inbox, item.front_door)) {
+    after.*position = item.stream_id;
+  }
   return after;
 }
 

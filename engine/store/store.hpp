@@ -72,6 +72,15 @@ struct CommitRequest {
   int front_door = 0;       // else which front-door stream: each has its own order
 };
 
+// The position in the lead's snapshot that committing a stream entry moves on: an inbox entry last_inbox_id, an
+// entry of the first front-door stream last_stream_id. The other front-door streams (`events.streams` above 1) are
+// remembered by the store alone, outside the snapshot; for them, and for a commit of no entry, none (nullptr).
+// Every store and the batch commit's chaining follow this one rule.
+inline std::string LeadSnapshot::*moved_position(const std::string& stream_id, bool from_inbox, int front_door) {
+  if (stream_id.empty() || (!from_inbox && front_door != 0)) return nullptr;
+  return from_inbox ? &LeadSnapshot::last_inbox_id : &LeadSnapshot::last_stream_id;
+}
+
 // What the dispatcher learns about an outbox entry before it sends it, in one round trip for a whole batch.
 struct DispatchCheck {
   bool suppressed = false;

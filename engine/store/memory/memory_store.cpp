@@ -194,9 +194,10 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* 
   const auto stored = leads_.find(before.id);
   const LeadSnapshot& current = stored == leads_.end() ? never_stored : stored->second;
   const TimePoint now = clock_.now();
-  if (!request.stream_id.empty()) {
-    const std::string& last = request.from_inbox ? current.last_inbox_id : current.last_stream_id;
-    const auto applied = parse_id(last), id = parse_id(request.stream_id);
+  // One front door here: every entry's position is one the snapshot keeps.
+  const auto position = moved_position(request.stream_id, request.from_inbox, request.front_door);
+  if (position) {
+    const auto applied = parse_id(current.*position), id = parse_id(request.stream_id);
     if (applied && id && *id <= *applied) return CommitOutcome::duplicate;
   }
   if (!request.event_id.empty()) {
@@ -209,7 +210,7 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* 
   const std::string id = before.id;
   LeadSnapshot after = movable ? std::move(movable->lead) : t.lead;
   after.version = before.version + 1;
-  if (!request.stream_id.empty()) (request.from_inbox ? after.last_inbox_id : after.last_stream_id) = request.stream_id;
+  if (position) after.*position = request.stream_id;
   if (stored != leads_.end()) stored->second = std::move(after);  // no insert since the find: still valid
   else leads_.emplace(id, std::move(after));
   if (!request.event_id.empty()) seen_until_[request.event_id] = now + options_.event_dedupe;

@@ -554,10 +554,11 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
   all_keys.push_back(event_id.empty() ? all_keys[first_key] : keys_.seen(p, event_id));
 
   LeadStamp stamp{before.version + 1, {}, {}};
-  // The front door's first stream and the inbox are remembered in the snapshot (ev, ei); the other front-door
-  // streams (evK) only by the script, which writes sid_field when the block commits.
-  if (!stream_id.empty() && request.from_inbox) stamp.last_inbox_id = stream_id;
-  if (!stream_id.empty() && !request.from_inbox && request.front_door == 0) stamp.last_stream_id = stream_id;
+  // A position the snapshot keeps is written with the lead's fields (ev, ei); the other front-door streams' (evK)
+  // only by the script, which writes sid_field when the block commits.
+  if (const auto position = moved_position(stream_id, request.from_inbox, request.front_door)) {
+    (position == &LeadSnapshot::last_inbox_id ? stamp.last_inbox_id : stamp.last_stream_id) = stream_id;
+  }
   LeadFieldChanges changes = lead_field_changes(before, t.lead, stamp);
 
   // Written straight into the call's arguments (no vector per group): this runs for every transition.
