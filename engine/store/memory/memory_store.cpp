@@ -257,16 +257,21 @@ std::map<std::string, long> MemoryStore::workflow_counters(const std::string& wo
 // --- timers ---------------------------------------------------------------------------------------------------
 
 void MemoryStore::Timers::add(const std::string& member, std::int64_t due) {
-  remove(member);  // like ZADD: a member has one score
-  by_due.insert({due, member});
-  due_of[member] = due;
+  auto [place, added] = place_of.try_emplace(member);
+  if (!added) by_due.erase(place->second);  // like ZADD: a member has one score
+  place->second = by_due.emplace(due, member).first;
 }
 
 void MemoryStore::Timers::remove(const std::string& member) {
-  auto it = due_of.find(member);
-  if (it == due_of.end()) return;
-  by_due.erase({it->second, member});
-  due_of.erase(it);
+  auto it = place_of.find(member);
+  if (it == place_of.end()) return;
+  by_due.erase(it->second);
+  place_of.erase(it);
+}
+
+std::optional<std::int64_t> MemoryStore::Timers::due_of(const std::string& member) const {
+  const auto it = place_of.find(member);
+  return it == place_of.end() ? std::nullopt : std::optional<std::int64_t>(it->second->first);
 }
 
 std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const std::vector<int>& partitions) {
@@ -284,7 +289,7 @@ std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const st
 
 std::optional<TimePoint> MemoryStore::timer_due(const TimerRef& timer) {
   const Timers& timers = timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))];
-  if (auto it = timers.due_of.find(timer.member()); it != timers.due_of.end()) return from_unix_ms(it->second);
+  if (const auto due = timers.due_of(timer.member())) return from_unix_ms(*due);
   if (auto held = held_.find(timer.workflow); held != held_.end()) {
     for (const auto& [member, due] : held->second.timers) {
       if (member == timer.member()) return from_unix_ms(due);
@@ -494,9 +499,9 @@ void MemoryStore::hold_timers(const std::vector<TimerRef>& timers) {
   for (const auto& timer : timers) {
     if (!paused_.count(timer.workflow)) continue;
     auto& partition = timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))];
-    const auto due = partition.due_of.find(timer.member());
-    if (due == partition.due_of.end()) continue;
-    held_[timer.workflow].timers.emplace_back(timer.member(), due->second);
+    const auto due = partition.due_of(timer.member());
+    if (!due) continue;
+    held_[timer.workflow].timers.emplace_back(timer.member(), *due);
     partition.remove(timer.member());
   }
 }
@@ -517,7 +522,7 @@ Store::Erased MemoryStore::erase_lead(const std::string& lead, const std::vector
   erased.lead = leads_.erase(lead) > 0;
   const auto p = static_cast<std::size_t>(partition_of(lead, options_.partitions));
   std::vector<std::string> timers;
-  for (const auto& [member, due] : timers_[p].due_of) {
+  for (const auto& [member, place] : timers_[p].place_of) {
     if (member.rfind(lead + "\x1f", 0) == 0) timers.push_back(member);
   }
   for (const auto& member : timers) timers_[p].remove(member);

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -121,10 +122,13 @@ class MemoryStore final : public Store {
     StreamId last_delivered{0, 0};
   };
   struct Timers {
-    std::set<std::pair<std::int64_t, std::string>> by_due;  // (due ms, member)
-    std::unordered_map<std::string, std::int64_t> due_of;   // member -> due ms
+    using ByDue = std::set<std::pair<std::int64_t, std::string>>;  // (due ms, member)
+    ByDue by_due;
+    // member -> its place in by_due: moving or removing a timer (each one fired) is one lookup, and no search there
+    std::unordered_map<std::string, ByDue::iterator> place_of;
     void add(const std::string& member, std::int64_t due);
     void remove(const std::string& member);
+    std::optional<std::int64_t> due_of(const std::string& member) const;
   };
   // The event streams: the front door (index 0), then each partition's inbox.
   enum class Replay { none, batch, isolated };
