@@ -155,8 +155,9 @@ void sha256(std::string_view data, unsigned char* digest) {
 }
 }  // namespace
 
-std::string address_hash(std::string_view text) {
-  const std::string key = address_key(text);
+std::string address_hash(std::string_view text) { return hash_of_address_key(address_key(text)); }
+
+std::string hash_of_address_key(std::string_view key) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   sha256(key, digest);
   return "sha256:" + hex_encode(bytes_of(digest, sizeof digest));

@@ -29,6 +29,8 @@ std::string address_key(std::string_view text);
 // An erased lead's address as its suppression list keeps it: `sha256:` and the hex SHA-256 of address_key(), so
 // the address is recognised again (and not mailed unknowingly) without being kept.
 std::string address_hash(std::string_view text);
+// The same from a key address_key() made: for a caller that needs both, without reading the address twice.
+std::string hash_of_address_key(std::string_view key);
 
 // An address as logs show it: the first character of the local part and the domain (`ana@example.com` ->
 // `a***@example.com`), enough to tell messages apart without keeping whom they went to.

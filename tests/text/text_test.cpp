@@ -116,6 +116,8 @@ TEST_CASE("an address is kept as the SHA-256 of its key, the same on every threa
   const std::string expected = "sha256:8e43ca37701228e74983efdbd0cff5c16b3b1e5d4e29a7c05626d4d25a018e11";
   CHECK(nurture::text::address_hash("ana@example.com") == expected);
   CHECK(nurture::text::address_hash("ana@example.com") == expected);  // the context is reused
+  CHECK(nurture::text::address_hash("Ana <ANA@Example.com>") == expected);  // of its key
+  CHECK(nurture::text::hash_of_address_key(nurture::text::address_key("Ana <ANA@Example.com>")) == expected);
   std::string on_another_thread;
   std::thread([&] { on_another_thread = nurture::text::address_hash("ana@example.com"); }).join();
   CHECK(on_another_thread == expected);

@@ -407,8 +407,9 @@ void MemoryStore::ack_outbox(const OutboxEntry& entry) {
 
 bool MemoryStore::is_suppressed(const std::string& channel, const std::string& address) {
   auto it = suppressed_.find(channel);
-  return it != suppressed_.end() &&
-         (it->second.count(text::address_key(address)) > 0 || it->second.count(text::address_hash(address)) > 0);
+  if (it == suppressed_.end()) return false;
+  const std::string key = text::address_key(address);
+  return it->second.count(key) > 0 || it->second.count(text::hash_of_address_key(key)) > 0;
 }
 
 void MemoryStore::suppress(const std::string& channel, const std::string& address) {

@@ -997,8 +997,9 @@ std::vector<DispatchCheck> RedisStore::check_and_claim(const std::vector<OutboxE
     if (entries[i].action.kind != "email") continue;
     emails.push_back(i);
     // An erased lead's address is kept only as its hash: both forms are looked up.
-    suppressed.push_back(text::address_key(entries[i].action.to));
-    suppressed.push_back(text::address_hash(entries[i].action.to));
+    const std::string key = text::address_key(entries[i].action.to);
+    suppressed.push_back(key);
+    suppressed.push_back(text::hash_of_address_key(key));
   }
   if (!emails.empty()) commands.push_back(std::move(suppressed));
   const auto groups = by_record_key(entries, [&](const OutboxEntry& e) { return record_key(e); });
@@ -1160,8 +1161,9 @@ void RedisStore::ack_outbox(const OutboxEntry& entry) {
 }
 
 bool RedisStore::is_suppressed(const std::string& channel, const std::string& address) {
+  const std::string key = text::address_key(address);
   const RedisReply flags =
-      checked(Command{"SMISMEMBER", keys_.suppress(channel), text::address_key(address), text::address_hash(address)});
+      checked(Command{"SMISMEMBER", keys_.suppress(channel), key, text::hash_of_address_key(key)});
   if (flags.is_error()) throw StoreUnavailable("SMISMEMBER: " + flags.text);
   for (const auto& flag : flags.elements) {
     if (flag.integer == 1) return true;
