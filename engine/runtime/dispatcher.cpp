@@ -158,8 +158,8 @@ class Dispatcher::SendRound {
 void Dispatcher::dispatch(const std::vector<OutboxEntry>& entries) {
   SendRound round(*this);
   const std::vector<const OutboxEntry*> to_send = claim(entries, round.records);
-  const std::vector<LeadSnapshot> snapshots = leads_as_planned(to_send);
-  const std::vector<std::pair<const OutboxEntry*, sdk::Action>> ready = prepare(to_send, snapshots, round.records);
+  const std::vector<std::pair<const OutboxEntry*, sdk::Action>> ready =
+      prepare(to_send, leads_as_planned(to_send), round.records);
   for (std::size_t i = 0; i < ready.size(); ++i) {
     // Sends are marked in small groups just before they are handed over: after a crash, only a marked action may
     // have reached its provider, so only those count as re-sent (`dispatch_reclaimed` measures the window).
@@ -243,7 +243,7 @@ std::vector<LeadSnapshot> Dispatcher::leads_as_planned(const std::vector<const O
 // What the engine decides before a send: may the instance send now (rate, circuit breaker), and the message
 // itself. A send held back is deferred (no attempt spent); one whose message cannot be built fails alone.
 std::vector<std::pair<const OutboxEntry*, sdk::Action>> Dispatcher::prepare(
-    const std::vector<const OutboxEntry*>& to_send, const std::vector<LeadSnapshot>& snapshots,
+    const std::vector<const OutboxEntry*>& to_send, std::vector<LeadSnapshot> snapshots,
     std::vector<DispatchRecord>& records) {
   std::vector<std::pair<const OutboxEntry*, sdk::Action>> ready;
   for (std::size_t i = 0; i < to_send.size(); ++i) {
@@ -257,7 +257,7 @@ std::vector<std::pair<const OutboxEntry*, sdk::Action>> Dispatcher::prepare(
     }
     tl::expected<sdk::Action, std::string> action = tl::unexpected(std::string());
     try {
-      action = build_action(entry, snapshots[i], connectors_.find(connector)->needs_mime());
+      action = build_action(entry, std::move(snapshots[i]), connectors_.find(connector)->needs_mime());
     } catch (const std::exception& e) {  // whatever the lead's data holds, it fails this action only
       action = tl::unexpected(std::string("cannot build the message: ") + e.what());
     }
@@ -312,12 +312,12 @@ void Dispatcher::log_outcome(const DispatchRecord& record) {
 }
 
 nlohmann::json template_variables(const workflows::Config& config, const std::string& unsubscribe_url,
-                                  const std::string& lead_id, const nlohmann::json& attrs, double score,
+                                  const std::string& lead_id, nlohmann::json attrs, double score,
                                   const std::string& stage, const std::string& workflow, const std::string& step,
                                   TimePoint now) {
   // Built member by member: nlohmann's initializer lists copy every nested value, and this runs for every send.
   nlohmann::json variables = nlohmann::json::object();
-  nlohmann::json& lead = variables["lead"] = attrs.is_object() ? attrs : nlohmann::json::object();
+  nlohmann::json& lead = variables["lead"] = attrs.is_object() ? std::move(attrs) : nlohmann::json::object();
   lead["id"] = lead_id;
   variables["score"] = std::lround(score);
   variables["stage"] = stage;
@@ -362,7 +362,7 @@ tl::expected<sdk::Action, std::string> Dispatcher::test_email(const std::string&
   return build_action(entry, lead, compose_mime, true);
 }
 
-tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
+tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntry& entry, LeadSnapshot lead,
                                                                bool compose_mime, bool test) const {
   const PlannedAction& planned = entry.action;
   Rendering rendering;
@@ -370,8 +370,12 @@ tl::expected<sdk::Action, std::string> Dispatcher::build_action(const OutboxEntr
   rendering.now = clock_.now();
   rendering.ref = templates::encode_ref({planned.action_id, planned.lead, planned.workflow, planned.step});
   rendering.unsubscribe_url = links_.unsubscribe_url(rendering.ref);
-  rendering.variables = template_variables(campaign_.config, rendering.unsubscribe_url, planned.lead, lead.attrs,
-                                           lead.score, lead.stage, planned.workflow, planned.step, rendering.now);
+  // A post or a request reads the attributes again (their JSON); an email needs them only in the variables.
+  const bool attrs_needed_later = planned.kind == "post" || planned.kind == "webhook" || planned.kind == "handoff";
+  rendering.variables =
+      template_variables(campaign_.config, rendering.unsubscribe_url, planned.lead,
+                         attrs_needed_later ? lead.attrs : std::move(lead.attrs), lead.score, lead.stage,
+                         planned.workflow, planned.step, rendering.now);
   sdk::Action action;
   action.action_id = planned.action_id;
   action.lead_id = planned.lead;

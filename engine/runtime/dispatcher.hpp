@@ -29,9 +29,10 @@ struct RetryPolicy {
 };
 
 // The Mustache context: lead.*, score, stage, workflow, step, sender.*,
-// unsubscribe_url, now. The dispatcher and `nurture preview` build it the same way.
+// unsubscribe_url, now. The dispatcher and `nurture preview` build it the same way. `attrs` become `lead`: a
+// caller done with them moves them in rather than have every send copy the lead's attributes.
 nlohmann::json template_variables(const workflows::Config& config, const std::string& unsubscribe_url,
-                                  const std::string& lead_id, const nlohmann::json& attrs, double score,
+                                  const std::string& lead_id, nlohmann::json attrs, double score,
                                   const std::string& stage, const std::string& workflow, const std::string& step,
                                   TimePoint now);
 
@@ -75,15 +76,16 @@ class Dispatcher {
   std::vector<const OutboxEntry*> claim(const std::vector<OutboxEntry>& entries, std::vector<DispatchRecord>& records);
   std::vector<LeadSnapshot> leads_as_planned(const std::vector<const OutboxEntry*>& to_send);
   std::vector<std::pair<const OutboxEntry*, sdk::Action>> prepare(const std::vector<const OutboxEntry*>& to_send,
-                                                                  const std::vector<LeadSnapshot>& snapshots,
+                                                                  std::vector<LeadSnapshot> snapshots,
                                                                   std::vector<DispatchRecord>& records);
   void record(std::vector<DispatchRecord>& records);
   static void log_outcome(const DispatchRecord& record);
   // Whether the action is later than its workflow's max_late allows (measured from when its step was due).
   bool too_late(const PlannedAction& action, TimePoint now) const;
   void settle(const OutboxEntry& entry, const sdk::Result& result, std::vector<DispatchRecord>& records);
-  // Renders the planned action for its connector; a render error is this action's failure, nobody else's.
-  tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, const LeadSnapshot& lead,
+  // Renders the planned action for its connector; a render error is this action's failure, nobody else's. The
+  // lead is the action's own copy: an email's attributes move into its Mustache context.
+  tl::expected<sdk::Action, std::string> build_action(const OutboxEntry& entry, LeadSnapshot lead,
                                                       bool compose_mime, bool test = false) const;
   // What rendering one action needs: its time, its tracking reference and unsubscribe link, the Mustache context.
   struct Rendering {

@@ -49,9 +49,10 @@ struct EngineOnMemory {
   memory::MemoryStore store{clock, memory::MemoryStoreOptions{2, "t", hours(24)}};
   std::unique_ptr<Engine> engine;
 
-  EngineOnMemory(const std::string& workflow, RetryPolicy retry, const char* config_text = config) {
+  EngineOnMemory(const std::string& workflow, RetryPolicy retry, const char* config_text = config,
+                 const std::string& email_body = "<p>Hi</p>") {
     testing::write_campaign(dir / "campaign", {config_text, {{"welcome", workflow}},
-                                               {{"welcome", testing::email_template("Hi", "<p>Hi</p>")}}});
+                                               {{"welcome", testing::email_template("Hi", email_body)}}});
     campaign = testing::load_campaign_or_fail(dir / "campaign");
     library = std::make_unique<templates::TemplateLibrary>(campaign.templates_dir);
     connectors::register_builtin_connectors(registry);
@@ -131,6 +132,28 @@ TEST_CASE("a drip on the engine: the first email at once, the second after the w
   CHECK(f.store.leads().at("bo").suppressed.count("email") == 1);
   CHECK(f.store.is_suppressed("email", "bo@example.com"));  // the unsubscribe reaches the address, too
   CHECK(f.store.dead_events().empty());
+}
+
+TEST_CASE("an email and a webhook for the same lead both carry its attributes") {
+  // The email's rendering takes the lead's attributes for its own; the webhook's body must still have them.
+  const char* email_then_webhook = R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - id: hello
+    email: { template: welcome }
+  - id: sync
+    webhook: { connector: outbox }
+)";
+  EngineOnMemory f(email_then_webhook, RetryPolicy{}, config, "<p>Hi {{lead.email}}</p>");
+  f.created("ana");
+  f.engine->drain();
+  REQUIRE(f.files() == 2);
+  std::string eml, json;
+  for (const auto& file : std::filesystem::directory_iterator(f.dir / "campaign/outbox")) {
+    (file.path().extension() == ".eml" ? eml : json) = testing::read_file(file.path());
+  }
+  CHECK(eml.find("Hi ana@example.com") != std::string::npos);
+  CHECK(nlohmann::json::parse(json)["lead"]["attrs"]["email"] == "ana@example.com");
 }
 
 TEST_CASE("a malformed event is dead-lettered with its reason, on the memory store as on Redis") {
