@@ -115,6 +115,7 @@ double cpu_s(int who) {
 
 double process_cpu_s() { return cpu_s(RUSAGE_SELF); }
 double children_cpu_s() { return cpu_s(RUSAGE_CHILDREN); }
+double thread_cpu_s() { return cpu_s(RUSAGE_THREAD); }
 
 void add_cost(nlohmann::ordered_json& result, const std::string& unit, double units, double engine_cpu_s,
               const RedisUsage& redis) {

@@ -52,6 +52,8 @@ RedisUsage redis_usage(engine::redis::RedisConnection& redis);
 // and been waited for.
 double process_cpu_s();
 double children_cpu_s();
+// CPU seconds the calling thread has used so far.
+double thread_cpu_s();
 
 // A run's cost per unit of work, as JSON members: cpu_us_per_<unit>_engine, cpu_us_per_<unit>_redis,
 // redis_commands_per_<unit> and the five commands called most (calls per unit).
