@@ -13,22 +13,38 @@ namespace nurture::templates {
 
 namespace {
 
+// ASCII only, and without the locale std::tolower consults for every character: tag and attribute names are
+// ASCII, and a tag holding a long link is lowered on every send.
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (char& c : out) c = ascii_lower(c);
   return out;
 }
 
+// Where `lowered` (lower case already) first occurs in `text` from `from` on, ignoring case; npos if nowhere.
+std::size_t find_ignoring_case(std::string_view text, std::string_view lowered, std::size_t from) {
+  if (lowered.empty() || lowered.size() > text.size()) return std::string_view::npos;
+  for (std::size_t at = from; at + lowered.size() <= text.size(); ++at) {
+    std::size_t k = 0;
+    while (k < lowered.size() && ascii_lower(text[at + k]) == lowered[k]) ++k;
+    if (k == lowered.size()) return at;
+  }
+  return std::string_view::npos;
+}
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
 std::string attribute(std::string_view tag, std::string_view name) {
-  const std::string lowered = lower(tag);
   std::size_t pos = 0;
-  while ((pos = lowered.find(name, pos)) != std::string::npos) {
-    const bool starts_word = pos > 0 && std::isspace(static_cast<unsigned char>(lowered[pos - 1]));
+  while ((pos = find_ignoring_case(tag, name, pos)) != std::string_view::npos) {
+    const bool starts_word = pos > 0 && is_space(tag[pos - 1]);
     std::size_t after = pos + name.size();
-    while (after < tag.size() && std::isspace(static_cast<unsigned char>(tag[after]))) ++after;
+    while (after < tag.size() && is_space(tag[after])) ++after;
     if (starts_word && after < tag.size() && tag[after] == '=') {
       ++after;
-      while (after < tag.size() && std::isspace(static_cast<unsigned char>(tag[after]))) ++after;
+      while (after < tag.size() && is_space(tag[after])) ++after;
       if (after >= tag.size()) return {};
       const char quote = tag[after];
       if (quote == '"' || quote == '\'') {
@@ -36,7 +52,7 @@ std::string attribute(std::string_view tag, std::string_view name) {
         return std::string(tag.substr(after + 1, end == std::string::npos ? std::string::npos : end - after - 1));
       }
       std::size_t end = after;
-      while (end < tag.size() && !std::isspace(static_cast<unsigned char>(tag[end])) && tag[end] != '>') ++end;
+      while (end < tag.size() && !is_space(tag[end]) && tag[end] != '>') ++end;
       return std::string(tag.substr(after, end - after));
     }
     pos = after;
@@ -80,7 +96,8 @@ std::string tidy(const std::string& raw) {
       if (!line.empty() && line.back() != ' ') line += ' ';
       ++i;
     } else {  // a run of visible characters, appended at once
-      const std::size_t end = std::min(raw.find_first_of(" \t\r\n", i), raw.size());
+      std::size_t end = i;
+      while (end < raw.size() && raw[end] != ' ' && raw[end] != '\t' && raw[end] != '\r' && raw[end] != '\n') ++end;
       line.append(raw, i, end - i);
       i = end;
     }
@@ -122,16 +139,13 @@ std::string html_to_text(std::string_view html) {
     if (end == std::string_view::npos) break;
     const std::string_view tag = html.substr(i + 1, end - i - 1);
     std::size_t name_end = 0;
-    while (name_end < tag.size() && !std::isspace(static_cast<unsigned char>(tag[name_end])) && tag[name_end] != '>')
-      ++name_end;
+    while (name_end < tag.size() && !is_space(tag[name_end]) && tag[name_end] != '>') ++name_end;
     const std::string name = lower(tag.substr(0, name_end));
     i = end + 1;
     if (name == "style" || name == "script" || name == "head" || name == "title") {
-      const std::string closing = "</" + name;
-      const std::string rest = lower(html.substr(i));
-      std::size_t close = rest.find(closing);
-      if (close == std::string::npos) break;
-      std::size_t close_end = html.find('>', i + close);
+      const std::size_t close = find_ignoring_case(html, "</" + name, i);
+      if (close == std::string_view::npos) break;
+      std::size_t close_end = html.find('>', close);
       i = close_end == std::string_view::npos ? html.size() : close_end + 1;
       continue;
     }

@@ -20,3 +20,11 @@ TEST_CASE("blocks become lines, head/style/script vanish, entities are decoded")
 TEST_CASE("whitespace inside text collapses") {
   CHECK(html_to_text("<p>  a \n  b\t c  </p>") == "a b c\n");
 }
+
+TEST_CASE("tag and attribute names are read in any case") {
+  CHECK(html_to_text("<STYLE>p{}</Style><P>Hi <A Class=\"x\" HREF='https://x.example/a'>there</A></P>"
+                     "<Script>x</SCRIPT>ok") == "Hi there (https://x.example/a)\n\nok\n");
+  // `href` only as a whole attribute name: not inside another one
+  CHECK(html_to_text("<a data-href=\"no\" href=\"https://x.example/b\">b</a>") == "b (https://x.example/b)\n");
+  CHECK(html_to_text("<p>unclosed <style>p{}") == "unclosed\n");
+}
