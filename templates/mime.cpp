@@ -6,8 +6,8 @@
 #include "text/encoding.hpp"
 
 #include <ctime>
-
-#include <tuple>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -150,18 +150,45 @@ std::string rfc5322_date(std::chrono::system_clock::time_point time) {
   return formatted;
 }
 
+namespace {
+// A mailbox as its header shows it, or why it cannot be one.
+tl::expected<std::string, std::string> header_mailbox(const std::string& value, const char* header) {
+  auto parsed = parse_mailbox(value);
+  if (!parsed) {
+    return tl::unexpected(fmt::format("{} \"{}\" is not a mail address", header,
+                                      text::to_valid_utf8(text::truncate_utf8(value, 200))));
+  }
+  return format_mailbox(*parsed);
+}
+
+// The sender's mailboxes are the same on every send of a campaign: each thread keeps the last it formatted (the
+// result depends on the text alone), so only the recipient is parsed per message.
+struct RememberedMailbox {
+  std::optional<std::string> value;  // none yet
+  tl::expected<std::string, std::string> formatted;
+};
+const tl::expected<std::string, std::string>& sender_mailbox(RememberedMailbox& last, const std::string& value,
+                                                             const char* header) {
+  if (last.value != value) {
+    last.formatted = header_mailbox(value, header);
+    last.value = value;
+  }
+  return last.formatted;
+}
+}  // namespace
+
 tl::expected<std::string, std::string> compose_mime(const OutgoingEmail& email) {
-  // Every mailbox is parsed again here, where it leaves: nothing unparsed reaches a header.
-  std::string from, to, reply_to;
-  for (auto [value, out, header] : {std::tuple{&email.from, &from, "From"}, std::tuple{&email.to, &to, "To"},
-                                    std::tuple{&email.reply_to, &reply_to, "Reply-To"}}) {
-    if (value->empty() && out == &reply_to) continue;
-    auto parsed = parse_mailbox(*value);
-    if (!parsed) {
-      return tl::unexpected(fmt::format("{} \"{}\" is not a mail address", header,
-                                        text::to_valid_utf8(text::truncate_utf8(*value, 200))));
-    }
-    *out = format_mailbox(*parsed);
+  // Every mailbox is parsed here, where it leaves: nothing unparsed reaches a header.
+  thread_local RememberedMailbox last_from, last_reply_to;
+  const auto& from = sender_mailbox(last_from, email.from, "From");
+  if (!from) return tl::unexpected(from.error());
+  const auto to = header_mailbox(email.to, "To");
+  if (!to) return tl::unexpected(to.error());
+  std::string reply_to;
+  if (!email.reply_to.empty()) {
+    const auto& formatted = sender_mailbox(last_reply_to, email.reply_to, "Reply-To");
+    if (!formatted) return tl::unexpected(formatted.error());
+    reply_to = *formatted;
   }
   const std::string boundary = "=_nurture_" + email.message_id.substr(0, email.message_id.find('@'));
   std::string out;
@@ -172,8 +199,8 @@ tl::expected<std::string, std::string> compose_mime(const OutgoingEmail& email) 
   auto header = [&out](std::string_view name, std::string_view value) {
     out.append(name).append(": ").append(value).append("\r\n");
   };
-  header("From", from);
-  header("To", to);
+  header("From", *from);
+  header("To", *to);
   if (!reply_to.empty()) header("Reply-To", reply_to);
   header("Subject", encode_header_text(email.subject));
   header("Date", rfc5322_date(email.date));

@@ -158,3 +158,27 @@ TEST_CASE("an address that does not parse never reaches a header: compose refuse
     CHECK(end - start <= 998);
   }
 }
+
+TEST_CASE("the sender's mailboxes are checked on every message, whatever came before") {
+  // compose_mime keeps the sender's last formatted mailbox: a change of sender must be parsed again.
+  OutgoingEmail email;
+  email.to = "ana@example.com";
+  email.subject = "Hi";
+  email.message_id = "abc@acme.example";
+  email.from = "Acme <hello@acme.example>";
+  REQUIRE(compose_mime(email));
+  email.from = "Acme <hello@acme.example>\r\nBcc: everyone@example.com";
+  auto refused = compose_mime(email);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().rfind("From \"", 0) == 0);
+  email.from = "Other <news@other.example>";
+  email.reply_to = "help@other.example\r\nX: y";
+  refused = compose_mime(email);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().rfind("Reply-To \"", 0) == 0);
+  email.reply_to = "help@other.example";
+  auto composed = compose_mime(email);
+  REQUIRE(composed);
+  CHECK(composed->find("From: Other <news@other.example>\r\n") != std::string::npos);
+  CHECK(composed->find("Reply-To: help@other.example\r\n") != std::string::npos);
+}
