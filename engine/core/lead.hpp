@@ -69,6 +69,7 @@ struct HistoryEntry {
   std::string step;
   std::string action_id;
   nlohmann::json props = nlohmann::json::object();
+  bool operator==(const HistoryEntry&) const = default;
 };
 
 // Points a scoring rule gave (the last 20 per lead): the hand-off tells sales why the lead qualified, with the
@@ -79,6 +80,7 @@ struct ScoreEntry {
   std::int64_t at_ms = 0;
   std::string event;  // the event's type; "" for an attribute rule
   nlohmann::json props = nlohmann::json::object();
+  bool operator==(const ScoreEntry&) const = default;
 };
 
 // A score as people and the CRM see it: one decimal, cut toward zero rather than rounded, so a lead a hair under a

@@ -12,8 +12,6 @@ namespace nurture::engine::redis {
 
 namespace {
 
-nlohmann::json to_json(const std::set<std::string>& items) { return nlohmann::json(items); }
-
 std::set<std::string> set_from(const std::string& text) {
   auto parsed = nlohmann::json::parse(text, nullptr, false);
   std::set<std::string> out;
@@ -58,47 +56,85 @@ std::string json_text(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Every field but the attributes (a:N) and enrollments (e:W), which lead_field_changes compares as values.
-void pack_lead_rest(const LeadSnapshot& lead, FieldMap& fields) {
-  fields["ver"] = std::to_string(lead.version);
-  if (!lead.last_stream_id.empty()) fields["ev"] = compact_stream_id(lead.last_stream_id);
-  if (!lead.last_inbox_id.empty()) fields["ei"] = compact_stream_id(lead.last_inbox_id);
-  if (lead.score != 0) fields["sc"] = fmt::format("{},{}", lead.score, lead.score_at_ms);
-  if (!lead.stage.empty()) fields["st"] = lead.stage;
-  if (!lead.tags.empty()) fields["tg"] = json_text(to_json(lead.tags));
-  if (!lead.suppressed.empty()) fields["sp"] = json_text(to_json(lead.suppressed));
-  if (!lead.attr_rules_scored.empty()) fields["ar"] = json_text(to_json(lead.attr_rules_scored));
-  if (!lead.history.empty()) {
-    nlohmann::json history = nlohmann::json::array();
-    for (const auto& h : lead.history) {
-      history.push_back({h.type, h.at_ms, h.workflow, h.step, h.action_id, h.props});
-    }
-    fields["h"] = json_text(history);
-  }
-  if (!lead.score_log.empty()) {
-    nlohmann::json log = nlohmann::json::array();
-    for (const auto& s : lead.score_log) log.push_back({s.rule, s.points, s.at_ms, s.event, s.props});
-    fields["sl"] = json_text(log);
-  }
-  if (lead.last_touch) {
-    const auto& t = *lead.last_touch;
-    fields["lt"] = json_text(nlohmann::json::array({t.workflow, t.step, t.arms, t.at_ms}));
-  }
-  if (!lead.stage_history.empty()) {
-    fields["sth"] = json_text(nlohmann::json(lead.stage_history));
-  }
-  if (!lead.counts.empty()) fields["n"] = json_text(nlohmann::json(lead.counts));
-  if (!lead.segments.empty()) fields["sg"] = json_text(to_json(lead.segments));
-  if (lead.segments_check_ms != 0) fields["sgt"] = std::to_string(lead.segments_check_ms);
-  if (!lead.broadcasts.empty()) fields["bc"] = json_text(nlohmann::json(lead.broadcasts));
-  if (!lead.recent_sends_ms.empty()) fields["fc"] = json_text(nlohmann::json(lead.recent_sends_ms));
+std::string history_text(const LeadSnapshot& lead) {
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& h : lead.history) history.push_back({h.type, h.at_ms, h.workflow, h.step, h.action_id, h.props});
+  return json_text(history);
+}
+
+std::string score_log_text(const LeadSnapshot& lead) {
+  nlohmann::json log = nlohmann::json::array();
+  for (const auto& s : lead.score_log) log.push_back({s.rule, s.points, s.at_ms, s.event, s.props});
+  return json_text(log);
+}
+
+std::string last_touch_text(const LeadSnapshot& lead) {
+  const auto& t = *lead.last_touch;
+  return json_text(nlohmann::json::array({t.workflow, t.step, t.arms, t.at_ms}));
+}
+
+template <auto member>
+bool same(const LeadSnapshot& a, const LeadSnapshot& b) {
+  return a.*member == b.*member;
+}
+template <auto member>
+bool has(const LeadSnapshot& lead) {
+  return !(lead.*member).empty();
+}
+template <auto member>
+std::string as_json(const LeadSnapshot& lead) {
+  return json_text(nlohmann::json(lead.*member));
+}
+
+// Every field but the attributes (a:N), the enrollments (e:W) and the stamp (ver, ev, ei): when a lead has it, its
+// packed text, and whether two leads hold the same value. A commit compares the values and packs only what
+// changed (most transitions change none of these); a whole lead packs every one it has.
+struct RestField {
+  const char* name;
+  bool (*present)(const LeadSnapshot&);
+  std::string (*pack)(const LeadSnapshot&);
+  bool (*same)(const LeadSnapshot&, const LeadSnapshot&);
+};
+
+const RestField rest_fields[] = {
+    {"sc", [](const LeadSnapshot& l) { return l.score != 0; },
+     [](const LeadSnapshot& l) { return fmt::format("{},{}", l.score, l.score_at_ms); },
+     [](const LeadSnapshot& a, const LeadSnapshot& b) { return a.score == b.score && a.score_at_ms == b.score_at_ms; }},
+    {"st", has<&LeadSnapshot::stage>, [](const LeadSnapshot& l) { return l.stage; }, same<&LeadSnapshot::stage>},
+    {"tg", has<&LeadSnapshot::tags>, as_json<&LeadSnapshot::tags>, same<&LeadSnapshot::tags>},
+    {"sp", has<&LeadSnapshot::suppressed>, as_json<&LeadSnapshot::suppressed>, same<&LeadSnapshot::suppressed>},
+    {"ar", has<&LeadSnapshot::attr_rules_scored>, as_json<&LeadSnapshot::attr_rules_scored>,
+     same<&LeadSnapshot::attr_rules_scored>},
+    {"h", has<&LeadSnapshot::history>, history_text, same<&LeadSnapshot::history>},
+    {"sl", has<&LeadSnapshot::score_log>, score_log_text, same<&LeadSnapshot::score_log>},
+    {"lt", [](const LeadSnapshot& l) { return l.last_touch.has_value(); }, last_touch_text,
+     same<&LeadSnapshot::last_touch>},
+    {"sth", has<&LeadSnapshot::stage_history>, as_json<&LeadSnapshot::stage_history>,
+     same<&LeadSnapshot::stage_history>},
+    {"n", has<&LeadSnapshot::counts>, as_json<&LeadSnapshot::counts>, same<&LeadSnapshot::counts>},
+    {"sg", has<&LeadSnapshot::segments>, as_json<&LeadSnapshot::segments>, same<&LeadSnapshot::segments>},
+    {"sgt", [](const LeadSnapshot& l) { return l.segments_check_ms != 0; },
+     [](const LeadSnapshot& l) { return std::to_string(l.segments_check_ms); }, same<&LeadSnapshot::segments_check_ms>},
+    {"bc", has<&LeadSnapshot::broadcasts>, as_json<&LeadSnapshot::broadcasts>, same<&LeadSnapshot::broadcasts>},
+    {"fc", has<&LeadSnapshot::recent_sends_ms>, as_json<&LeadSnapshot::recent_sends_ms>,
+     same<&LeadSnapshot::recent_sends_ms>},
+};
+
+// The stamp's fields as a lead with `version` and these stream positions has them ("" for a position it lacks).
+void pack_stamp(std::uint64_t version, const std::string& stream_id, const std::string& inbox_id, FieldMap& fields) {
+  fields["ver"] = std::to_string(version);
+  if (!stream_id.empty()) fields["ev"] = compact_stream_id(stream_id);
+  if (!inbox_id.empty()) fields["ei"] = compact_stream_id(inbox_id);
 }
 
 }  // namespace
 
 FieldMap pack_lead(const LeadSnapshot& lead) {
   FieldMap fields;
-  pack_lead_rest(lead, fields);
+  pack_stamp(lead.version, lead.last_stream_id, lead.last_inbox_id, fields);
+  for (const auto& field : rest_fields) {
+    if (field.present(lead)) fields[field.name] = field.pack(lead);
+  }
   for (const auto& [name, value] : lead.attrs.items()) fields["a:" + name] = json_text(value);
   for (const auto& [workflow, enrollment] : lead.enrollments) fields["e:" + workflow] = enrollment.pack();
   return fields;
@@ -124,19 +160,22 @@ LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapsh
   for (const auto& [workflow, enrollment] : before.enrollments) {
     if (!after.enrollments.count(workflow)) changes.removed.push_back("e:" + workflow);
   }
-  // The rest is small: packed on both sides and compared.
-  FieldMap old_fields, new_fields;
-  pack_lead_rest(before, old_fields);
-  pack_lead_rest(after, new_fields);
-  new_fields["ver"] = std::to_string(stamp.version);
-  if (!stamp.last_stream_id.empty()) new_fields["ev"] = compact_stream_id(stamp.last_stream_id);
-  if (!stamp.last_inbox_id.empty()) new_fields["ei"] = compact_stream_id(stamp.last_inbox_id);
-  for (auto& [field, value] : new_fields) {
-    const auto old = old_fields.find(field);
-    if (old == old_fields.end() || old->second != value) changes.set.emplace_back(field, std::move(value));
+  for (const auto& field : rest_fields) {
+    const bool had = field.present(before), has = field.present(after);
+    if (has && (!had || !field.same(before, after))) changes.set.emplace_back(field.name, field.pack(after));
+    if (had && !has) changes.removed.emplace_back(field.name);
   }
-  for (const auto& [field, value] : old_fields) {
-    if (!new_fields.count(field)) changes.removed.push_back(field);
+  // The stamp: the version the commit gives, and the stream positions it moves (the lead's own where it moves none).
+  FieldMap old_stamp, new_stamp;
+  pack_stamp(before.version, before.last_stream_id, before.last_inbox_id, old_stamp);
+  pack_stamp(stamp.version, stamp.last_stream_id.empty() ? after.last_stream_id : stamp.last_stream_id,
+             stamp.last_inbox_id.empty() ? after.last_inbox_id : stamp.last_inbox_id, new_stamp);
+  for (auto& [field, value] : new_stamp) {
+    const auto old = old_stamp.find(field);
+    if (old == old_stamp.end() || old->second != value) changes.set.emplace_back(field, std::move(value));
+  }
+  for (const auto& [field, value] : old_stamp) {
+    if (!new_stamp.count(field)) changes.removed.push_back(field);
   }
   return changes;
 }

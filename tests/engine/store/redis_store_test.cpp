@@ -334,6 +334,8 @@ TEST_CASE("a commit writes what differs between two packed leads and removes wha
   before.enrollments["old"] = Enrollment{1, 0, 1, 1796084110000, EnrollmentStatus::completed, 1, {}, {}};
   before.score = 5;
   before.tags = {"vip"};
+  before.history = {HistoryEntry{"email.opened", 1796084114000, "drip", "s1", "a1", {{"url", "x"}}}};
+  before.counts = {{"page.viewed", 2}};
   // The reference: pack both whole, set what differs, remove what is gone.
   auto by_packing = [](const LeadSnapshot& old_lead, LeadSnapshot new_lead, const LeadStamp& stamp) {
     new_lead.version = stamp.version;
@@ -363,6 +365,26 @@ TEST_CASE("a commit writes what differs between two packed leads and removes wha
          l.enrollments.erase("old");
        }},
       {"score, tags and stage", [](LeadSnapshot& l) { l.score = 0; l.tags.clear(); l.stage = "mql"; }},
+      {"the score's decay time", [](LeadSnapshot& l) { l.score_at_ms = 1796084114000; }},
+      {"history grows", [](LeadSnapshot& l) { l.history.push_back(HistoryEntry{"form.submitted", 1796084115000}); }},
+      {"a history entry's props", [](LeadSnapshot& l) { l.history[0].props["url"] = "y"; }},
+      {"score log, last touch and stage history", [](LeadSnapshot& l) {
+         l.score_log.push_back(ScoreEntry{"event:demo.requested", 20, 1796084115000, "demo.requested"});
+         l.last_touch = LeadSnapshot::Touch{"drip", "s2", "", 1796084115000};
+         l.stage_history.emplace_back("mql", 1796084115000);
+       }},
+      {"counts, segments and their check time", [](LeadSnapshot& l) {
+         l.counts["page.viewed"] = 3;
+         l.segments.insert("hot");
+         l.segments_check_ms = 1796084200000;
+       }},
+      {"broadcasts, recent sends, suppressions and attribute rules", [](LeadSnapshot& l) {
+         l.broadcasts["june"] = -1;
+         l.recent_sends_ms["email"] = {1796084114000};
+         l.suppressed.insert("email");
+         l.attr_rules_scored.insert("attr:job_title");
+       }},
+      {"history and counts gone", [](LeadSnapshot& l) { l.history.clear(); l.counts.clear(); }},
       {"everything gone", [](LeadSnapshot& l) { l.attrs = nlohmann::json::object(); l.enrollments.clear(); }},
   };
   for (const LeadStamp& stamp : {LeadStamp{5, "", ""}, LeadStamp{5, "1796084114741-0", ""},
