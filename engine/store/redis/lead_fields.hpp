@@ -35,9 +35,10 @@ struct LeadStamp {
 LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapshot& after, const LeadStamp& stamp);
 LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields);
 
-// A stream entry id (`ms-seq`) as the hash keeps it in ev and ei: `~` and both numbers in base 36, 12 bytes where
-// the id takes 17 to 19, which keeps a typical lead's hash in a smaller allocation. The commit script reads both
-// forms; an id kept in full (by earlier versions, or the script's evK) reads as it is.
+// A stream entry id (`ms-seq`) as the hash keeps it in ev, ei and evK: `~` and both numbers in base 36, 12 bytes
+// where the id takes 17 to 19, which keeps a typical lead's hash in a smaller allocation (and the commit script
+// reads it with strtoul, not strtod). The script reads both forms; an id kept in full (by earlier versions) reads as
+// it is.
 std::string compact_stream_id(const std::string& id);
 std::string full_stream_id(const std::string& stored);
 

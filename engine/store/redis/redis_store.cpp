@@ -27,12 +27,12 @@ namespace nurture::engine::redis {
 namespace {
 
 // Commits several leads of one partition in one call (they share its slot). ARGV: the number of blocks, then per
-// block: its number of keys, sid, seen (0|1), ttl, expected version, the lead field that remembers sid's stream (ev
-// or evK: front-door stream 0 or K; ei: inbox), when it was decided (ms, or empty: its timers are near), then
-// counted groups: #set, field/value...; #del, field...; #tadd,
-// score/member...; #trem, member...; #outbox entries, and per entry #fields, field/value...; #stats, (key index in the block, field,
-// increment)... KEYS per block: lead, timers, outbox, seen (or the lead again), stats keys. Each block is atomic
-// and checked on its own; the reply lists each block's outcome.
+// block: its number of keys, sid (the event's stream entry id, compacted as the lead's hash keeps it), seen (0|1),
+// ttl, expected version, the lead field that remembers sid's stream (ev or evK: front-door stream 0 or K; ei:
+// inbox), when it was decided (ms, or empty: its timers are near), then counted groups: #set, field/value...; #del,
+// field...; #tadd, score/member...; #trem, member...; #outbox entries, and per entry #fields, field/value...;
+// #stats, (key index in the block, field, increment)... KEYS per block: lead, timers, outbox, seen (or the lead
+// again), stats keys. Each block is atomic and checked on its own; the reply lists each block's outcome.
 const char* commit_lua = R"lua(
 local results, counts = {}, {}
 -- Timer changes of the committed blocks, by timers key: member -> {due, decided at}, or false for a removal.
@@ -45,23 +45,32 @@ local function change_timer(key, member, score)
   if changes.by_member[member] == nil then changes.order[#changes.order + 1] = member end
   changes.by_member[member] = score
 end
--- A stream entry id, `ms-seq`, or as the lead's hash keeps it: `~` and both in base 36.
+-- Lua 5.1 reads a decimal string through strtod, twice (tonumber checks it, then converts it): the counts and times
+-- that repeat from block to block are read once a call.
+local numbers = {}
+local function number(text)
+  local n = numbers[text]
+  if n == nil then n = tonumber(text); numbers[text] = n end
+  return n
+end
+-- A stream entry id as the lead's hash keeps it and the engine sends it, `~` and ms-seq in base 36 (read with
+-- strtoul), or as an older hash may hold it, `ms-seq` in decimal.
 local function stream_position(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  if ms then return tonumber(ms), tonumber(seq) end
-  ms, seq = string.match(id, '^~(%w+)-(%w+)$')
+  local ms, seq = string.match(id, '^~(%w+)-(%w+)$')
   if ms then return tonumber(ms, 36), tonumber(seq, 36) end
+  ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  if ms then return tonumber(ms), tonumber(seq) end
 end
 local function group()
-  local n = tonumber(ARGV[i])
+  local n = number(ARGV[i])
   local first = i + 1
   i = i + 1 + n
   return n, first, first + n - 1
 end
 for b = 1, tonumber(ARGV[1]) do
-  local nkeys = tonumber(ARGV[i])
+  local nkeys = number(ARGV[i])
   local sid, seen, ttl, ver, sid_field = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  local decided = tonumber(ARGV[i + 6])
+  local decided = number(ARGV[i + 6])
   i = i + 7
   local lead, timers, outbox, seenkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   -- Where this block's groups are, so a refused block can be skipped.
@@ -70,13 +79,13 @@ for b = 1, tonumber(ARGV[1]) do
   local tadd_n, tadd_a, tadd_b = group()
   local trem_n, trem_a, trem_b = group()
   local entries = {}
-  local n_entries = tonumber(ARGV[i])
+  local n_entries = number(ARGV[i])
   i = i + 1
   for e = 1, n_entries do
     local n, a, z = group()
     entries[e] = {a, z}
   end
-  local n_stats = tonumber(ARGV[i])
+  local n_stats = number(ARGV[i])
   local stats_at = i + 1
   i = i + 1 + 3 * n_stats
 
@@ -99,10 +108,10 @@ for b = 1, tonumber(ARGV[1]) do
     for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
     for s = 0, n_stats - 1 do
       local at = stats_at + 3 * s
-      local key = KEYS[k + tonumber(ARGV[at])]
+      local key = KEYS[k + number(ARGV[at])]
       local fields = counts[key]
       if not fields then fields = {}; counts[key] = fields end
-      fields[ARGV[at + 1]] = (fields[ARGV[at + 1]] or 0) + tonumber(ARGV[at + 2])
+      fields[ARGV[at + 1]] = (fields[ARGV[at + 1]] or 0) + number(ARGV[at + 2])
     end
   end
   results[b] = outcome
@@ -565,7 +574,7 @@ void RedisStore::append_commit_block(const CommitRequest& request, std::vector<s
   std::vector<std::string>& args = all_args;
   const std::size_t key_count_at = args.size();
   args.emplace_back();  // the block's number of keys, known at the end
-  args.push_back(stream_id);
+  args.push_back(compact_stream_id(stream_id));  // as the lead's hash keeps it: the script reads it with strtoul
   args.emplace_back(event_id.empty() ? "0" : "1");
   args.push_back(std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()));
   args.push_back(std::to_string(t.expected_version));

@@ -143,7 +143,7 @@ TEST_CASE("events.streams: every front-door stream is read, our producers keep a
   CommitRequest on_stream_1{&empty, &first, "500-0", "", false, 1};
   REQUIRE(store.commit_many({on_stream_1}) == std::vector<CommitOutcome>{CommitOutcome::committed});
   LeadSnapshot current = store.load_lead("L1");
-  CHECK(redis->command({"HGET", "nurture:{" + std::to_string(partition_of("L1", 4)) + "}:lead:L1", "ev1"}).text == "500-0");
+  CHECK(redis->command({"HGET", "nurture:{" + std::to_string(partition_of("L1", 4)) + "}:lead:L1", "ev1"}).text == compact_stream_id("500-0"));
   Transition second;
   second.expected_version = current.version;
   second.lead = current;
@@ -411,7 +411,7 @@ TEST_CASE("an event already applied is a duplicate whichever form the lead's has
   for (const std::string kept : {"1796084114740-7", "~mx3y3whg-7"}) {
     CAPTURE(kept);
     f.redis({"DEL", key});
-    f.redis({"HSET", key, "ver", "1", "ev", kept});
+    f.redis({"HSET", key, "ver", "1", "ev", kept, "ev1", kept});
     const LeadSnapshot before = f.store.load_lead("L1");
     Transition t;
     t.expected_version = before.version;
@@ -419,6 +419,9 @@ TEST_CASE("an event already applied is a duplicate whichever form the lead's has
     t.lead.attrs["x"] = 1;
     CHECK(f.store.commit(before, t, "1796084114740-7", "") == CommitOutcome::duplicate);
     CHECK(f.store.commit(before, t, "1796084114739-99", "") == CommitOutcome::duplicate);
+    // Another front-door stream's position (evK), which only the script writes.
+    CommitRequest on_stream_1{&before, &t, "1796084114740-7", "", false, 1};
+    CHECK(f.store.commit_many({on_stream_1}) == std::vector<CommitOutcome>{CommitOutcome::duplicate});
     CHECK(f.store.commit(before, t, "1796084114740-8", "") == CommitOutcome::committed);
     CHECK(f.redis({"HGET", key, "ev"}).text == compact_stream_id("1796084114740-8"));
   }
