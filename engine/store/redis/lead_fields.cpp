@@ -165,18 +165,16 @@ LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapsh
     if (has && (!had || !field.same(before, after))) changes.set.emplace_back(field.name, field.pack(after));
     if (had && !has) changes.removed.emplace_back(field.name);
   }
-  // The stamp: the version the commit gives, and the stream positions it moves (the lead's own where it moves none).
-  FieldMap old_stamp, new_stamp;
-  pack_stamp(before.version, before.last_stream_id, before.last_inbox_id, old_stamp);
-  pack_stamp(stamp.version, stamp.last_stream_id.empty() ? after.last_stream_id : stamp.last_stream_id,
-             stamp.last_inbox_id.empty() ? after.last_inbox_id : stamp.last_inbox_id, new_stamp);
-  for (auto& [field, value] : new_stamp) {
-    const auto old = old_stamp.find(field);
-    if (old == old_stamp.end() || old->second != value) changes.set.emplace_back(field, std::move(value));
-  }
-  for (const auto& [field, value] : old_stamp) {
-    if (!new_stamp.count(field)) changes.removed.push_back(field);
-  }
+  // The stamp: the version the commit gives, and the stream positions it moves (the lead's own where it moves none),
+  // compared as ids and packed only when they change.
+  auto position = [&](const char* field, const std::string& old_id, const std::string& new_id) {
+    if (new_id == old_id) return;
+    if (new_id.empty()) changes.removed.emplace_back(field);
+    else changes.set.emplace_back(field, compact_stream_id(new_id));
+  };
+  position("ei", before.last_inbox_id, stamp.last_inbox_id.empty() ? after.last_inbox_id : stamp.last_inbox_id);
+  position("ev", before.last_stream_id, stamp.last_stream_id.empty() ? after.last_stream_id : stamp.last_stream_id);
+  if (stamp.version != before.version) changes.set.emplace_back("ver", std::to_string(stamp.version));
   return changes;
 }
 
