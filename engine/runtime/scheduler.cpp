@@ -14,9 +14,23 @@ namespace nurture::engine {
 
 namespace {
 constexpr int batch_size = 256;
-}
+// A poll fires batches (up to batch_size a partition) while one comes back with at least batch_size timers, up to
+// this many: timers that fell due together fire before the run loop reads its next batch of events (which would
+// make them later by that batch's length); the bound leaves ingest its turn under a backlog of timers.
+constexpr int max_batches_per_poll = 4;
+}  // namespace
 
 int Scheduler::poll() {
+  int fired = 0;
+  for (int batch = 0; batch < max_batches_per_poll; ++batch) {
+    const int count = fire_batch();
+    fired += count;
+    if (count < batch_size) break;
+  }
+  return fired;
+}
+
+int Scheduler::fire_batch() {
   const TimePoint now = clock_.now();
   if (partitions_.empty() && partition_count_known_) return 0;  // no partition of ours (more engines than them)
   store_.release_due_retries(now, partitions_);

@@ -16,7 +16,7 @@ class Scheduler {
   Scheduler(Store& store, const Interpreter& interpreter, const Clock& clock)
       : store_(store), interpreter_(interpreter), clock_(clock) {}
 
-  // Fires what is due now; returns how many timers it fired.
+  // Fires what is due now; returns how many timers it fired (or held, for a paused workflow).
   int poll();
 
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
@@ -29,6 +29,8 @@ class Scheduler {
   }
 
  private:
+  int fire_batch();
+
   Metrics* metrics_ = nullptr;
   const PausedWorkflows* paused_ = nullptr;
   std::vector<int> partitions_;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -367,4 +368,25 @@ connectors:
   CHECK(social_files() == 1);
   CHECK(store.workflow_counters("~posts").at("step:teaser:sent") == 2);
   CHECK(store.read_events(10, milliseconds(0)).empty());  // a post raises no event for a lead
+}
+
+TEST_CASE("timers that fell due together fire in one pass of the state loop, before its next batch of events") {
+  const char* waits_an_hour = R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - wait: 1h
+  - id: later
+    email: { template: welcome }
+)";
+  EngineOnMemory f(waits_an_hour, RetryPolicy{});
+  for (int i = 0; i < 1500; ++i) f.created(fmt::format("lead-{}", i));
+  while (f.engine->run_state_once(milliseconds(0)) > 0) {
+  }
+  REQUIRE(f.counted("entered") == 1500);
+  f.clock.advance(hours(1));
+  f.created("late-comer");  // an event waiting behind them
+  // Several batches are due (a batch is up to 256 a partition, 2 partitions here): the pass fires them all (up to 4
+  // batches) before it reads events, not one batch before them and one after.
+  f.engine->run_state_once(milliseconds(0));
+  CHECK(f.counted("step:later:reached") == 1500);
 }
