@@ -70,11 +70,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
 
 std::string hex_encode(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
+  std::string out(bytes.size() * 2, '\0');  // written in place: a push_back per digit checks capacity each time
+  char* next = out.data();
   for (const char c : bytes) {
-    out += digits[static_cast<unsigned char>(c) >> 4];
-    out += digits[static_cast<unsigned char>(c) & 15];
+    *next++ = digits[static_cast<unsigned char>(c) >> 4];
+    *next++ = digits[static_cast<unsigned char>(c) & 15];
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "engine/core/identity.hpp"
 #include "text/encoding.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <xxhash.h>
 
@@ -17,16 +18,16 @@ std::string hex_xxh3_128(const std::string& input) {
 
 std::string action_id(std::string_view lead, std::string_view workflow, int version, int enrollment_number,
                       std::string_view step_id, int visit) {
-  return hex_xxh3_128(
-      fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", lead, workflow, version, enrollment_number, step_id, visit));
+  return hex_xxh3_128(fmt::format(FMT_COMPILE("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}"), lead, workflow, version,
+                                  enrollment_number, step_id, visit));
 }
 
 std::string post_action_id(std::string_view post, std::string_view connector) {
-  return hex_xxh3_128(fmt::format("~post\x1f{}\x1f{}", post, connector));
+  return hex_xxh3_128(fmt::format(FMT_COMPILE("~post\x1f{}\x1f{}"), post, connector));
 }
 
 std::string broadcast_action_id(std::string_view broadcast, std::string_view lead) {
-  return hex_xxh3_128(fmt::format("~broadcast\x1f{}\x1f{}", broadcast, lead));
+  return hex_xxh3_128(fmt::format(FMT_COMPILE("~broadcast\x1f{}\x1f{}"), broadcast, lead));
 }
 
 int partition_of(std::string_view lead, int partitions) {

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <deque>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <xxhash.h>
 
@@ -186,7 +187,7 @@ bool holds(const wf::Condition& condition, const ConditionContext& context) {
 // The state of one transition being computed: the lead as it evolves, and everything it has decided so far.
 class Run {
  public:
-  Run(const Interpreter& interpreter, const LeadSnapshot& lead, TimePoint now)
+  Run(const Interpreter& interpreter, LeadSnapshot lead, TimePoint now)
       : interpreter_(interpreter),
         campaign_(interpreter.campaign()),
         now_(now),
@@ -194,7 +195,7 @@ class Run {
         lines_(interpreter.timeline_sink() ? *interpreter.timeline_sink() : out_.timeline) {
     out_.expected_version = lead.version;
     out_.decided_at = now;
-    out_.lead = lead;
+    out_.lead = std::move(lead);
     decay_score();
   }
 
@@ -235,7 +236,7 @@ class Run {
       return;
     }
     lead().broadcasts[broadcast.id] = variant;
-    count(broadcast_workflow(broadcast.id), fmt::format("step:{}:reached", broadcast.id));
+    count(broadcast_workflow(broadcast.id), fmt::format(FMT_COMPILE("step:{}:reached"), broadcast.id));
     std::string reason, to;
     const std::string channel = std::holds_alternative<wf::PostStep>(broadcast.action) ? "social" : "email";
     if (const auto* email = std::get_if<wf::EmailStep>(&broadcast.action)) to = address_for(*email);
@@ -260,7 +261,7 @@ class Run {
     action.connector = std::visit([](const auto& a) { return a.connector; }, broadcast.action);
     action.to = to;
     action.due_ms = due_ms_;
-    if (variant >= 0) action.arms = fmt::format("{}:{}", broadcast.id, variant);
+    if (variant >= 0) action.arms = fmt::format(FMT_COMPILE("{}:{}"), broadcast.id, variant);
     if (interpreter_.plans_lead_data()) {
       action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
           -1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -377,7 +378,8 @@ class Run {
     entry.at = now_;
     entry.lead = lead().id;
     if (!entry.workflow.empty()) {
-      count(entry.workflow, entry.step.empty() ? entry.kind : fmt::format("step:{}:{}", entry.step, entry.kind));
+      count(entry.workflow,
+            entry.step.empty() ? entry.kind : fmt::format(FMT_COMPILE("step:{}:{}"), entry.step, entry.kind));
       if (const std::string& goal = entry.detail().goal; !goal.empty()) count(entry.workflow, "goal:" + goal);
     }
     lines_.push_back(std::move(entry));
@@ -387,9 +389,10 @@ class Run {
   void note_broadcast(TimelineEntry entry) {
     entry.at = now_;
     entry.lead = lead().id;
-    count(broadcast_workflow(entry.broadcast), fmt::format("step:{}:{}", entry.broadcast, entry.kind));
+    count(broadcast_workflow(entry.broadcast), fmt::format(FMT_COMPILE("step:{}:{}"), entry.broadcast, entry.kind));
     if (entry.variant >= 0) {
-      count(broadcast_workflow(entry.broadcast), fmt::format("split:{}:{}:{}", entry.broadcast, entry.variant, entry.kind));
+      count(broadcast_workflow(entry.broadcast),
+            fmt::format(FMT_COMPILE("split:{}:{}:{}"), entry.broadcast, entry.variant, entry.kind));
     }
     lines_.push_back(std::move(entry));
   }
@@ -433,7 +436,7 @@ class Run {
         count_broadcast_engagement(broadcast, event.type == "email.opened" ? "opened" : "clicked");
       } else if (!workflow.empty() && !step.empty() && was_emailed_by(workflow, step)) {
         const char* field = event.type == "email.opened" ? "opened" : "clicked";
-        count(workflow, fmt::format("step:{}:{}", step, field));
+        count(workflow, fmt::format(FMT_COMPILE("step:{}:{}"), step, field));
         const auto enrollment = lead().enrollments.find(workflow);
         if (enrollment != lead().enrollments.end()) count_for_arms(workflow, enrollment->second, field);
       }
@@ -467,8 +470,10 @@ class Run {
     const auto given = lead().broadcasts.find(broadcast);
     if (given == lead().broadcasts.end()) return;
     const std::string workflow = broadcast_workflow(broadcast);
-    count(workflow, fmt::format("step:{}:{}", broadcast, field));
-    if (given->second >= 0) count(workflow, fmt::format("split:{}:{}:{}", broadcast, given->second, field));
+    count(workflow, fmt::format(FMT_COMPILE("step:{}:{}"), broadcast, field));
+    if (given->second >= 0) {
+      count(workflow, fmt::format(FMT_COMPILE("split:{}:{}:{}"), broadcast, given->second, field));
+    }
   }
 
   // Opens and clicks count toward a step's rates only for an email step this lead's enrollment has passed (or sits
@@ -539,7 +544,7 @@ class Run {
       detail.points = static_cast<double>(*cents) / 100;
       explain(std::move(line));
     }
-    for_each_arm(touch->arms, [&](std::string_view arm) { add(fmt::format("split:{}:", arm)); });
+    for_each_arm(touch->arms, [&](std::string_view arm) { add(fmt::format(FMT_COMPILE("split:{}:"), arm)); });
   }
 
   void log_score(const wf::ScoreRule& rule, const Event* event) {
@@ -823,7 +828,7 @@ class Run {
       const wf::Step& step = workflow.steps[*current];
       enrollment.step = *current;
       const bool counted = guard == 0 && reached_already;
-      if (!counted) count(workflow.id, fmt::format("step:{}:reached", step.id));
+      if (!counted) count(workflow.id, fmt::format(FMT_COMPILE("step:{}:reached"), step.id));
       if (step.is_delivery() && workflow.send_window &&
           !in_send_window(now_, *workflow.send_window, window_zone(workflow))) {
         const TimePoint opens = next_window_opening(now_, *workflow.send_window, window_zone(workflow));
@@ -951,7 +956,7 @@ class Run {
     if (const auto* split = std::get_if<wf::SplitStep>(&step.action)) {
       const std::size_t arm = split_arm(workflow, step, *split);
       enrollment.arms[step.id] = static_cast<int>(arm);
-      count(workflow.id, fmt::format("split:{}:{}:entered", step.id, arm));
+      count(workflow.id, fmt::format(FMT_COMPILE("split:{}:{}:entered"), step.id, arm));
       if (interpreter_.explains()) {
         long total = 0;
         for (const auto& each : split->arms) total += each.weight;
@@ -988,7 +993,7 @@ class Run {
   std::size_t split_arm(const wf::Workflow& workflow, const wf::Step& step, const wf::SplitStep& split) const {
     long total = 0;
     for (const auto& arm : split.arms) total += arm.weight;
-    const std::string seed = fmt::format("{}\x1f{}\x1f{}", out_.lead.id, workflow.id, step.id);
+    const std::string seed = fmt::format(FMT_COMPILE("{}\x1f{}\x1f{}"), out_.lead.id, workflow.id, step.id);
     const long bucket = static_cast<long>(XXH64(seed.data(), seed.size(), 0) % static_cast<unsigned long long>(total));
     long cumulative = 0;
     for (std::size_t k = 0; k < split.arms.size(); ++k) {
@@ -1000,7 +1005,9 @@ class Run {
 
   // What happens after a split counts for the arm taken too: `split:STEP:ARM:FIELD`.
   void count_for_arms(const std::string& workflow, const Enrollment& enrollment, const char* field) {
-    for (const auto& [split, arm] : enrollment.arms) count(workflow, fmt::format("split:{}:{}:{}", split, arm, field));
+    for (const auto& [split, arm] : enrollment.arms) {
+      count(workflow, fmt::format(FMT_COMPILE("split:{}:{}:{}"), split, arm, field));
+    }
   }
 
   void deliver_email(const wf::Workflow& workflow, Enrollment& enrollment, const wf::Step& step,
@@ -1092,7 +1099,7 @@ class Run {
 
 }  // namespace
 
-std::string TimerRef::member() const { return fmt::format("{}\x1f{}\x1f{}", lead, workflow, seq); }
+std::string TimerRef::member() const { return fmt::format(FMT_COMPILE("{}\x1f{}\x1f{}"), lead, workflow, seq); }
 
 std::optional<TimerRef> TimerRef::parse(const std::string& member) {
   const auto first = member.find('\x1f');
@@ -1157,7 +1164,11 @@ bool Interpreter::listens_to(const std::string& type) const {
 }
 
 Transition Interpreter::apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const {
-  Run run(*this, lead, now);
+  return apply_event(LeadSnapshot(lead), event, now);
+}
+
+Transition Interpreter::apply_event(LeadSnapshot&& lead, const Event& event, TimePoint now) const {
+  Run run(*this, std::move(lead), now);
   run.process_event(event);
   run.update_segments();
   return run.finish();
@@ -1184,7 +1195,11 @@ Transition Interpreter::remove_from(const LeadSnapshot& lead, const std::string&
 }
 
 Transition Interpreter::fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const {
-  Run run(*this, lead, now);
+  return fire_timer(LeadSnapshot(lead), timer, now);
+}
+
+Transition Interpreter::fire_timer(LeadSnapshot&& lead, const TimerRef& timer, TimePoint now) const {
+  Run run(*this, std::move(lead), now);
   run.process_timer(timer);
   run.update_segments();
   return run.finish();

@@ -25,6 +25,10 @@ class Interpreter {
   Transition apply_event(const LeadSnapshot& lead, const Event& event, TimePoint now) const;
   // A timer that does not match the enrollment's current seq yields a transition that only removes it.
   Transition fire_timer(const LeadSnapshot& lead, const TimerRef& timer, TimePoint now) const;
+  // The same, deciding on the lead given (it becomes the transition's lead) instead of on a copy: for a caller
+  // that owns the only copy and needs no `before` (the simulation).
+  Transition apply_event(LeadSnapshot&& lead, const Event& event, TimePoint now) const;
+  Transition fire_timer(LeadSnapshot&& lead, const TimerRef& timer, TimePoint now) const;
   // The lead's segment membership looked at again, with no event (a new or changed segments.yaml): entering or
   // leaving raises its events as usual.
   Transition reevaluate_segments(const LeadSnapshot& lead, TimePoint now) const;

@@ -79,11 +79,13 @@ class Simulation::Share {
         // The earliest timer: at one instant, in (lead, workflow) order.
         const TimerRef timer = store_.due_timers(*timer_due, 1).front();
         const TimePoint at = std::max(timer.due, start);
-        apply(timer.lead, at, [&](const LeadSnapshot& lead) { return interpreter_.fire_timer(lead, timer, at); });
+        apply(timer.lead, at,
+              [&](LeadSnapshot&& lead) { return interpreter_.fire_timer(std::move(lead), timer, at); });
       } else {
         const Event& event = *events[next_event++];
         const TimePoint at = std::max(event.at, start);
-        apply(event.lead, at, [&](const LeadSnapshot& lead) { return interpreter_.apply_event(lead, event, at); });
+        apply(event.lead, at,
+              [&](LeadSnapshot&& lead) { return interpreter_.apply_event(std::move(lead), event, at); });
       }
     }
     sort_timeline(timeline);
@@ -120,7 +122,7 @@ class Simulation::Share {
       const workflows::Broadcast& broadcast = campaign.broadcasts[work.broadcast];
       if (work.what == Work::send_one) {
         share_.apply(work.send.lead, at,
-                     [&](const LeadSnapshot& lead) {
+                     [&](LeadSnapshot&& lead) {
                        return share_.interpreter_.send_broadcast(lead, broadcast, work.send.variant, at);
                      });
         return;
@@ -183,18 +185,12 @@ class Simulation::Share {
   };
 
   // One decision at `at`, committed like the daemon commits it. Nothing else writes to this store, so the commit
-  // cannot meet a newer version of the lead.
+  // cannot meet a newer version of the lead, and the decision can take the stored lead instead of a copy.
   template <typename Decide>
   void apply(const std::string& lead, TimePoint at, Decide decide) {
     clock_.set(at);
-    LeadSnapshot never_stored;
-    const LeadSnapshot* before = store_.stored_lead(lead);
-    if (!before) {
-      never_stored.id = lead;
-      before = &never_stored;
-    }
-    Transition transition = decide(*before);  // its lines went to the share's timeline
-    if (store_.commit(*before, std::move(transition)) != CommitOutcome::committed) {
+    // Its lines went to the share's timeline.
+    if (store_.decide_and_commit(lead, decide) != CommitOutcome::committed) {
       throw std::logic_error("the simulation's store refused a commit for " + lead);
     }
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "engine/core/identity.hpp"
@@ -36,7 +37,7 @@ MemoryStore::StreamId MemoryStore::next_id() {
   return last_id_;
 }
 
-std::string MemoryStore::id_text(StreamId id) { return fmt::format("{}-{}", id.first, id.second); }
+std::string MemoryStore::id_text(StreamId id) { return fmt::format(FMT_COMPILE("{}-{}"), id.first, id.second); }
 
 std::optional<MemoryStore::StreamId> MemoryStore::parse_id(const std::string& text) {
   const auto dash = text.find('-');
@@ -177,13 +178,20 @@ std::vector<CommitOutcome> MemoryStore::commit_many(const std::vector<CommitRequ
   return outcomes;
 }
 
-CommitOutcome MemoryStore::commit(const LeadSnapshot& before, Transition&& transition) {
-  return commit_one(CommitRequest{&before, &transition, "", ""}, &transition);
-}
-
-const LeadSnapshot* MemoryStore::stored_lead(const std::string& lead) const {
-  auto it = leads_.find(lead);
-  return it == leads_.end() ? nullptr : &it->second;
+CommitOutcome MemoryStore::decide_and_commit(const std::string& lead,
+                                             const std::function<Transition(LeadSnapshot&&)>& decide) {
+  LeadSnapshot stamp;  // what the commit checks of the lead it was decided on: its id and version
+  stamp.id = lead;
+  LeadSnapshot taken;
+  if (auto stored = leads_.find(lead); stored != leads_.end()) {
+    stamp.version = stored->second.version;
+    taken = std::move(stored->second);
+    stored->second.version = stamp.version;  // the commit compares it with the transition's expected version
+  } else {
+    taken.id = lead;
+  }
+  Transition transition = decide(std::move(taken));
+  return commit_one(CommitRequest{&stamp, &transition, "", ""}, &transition);
 }
 
 // `movable`: the request's transition, when its parts may be moved rather than copied.
@@ -206,7 +214,6 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* 
   }
   if (current.version != t.expected_version) return CommitOutcome::conflict;
 
-  // `before` may be the stored lead itself (stored_lead()): everything needed from it is read before it is replaced.
   const std::string id = before.id;
   LeadSnapshot after = movable ? std::move(movable->lead) : t.lead;
   after.version = before.version + 1;
@@ -219,8 +226,10 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* 
   for (const auto& timer : t.timers_to_remove) timers_[p].remove(timer.member());
   for (std::size_t a = 0; a < t.actions.size(); ++a) {
     const StreamId stream_id = next_id();
-    outboxes_[p].entries.emplace(stream_id, OutboxEntry{static_cast<int>(p), id_text(stream_id),
-                                                        movable ? std::move(movable->actions[a]) : t.actions[a], 1});
+    auto& entries = outboxes_[p].entries;  // ids only grow: the new entry goes last, no search for its place
+    entries.emplace_hint(entries.end(), stream_id,
+                         OutboxEntry{static_cast<int>(p), id_text(stream_id),
+                                     movable ? std::move(movable->actions[a]) : t.actions[a], 1});
   }
   for (const auto& counter : t.counters) counters_[counter.workflow][counter.field] += counter.amount;
   return CommitOutcome::committed;

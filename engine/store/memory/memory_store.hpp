@@ -60,10 +60,10 @@ class MemoryStore final : public Store {
   CommitOutcome commit(const LeadSnapshot& before, const Transition& transition, const std::string& stream_id,
                        const std::string& event_id) override;
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
-  // For a caller that owns the only copy (the simulation): the lead as stored, without a copy (null: never
-  // stored), and a commit that moves the transition's parts in. `before` may be what stored_lead() returned.
-  const LeadSnapshot* stored_lead(const std::string& lead) const;
-  CommitOutcome commit(const LeadSnapshot& before, Transition&& transition);
+  // For the one writer of this store (the simulation): `decide` is given the stored lead itself, moved out (a new
+  // one with this id if never stored), and what it returns is committed, its parts moved in. No copy of the lead
+  // is made for a decision. A `decide` that throws leaves the lead emptied: the caller stops there.
+  CommitOutcome decide_and_commit(const std::string& lead, const std::function<Transition(LeadSnapshot&&)>& decide);
 
   PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) override;
   std::string workflow_version(const std::string& id, int version) override;
