@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace nurture::engine {
@@ -20,14 +21,14 @@ std::string Enrollment::pack() const {
   // allocation. The decimal form of earlier versions is read too.
   char entered[16] = {'~'};
   const char* entered_end = std::to_chars(entered + 1, entered + sizeof entered, entered_ms, 36).ptr;
-  std::string out = fmt::format("{},{},{},{},{},{}", version, step, seq, std::string_view(entered, entered_end),
-                                static_cast<char>(status), number);
+  std::string out = fmt::format(FMT_COMPILE("{},{},{},{},{},{}"), version, step, seq,
+                                std::string_view(entered, entered_end), static_cast<char>(status), number);
   if (!visits.empty() || !arms.empty()) {
     out += ',';
     bool first = true;
     for (const auto& [step_index, count] : visits) {
       if (!first) out += ';';
-      out += fmt::format("{}:{}", step_index, count);
+      out += fmt::format(FMT_COMPILE("{}:{}"), step_index, count);
       first = false;
     }
   }
@@ -39,7 +40,7 @@ std::string Enrollment::arms_text() const {
   std::string out;
   for (const auto& [split, arm] : arms) {
     if (!out.empty()) out += ';';
-    out += fmt::format("{}:{}", split, arm);
+    out += fmt::format(FMT_COMPILE("{}:{}"), split, arm);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <fmt/chrono.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -41,18 +42,19 @@ const char* outcome_letter(DispatchOutcome outcome) {
 }
 
 std::string post_state(const DispatchRecord& record) {
-  return fmt::format("{}:{}", outcome_letter(record.outcome), record.detail);
+  return fmt::format(FMT_COMPILE("{}:{}"), outcome_letter(record.outcome), record.detail);
 }
 
 std::vector<std::string> outcome_counters(const DispatchRecord& record) {
   const PlannedAction& action = record.entry->action;
-  std::vector<std::string> counters{fmt::format("step:{}:{}", action.step, outcome_name(record.outcome))};
+  std::vector<std::string> counters{fmt::format(FMT_COMPILE("step:{}:{}"), action.step, outcome_name(record.outcome))};
   if (record.outcome != DispatchOutcome::sent) return counters;
   // The UTC day by calendar arithmetic: fmt's chrono formatting goes through the C locale's strftime, per send.
   const std::chrono::year_month_day day{std::chrono::floor<std::chrono::days>(record.at)};
-  counters.push_back(fmt::format("sent:{:04}-{:02}-{:02}", static_cast<int>(day.year()),
+  counters.push_back(fmt::format(FMT_COMPILE("sent:{:04}-{:02}-{:02}"), static_cast<int>(day.year()),
                                  static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day())));
-  for_each_arm(action.arms, [&](std::string_view arm) { counters.push_back(fmt::format("split:{}:sent", arm)); });
+  for_each_arm(action.arms,
+               [&](std::string_view arm) { counters.push_back(fmt::format(FMT_COMPILE("split:{}:sent"), arm)); });
   return counters;
 }
 

@@ -102,7 +102,7 @@ class Cluster final : public RedisConnection::Impl {
     if (!map_) return io_error("no Redis Cluster node answers");
     RedisReply loaded;
     for (const NodeAddress& node : map_->masters()) {
-      RedisReply reply = link(node).pipeline({{"SCRIPT", "LOAD", source}}).front();
+      RedisReply reply = std::move(link(node).pipeline({{"SCRIPT", "LOAD", source}}).front());
       if (reply.is_error()) refresh_due_ = true;
       if (reply.is_error() || loaded.is_nil()) loaded = std::move(reply);
       if (loaded.is_error()) break;
@@ -149,7 +149,7 @@ class Cluster final : public RedisConnection::Impl {
     RedisReply fewest{RedisReply::Type::integer, replicas, {}, {}};
     for (const auto& node : nodes) {
       RedisReply reply =
-          link(node).pipeline({{"WAIT", std::to_string(replicas), std::to_string(timeout.count())}}).front();
+          std::move(link(node).pipeline({{"WAIT", std::to_string(replicas), std::to_string(timeout.count())}}).front());
       if (reply.is_error()) return reply;
       fewest.integer = std::min(fewest.integer, reply.integer);
     }
@@ -177,7 +177,7 @@ class Cluster final : public RedisConnection::Impl {
     for (const auto& seed : seeds_) candidates.push_back({seed.host, seed.port});
     last_refresh_error_ = "no seed node answers";
     for (const auto& node : candidates) {
-      RedisReply reply = link(node).pipeline({{"CLUSTER", "SLOTS"}}).front();
+      RedisReply reply = std::move(link(node).pipeline({{"CLUSTER", "SLOTS"}}).front());
       if (reply.is_error()) {
         last_refresh_error_ = fmt::format("{}: {}", node.name(), reply.describe());
         continue;
@@ -302,7 +302,7 @@ class Cluster final : public RedisConnection::Impl {
     if (!block) return {};
     Command blocking = base;
     blocking.insert(blocking.end(), {"BLOCK", *block, "STREAMS", command[streams_at + 1], command[streams_at + 1 + count]});
-    return pipeline({blocking}).front();
+    return std::move(pipeline({blocking}).front());
   }
 
   std::vector<text::RedisNode> seeds_;

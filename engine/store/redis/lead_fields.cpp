@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "text/utf8.hpp"
@@ -47,7 +48,7 @@ std::string full_stream_id(const std::string& stored) {
   if (ms_error != std::errc() || ms_end == end || *ms_end != '-') return stored;
   const auto [seq_end, seq_error] = std::from_chars(ms_end + 1, end, seq, 36);
   if (seq_error != std::errc() || seq_end != end) return stored;
-  return fmt::format("{}-{}", ms, seq);
+  return fmt::format(FMT_COMPILE("{}-{}"), ms, seq);
 }
 
 namespace {
@@ -98,7 +99,7 @@ struct RestField {
 
 const RestField rest_fields[] = {
     {"sc", [](const LeadSnapshot& l) { return l.score != 0; },
-     [](const LeadSnapshot& l) { return fmt::format("{},{}", l.score, l.score_at_ms); },
+     [](const LeadSnapshot& l) { return fmt::format(FMT_COMPILE("{},{}"), l.score, l.score_at_ms); },
      [](const LeadSnapshot& a, const LeadSnapshot& b) { return a.score == b.score && a.score_at_ms == b.score_at_ms; }},
     {"st", has<&LeadSnapshot::stage>, [](const LeadSnapshot& l) { return l.stage; }, same<&LeadSnapshot::stage>},
     {"tg", has<&LeadSnapshot::tags>, as_json<&LeadSnapshot::tags>, same<&LeadSnapshot::tags>},

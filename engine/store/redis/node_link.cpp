@@ -174,7 +174,8 @@ RedisReply NodeLink::scan_keys(const std::string& match, int count,
                                const std::function<bool(std::vector<std::string>&)>& visit) {
   std::string cursor = "0";
   do {
-    RedisReply page = pipeline({{"SCAN", cursor, "MATCH", match, "COUNT", std::to_string(std::max(count, 1))}}).front();
+    RedisReply page =
+        std::move(pipeline({{"SCAN", cursor, "MATCH", match, "COUNT", std::to_string(std::max(count, 1))}}).front());
     if (page.is_error()) return page;
     if (page.elements.size() != 2) return io_error("SCAN: " + page.describe());
     cursor = page.elements[0].text;

@@ -20,7 +20,7 @@ class SingleServer final : public RedisConnection::Impl {
   bool clustered() const override { return false; }
   std::vector<RedisReply> pipeline(const std::vector<Command>& commands) override { return link_.pipeline(commands); }
   RedisReply load_script(const std::string& source) override {
-    return link_.pipeline({{"SCRIPT", "LOAD", source}}).front();
+    return std::move(link_.pipeline({{"SCRIPT", "LOAD", source}}).front());
   }
   RedisReply scan_keys(const std::string& match, int count,
                        const std::function<bool(std::vector<std::string>&)>& visit) override {
@@ -28,7 +28,7 @@ class SingleServer final : public RedisConnection::Impl {
   }
   std::vector<RedisReply> on_every_master(const Command& command) override { return link_.pipeline({command}); }
   RedisReply wait_replicas(const std::vector<std::string>&, int replicas, std::chrono::milliseconds timeout) override {
-    return link_.pipeline({{"WAIT", std::to_string(replicas), std::to_string(timeout.count())}}).front();
+    return std::move(link_.pipeline({{"WAIT", std::to_string(replicas), std::to_string(timeout.count())}}).front());
   }
 
  private:
@@ -59,7 +59,7 @@ RedisConnection::~RedisConnection() = default;
 
 bool RedisConnection::clustered() const { return impl_->clustered(); }
 
-RedisReply RedisConnection::command(const Command& args) { return impl_->pipeline({args}).front(); }
+RedisReply RedisConnection::command(const Command& args) { return std::move(impl_->pipeline({args}).front()); }
 
 std::vector<RedisReply> RedisConnection::pipeline(const std::vector<Command>& commands) {
   if (commands.empty()) return {};

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -274,7 +275,9 @@ RedisStore::RedisStore(std::unique_ptr<RedisConnection> connection, RedisStoreOp
   pin_script_.source = pin_lua;
 }
 
-RedisReply RedisStore::checked(const Command& command) { return checked(std::vector<Command>{command}).front(); }
+RedisReply RedisStore::checked(const Command& command) {
+  return std::move(checked(std::vector<Command>{command}).front());  // moved: a read's reply can be large
+}
 
 namespace {
 // Replies that say Redis cannot take the command now (out of memory, a replica, loading, a script running, a
@@ -481,7 +484,7 @@ void RedisStore::add_events(const std::vector<StreamFields>& events) {
   }
 }
 
-LeadSnapshot RedisStore::load_lead(const std::string& lead) { return load_leads({lead}).front(); }
+LeadSnapshot RedisStore::load_lead(const std::string& lead) { return std::move(load_leads({lead}).front()); }
 
 std::vector<LeadSnapshot> RedisStore::load_leads(const std::vector<std::string>& leads) {
   std::vector<Command> commands;
@@ -1089,8 +1092,9 @@ void RedisStore::record_many(const std::vector<DispatchRecord>& records) {
     const std::string key = record_key(entry);
     auto [it, added] = results.records.try_emplace(key, Command{"HSET", key});
     if (added) results.expiries.push_back(record_expiry(entry));
-    it->second.insert(it->second.end(), {entry.action.action_id,
-                                         fmt::format("{}:{}", outcome_letter(record.outcome), record.detail)});
+    it->second.insert(it->second.end(),
+                      {entry.action.action_id,
+                       fmt::format(FMT_COMPILE("{}:{}"), outcome_letter(record.outcome), record.detail)});
     for (auto& counter : outcome_counters(record)) ++results.counts[{entry.action.workflow, std::move(counter)}];
     if (record.outcome == DispatchOutcome::failed) {
       Command dead{"XADD", keys_.outbox_dead(p), "*"};
