@@ -231,16 +231,22 @@ class Parser {
 };
 
 void append_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+  std::size_t plain_from = 0;  // the text between entities goes in as one piece, not a character at a time
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char* entity = nullptr;
+    switch (text[i]) {
+      case '&': entity = "&amp;"; break;
+      case '<': entity = "&lt;"; break;
+      case '>': entity = "&gt;"; break;
+      case '"': entity = "&quot;"; break;
+      case '\'': entity = "&#39;"; break;
+      default: continue;
     }
+    out.append(text.substr(plain_from, i - plain_from));
+    out += entity;
+    plain_from = i + 1;
   }
+  out.append(text.substr(plain_from));
 }
 
 bool is_truthy(const json* value) {

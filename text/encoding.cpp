@@ -10,17 +10,27 @@ constexpr char standard_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 constexpr char url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string encode(std::string_view bytes, const char* alphabet, bool pad) {
-  std::string out;
-  out.reserve(4 * ((bytes.size() + 2) / 3));
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const auto byte = [&](std::size_t k) { return k < bytes.size() ? static_cast<unsigned char>(bytes[k]) : 0u; };
+  const std::size_t size = bytes.size();
+  // Sized once and written in place (tracking links and message ids are encoded for every email sent).
+  std::string out(pad ? 4 * ((size + 2) / 3) : (4 * size + 2) / 3, '\0');
+  char* next = out.data();
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
+  std::size_t i = 0;
+  for (; i + 3 <= size; i += 3) {
     const unsigned value = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += alphabet[(value >> 18) & 63];
-    out += alphabet[(value >> 12) & 63];
-    if (i + 1 < bytes.size()) out += alphabet[(value >> 6) & 63];
-    else if (pad) out += '=';
-    if (i + 2 < bytes.size()) out += alphabet[value & 63];
-    else if (pad) out += '=';
+    *next++ = alphabet[(value >> 18) & 63];
+    *next++ = alphabet[(value >> 12) & 63];
+    *next++ = alphabet[(value >> 6) & 63];
+    *next++ = alphabet[value & 63];
+  }
+  if (i < size) {  // one or two bytes left
+    const bool two = i + 1 < size;
+    const unsigned value = (byte(i) << 16) | (two ? byte(i + 1) << 8 : 0u);
+    *next++ = alphabet[(value >> 18) & 63];
+    *next++ = alphabet[(value >> 12) & 63];
+    if (two) *next++ = alphabet[(value >> 6) & 63];
+    else if (pad) *next++ = '=';
+    if (pad) *next++ = '=';
   }
   return out;
 }

@@ -102,6 +102,15 @@ TEST_CASE("base64, base64url and hex: the RFC 4648 test vectors, both ways") {
   for (const auto& [plain, encoded] : vectors) {
     CHECK(nurture::text::base64_encode(plain) == encoded);
     CHECK(nurture::text::base64_decode(encoded) == std::optional<std::string>(plain));
+    std::string unpadded = encoded;  // base64url leaves the padding off
+    std::erase(unpadded, '=');
+    CHECK(nurture::text::base64url_encode(plain) == unpadded);
+  }
+  std::string bytes;  // every length up to 40, all byte values: each encoding reads back as it was
+  for (int n = 0; n <= 40; ++n) {
+    CHECK(nurture::text::base64_decode(nurture::text::base64_encode(bytes)) == std::optional<std::string>(bytes));
+    CHECK(nurture::text::base64_decode(nurture::text::base64url_encode(bytes)) == std::optional<std::string>(bytes));
+    bytes += static_cast<char>(n * 97 + 200);
   }
   CHECK(nurture::text::base64url_encode("\xfb\xff") == "-_8");
   CHECK(nurture::text::base64_decode("-_8") == std::optional<std::string>("\xfb\xff"));
