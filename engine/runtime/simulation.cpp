@@ -188,8 +188,7 @@ class Simulation::Share {
   // cannot meet a newer version of the lead, and the decision can take the stored lead instead of a copy.
   template <typename Decide>
   void apply(const std::string& lead, TimePoint at, Decide decide) {
-    clock_.set(at);
-    // Its lines went to the share's timeline.
+    clock_.set(at);  // the decision's timeline lines go to the share's timeline, not into the transition
     if (store_.decide_and_commit(lead, decide) != CommitOutcome::committed) {
       throw std::logic_error("the simulation's store refused a commit for " + lead);
     }

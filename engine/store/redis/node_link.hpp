@@ -40,6 +40,7 @@ class NodeLink {
   text::RedisAddress address_;
   std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
+  std::string framing_;  // the RESP of the batch being sent, reused from batch to batch
 };
 
 }  // namespace nurture::engine::redis
