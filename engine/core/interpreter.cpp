@@ -598,9 +598,11 @@ class Run {
     changed.type = "lead.stage_changed";
     changed.lead = lead().id;
     changed.at = now_;
-    changed.props = {{"from", detail.from ? nlohmann::json(*detail.from) : nlohmann::json(nullptr)},
-                     {"to", to},
-                     {"score", detail.score}};
+    // Built field by field: an initializer list copies every element once more.
+    auto& props = changed.props.get_ref<nlohmann::json::object_t&>();
+    props.emplace("from", detail.from ? nlohmann::json(*detail.from) : nlohmann::json(nullptr));
+    props.emplace("to", to);
+    props.emplace("score", detail.score);
     note(std::move(line));
     lead().stage = to;
     auto& history = lead().stage_history;

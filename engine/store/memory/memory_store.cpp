@@ -124,7 +124,7 @@ void MemoryStore::dead_letter_event(const StreamEntry& entry, const std::string&
 void MemoryStore::dead_letter_timer(const TimerRef& timer, const std::string& reason) {
   dead_events_.push_back(
       {{{"timer", timer.member()}, {"lead", timer.lead}, {"workflow", timer.workflow}}, reason});
-  timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))].remove(timer.member());
+  if (auto stored = leads_.find(timer.lead); stored != leads_.end()) remove_timer(stored, timer);
 }
 
 void MemoryStore::trim_streams() {
@@ -142,7 +142,7 @@ void MemoryStore::trim_streams() {
 
 LeadSnapshot MemoryStore::load_lead(const std::string& lead) {
   auto it = leads_.find(lead);
-  if (it != leads_.end()) return it->second;
+  if (it != leads_.end()) return it->second.lead;
   LeadSnapshot fresh;
   fresh.id = lead;
   return fresh;
@@ -157,8 +157,8 @@ std::vector<LeadSnapshot> MemoryStore::load_leads(const std::vector<std::string>
 
 void MemoryStore::scan_leads(int batch, const std::function<bool(std::vector<LeadSnapshot>&)>& visit) {
   std::vector<LeadSnapshot> some;
-  for (const auto& [id, lead] : leads_) {
-    some.push_back(lead);
+  for (const auto& [id, stored] : leads_) {
+    some.push_back(stored.lead);
     if (static_cast<int>(some.size()) < std::max(batch, 1)) continue;
     if (!visit(some)) return;
     some.clear();
@@ -168,39 +168,45 @@ void MemoryStore::scan_leads(int batch, const std::function<bool(std::vector<Lea
 
 CommitOutcome MemoryStore::commit(const LeadSnapshot& before, const Transition& transition,
                                   const std::string& stream_id, const std::string& event_id) {
-  return commit_one(CommitRequest{&before, &transition, stream_id, event_id});
+  return commit_at(leads_.find(before.id), CommitRequest{&before, &transition, stream_id, event_id});
 }
 
 std::vector<CommitOutcome> MemoryStore::commit_many(const std::vector<CommitRequest>& requests) {
   std::vector<CommitOutcome> outcomes;
   outcomes.reserve(requests.size());
-  for (const auto& request : requests) outcomes.push_back(commit_one(request));
+  for (const auto& request : requests) outcomes.push_back(commit_at(leads_.find(request.before->id), request));
   return outcomes;
 }
 
-CommitOutcome MemoryStore::decide_and_commit(const std::string& lead,
-                                             const std::function<Transition(LeadSnapshot&&)>& decide) {
-  LeadSnapshot stamp;  // what the commit checks of the lead it was decided on: its id and version
-  stamp.id = lead;
-  LeadSnapshot taken;
-  if (auto stored = leads_.find(lead); stored != leads_.end()) {
-    stamp.version = stored->second.version;
-    taken = std::move(stored->second);
-    stored->second.version = stamp.version;  // the commit compares it with the transition's expected version
-  } else {
-    taken.id = lead;
-  }
-  Transition transition = decide(std::move(taken));
-  return commit_one(CommitRequest{&stamp, &transition, "", ""}, &transition);
+std::map<std::string, LeadSnapshot> MemoryStore::leads() const {
+  std::map<std::string, LeadSnapshot> leads;
+  for (const auto& [id, stored] : leads_) leads.emplace(id, stored.lead);
+  return leads;
 }
 
-// `movable`: the request's transition, when its parts may be moved rather than copied.
-CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* movable) {
+MemoryStore::Taken MemoryStore::take_lead(const std::string& lead) {
+  const auto stored = leads_.find(lead);
+  stamp_.id = lead;
+  if (stored == leads_.end()) {
+    stamp_.version = 0;
+    Taken fresh{stored, {}};
+    fresh.lead.id = lead;
+    return fresh;
+  }
+  LeadSnapshot& kept = stored->second.lead;
+  stamp_.version = kept.version;
+  Taken taken{stored, std::move(kept)};
+  kept.version = stamp_.version;  // the commit compares it with the transition's expected version
+  return taken;
+}
+
+// `stored`: the request's lead, found (end() if never stored). `movable`: the request's transition, when its parts
+// may be moved rather than copied.
+CommitOutcome MemoryStore::commit_at(Leads::iterator stored, const CommitRequest& request, Transition* movable) {
   const LeadSnapshot& before = *request.before;
   const Transition& t = *request.transition;
   static const LeadSnapshot never_stored;
-  const auto stored = leads_.find(before.id);
-  const LeadSnapshot& current = stored == leads_.end() ? never_stored : stored->second;
+  const LeadSnapshot& current = stored == leads_.end() ? never_stored : stored->second.lead;
   const TimePoint now = clock_.now();
   // One front door here: every entry's position is one the snapshot keeps.
   const auto position = moved_position(request.stream_id, request.from_inbox, request.front_door);
@@ -214,16 +220,18 @@ CommitOutcome MemoryStore::commit_one(const CommitRequest& request, Transition* 
   }
   if (current.version != t.expected_version) return CommitOutcome::conflict;
 
-  const std::string id = before.id;
-  LeadSnapshot after = movable ? std::move(movable->lead) : t.lead;
-  after.version = before.version + 1;
+  if (stored == leads_.end()) stored = leads_.try_emplace(before.id).first;
+  const std::string& id = stored->first;
+  const std::uint64_t version = before.version + 1;  // read first: `before` may be what is assigned below
+  LeadSnapshot& after = stored->second.lead;
+  if (movable) after = std::move(movable->lead);
+  else after = t.lead;
+  after.version = version;
   if (position) after.*position = request.stream_id;
-  if (stored != leads_.end()) stored->second = std::move(after);  // no insert since the find: still valid
-  else leads_.emplace(id, std::move(after));
   if (!request.event_id.empty()) seen_until_[request.event_id] = now + options_.event_dedupe;
+  for (const auto& [timer, due] : t.timers_to_add) add_timer(stored, timer, to_unix_ms(due));
+  for (const auto& timer : t.timers_to_remove) remove_timer(stored, timer);
   const auto p = static_cast<std::size_t>(partition_of(id, options_.partitions));
-  for (const auto& [timer, due] : t.timers_to_add) timers_[p].add(timer.member(), to_unix_ms(due));
-  for (const auto& timer : t.timers_to_remove) timers_[p].remove(timer.member());
   for (std::size_t a = 0; a < t.actions.size(); ++a) {
     const StreamId stream_id = next_id();
     auto& entries = outboxes_[p].entries;  // ids only grow: the new entry goes last, no search for its place
@@ -260,33 +268,44 @@ std::string MemoryStore::workflow_version(const std::string& id, int version) {
 
 std::map<std::string, long> MemoryStore::workflow_counters(const std::string& workflow) {
   auto it = counters_.find(workflow);
-  return it == counters_.end() ? std::map<std::string, long>{} : it->second;
+  if (it == counters_.end()) return {};
+  return {it->second.begin(), it->second.end()};
 }
 
 // --- timers ---------------------------------------------------------------------------------------------------
 
-void MemoryStore::Timers::add(const std::string& member, std::int64_t due) {
-  auto [place, added] = place_of.try_emplace(member);
-  if (!added) by_due.erase(place->second);  // like ZADD: a member has one score
-  place->second = by_due.emplace(due, member).first;
+MemoryStore::ByDue& MemoryStore::timers_of(const std::string& lead) {
+  return timers_[static_cast<std::size_t>(partition_of(lead, options_.partitions))];
 }
 
-void MemoryStore::Timers::remove(const std::string& member) {
-  auto it = place_of.find(member);
-  if (it == place_of.end()) return;
-  by_due.erase(it->second);
-  place_of.erase(it);
+MemoryStore::LeadTimer* MemoryStore::find_timer(StoredLead& stored, const TimerRef& timer) {
+  for (auto& kept : stored.timers) {
+    if (kept.seq == timer.seq && kept.workflow == timer.workflow) return &kept;
+  }
+  return nullptr;
 }
 
-std::optional<std::int64_t> MemoryStore::Timers::due_of(const std::string& member) const {
-  const auto it = place_of.find(member);
-  return it == place_of.end() ? std::nullopt : std::optional<std::int64_t>(it->second->first);
+// Like ZADD: a timer has one due time; adding it again moves it.
+void MemoryStore::add_timer(Leads::iterator lead, const TimerRef& timer, std::int64_t due) {
+  ByDue& timers = timers_of(lead->first);
+  LeadTimer* kept = find_timer(lead->second, timer);
+  if (!kept) kept = &lead->second.timers.emplace_back(LeadTimer{timer.workflow, timer.seq, timers.end()});
+  else timers.erase(kept->place);
+  kept->place = timers.emplace(due, timer.member()).first;
+}
+
+void MemoryStore::remove_timer(Leads::iterator lead, const TimerRef& timer) {
+  LeadTimer* kept = find_timer(lead->second, timer);
+  if (!kept) return;
+  timers_of(lead->first).erase(kept->place);
+  *kept = std::move(lead->second.timers.back());
+  lead->second.timers.pop_back();
 }
 
 std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const std::vector<int>& partitions) {
   std::vector<std::pair<std::int64_t, std::string>> due;
   for (int p : partitions_or_all(partitions, options_.partitions)) {
-    const auto& timers = timers_.at(static_cast<std::size_t>(p)).by_due;
+    const auto& timers = timers_.at(static_cast<std::size_t>(p));
     int taken = 0;
     for (auto it = timers.begin(); it != timers.end() && it->first <= to_unix_ms(now) && taken < limit;
          ++it, ++taken) {
@@ -297,8 +316,9 @@ std::vector<TimerRef> MemoryStore::due_timers(TimePoint now, int limit, const st
 }
 
 std::optional<TimePoint> MemoryStore::timer_due(const TimerRef& timer) {
-  const Timers& timers = timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))];
-  if (const auto due = timers.due_of(timer.member())) return from_unix_ms(*due);
+  if (auto stored = leads_.find(timer.lead); stored != leads_.end()) {
+    if (const LeadTimer* kept = find_timer(stored->second, timer)) return from_unix_ms(kept->place->first);
+  }
   if (auto held = held_.find(timer.workflow); held != held_.end()) {
     for (const auto& [member, due] : held->second.timers) {
       if (member == timer.member()) return from_unix_ms(due);
@@ -310,8 +330,8 @@ std::optional<TimePoint> MemoryStore::timer_due(const TimerRef& timer) {
 std::optional<TimePoint> MemoryStore::next_timer_due() {
   std::optional<std::int64_t> earliest;
   for (const auto& timers : timers_) {
-    if (!timers.by_due.empty() && (!earliest || timers.by_due.begin()->first < *earliest)) {
-      earliest = timers.by_due.begin()->first;
+    if (!timers.empty() && (!earliest || timers.begin()->first < *earliest)) {
+      earliest = timers.begin()->first;
     }
   }
   if (!earliest) return std::nullopt;
@@ -495,7 +515,10 @@ Store::Released MemoryStore::resume_workflow(const std::string& workflow) {
   for (const auto& [member, due] : held.timers) {
     const auto timer = TimerRef::parse(member);
     if (!timer) continue;
-    timers_[static_cast<std::size_t>(partition_of(timer->lead, options_.partitions))].add(member, due);
+    // A held timer's lead is stored: erasing a lead drops its held timers too.
+    auto stored = leads_.find(timer->lead);
+    if (stored == leads_.end()) continue;
+    add_timer(stored, *timer, due);
     ++released.timers;
   }
   for (auto& entry : held.actions) {
@@ -508,11 +531,11 @@ Store::Released MemoryStore::resume_workflow(const std::string& workflow) {
 void MemoryStore::hold_timers(const std::vector<TimerRef>& timers) {
   for (const auto& timer : timers) {
     if (!paused_.count(timer.workflow)) continue;
-    auto& partition = timers_[static_cast<std::size_t>(partition_of(timer.lead, options_.partitions))];
-    const auto due = partition.due_of(timer.member());
-    if (!due) continue;
-    held_[timer.workflow].timers.emplace_back(timer.member(), *due);
-    partition.remove(timer.member());
+    auto stored = leads_.find(timer.lead);
+    const LeadTimer* kept = stored == leads_.end() ? nullptr : find_timer(stored->second, timer);
+    if (!kept) continue;
+    held_[timer.workflow].timers.emplace_back(timer.member(), kept->place->first);
+    remove_timer(stored, timer);
   }
 }
 
@@ -529,14 +552,13 @@ void MemoryStore::hold_actions(const std::vector<const OutboxEntry*>& entries) {
 
 Store::Erased MemoryStore::erase_lead(const std::string& lead, const std::vector<std::string>& address_hashes) {
   Erased erased;
-  erased.lead = leads_.erase(lead) > 0;
   const auto p = static_cast<std::size_t>(partition_of(lead, options_.partitions));
-  std::vector<std::string> timers;
-  for (const auto& [member, place] : timers_[p].place_of) {
-    if (member.rfind(lead + "\x1f", 0) == 0) timers.push_back(member);
+  if (auto stored = leads_.find(lead); stored != leads_.end()) {
+    for (const auto& kept : stored->second.timers) timers_[p].erase(kept.place);
+    erased.timers = static_cast<long>(stored->second.timers.size());
+    leads_.erase(stored);
+    erased.lead = true;
   }
-  for (const auto& member : timers) timers_[p].remove(member);
-  erased.timers = static_cast<long>(timers.size());
   for (auto& [workflow, held] : held_) {
     erased.timers += static_cast<long>(std::erase_if(held.timers, [&](const auto& t) {
       return t.first.rfind(lead + "\x1f", 0) == 0;

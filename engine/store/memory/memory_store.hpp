@@ -62,8 +62,14 @@ class MemoryStore final : public Store {
   std::vector<CommitOutcome> commit_many(const std::vector<CommitRequest>& requests) override;
   // For the one writer of this store (the simulation): `decide` is given the stored lead itself, moved out (a new
   // one with this id if never stored), and what it returns is committed, its parts moved in. No copy of the lead
-  // is made for a decision. A `decide` that throws leaves the lead emptied: the caller stops there.
-  CommitOutcome decide_and_commit(const std::string& lead, const std::function<Transition(LeadSnapshot&&)>& decide);
+  // is made for a decision. `decide` must not use this store. A `decide` that throws, or whose transition is
+  // refused, leaves the lead emptied: the caller stops there.
+  template <typename Decide>
+  CommitOutcome decide_and_commit(const std::string& lead, Decide&& decide) {
+    Taken taken = take_lead(lead);
+    Transition transition = decide(std::move(taken.lead));
+    return commit_at(taken.stored, CommitRequest{&stamp_, &transition, "", ""}, &transition);
+  }
 
   PinnedWorkflow pin_workflow(const std::string& id, const std::string& source) override;
   std::string workflow_version(const std::string& id, int version) override;
@@ -107,7 +113,7 @@ class MemoryStore final : public Store {
 
   // What a test or the simulation looks at afterwards (Redis has its keys for that).
   // Every stored lead, by id (a copy, in order: for tests and simulate's callers).
-  std::map<std::string, LeadSnapshot> leads() const { return {leads_.begin(), leads_.end()}; }
+  std::map<std::string, LeadSnapshot> leads() const;
   const std::vector<DeadLetter>& dead_events() const { return dead_events_; }
   const std::vector<DeadLetter>& dead_actions() const { return dead_actions_; }
   // Every entry still in the outbox streams, acknowledged or not, in partition then id order.
@@ -121,14 +127,23 @@ class MemoryStore final : public Store {
     std::map<StreamId, int> pending;  // delivered, not acknowledged: how often delivered
     StreamId last_delivered{0, 0};
   };
-  struct Timers {
-    using ByDue = std::set<std::pair<std::int64_t, std::string>>;  // (due ms, member)
-    ByDue by_due;
-    // member -> its place in by_due: moving or removing a timer (each one fired) is one lookup, and no search there
-    std::unordered_map<std::string, ByDue::iterator> place_of;
-    void add(const std::string& member, std::int64_t due);
-    void remove(const std::string& member);
-    std::optional<std::int64_t> due_of(const std::string& member) const;
+  using ByDue = std::set<std::pair<std::int64_t, std::string>>;  // a partition's timers: (due ms, member)
+  // A timer as its lead keeps it: which of the lead's timers, and its place in its partition's ByDue.
+  struct LeadTimer {
+    std::string workflow;
+    std::uint64_t seq = 0;
+    ByDue::iterator place;
+  };
+  // A lead and its timers. A timer is found through its lead, which a commit has found already, rather than
+  // through an index of every timer: at 100k leads each lookup in such an index was a few cache misses.
+  struct StoredLead {
+    LeadSnapshot lead;
+    std::vector<LeadTimer> timers;  // a few: one per enrollment waiting
+  };
+  using Leads = std::unordered_map<std::string, StoredLead>;
+  struct Taken {
+    Leads::iterator stored;  // end() if never stored
+    LeadSnapshot lead;
   };
   // The event streams: the front door (index 0), then each partition's inbox.
   enum class Replay { none, batch, isolated };
@@ -138,7 +153,12 @@ class MemoryStore final : public Store {
   static std::optional<StreamId> parse_id(const std::string& text);
   Stream<StreamFields>& event_stream(const StreamEntry& entry);
   std::vector<StreamEntry> read_pending_events(int count);
-  CommitOutcome commit_one(const CommitRequest& request, Transition* movable = nullptr);
+  Taken take_lead(const std::string& lead);
+  CommitOutcome commit_at(Leads::iterator stored, const CommitRequest& request, Transition* movable = nullptr);
+  ByDue& timers_of(const std::string& lead);
+  static LeadTimer* find_timer(StoredLead& stored, const TimerRef& timer);
+  void add_timer(Leads::iterator lead, const TimerRef& timer, std::int64_t due);
+  void remove_timer(Leads::iterator lead, const TimerRef& timer);
   void record_one(const DispatchRecord& record);
   void reschedule(const OutboxEntry& entry, TimePoint due, int next_attempt, const std::string& stat);
 
@@ -147,15 +167,17 @@ class MemoryStore final : public Store {
   StreamId last_id_{0, 0};
   std::vector<Stream<StreamFields>> event_streams_;  // front door, then inboxes
   std::vector<Stream<OutboxEntry>> outboxes_;
-  std::vector<Timers> timers_;
+  std::vector<ByDue> timers_;  // by partition
   std::vector<std::multimap<std::int64_t, OutboxEntry>> retries_;  // due ms -> entry with its next attempt
   Replay events_replay_ = Replay::none;
   bool outbox_replay_ = false;
 
-  std::unordered_map<std::string, LeadSnapshot> leads_;
+  Leads leads_;
+  LeadSnapshot stamp_;  // what a decision in place was decided on, for its commit to check: the lead's id and version
   std::map<std::string, std::string> meta_;
   std::unordered_map<std::string, TimePoint> seen_until_;  // producer event id -> remembered until
-  std::map<std::string, std::map<std::string, long>> counters_;  // workflow -> field -> count
+  // workflow -> field -> count. Hashed: a commit adds to several, and ordered maps compared whole strings.
+  std::unordered_map<std::string, std::unordered_map<std::string, long>> counters_;
   std::map<std::string, std::map<int, std::string>> workflows_;
   std::unordered_map<std::string, std::string> dispatch_records_;  // action id -> claim or result
   std::unordered_map<std::string, std::string> action_leads_;

@@ -206,6 +206,15 @@ TEST_CASE_TEMPLATE("store: timers due at one instant come in (lead, workflow) or
   order.clear();
   for (const auto& timer : f.store.due_timers(t0, 100)) order.push_back(timer.lead + "/" + timer.workflow);
   CHECK(order == std::vector<std::string>{"Lz/w1", "Lb/w1", "Lb/w2", "Lc/w1", "Lc/w2"});
+  CHECK(f.store.timer_due(TimerRef{"La", "w2", 1}) == t0 + hours(1));
+  CHECK_FALSE(f.store.timer_due(TimerRef{"La", "w1", 1}));
+  // A timer is (lead, workflow, seq): another seq of the same workflow is another timer.
+  la = f.store.load_lead("La");
+  Transition again = set_attr(la, "z", 1);
+  again.timers_to_add.push_back({TimerRef{"La", "w2", 2}, t0 + hours(2)});
+  REQUIRE(f.store.commit(la, again, "", "") == CommitOutcome::committed);
+  CHECK(f.store.timer_due(TimerRef{"La", "w2", 1}) == t0 + hours(1));
+  CHECK(f.store.timer_due(TimerRef{"La", "w2", 2}) == t0 + hours(2));
 }
 
 TEST_CASE_TEMPLATE("store: events are pending until acknowledged, and come back first after a failure", F, STORES) {
