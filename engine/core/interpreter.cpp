@@ -94,15 +94,18 @@ void collect_remembered(const wf::Condition& condition, std::map<std::string, st
   for (const auto& term : condition.terms) collect_term(term, out);
 }
 
-nlohmann::json attribute(const LeadSnapshot& lead, const std::string& name) {
+const nlohmann::json missing_value;  // null: what an absent attribute or property compares as
+
+// A reference, not a copy: conditions read attributes on every event and timer.
+const nlohmann::json& attribute(const LeadSnapshot& lead, const std::string& name) {
   auto it = lead.attrs.find(name);
-  return it == lead.attrs.end() ? nlohmann::json(nullptr) : *it;
+  return it == lead.attrs.end() ? missing_value : *it;
 }
 
 bool props_match(const std::vector<wf::PropTest>& where, const nlohmann::json& props) {
   for (const auto& test : where) {
     auto it = props.find(test.name);
-    if (!test.comparison.holds(it == props.end() ? nlohmann::json(nullptr) : *it)) return false;
+    if (!test.comparison.holds(it == props.end() ? missing_value : *it)) return false;
   }
   return true;
 }
@@ -810,8 +813,8 @@ class Run {
   }
 
   std::string lead_zone(const wf::Workflow& workflow) const {
-    const nlohmann::json zone = attribute(out_.lead, "timezone");
-    if (zone.is_string() && is_valid_timezone(zone.get<std::string>())) return zone.get<std::string>();
+    const nlohmann::json& zone = attribute(out_.lead, "timezone");
+    if (zone.is_string() && is_valid_timezone(zone.get_ref<const std::string&>())) return zone.get<std::string>();
     if (workflow.send_window && !workflow.send_window->fallback.empty()) return workflow.send_window->fallback;
     return campaign_.config.default_timezone.empty() ? "UTC" : campaign_.config.default_timezone;
   }
@@ -921,7 +924,7 @@ class Run {
       if (until->at_minute) {
         due = next_time_of_day(now_, *until->at_minute, until->days, lead_zone(workflow));
       } else {
-        const nlohmann::json value = attribute(lead(), until->attr);
+        const nlohmann::json& value = attribute(lead(), until->attr);
         if (value.is_string()) {
           if (auto date = parse_date_attribute(value.get<std::string>(), lead_zone(workflow))) {
             due = *date + until->offset;
@@ -1029,7 +1032,7 @@ class Run {
   // Where an email goes: the lead's `email` attribute, the attribute `to: attr.X` names, or `to` itself.
   std::string address_for(const wf::EmailStep& email) {
     if (!email.to.empty() && email.to.rfind("attr.", 0) != 0) return email.to;
-    const nlohmann::json value = attribute(lead(), email.to.empty() ? "email" : email.to.substr(5));
+    const nlohmann::json& value = attribute(lead(), email.to.empty() ? "email" : email.to.substr(5));
     return value.is_string() ? value.get<std::string>() : std::string();
   }
 
