@@ -8,7 +8,7 @@
 namespace nurture::engine {
 
 namespace {
-std::string hex_xxh3_128(const std::string& input) {
+std::string hex_xxh3_128(std::string_view input) {
   const XXH128_hash_t hash = XXH3_128bits(input.data(), input.size());
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, hash);
@@ -18,8 +18,10 @@ std::string hex_xxh3_128(const std::string& input) {
 
 std::string action_id(std::string_view lead, std::string_view workflow, int version, int enrollment_number,
                       std::string_view step_id, int visit) {
-  return hex_xxh3_128(fmt::format(FMT_COMPILE("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}"), lead, workflow, version,
-                                  enrollment_number, step_id, visit));
+  fmt::memory_buffer identity;  // on the stack: one id per planned action
+  fmt::format_to(std::back_inserter(identity), FMT_COMPILE("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}"), lead, workflow, version,
+                 enrollment_number, step_id, visit);
+  return hex_xxh3_128({identity.data(), identity.size()});
 }
 
 std::string post_action_id(std::string_view post, std::string_view connector) {

@@ -190,15 +190,14 @@ bool holds(const wf::Condition& condition, const ConditionContext& context) {
 // The state of one transition being computed: the lead as it evolves, and everything it has decided so far.
 class Run {
  public:
-  Run(const Interpreter& interpreter, LeadSnapshot lead, TimePoint now)
+  // The lead becomes the transition's: what the run changes is the state after.
+  Run(const Interpreter& interpreter, LeadSnapshot&& lead, TimePoint now)
       : interpreter_(interpreter),
         campaign_(interpreter.campaign()),
         now_(now),
         due_ms_(to_unix_ms(now)),
+        out_{lead.version, now, std::move(lead)},
         lines_(interpreter.timeline_sink() ? *interpreter.timeline_sink() : out_.timeline) {
-    out_.expected_version = lead.version;
-    out_.decided_at = now;
-    out_.lead = std::move(lead);
     decay_score();
   }
 
@@ -377,7 +376,7 @@ class Run {
     explain(std::move(line));
   }
 
-  void note(TimelineEntry entry) {
+  void note(TimelineEntry&& entry) {
     entry.at = now_;
     entry.lead = lead().id;
     if (!entry.workflow.empty()) {
@@ -389,7 +388,7 @@ class Run {
   }
 
   // A broadcast's line: counted under its workflow id `~b:ID` as `step:ID:action|skipped`.
-  void note_broadcast(TimelineEntry entry) {
+  void note_broadcast(TimelineEntry&& entry) {
     entry.at = now_;
     entry.lead = lead().id;
     count(broadcast_workflow(entry.broadcast), fmt::format(FMT_COMPILE("step:{}:{}"), entry.broadcast, entry.kind));
@@ -400,7 +399,7 @@ class Run {
     lines_.push_back(std::move(entry));
   }
 
-  void count(const std::string& workflow, std::string field) { out_.counters.push_back({workflow, std::move(field)}); }
+  void count(const std::string& workflow, std::string field) { out_.counters.emplace_back(workflow, std::move(field)); }
 
   void decay_score() {
     const std::int64_t now_ms = to_unix_ms(now_);
@@ -1181,20 +1180,20 @@ Transition Interpreter::apply_event(LeadSnapshot&& lead, const Event& event, Tim
 
 Transition Interpreter::send_broadcast(const LeadSnapshot& lead, const wf::Broadcast& broadcast, int variant,
                                        TimePoint now) const {
-  Run run(*this, lead, now);
+  Run run(*this, LeadSnapshot(lead), now);
   run.update_segments();  // membership as of now: a `within` window may have closed since the last change
   run.send_broadcast(broadcast, variant);
   return run.finish();
 }
 
 Transition Interpreter::reevaluate_segments(const LeadSnapshot& lead, TimePoint now) const {
-  Run run(*this, lead, now);
+  Run run(*this, LeadSnapshot(lead), now);
   run.update_segments();
   return run.finish();
 }
 
 Transition Interpreter::remove_from(const LeadSnapshot& lead, const std::string& workflow, TimePoint now) const {
-  Run run(*this, lead, now);
+  Run run(*this, LeadSnapshot(lead), now);
   run.remove_from(workflow);
   return run.finish();
 }
