@@ -399,7 +399,7 @@ class Run {
     lines_.push_back(std::move(entry));
   }
 
-  void count(const std::string& workflow, std::string field) { out_.counters.emplace_back(workflow, std::move(field)); }
+  void count(const std::string& workflow, std::string field) { out_.counters.push_back({workflow, std::move(field)}); }
 
   void decay_score() {
     const std::int64_t now_ms = to_unix_ms(now_);
