@@ -222,7 +222,7 @@ CommitOutcome MemoryStore::commit_at(Leads::iterator stored, const CommitRequest
 
   if (stored == leads_.end()) stored = leads_.try_emplace(before.id).first;
   const std::string& id = stored->first;
-  const std::uint64_t version = before.version + 1;  // read first: `before` may be what is assigned below
+  const std::uint64_t version = before.version + 1;  // the lead's version once this commit is applied
   LeadSnapshot& after = stored->second.lead;
   if (movable) after = std::move(movable->lead);
   else after = t.lead;

@@ -27,6 +27,9 @@ TEST_CASE("an action id is the same from version to version: a dispatch record f
   // XXH3-128 of "L1␟welcome␟1␟1␟hello␟1", canonical bytes in hex. A change here re-sends every planned action
   // after an upgrade: the ids in the outbox would no longer match their dispatch records.
   CHECK(action_id("L1", "welcome", 1, 1, "hello", 1) == "d0cfd3901d49fc8338857fdf706a6045");
+  // Likewise a post's and a broadcast's: a post would be published again, a broadcast mailed twice.
+  CHECK(post_action_id("spring-launch", "linkedin") == "96404df2b42d0468314f6bc938d09de4");
+  CHECK(broadcast_action_id("april", "L1") == "6f95fb03b36c3d1236b447c860c4098a");
 }
 
 TEST_CASE("a lead's partition is stable and spreads leads over all partitions") {
