@@ -23,14 +23,14 @@ redis-cli -p "$PORT" flushall >/dev/null  # the scripts stay loaded
 result=$(/usr/bin/python3 "$ROOT/bench/commit/replay.py" "$PORT" "$capture" 5)
 rm -f "$capture"
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
-echo "bench/commit: the commit calls of a $LEADS-lead drip ($(field "$drip" sends) sends), captured and replayed on one" \
-     "redis-server: $(field "$result" blocks) commit blocks in $(field "$result" calls) calls, 5 rounds"
+echo "bench/commit: the commit calls of a $LEADS-lead drip ($(field "$drip" sends) sends), captured and replayed" \
+     "on one redis-server: $(field "$result" blocks) commit blocks in $(field "$result" calls) calls, 5 rounds"
 echo
 echo "| commit | redis-server CPU us per block (median) | runs |"
 echo "|---|---:|---|"
 echo "| the commit script (EVALSHA; checks and writes in Lua) | $(field "$result" redis_cpu_us_per_block_script) |" \
      "$(field "$result" runs_script) |"
-echo "| the same as native commands (WATCH, HMGET/EXISTS; MULTI, writes, EXEC) | $(field "$result" redis_cpu_us_per_block_native) |" \
-     "$(field "$result" runs_native) |"
+echo "| the same as native commands (WATCH, HMGET/EXISTS; MULTI, writes, EXEC) |" \
+     "$(field "$result" redis_cpu_us_per_block_native) | $(field "$result" runs_native) |"
 echo
 echo "script / native: $(field "$result" script_over_native)x (both replays left the same keys and contents)"
