@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench/commit: what the commit script's Lua costs redis-server. A drip of LEADS leads runs on a private
-# redis-server under MONITOR; its commit calls are then replayed on the same server twice, as the engine made them
-# (EVALSHA) and as the same checks and writes in native commands (WATCH, HMGET/EXISTS, MULTI ... EXEC: the ceiling
-# for a commit without Lua), and both replays' end states compared. Prints redis-server CPU per commit block.
+# bench/commit: what a commit costs redis-server as the commit script (Lua: what a cluster runs) and as native
+# commands (what one server runs). A drip of LEADS leads runs on a private redis-server under MONITOR, its engine
+# asked to commit by script; its commit calls are then replayed on the same server twice, as the engine made them
+# (EVALSHA) and as the same checks and writes in native commands (WATCH, HMGET/EXISTS, MULTI ... EXEC, as the store
+# makes them on one server), and both replays' end states compared. Prints redis-server CPU per commit block.
 #   bench/commit/run.sh BUILD_DIR [LEADS]      (default: 2000)
 set -euo pipefail
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [LEADS]}" && pwd)
@@ -15,7 +16,7 @@ redis-cli -p "$PORT" monitor >"$capture" &
 monitor=$!
 # Every commit must be captured (the replay re-creates each lead's versions in order): wait for MONITOR to attach.
 for _ in $(seq 100); do redis-cli -p "$PORT" client list | grep -q 'cmd=monitor' && break; sleep 0.05; done
-drip=$("$BUILD/bench/bench_drip" "redis://127.0.0.1:$PORT" "$LEADS" 1000 1)
+drip=$(NURTURE_BENCH_COMMIT_BY_SCRIPT=1 "$BUILD/bench/bench_drip" "redis://127.0.0.1:$PORT" "$LEADS" 1000 1)
 sleep 0.5
 kill "$monitor"
 wait "$monitor" 2>/dev/null || true

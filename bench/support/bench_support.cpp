@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -139,8 +139,9 @@ Workers::Workers(const std::string& url, const std::string& key_prefix, const wo
   engine::WorkflowVersions versions;
   for (int i = 1; i <= std::max(workers, 1); ++i) {
     const std::string consumer = i == 1 ? "bench" : fmt::format("bench-{}", i);
-    const engine::redis::RedisStoreOptions options{key_prefix, 16, consumer, std::chrono::hours(24),
-                                                   std::chrono::hours(24)};
+    engine::redis::RedisStoreOptions options{key_prefix, 16, consumer, std::chrono::hours(24), std::chrono::hours(24)};
+    // bench/commit captures the commit script's calls: it asks for them on one server too.
+    options.commit_by_script = std::getenv("NURTURE_BENCH_COMMIT_BY_SCRIPT") != nullptr;
     stores_.push_back(std::make_unique<engine::redis::RedisStore>(connect_or_exit(url), options));
     engine::redis::RedisStore& state = *stores_.back();
     stores_.push_back(std::make_unique<engine::redis::RedisStore>(connect_or_exit(url), options));

@@ -1,9 +1,10 @@
 // Store on Redis. What it guarantees:
-// - commit() is one Lua script: it refuses a transition computed from a stale snapshot (compare-and-set on the
-//   lead's version, bumped by every commit) and one whose event was applied before (the lead's last front-door entry id, and
-//   the producer id within the dedupe window); otherwise it writes lead, timers, outbox and counters together.
-// - An event is acknowledged only after its commit, so a crash in between re-delivers it and the script
-//   recognises it.
+// - commit() refuses a transition computed from a stale snapshot (compare-and-set on the lead's version, bumped by
+//   every commit) and one whose event was applied before (the lead's last front-door entry id, and the producer id
+//   within the dedupe window); otherwise it writes lead, timers, outbox and counters together: a WATCH/MULTI
+//   transaction on one server, a Lua script on a cluster (commit_block.hpp).
+// - An event is acknowledged only after its commit, so a crash in between re-delivers it and the
+//   commit recognises it.
 // - Dispatch records are fields of `{p}:done:<day>` hashes (the day the outbox entry was added), by action id: `p`
 //   handed to its connector, `r:<n>` retry pending, `s:`/`f:`/`x:`/`k:` final (sent, failed, suppressed, skipped).
 //   No record: never handed over. Recording a batch of results with its acknowledgements and its counters (summed)
@@ -13,12 +14,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/core/identity.hpp"
+#include "engine/store/redis/commit_block.hpp"
 #include "engine/store/redis/lead_fields.hpp"
 #include "engine/store/redis/timer_buckets.hpp"
 #include "text/address.hpp"
@@ -27,116 +30,6 @@ namespace nurture::engine::redis {
 
 namespace {
 
-// Commits several leads of one partition in one call (they share its slot). ARGV: the number of blocks, then per
-// block: its number of keys, sid (the event's stream entry id, compacted as the lead's hash keeps it), seen (0|1),
-// ttl, expected version, the lead field that remembers sid's stream (ev or evK: front-door stream 0 or K; ei:
-// inbox), when it was decided (ms, or empty: its timers are near), then counted groups: #set, field/value...; #del,
-// field...; #tadd, score/member...; #trem, member...; #outbox entries, and per entry #fields, field/value...;
-// #stats, (key index in the block, field, increment)... KEYS per block: lead, timers, outbox, seen (or the lead
-// again), stats keys. Each block is atomic and checked on its own; the reply lists each block's outcome.
-const char* commit_lua = R"lua(
-local results, counts = {}, {}
--- Timer changes of the committed blocks, by timers key: member -> {due, decided at}, or false for a removal.
--- Filed and removed at the end, a command per key and kind; the last change of a member wins, as one by one.
-local timer_changes = {}
-local i, k = 2, 0
-local function change_timer(key, member, score)
-  local changes = timer_changes[key]
-  if not changes then changes = {order = {}, by_member = {}}; timer_changes[key] = changes end
-  if changes.by_member[member] == nil then changes.order[#changes.order + 1] = member end
-  changes.by_member[member] = score
-end
--- Lua 5.1 reads a decimal string through strtod, twice (tonumber checks it, then converts it): the counts and times
--- that repeat from block to block are read once a call.
-local numbers = {}
-local function number(text)
-  local n = numbers[text]
-  if n == nil then n = tonumber(text); numbers[text] = n end
-  return n
-end
--- A stream entry id as the lead's hash keeps it and the engine sends it, `~` and ms-seq in base 36 (read with
--- strtoul), or as an older hash may hold it, `ms-seq` in decimal.
-local function stream_position(id)
-  local ms, seq = string.match(id, '^~(%w+)-(%w+)$')
-  if ms then return tonumber(ms, 36), tonumber(seq, 36) end
-  ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  if ms then return tonumber(ms), tonumber(seq) end
-end
-local function group()
-  local n = number(ARGV[i])
-  local first = i + 1
-  i = i + 1 + n
-  return n, first, first + n - 1
-end
-for b = 1, tonumber(ARGV[1]) do
-  local nkeys = number(ARGV[i])
-  local sid, seen, ttl, ver, sid_field = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  local decided = number(ARGV[i + 6])
-  i = i + 7
-  local lead, timers, outbox, seenkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  -- Where this block's groups are, so a refused block can be skipped.
-  local set_n, set_a, set_b = group()
-  local del_n, del_a, del_b = group()
-  local tadd_n, tadd_a, tadd_b = group()
-  local trem_n, trem_a, trem_b = group()
-  local entries = {}
-  local n_entries = number(ARGV[i])
-  i = i + 1
-  for e = 1, n_entries do
-    local n, a, z = group()
-    entries[e] = {a, z}
-  end
-  local n_stats = number(ARGV[i])
-  local stats_at = i + 1
-  i = i + 1 + 3 * n_stats
-
-  local outcome = 'committed'
-  local state = redis.call('HMGET', lead, sid_field, 'ver')
-  if sid ~= '' and state[1] then
-    local lms, lseq = stream_position(state[1])
-    local ms, seq = stream_position(sid)
-    if lms and ms and (ms < lms or (ms == lms and seq <= lseq)) then outcome = 'duplicate' end
-  end
-  if outcome == 'committed' and seen == '1' and redis.call('EXISTS', seenkey) == 1 then outcome = 'duplicate' end
-  if outcome == 'committed' and (state[2] or '0') ~= ver then outcome = 'conflict' end
-  if outcome == 'committed' then
-    if set_n > 0 then in_chunks('HSET', lead, ARGV, set_a, set_b) end
-    if del_n > 0 then in_chunks('HDEL', lead, ARGV, del_a, del_b) end
-    if seen == '1' then redis.call('SET', seenkey, '1', 'EX', ttl) end
-    if sid ~= '' and sid_field ~= 'ev' and sid_field ~= 'ei' then redis.call('HSET', lead, sid_field, sid) end
-    for j = tadd_a, tadd_b, 2 do change_timer(timers, ARGV[j + 1], {tonumber(ARGV[j]), decided, ARGV[j]}) end
-    for j = trem_a, trem_b do change_timer(timers, ARGV[j], false) end
-    for _, e in ipairs(entries) do redis.call('XADD', outbox, '*', unpack(ARGV, e[1], e[2])) end
-    for s = 0, n_stats - 1 do
-      local at = stats_at + 3 * s
-      local key = KEYS[k + number(ARGV[at])]
-      local fields = counts[key]
-      if not fields then fields = {}; counts[key] = fields end
-      fields[ARGV[at + 1]] = (fields[ARGV[at + 1]] or 0) + number(ARGV[at + 2])
-    end
-  end
-  results[b] = outcome
-  k = k + nkeys
-end
-for key, changes in pairs(timer_changes) do
-  local added, removed = {}, {}
-  for _, member in ipairs(changes.order) do
-    local change = changes.by_member[member]
-    if change then
-      added[#added + 1] = {change[1], member, change[2], change[3]}
-    else
-      removed[#removed + 1] = member
-    end
-  end
-  file_timers(key, added)
-  in_chunks('ZREM', key, removed, 1, #removed)
-end
--- Counters of the committed blocks, summed: one HINCRBY per counter and call, not per lead.
-for key, fields in pairs(counts) do
-  for field, n in pairs(fields) do redis.call('HINCRBY', key, field, n) end
-end
-return results
-)lua";
 
 // Moves due retries (members are JSON arrays of outbox fields) back into the outbox.
 const char* release_retries_lua = R"lua(
@@ -551,87 +444,45 @@ void RedisStore::scan_or_throw(const std::string& match, int count,
   if (failed.is_error()) throw StoreUnavailable("SCAN: " + failed.describe());
 }
 
-void RedisStore::append_commit_block(const CommitRequest& request, std::vector<std::string>& all_keys,
-                                     std::vector<std::string>& all_args) {
+CommitBlock RedisStore::commit_block(const CommitRequest& request) const {
   const LeadSnapshot& before = *request.before;
   const Transition& t = *request.transition;
-  const std::string& stream_id = request.stream_id;
-  const std::string& event_id = request.event_id;
-  const std::string& lead = before.id;
-  const int p = partition_of(lead, options_.partitions);
-  const std::size_t first_key = all_keys.size();
-  all_keys.push_back(keys_.lead(p, lead));
-  all_keys.push_back(keys_.timers(p));
-  all_keys.push_back(keys_.outbox(p));
-  all_keys.push_back(event_id.empty() ? all_keys[first_key] : keys_.seen(p, event_id));
+  const int p = partition_of(before.id, options_.partitions);
+  CommitBlock block;
+  block.lead_key = keys_.lead(p, before.id);
+  block.timers_key = keys_.timers(p);
+  block.outbox_key = keys_.outbox(p);
+  if (!request.event_id.empty()) block.seen_key = keys_.seen(p, request.event_id);
+  block.sid = compact_stream_id(request.stream_id);
+  block.sid_field = request.from_inbox ? "ei" : request.front_door == 0 ? "ev" : "ev" + std::to_string(request.front_door);
+  block.seen_ttl_s = std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count();
+  block.expected_version = std::to_string(t.expected_version);
+  if (t.decided_at != TimePoint{}) block.decided_ms = to_unix_ms(t.decided_at);
 
   LeadStamp stamp{before.version + 1, {}, {}};
   // A position the snapshot keeps is written with the lead's fields (ev, ei); the other front-door streams' (evK)
-  // only by the script, which writes sid_field when the block commits.
-  if (const auto position = moved_position(stream_id, request.from_inbox, request.front_door)) {
-    (position == &LeadSnapshot::last_inbox_id ? stamp.last_inbox_id : stamp.last_stream_id) = stream_id;
+  // with the commit's writes, when the block commits.
+  if (const auto position = moved_position(request.stream_id, request.from_inbox, request.front_door)) {
+    (position == &LeadSnapshot::last_inbox_id ? stamp.last_inbox_id : stamp.last_stream_id) = request.stream_id;
   }
   LeadFieldChanges changes = lead_field_changes(before, t.lead, stamp);
-
-  // Written straight into the call's arguments (no vector per group): this runs for every transition.
-  std::vector<std::string>& args = all_args;
-  const std::size_t key_count_at = args.size();
-  args.emplace_back();  // the block's number of keys, known at the end
-  args.push_back(compact_stream_id(stream_id));  // as the lead's hash keeps it: the script reads it with strtoul
-  args.emplace_back(event_id.empty() ? "0" : "1");
-  args.push_back(std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count()));
-  args.push_back(std::to_string(t.expected_version));
-  args.push_back(request.from_inbox ? "ei" : request.front_door == 0 ? "ev" : "ev" + std::to_string(request.front_door));
-  args.push_back(t.decided_at == TimePoint{} ? std::string() : std::to_string(to_unix_ms(t.decided_at)));
-  // A counted group: its size first, then its items.
-  std::size_t group_at = 0;
-  auto open_group = [&] {
-    group_at = args.size();
-    args.emplace_back();
-  };
-  auto close_group = [&] { args[group_at] = std::to_string(args.size() - group_at - 1); };
-
-  open_group();
+  block.set.reserve(changes.set.size() * 2);
   for (auto& [field, value] : changes.set) {
-    args.push_back(std::move(field));
-    args.push_back(std::move(value));
+    block.set.push_back(std::move(field));
+    block.set.push_back(std::move(value));
   }
-  close_group();
-  open_group();
-  for (auto& field : changes.removed) args.push_back(std::move(field));
-  close_group();
-  open_group();
-  for (const auto& [timer, due] : t.timers_to_add) {
-    args.push_back(std::to_string(to_unix_ms(due)));
-    args.push_back(timer.member());
-  }
-  close_group();
-  open_group();
-  for (const auto& timer : t.timers_to_remove) args.push_back(timer.member());
-  close_group();
-  args.push_back(std::to_string(t.actions.size()));
-  for (const auto& action : t.actions) {
-    open_group();
-    auto fields = packed_outbox_fields(action, 1);
-    args.insert(args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
-    close_group();
-  }
-
-  // Funnel counters per workflow; their keys go into KEYS so the script stays in one slot (indices are relative
-  // to the block).
-  const std::size_t stats_count_at = args.size();
-  args.emplace_back();
-  std::map<std::string, int> stats_key_index;
+  block.removed = std::move(changes.removed);
+  block.timers_added.reserve(t.timers_to_add.size());
+  for (const auto& [timer, due] : t.timers_to_add) block.timers_added.emplace_back(to_unix_ms(due), timer.member());
+  block.timers_removed.reserve(t.timers_to_remove.size());
+  for (const auto& timer : t.timers_to_remove) block.timers_removed.push_back(timer.member());
+  block.outbox.reserve(t.actions.size());
+  for (const auto& action : t.actions) block.outbox.push_back(packed_outbox_fields(action, 1));
+  block.counts.reserve(t.counters.size());
   for (const auto& counter : t.counters) {
-    auto [it, added] =
-        stats_key_index.try_emplace(counter.workflow, static_cast<int>(all_keys.size() - first_key) + 1);
-    if (added) all_keys.push_back(keys_.stats(p, counter.workflow));
-    args.push_back(std::to_string(it->second));
-    args.push_back(counter.field);
-    args.push_back(std::to_string(counter.amount));
+    block.counts.push_back({keys_.stats(p, counter.workflow), counter.field, counter.amount});
   }
-  args[stats_count_at] = std::to_string(t.counters.size());
-  args[key_count_at] = std::to_string(all_keys.size() - first_key);
+  return block;
 }
 
 CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t, const std::string& stream_id,
@@ -641,6 +492,56 @@ CommitOutcome RedisStore::commit(const LeadSnapshot& before, const Transition& t
 
 std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitRequest>& requests) {
   if (requests.empty()) return {};
+  std::set<int> partitions;
+  for (const auto& request : requests) partitions.insert(partition_of(request.before->id, options_.partitions));
+  std::optional<std::vector<CommitOutcome>> outcomes;
+  if (!connection_->clustered() && !options_.commit_by_script) outcomes = commit_natively(requests);
+  if (!outcomes) outcomes = commit_by_script(requests);
+  std::vector<std::string> written;
+  for (int p : partitions) written.push_back(keys_.lead(p, ""));
+  wait_for_replica(written);
+  return std::move(*outcomes);
+}
+
+std::optional<std::vector<CommitOutcome>> RedisStore::commit_natively(const std::vector<CommitRequest>& requests) {
+  std::vector<CommitBlock> blocks;
+  blocks.reserve(requests.size());
+  for (const auto& request : requests) blocks.push_back(commit_block(request));
+  if (!checkable_together(blocks)) return std::nullopt;
+  try {
+    return check_and_write(blocks);
+  } catch (...) {
+    // A watch must not outlive this commit: a later transaction on the connection would be refused for it.
+    connection_->command({"UNWATCH"});
+    throw;
+  }
+}
+
+std::optional<std::vector<CommitOutcome>> RedisStore::check_and_write(std::vector<CommitBlock>& blocks) {
+  const auto checks = checked(commit_checks(blocks));
+  // A key of the wrong type (WRONGTYPE): the script fails the way the engine expects of a broken lead.
+  if (std::any_of(checks.begin(), checks.end(), [](const RedisReply& r) { return r.is_error(); })) {
+    checked(Command{"UNWATCH"});
+    return std::nullopt;
+  }
+  auto outcomes = commit_outcomes(blocks, checks);
+  if (options_.between_commit_round_trips) options_.between_commit_round_trips();
+  const auto writes = commit_writes(blocks, outcomes);
+  if (writes.empty()) {
+    checked(Command{"UNWATCH"});
+    return outcomes;
+  }
+  const auto replies = checked(writes);
+  const RedisReply& exec = replies.back();
+  if (exec.is_nil()) return std::nullopt;  // a watched lead or producer id changed since the checks: nothing written
+  if (exec.is_error()) throw CommitRejected("commit failed: " + exec.text);
+  for (const auto& reply : exec.elements) {
+    if (reply.is_error()) throw CommitRejected("commit failed: " + reply.text);
+  }
+  return outcomes;
+}
+
+std::vector<CommitOutcome> RedisStore::commit_by_script(const std::vector<CommitRequest>& requests) {
   // One script call per partition and chunk: the per-call cost of a script is paid once for many leads.
   constexpr std::size_t max_blocks = 64;
   std::map<int, std::vector<std::size_t>> by_partition;
@@ -665,7 +566,10 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
       std::vector<std::string> args;
       args.reserve(call.size() * 48 + 1);
       args.push_back(std::to_string(call.size()));
-      for (std::size_t r : call) append_commit_block(requests[r], keys, args);
+      for (std::size_t r : call) {
+        CommitBlock block = commit_block(requests[r]);
+        append_script_block(block, keys, args);
+      }
       commands.push_back(RedisConnection::evalsha_command(commit_script_, std::move(keys), std::move(args)));
     }
     const auto replies = checked(commands);
@@ -685,12 +589,7 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
                                                       : CommitOutcome::committed;
       }
     }
-    if (!script_missing) {
-      std::vector<std::string> written;
-      for (const auto& [p, indices] : by_partition) written.push_back(keys_.lead(p, ""));
-      wait_for_replica(written);
-      return outcomes;
-    }
+    if (!script_missing) return outcomes;
     commit_script_.sha.clear();
   }
   throw StoreUnavailable("the commit script keeps disappearing");

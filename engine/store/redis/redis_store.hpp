@@ -2,6 +2,8 @@
 // The store on Redis: one server or a Redis Cluster (partitions spread by their `{p}` hash tags).
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,6 +13,8 @@
 #include "engine/store/store.hpp"
 
 namespace nurture::engine::redis {
+
+struct CommitBlock;
 
 struct RedisStoreOptions {
   std::string key_prefix = "nurture:";
@@ -23,6 +27,11 @@ struct RedisStoreOptions {
   // master it wrote to has it (WAIT 1), so a failover cannot take back what was acknowledged.
   bool wait_for_replica = false;
   std::chrono::milliseconds replica_timeout{2000};
+  // A commit checks and writes with native commands on one Redis server, with the commit script on a cluster
+  // (commit_block.hpp); true takes the script on one server too.
+  bool commit_by_script = false;
+  // Fault injection for tests: runs between a native commit's checks and its writes, to change what was checked.
+  std::function<void()> between_commit_round_trips;
 };
 
 // An outbox entry's fields, readable one by one, as retries, held actions and dead letters keep them.
@@ -114,8 +123,11 @@ class RedisStore final : public Store {
  private:
   std::vector<OutboxEntry> read_outbox_from(const char* from, int count, std::chrono::milliseconds block);
   int reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle);
-  void append_commit_block(const CommitRequest& request, std::vector<std::string>& keys,
-                           std::vector<std::string>& args);
+  CommitBlock commit_block(const CommitRequest& request) const;
+  // None when the batch must take the script (commit_block.hpp says when).
+  std::optional<std::vector<CommitOutcome>> commit_natively(const std::vector<CommitRequest>& requests);
+  std::optional<std::vector<CommitOutcome>> check_and_write(std::vector<CommitBlock>& blocks);
+  std::vector<CommitOutcome> commit_by_script(const std::vector<CommitRequest>& requests);
   std::string record_key(const OutboxEntry& entry) const;
   Command record_expiry(const OutboxEntry& entry) const;
   RedisReply checked(const Command& command);

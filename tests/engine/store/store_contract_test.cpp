@@ -26,6 +26,20 @@ struct OnRedis {
   OnRedis() { store.prepare(); }
 };
 
+// The same on one server, with the commit script a cluster uses in place of the native transaction.
+struct OnRedisByScript {
+  nurture::testing::TempDir dir;
+  nurture::testing::RedisServer server{dir / "redis"};
+  VirtualClock clock{t0};
+  redis::RedisStore store{server.connect(), by_script()};
+  OnRedisByScript() { store.prepare(); }
+  static redis::RedisStoreOptions by_script() {
+    redis::RedisStoreOptions options{"nurture:", 4, "test", hours(24), hours(24)};
+    options.commit_by_script = true;
+    return options;
+  }
+};
+
 struct InMemory {
   VirtualClock clock{t0};
   memory::MemoryStore store{clock, memory::MemoryStoreOptions{4, "test", hours(24)}};
@@ -84,8 +98,9 @@ OutboxEntry enrolled(Fixture& f, const std::string& lead = "L1") {
 }  // namespace
 
 TYPE_TO_STRING(OnRedis);
+TYPE_TO_STRING(OnRedisByScript);
 TYPE_TO_STRING(InMemory);
-#define STORES OnRedis, InMemory
+#define STORES OnRedis, OnRedisByScript, InMemory
 
 TEST_CASE_TEMPLATE("store: a commit writes lead, enrollment, timer, outbox entry and counters together", F, STORES) {
   F f;
