@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <map>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace nurture::engine::redis {
@@ -176,7 +174,7 @@ bool checkable_together(const std::vector<CommitBlock>& blocks) {
   return true;
 }
 
-std::vector<Command> commit_checks(const std::vector<CommitBlock>& blocks) {
+std::vector<Command> commit_checks(std::span<const CommitBlock> blocks) {
   std::vector<Command> commands;
   commands.reserve(blocks.size() * 2 + 1);
   Command watch{"WATCH"};
@@ -192,8 +190,7 @@ std::vector<Command> commit_checks(const std::vector<CommitBlock>& blocks) {
   return commands;
 }
 
-std::vector<CommitOutcome> commit_outcomes(const std::vector<CommitBlock>& blocks,
-                                           const std::vector<RedisReply>& replies) {
+std::vector<CommitOutcome> commit_outcomes(std::span<const CommitBlock> blocks, std::span<const RedisReply> replies) {
   std::vector<CommitOutcome> outcomes(blocks.size(), CommitOutcome::committed);
   std::size_t exists_at = 1 + blocks.size();
   for (std::size_t b = 0; b < blocks.size(); ++b) {
@@ -215,99 +212,131 @@ std::vector<CommitOutcome> commit_outcomes(const std::vector<CommitBlock>& block
 
 namespace {
 
-// The timer changes of a batch by timers key, in the order members first changed: the last change of a member
-// wins (a due and when it was set, or a removal), as when the blocks are committed one by one.
+// A timer change: a due and when it was set, or a removal (none).
+using TimerSetting = std::optional<std::pair<long long, std::optional<long long>>>;
 struct TimerChange {
   std::string member;
-  std::optional<std::pair<long long, std::optional<long long>>> added;
+  TimerSetting setting;
 };
 
+// A block's timer changes, each member once, in the order members first changed, with its last change: as the
+// script has them. A member belongs to one lead, and the blocks of a native batch to different leads, so a member
+// repeats within a block only (added and removed by one transition), never across blocks.
+void block_timer_changes(CommitBlock& block, std::vector<TimerChange>& out) {
+  const std::size_t first = out.size();
+  auto change = [&](std::string& member, TimerSetting setting) {
+    for (std::size_t i = first; i < out.size(); ++i) {
+      if (out[i].member == member) {
+        out[i].setting = setting;
+        return;
+      }
+    }
+    out.push_back({std::move(member), setting});
+  };
+  for (auto& [due, member] : block.timers_added) change(member, std::make_pair(due, block.decided_ms));
+  for (auto& member : block.timers_removed) change(member, std::nullopt);
+}
+
+// Files the timer changes of one timers key as the script's file_timers does: near ones in the sorted set, later
+// ones in their buckets (each bucket indexed), removals from the sorted set.
 void file_timer_changes(const std::string& timers, std::vector<TimerChange>& changes, std::vector<Command>& out) {
   Command near{"ZADD", timers}, removed{"ZREM", timers};
-  std::map<long long, Command> buckets;  // T -> RPUSH of its entries
-  std::vector<long long> bucket_order;
+  std::vector<std::pair<long long, Command>> buckets;  // T, RPUSH of its entries; in the order first filled
   for (auto& change : changes) {
-    if (!change.added) {
+    if (!change.setting) {
       removed.push_back(std::move(change.member));
       continue;
     }
-    const auto [due, set_at] = *change.added;
+    const auto [due, set_at] = *change.setting;
     const auto t = timer_bucket(change.member, due, set_at);
     if (!t) {
       near.push_back(std::to_string(due));
       near.push_back(std::move(change.member));
       continue;
     }
-    auto [bucket, added] = buckets.try_emplace(*t);
-    if (added) {
-      bucket->second = {"RPUSH", timers + ":b:" + std::to_string(*t)};
-      bucket_order.push_back(*t);
+    auto bucket = std::find_if(buckets.begin(), buckets.end(), [&](const auto& b) { return b.first == *t; });
+    if (bucket == buckets.end()) {
+      buckets.emplace_back(*t, Command{"RPUSH", timers + ":b:" + std::to_string(*t)});
+      bucket = buckets.end() - 1;
     }
     bucket->second.push_back(std::to_string(due - *t) + ' ' + change.member);
   }
   if (near.size() > 2) out.push_back(std::move(near));
-  for (long long t : bucket_order) {
-    out.push_back(std::move(buckets[t]));
+  for (auto& [t, rpush] : buckets) {
+    out.push_back(std::move(rpush));
     out.push_back({"ZADD", timers + ":b", std::to_string(t), std::to_string(t)});
   }
   if (removed.size() > 2) out.push_back(std::move(removed));
 }
 
+// NAME KEY [ID] ITEMS..., the items moved in.
+Command command_of(const char* name, const std::string& key, std::vector<std::string>& items, const char* id = nullptr) {
+  Command command;
+  command.reserve(3 + items.size());
+  command.emplace_back(name);
+  command.push_back(key);
+  if (id) command.emplace_back(id);
+  command.insert(command.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+  return command;
+}
+
+// The counters of a batch, summed; they point into the blocks, which outlive them.
+struct CounterSum {
+  std::string_view key, field;
+  long long amount;
+};
+
+void add_counts(const CommitBlock& block, std::vector<CounterSum>& sums) {
+  for (const auto& count : block.counts) {
+    auto sum = std::find_if(sums.begin(), sums.end(),
+                            [&](const CounterSum& s) { return s.field == count.field && s.key == count.key; });
+    if (sum == sums.end()) {
+      sums.push_back({count.key, count.field, count.amount});
+    } else {
+      sum->amount += count.amount;
+    }
+  }
+}
+
+void write_block(CommitBlock& block, std::vector<Command>& out) {
+  // Where an entry of a front-door stream other than the first was applied is the store's alone (not a field of
+  // the snapshot): written here, with the lead's fields.
+  if (!block.sid.empty() && block.sid_field != "ev" && block.sid_field != "ei") {
+    block.set.push_back(block.sid_field);
+    block.set.push_back(block.sid);
+  }
+  if (!block.set.empty()) out.push_back(command_of("HSET", block.lead_key, block.set));
+  if (!block.removed.empty()) out.push_back(command_of("HDEL", block.lead_key, block.removed));
+  if (!block.seen_key.empty()) {
+    out.push_back({"SET", std::move(block.seen_key), "1", "EX", std::to_string(block.seen_ttl_s)});
+  }
+  for (auto& entry : block.outbox) out.push_back(command_of("XADD", block.outbox_key, entry, "*"));
+}
+
 }  // namespace
 
-std::vector<Command> commit_writes(std::vector<CommitBlock>& blocks, const std::vector<CommitOutcome>& outcomes) {
+std::vector<Command> commit_writes(std::span<CommitBlock> blocks, const std::vector<CommitOutcome>& outcomes) {
   std::vector<Command> out{{"MULTI"}};
-  std::vector<std::pair<std::string, std::vector<TimerChange>>> timers;  // a batch spans few timers keys
-  std::unordered_map<std::string, std::size_t> timer_index;  // (timers key, member) -> place in its changes
-  std::map<std::pair<std::string, std::string>, long long> counts;
-  auto change_timer = [&](const std::string& key, std::string member, auto added) {
-    auto at = std::find_if(timers.begin(), timers.end(), [&](const auto& t) { return t.first == key; });
-    if (at == timers.end()) {
-      timers.emplace_back(key, std::vector<TimerChange>());
-      at = timers.end() - 1;
-    }
-    auto [index, fresh] = timer_index.try_emplace(key + '\n' + member, at->second.size());
-    if (fresh) at->second.push_back({std::move(member), {}});
-    at->second[index->second].added = added;
-  };
+  out.reserve(blocks.size() * 3 + 8);
+  std::vector<std::pair<std::string_view, std::vector<TimerChange>>> timers;  // by timers key: a batch spans few
+  std::vector<CounterSum> counts;
   for (std::size_t b = 0; b < blocks.size(); ++b) {
     if (outcomes[b] != CommitOutcome::committed) continue;
     CommitBlock& block = blocks[b];
-    // Where an entry of a front-door stream other than the first was applied is the store's alone (not a field of
-    // the snapshot): written here, with the lead's fields.
-    if (!block.sid.empty() && block.sid_field != "ev" && block.sid_field != "ei") {
-      block.set.push_back(block.sid_field);
-      block.set.push_back(block.sid);
+    write_block(block, out);
+    if (!block.timers_added.empty() || !block.timers_removed.empty()) {
+      auto key = std::find_if(timers.begin(), timers.end(), [&](const auto& t) { return t.first == block.timers_key; });
+      if (key == timers.end()) {
+        timers.emplace_back(block.timers_key, std::vector<TimerChange>());
+        key = timers.end() - 1;
+      }
+      block_timer_changes(block, key->second);
     }
-    if (!block.set.empty()) {
-      Command hset{"HSET", block.lead_key};
-      hset.insert(hset.end(), std::make_move_iterator(block.set.begin()), std::make_move_iterator(block.set.end()));
-      out.push_back(std::move(hset));
-    }
-    if (!block.removed.empty()) {
-      Command hdel{"HDEL", block.lead_key};
-      hdel.insert(hdel.end(), std::make_move_iterator(block.removed.begin()),
-                  std::make_move_iterator(block.removed.end()));
-      out.push_back(std::move(hdel));
-    }
-    if (!block.seen_key.empty()) out.push_back({"SET", block.seen_key, "1", "EX", std::to_string(block.seen_ttl_s)});
-    for (auto& [due, member] : block.timers_added) {
-      change_timer(block.timers_key, std::move(member), std::make_optional(std::make_pair(due, block.decided_ms)));
-    }
-    for (auto& member : block.timers_removed) {
-      change_timer(block.timers_key, std::move(member),
-                   std::optional<std::pair<long long, std::optional<long long>>>());
-    }
-    for (auto& entry : block.outbox) {
-      Command xadd{"XADD", block.outbox_key, "*"};
-      xadd.insert(xadd.end(), std::make_move_iterator(entry.begin()), std::make_move_iterator(entry.end()));
-      out.push_back(std::move(xadd));
-    }
-    for (auto& count : block.counts) counts[{std::move(count.key), std::move(count.field)}] += count.amount;
+    add_counts(block, counts);
   }
-  for (auto& [key, changes] : timers) file_timer_changes(key, changes, out);
-  for (const auto& [counter, amount] : counts) {
-    out.push_back({"HINCRBY", counter.first, counter.second, std::to_string(amount)});
+  for (auto& [key, changes] : timers) file_timer_changes(std::string(key), changes, out);
+  for (const auto& sum : counts) {
+    out.push_back({"HINCRBY", std::string(sum.key), std::string(sum.field), std::to_string(sum.amount)});
   }
   if (out.size() == 1) return {};
   out.push_back({"EXEC"});

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <span>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -494,51 +495,95 @@ std::vector<CommitOutcome> RedisStore::commit_many(const std::vector<CommitReque
   if (requests.empty()) return {};
   std::set<int> partitions;
   for (const auto& request : requests) partitions.insert(partition_of(request.before->id, options_.partitions));
-  std::optional<std::vector<CommitOutcome>> outcomes;
-  if (!connection_->clustered() && !options_.commit_by_script) outcomes = commit_natively(requests);
-  if (!outcomes) outcomes = commit_by_script(requests);
+  auto outcomes = connection_->clustered() || options_.commit_by_script ? commit_by_script(requests)
+                                                                         : commit_natively(requests);
   std::vector<std::string> written;
   for (int p : partitions) written.push_back(keys_.lead(p, ""));
   wait_for_replica(written);
-  return std::move(*outcomes);
+  return outcomes;
 }
 
-std::optional<std::vector<CommitOutcome>> RedisStore::commit_natively(const std::vector<CommitRequest>& requests) {
+std::vector<CommitOutcome> RedisStore::commit_natively(const std::vector<CommitRequest>& requests) {
+  // By partition, so that a transaction's timers and counters fall on few keys (a command per key).
+  std::vector<std::size_t> order(requests.size());
+  std::vector<int> partition(requests.size());
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    order[r] = r;
+    partition[r] = partition_of(requests[r].before->id, options_.partitions);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return partition[a] < partition[b]; });
   std::vector<CommitBlock> blocks;
   blocks.reserve(requests.size());
-  for (const auto& request : requests) blocks.push_back(commit_block(request));
-  if (!checkable_together(blocks)) return std::nullopt;
+  for (std::size_t r : order) blocks.push_back(commit_block(requests[r]));
+  if (!checkable_together(blocks)) return commit_by_script(requests);
+  std::vector<CommitOutcome> decided(requests.size(), CommitOutcome::committed);
+  std::vector<std::size_t> by_script;
   try {
-    return check_and_write(blocks);
+    check_and_write(blocks, decided, by_script);
   } catch (...) {
     // A watch must not outlive this commit: a later transaction on the connection would be refused for it.
     connection_->command({"UNWATCH"});
     throw;
   }
-}
-
-std::optional<std::vector<CommitOutcome>> RedisStore::check_and_write(std::vector<CommitBlock>& blocks) {
-  const auto checks = checked(commit_checks(blocks));
-  // A key of the wrong type (WRONGTYPE): the script fails the way the engine expects of a broken lead.
-  if (std::any_of(checks.begin(), checks.end(), [](const RedisReply& r) { return r.is_error(); })) {
-    checked(Command{"UNWATCH"});
-    return std::nullopt;
-  }
-  auto outcomes = commit_outcomes(blocks, checks);
-  if (options_.between_commit_round_trips) options_.between_commit_round_trips();
-  const auto writes = commit_writes(blocks, outcomes);
-  if (writes.empty()) {
-    checked(Command{"UNWATCH"});
-    return outcomes;
-  }
-  const auto replies = checked(writes);
-  const RedisReply& exec = replies.back();
-  if (exec.is_nil()) return std::nullopt;  // a watched lead or producer id changed since the checks: nothing written
-  if (exec.is_error()) throw CommitRejected("commit failed: " + exec.text);
-  for (const auto& reply : exec.elements) {
-    if (reply.is_error()) throw CommitRejected("commit failed: " + reply.text);
+  std::vector<CommitOutcome> outcomes(requests.size());
+  for (std::size_t b = 0; b < order.size(); ++b) outcomes[order[b]] = decided[b];
+  if (!by_script.empty()) {
+    std::vector<CommitRequest> rest;
+    for (std::size_t b : by_script) rest.push_back(requests[order[b]]);
+    const auto scripted = commit_by_script(rest);
+    for (std::size_t i = 0; i < by_script.size(); ++i) outcomes[order[by_script[i]]] = scripted[i];
   }
   return outcomes;
+}
+
+// A transaction per chunk of blocks (blocks_per_transaction): a chunk's writes go in the same round trip as the next
+// chunk's checks.
+void RedisStore::check_and_write(std::vector<CommitBlock>& blocks, std::vector<CommitOutcome>& outcomes,
+                                 std::vector<std::size_t>& by_script) {
+  std::vector<Command> pending;
+  std::size_t writing = 0, writing_end = 0;  // the chunk whose MULTI ... EXEC leads `pending`, if any
+  for (std::size_t start = 0;; start += blocks_per_transaction) {
+    const std::size_t end = std::min(blocks.size(), start + blocks_per_transaction);
+    const std::size_t writes = pending.size();
+    const std::span<CommitBlock> chunk(blocks.data() + std::min(start, blocks.size()), blocks.data() + end);
+    if (!chunk.empty()) {
+      auto checks = commit_checks(chunk);
+      pending.insert(pending.end(), std::make_move_iterator(checks.begin()), std::make_move_iterator(checks.end()));
+    }
+    const auto replies = checked(pending);
+    if (writing_end > writing) {
+      const RedisReply& exec = replies[writes - 1];
+      // A watched lead or producer id changed since the checks: nothing of the chunk was written.
+      if (exec.is_nil()) {
+        for (std::size_t b = writing; b < writing_end; ++b) by_script.push_back(b);
+      } else if (exec.is_error()) {
+        throw CommitRejected("commit failed: " + exec.text);
+      }
+      for (const auto& reply : exec.elements) {
+        if (reply.is_error()) throw CommitRejected("commit failed: " + reply.text);
+      }
+    }
+    if (chunk.empty()) return;
+    const std::span<const RedisReply> checks(replies.data() + writes, replies.data() + replies.size());
+    writing = writing_end = 0;
+    pending.clear();
+    // A key of the wrong type (WRONGTYPE): the script fails the way the engine expects of a broken lead.
+    if (std::any_of(checks.begin(), checks.end(), [](const RedisReply& r) { return r.is_error(); })) {
+      for (std::size_t b = start; b < end; ++b) by_script.push_back(b);
+      pending.push_back({"UNWATCH"});
+      continue;
+    }
+    const auto decided = commit_outcomes(chunk, checks);
+    std::copy(decided.begin(), decided.end(), outcomes.begin() + static_cast<long>(start));
+    if (options_.between_commit_round_trips) options_.between_commit_round_trips();
+    pending = commit_writes(chunk, decided);
+    if (pending.empty()) {
+      pending.push_back({"UNWATCH"});
+    } else {
+      writing = start;
+      writing_end = end;
+    }
+  }
 }
 
 std::vector<CommitOutcome> RedisStore::commit_by_script(const std::vector<CommitRequest>& requests) {

@@ -124,9 +124,10 @@ class RedisStore final : public Store {
   std::vector<OutboxEntry> read_outbox_from(const char* from, int count, std::chrono::milliseconds block);
   int reclaim(const std::vector<std::string>& streams, const char* group, std::chrono::milliseconds idle);
   CommitBlock commit_block(const CommitRequest& request) const;
-  // None when the batch must take the script (commit_block.hpp says when).
-  std::optional<std::vector<CommitOutcome>> commit_natively(const std::vector<CommitRequest>& requests);
-  std::optional<std::vector<CommitOutcome>> check_and_write(std::vector<CommitBlock>& blocks);
+  std::vector<CommitOutcome> commit_natively(const std::vector<CommitRequest>& requests);
+  // Fills the outcomes of the blocks it commits, and lists those that must go through the script.
+  void check_and_write(std::vector<CommitBlock>& blocks, std::vector<CommitOutcome>& outcomes,
+                       std::vector<std::size_t>& by_script);
   std::vector<CommitOutcome> commit_by_script(const std::vector<CommitRequest>& requests);
   std::string record_key(const OutboxEntry& entry) const;
   Command record_expiry(const OutboxEntry& entry) const;

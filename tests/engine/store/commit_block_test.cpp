@@ -192,6 +192,46 @@ TEST_CASE("a lead that changes between a native commit's checks and its writes: 
   CHECK(other->command({"HGET", key, "ver"}).text == "7");
 }
 
+TEST_CASE("a large batch commits in several transactions; one that loses a race goes through the script alone") {
+  TempDir dir;
+  RedisServer server{dir / "redis"};
+  auto other = server.connect();
+  int transactions = 0;
+  RedisStoreOptions o = options("nurture:", false);
+  o.between_commit_round_trips = [&] {
+    // Between the second transaction's checks and its writes, another client writes to every lead (a field the
+    // commit does not check): Redis refuses that transaction's EXEC, and its leads must still be committed, by
+    // the script. The leads of the first transaction are committed already; those of the later ones are
+    // watched after the write, so it does not stop them.
+    if (++transactions != 2) return;
+    for (std::size_t i = 0; i < 3 * blocks_per_transaction + 8; ++i) {
+      const std::string lead = fmt::format("L{}", i);
+      other->command({"HSET", fmt::format("nurture:{{{}}}:lead:{}", partition_of(lead, 4), lead), "touched", "1"});
+    }
+  };
+  RedisStore store{server.connect(), o};
+  store.prepare();
+  std::vector<LeadSnapshot> leads;
+  for (std::size_t i = 0; i < 3 * blocks_per_transaction + 8; ++i) leads.push_back(lead_named(fmt::format("L{}", i)));
+  std::vector<Transition> ts;
+  for (const auto& lead : leads) ts.push_back(busy(lead, 1));
+  std::vector<CommitRequest> batch;
+  for (std::size_t i = 0; i < leads.size(); ++i) batch.push_back({&leads[i], &ts[i], fmt::format("100-{}", i)});
+  const auto outcomes = store.commit_many(batch);
+  const long n = static_cast<long>(leads.size());
+  CHECK(transactions == 4);
+  CHECK(std::count(outcomes.begin(), outcomes.end(), CommitOutcome::committed) == n);
+  CHECK(store.read_outbox(1000).size() == leads.size());
+  CHECK(store.workflow_counters("welcome")["entered"] == n);
+  CHECK(store.workflow_counters("welcome")["sent"] == 2 * n);
+  for (const auto& lead : leads) {
+    CAPTURE(lead.id);
+    const LeadSnapshot stored = store.load_lead(lead.id);
+    CHECK(stored.version == 1);
+    CHECK(stored.attrs["plan"] == "p1");
+  }
+}
+
 TEST_CASE("a producer id seen between a native commit's checks and its writes makes the event a duplicate") {
   TempDir dir;
   RedisServer server{dir / "redis"};
