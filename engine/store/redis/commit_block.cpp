@@ -270,7 +270,8 @@ void file_timer_changes(const std::string& timers, std::vector<TimerChange>& cha
 }
 
 // NAME KEY [ID] ITEMS..., the items moved in.
-Command command_of(const char* name, const std::string& key, std::vector<std::string>& items, const char* id = nullptr) {
+Command command_of(const char* name, const std::string& key, std::vector<std::string>& items,
+                   const char* id = nullptr) {
   Command command;
   command.reserve(3 + items.size());
   command.emplace_back(name);

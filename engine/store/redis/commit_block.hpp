@@ -52,7 +52,8 @@ bool checkable_together(const std::vector<CommitBlock>& blocks);
 // connection watches already, so its cost grows with the square of the keys watched (2.7 ms of Redis for 200 leads
 // at once; in a drip, 64 cost Redis less per send than 32, with fewer round trips).
 constexpr std::size_t blocks_per_transaction = 64;
-// Round trip 1, for one transaction: WATCH, then per block HMGET of its sid field and version, then EXISTS of each producer id's key.
+// Round trip 1, for one transaction: WATCH, then per block HMGET of its sid field and version, then EXISTS of each
+// producer id's key.
 std::vector<Command> commit_checks(std::span<const CommitBlock> blocks);
 // What the script would decide for each block from round trip 1's replies (none of them an error).
 std::vector<CommitOutcome> commit_outcomes(std::span<const CommitBlock> blocks, std::span<const RedisReply> replies);

@@ -455,7 +455,8 @@ CommitBlock RedisStore::commit_block(const CommitRequest& request) const {
   block.outbox_key = keys_.outbox(p);
   if (!request.event_id.empty()) block.seen_key = keys_.seen(p, request.event_id);
   block.sid = compact_stream_id(request.stream_id);
-  block.sid_field = request.from_inbox ? "ei" : request.front_door == 0 ? "ev" : "ev" + std::to_string(request.front_door);
+  block.sid_field =
+      request.from_inbox ? "ei" : request.front_door == 0 ? "ev" : "ev" + std::to_string(request.front_door);
   block.seen_ttl_s = std::chrono::duration_cast<std::chrono::seconds>(options_.event_dedupe).count();
   block.expected_version = std::to_string(t.expected_version);
   if (t.decided_at != TimePoint{}) block.decided_ms = to_unix_ms(t.decided_at);
@@ -511,7 +512,8 @@ std::vector<CommitOutcome> RedisStore::commit_natively(const std::vector<CommitR
     order[r] = r;
     partition[r] = partition_of(requests[r].before->id, options_.partitions);
   }
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return partition[a] < partition[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return partition[a] < partition[b]; });
   std::vector<CommitBlock> blocks;
   blocks.reserve(requests.size());
   for (std::size_t r : order) blocks.push_back(commit_block(requests[r]));

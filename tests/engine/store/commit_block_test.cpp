@@ -36,8 +36,8 @@ LeadSnapshot lead_named(const std::string& id) {
   return lead;
 }
 
-// A transition from `before` touching everything a commit writes: fields set (and removed, past seq 1), a near timer, timers in
-// a minute, an hour and a day bucket, one removed, an outbox entry and counters.
+// A transition from `before` touching everything a commit writes: fields set (and removed, past seq 1), a near
+// timer, timers in a minute, an hour and a day bucket, one removed, an outbox entry and counters.
 Transition busy(const LeadSnapshot& before, std::uint64_t seq) {
   Transition t;
   t.decided_at = t0 + seconds(static_cast<long>(seq));
@@ -169,7 +169,7 @@ TEST_CASE("native commits and the commit script leave the same state, outcome fo
   CHECK(native.size() == script.size());
 }
 
-TEST_CASE("a lead that changes between a native commit's checks and its writes: nothing is written, the script decides") {
+TEST_CASE("a lead changed between a native commit's checks and its writes: nothing written, the script decides") {
   TempDir dir;
   RedisServer server{dir / "redis"};
   auto other = server.connect();
@@ -192,7 +192,7 @@ TEST_CASE("a lead that changes between a native commit's checks and its writes: 
   CHECK(other->command({"HGET", key, "ver"}).text == "7");
 }
 
-TEST_CASE("a large batch commits in several transactions; one that loses a race goes through the script alone") {
+TEST_CASE("a large batch commits in several transactions, and one that loses a race goes through the script alone") {
   TempDir dir;
   RedisServer server{dir / "redis"};
   auto other = server.connect();
