@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include <fmt/format.h>
@@ -121,6 +122,29 @@ struct TwoStores {
   }
 };
 
+// A native-committing store on a server of its own, another client of that server, and what that client does
+// between each transaction's checks and its writes (a race made on purpose).
+struct Raced {
+  TempDir dir;
+  RedisServer server{dir / "redis"};
+  std::unique_ptr<RedisConnection> other = server.connect();
+  std::function<void()> race;
+  int transactions = 0;
+  RedisStore store{server.connect(), racing()};
+  Raced() { store.prepare(); }
+  RedisStoreOptions racing() {
+    RedisStoreOptions o = options("nurture:", false);
+    o.between_commit_round_trips = [this] {
+      ++transactions;
+      if (race) race();
+    };
+    return o;
+  }
+  std::string lead_key(const std::string& lead) const {
+    return fmt::format("nurture:{{{}}}:lead:{}", partition_of(lead, 4), lead);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("native commits and the commit script leave the same state, outcome for outcome") {
@@ -170,97 +194,70 @@ TEST_CASE("native commits and the commit script leave the same state, outcome fo
 }
 
 TEST_CASE("a lead changed between a native commit's checks and its writes: nothing written, the script decides") {
-  TempDir dir;
-  RedisServer server{dir / "redis"};
-  auto other = server.connect();
-  int raced = 0;
-  RedisStoreOptions o = options("nurture:", false);
-  const std::string key = fmt::format("nurture:{{{}}}:lead:L1", partition_of("L1", 4));
-  o.between_commit_round_trips = [&] {
-    ++raced;
-    other->command({"HSET", key, "ver", "7"});  // another engine's commit
-  };
-  RedisStore store{server.connect(), o};
-  store.prepare();
+  Raced f;
+  f.race = [&] { f.other->command({"HSET", f.lead_key("L1"), "ver", "7"}); };  // another engine's commit
   const LeadSnapshot before = lead_named("L1");
   const Transition t = busy(before, 1);
-  CHECK(store.commit(before, t, "100-0", "evt-1") == CommitOutcome::conflict);
-  CHECK(raced == 1);
-  CHECK(store.read_outbox(10).empty());
-  CHECK(other->command({"EXISTS", fmt::format("nurture:{{{}}}:seen:evt-1", partition_of("L1", 4))}).integer == 0);
-  CHECK(store.workflow_counters("welcome").empty());
-  CHECK(other->command({"HGET", key, "ver"}).text == "7");
+  CHECK(f.store.commit(before, t, "100-0", "evt-1") == CommitOutcome::conflict);
+  CHECK(f.transactions == 1);
+  CHECK(f.store.read_outbox(10).empty());
+  CHECK(f.other->command({"EXISTS", fmt::format("nurture:{{{}}}:seen:evt-1", partition_of("L1", 4))}).integer == 0);
+  CHECK(f.store.workflow_counters("welcome").empty());
+  CHECK(f.other->command({"HGET", f.lead_key("L1"), "ver"}).text == "7");
 }
 
 TEST_CASE("a large batch commits in several transactions, and one that loses a race goes through the script alone") {
-  TempDir dir;
-  RedisServer server{dir / "redis"};
-  auto other = server.connect();
-  int transactions = 0;
-  RedisStoreOptions o = options("nurture:", false);
-  o.between_commit_round_trips = [&] {
+  Raced f;
+  f.race = [&] {
     // Between the second transaction's checks and its writes, another client writes to every lead (a field the
     // commit does not check): Redis refuses that transaction's EXEC, and its leads must still be committed, by
     // the script. The leads of the first transaction are committed already; those of the later ones are
     // watched after the write, so it does not stop them.
-    if (++transactions != 2) return;
+    if (f.transactions != 2) return;
     for (std::size_t i = 0; i < 3 * blocks_per_transaction + 8; ++i) {
-      const std::string lead = fmt::format("L{}", i);
-      other->command({"HSET", fmt::format("nurture:{{{}}}:lead:{}", partition_of(lead, 4), lead), "touched", "1"});
+      f.other->command({"HSET", f.lead_key(fmt::format("L{}", i)), "touched", "1"});
     }
   };
-  RedisStore store{server.connect(), o};
-  store.prepare();
   std::vector<LeadSnapshot> leads;
   for (std::size_t i = 0; i < 3 * blocks_per_transaction + 8; ++i) leads.push_back(lead_named(fmt::format("L{}", i)));
   std::vector<Transition> ts;
   for (const auto& lead : leads) ts.push_back(busy(lead, 1));
   std::vector<CommitRequest> batch;
   for (std::size_t i = 0; i < leads.size(); ++i) batch.push_back({&leads[i], &ts[i], fmt::format("100-{}", i)});
-  const auto outcomes = store.commit_many(batch);
+  const auto outcomes = f.store.commit_many(batch);
   const long n = static_cast<long>(leads.size());
-  CHECK(transactions == 4);
+  CHECK(f.transactions == 4);
   CHECK(std::count(outcomes.begin(), outcomes.end(), CommitOutcome::committed) == n);
-  CHECK(store.read_outbox(1000).size() == leads.size());
-  CHECK(store.workflow_counters("welcome")["entered"] == n);
-  CHECK(store.workflow_counters("welcome")["sent"] == 2 * n);
+  CHECK(f.store.read_outbox(1000).size() == leads.size());
+  CHECK(f.store.workflow_counters("welcome")["entered"] == n);
+  CHECK(f.store.workflow_counters("welcome")["sent"] == 2 * n);
   for (const auto& lead : leads) {
     CAPTURE(lead.id);
-    const LeadSnapshot stored = store.load_lead(lead.id);
+    const LeadSnapshot stored = f.store.load_lead(lead.id);
     CHECK(stored.version == 1);
     CHECK(stored.attrs["plan"] == "p1");
   }
 }
 
 TEST_CASE("a producer id seen between a native commit's checks and its writes makes the event a duplicate") {
-  TempDir dir;
-  RedisServer server{dir / "redis"};
-  auto other = server.connect();
-  RedisStoreOptions o = options("nurture:", false);
-  o.between_commit_round_trips = [&] {
-    other->command({"SET", fmt::format("nurture:{{{}}}:seen:evt-1", partition_of("L1", 4)), "1"});
-  };
-  RedisStore store{server.connect(), o};
-  store.prepare();
+  Raced f;
+  f.race = [&] { f.other->command({"SET", fmt::format("nurture:{{{}}}:seen:evt-1", partition_of("L1", 4)), "1"}); };
   const LeadSnapshot before = lead_named("L1");
   const Transition t = busy(before, 1);
-  CHECK(store.commit(before, t, "100-0", "evt-1") == CommitOutcome::duplicate);
-  CHECK(store.load_lead("L1").version == 0);
+  CHECK(f.store.commit(before, t, "100-0", "evt-1") == CommitOutcome::duplicate);
+  CHECK(f.transactions == 1);
+  CHECK(f.store.load_lead("L1").version == 0);
 }
 
 TEST_CASE("a native commit that writes nothing leaves no watch behind on its connection") {
-  TempDir dir;
-  RedisServer server{dir / "redis"};
-  auto other = server.connect();
-  RedisStore store{server.connect(), options("nurture:", false)};
-  store.prepare();
+  Raced f;
   const LeadSnapshot empty = lead_named("L1");
-  REQUIRE(store.commit(empty, busy(empty, 1), "", "") == CommitOutcome::committed);
-  REQUIRE(store.commit(empty, busy(empty, 1), "", "") == CommitOutcome::conflict);  // checked, nothing to write
-  other->command({"HSET", fmt::format("nurture:{{{}}}:lead:L1", partition_of("L1", 4)), "x", "1"});
+  REQUIRE(f.store.commit(empty, busy(empty, 1), "", "") == CommitOutcome::committed);
+  REQUIRE(f.store.commit(empty, busy(empty, 1), "", "") == CommitOutcome::conflict);  // checked, nothing to write
+  f.other->command({"HSET", f.lead_key("L1"), "x", "1"});
   // A transaction on the same connection (a dead letter is one) still goes through.
-  store.dead_letter_timer(TimerRef{"L1", "welcome", 1}, "engine error: boom");
-  CHECK(other->command({"XLEN", "nurture:events:dead"}).integer == 1);
+  f.store.dead_letter_timer(TimerRef{"L1", "welcome", 1}, "engine error: boom");
+  CHECK(f.other->command({"XLEN", "nurture:events:dead"}).integer == 1);
 }
 
 TEST_CASE("stream positions compare in either form the lead's hash keeps them") {
