@@ -139,11 +139,12 @@ split:
   CHECK(delivered(c, "slow").size() <= slow_at_cancel + 2);  // what was already in the dispatcher's hands at most
   CHECK(delivered(c, "slow").size() < static_cast<std::size_t>(subscribers));
 
-  // An order from a lead the newsletter reached last is its revenue.
+  // An order from a lead the newsletter reached last is its revenue. The buyer is one of the rest: a lead of the
+  // test share had the slow broadcast planned after it (its last touch, even when cancelled before its send).
   std::string buyer;
   const auto slow_sent = delivered(c, "slow");
   for (const auto& [lead, mail] : sent) {
-    if (!slow_sent.count(lead)) buyer = lead;
+    if (!slow_sent.count(lead) && nurture::engine::test_variant(monthly, lead) < 0) buyer = lead;
   }
   REQUIRE_FALSE(buyer.empty());
   run_json(c, {"emit", "order.completed", "--lead", buyer, "--prop", "amount=120", "--prop", "currency=EUR"});
