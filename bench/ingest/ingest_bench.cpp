@@ -2,7 +2,7 @@
 // 1). N `lead.updated` events (attributes for N/4 distinct leads,
 // so each commits a transition) are put on the stream first; the clock runs from the engine's first read until the
 // last is acknowledged. Prints one JSON line; bench/ingest/run.sh sets it against redis-benchmark's pipelined XADD
-// ceiling on the same Redis. Goal (issue 5): 100k events/s.
+// ceiling on the same Redis. Goal: 100k events/s.
 //
 //   bench_ingest REDIS_URL [N] [WORKERS]
 

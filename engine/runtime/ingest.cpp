@@ -51,7 +51,7 @@ void Ingest::handle(const std::vector<StreamEntry>& entries) {
   const TimePoint now = clock_.now();
   std::vector<Event> events;
   std::vector<const StreamEntry*> sources;
-  std::vector<StreamEntry> handled;
+  std::vector<const StreamEntry*> handled;
   events.reserve(entries.size());
   for (const auto& entry : entries) {
     if (entry.earlier_deliveries >= poison_deliveries) {
@@ -66,7 +66,7 @@ void Ingest::handle(const std::vector<StreamEntry>& entries) {
       continue;
     }
     if (!interpreter_.is_relevant(*event)) {
-      handled.push_back(entry);  // nothing in the campaign looks at it: nothing to commit
+      handled.push_back(&entry);  // nothing in the campaign looks at it: nothing to commit
       continue;
     }
     events.push_back(std::move(*event));
@@ -85,7 +85,7 @@ void Ingest::handle(const std::vector<StreamEntry>& entries) {
     if (results[i].failed) {
       dead_letter(*sources[i], "engine error: " + results[i].error);
     } else {
-      handled.push_back(*sources[i]);
+      handled.push_back(sources[i]);
     }
   }
   store_.ack_events(handled);

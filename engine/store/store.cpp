@@ -88,4 +88,11 @@ std::vector<TimerRef> timers_in_due_order(std::vector<std::pair<std::int64_t, st
   return timers;
 }
 
+void Store::ack_events(const std::vector<StreamEntry>& entries) {
+  std::vector<const StreamEntry*> named;
+  named.reserve(entries.size());
+  for (const StreamEntry& entry : entries) named.push_back(&entry);
+  ack_events(named);
+}
+
 }  // namespace nurture::engine

@@ -131,7 +131,9 @@ class Store {
   // The front door and the partitions' inboxes. The first call returns this consumer's pending entries (left by a
   // crash), later calls new ones.
   virtual std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) = 0;
-  virtual void ack_events(const std::vector<StreamEntry>& entries) = 0;
+  // Handled: not handed out again. The entries are named by address, so a batch is acknowledged without copies.
+  virtual void ack_events(const std::vector<const StreamEntry*>& entries) = 0;
+  void ack_events(const std::vector<StreamEntry>& entries);
   // After a failure mid-batch: read this consumer's pending entries (events and outbox) again, from the start.
   virtual void replay_pending() = 0;
   // After processing failed in a way that may be an entry's fault: pending entries come back one at a time, each

@@ -103,9 +103,9 @@ std::vector<StreamEntry> MemoryStore::read_pending_events(int count) {
   return read;
 }
 
-void MemoryStore::ack_events(const std::vector<StreamEntry>& entries) {
-  for (const auto& entry : entries) {
-    if (auto id = parse_id(entry.id)) event_stream(entry).pending.erase(*id);
+void MemoryStore::ack_events(const std::vector<const StreamEntry*>& entries) {
+  for (const StreamEntry* entry : entries) {
+    if (auto id = parse_id(entry->id)) event_stream(*entry).pending.erase(*id);
   }
 }
 
@@ -118,7 +118,7 @@ void MemoryStore::dead_letter_event(const StreamEntry& entry, const std::string&
   StreamFields fields = entry.fields;
   fields["stream_id"] = entry.id;
   dead_events_.push_back({std::move(fields), reason});
-  ack_events({entry});
+  ack_events({&entry});
 }
 
 void MemoryStore::dead_letter_timer(const TimerRef& timer, const std::string& reason) {

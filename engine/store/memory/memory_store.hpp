@@ -44,7 +44,8 @@ class MemoryStore final : public Store {
   int partitions() const override { return options_.partitions; }
 
   std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) override;
-  void ack_events(const std::vector<StreamEntry>& entries) override;
+  using Store::ack_events;
+  void ack_events(const std::vector<const StreamEntry*>& entries) override;
   void replay_pending() override;
   void isolate_pending() override { events_replay_ = Replay::isolated; }
   void dead_letter_event(const StreamEntry& entry, const std::string& reason) override;

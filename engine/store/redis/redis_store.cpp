@@ -314,11 +314,11 @@ std::vector<StreamEntry> RedisStore::read_pending_once(int count, bool isolated,
   return entries;
 }
 
-void RedisStore::ack_events(const std::vector<StreamEntry>& entries) {
+void RedisStore::ack_events(const std::vector<const StreamEntry*>& entries) {
   std::map<std::string, Command> by_stream;
-  for (const auto& entry : entries) {
-    auto [it, added] = by_stream.try_emplace(entry.stream, Command{"XACK", entry.stream, engine_group});
-    it->second.push_back(entry.id);
+  for (const StreamEntry* entry : entries) {
+    auto [it, added] = by_stream.try_emplace(entry->stream, Command{"XACK", entry->stream, engine_group});
+    it->second.push_back(entry->id);
   }
   std::vector<Command> commands;
   for (auto& [stream, command] : by_stream) commands.push_back(std::move(command));

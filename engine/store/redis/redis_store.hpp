@@ -51,7 +51,8 @@ class RedisStore final : public Store {
   int partitions() const override { return options_.partitions; }
 
   std::vector<StreamEntry> read_events(int count, std::chrono::milliseconds block) override;
-  void ack_events(const std::vector<StreamEntry>& entries) override;
+  using Store::ack_events;
+  void ack_events(const std::vector<const StreamEntry*>& entries) override;
   void replay_pending() override {
     if (events_pending_ == PendingReplay::none) events_pending_ = PendingReplay::batch;
     outbox_pending_drained_ = false;
