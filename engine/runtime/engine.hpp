@@ -56,10 +56,12 @@ class Engine {
     trim_now_and_then();
     paused_.refresh(state_store_);
     // Timers before ingest, and again after a batch of events (up to 512 take milliseconds): a timer falling due
-    // meanwhile should not wait for that batch and then the next one as well. After an empty ingest the next
-    // pass's first look comes at once, so a second look would only add round trips.
+    // meanwhile should not wait for that batch and then the next one as well. While timers fire, the batch is
+    // shorter, for the same reason. After an empty ingest the next pass's first look comes at once, so a second
+    // look would only add round trips.
     int work = scheduler_.poll();
-    const int ingested = ingest_.poll(work > 0 ? std::chrono::milliseconds(0) : block);
+    const int ingested = work > 0 ? ingest_.poll(std::chrono::milliseconds(0), Ingest::batch_while_timers_fire)
+                                  : ingest_.poll(block);
     if (ingested > 0) work += ingested + scheduler_.poll();
     return work + posts_.poll() + broadcasts_.poll();
   }

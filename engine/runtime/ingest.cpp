@@ -13,15 +13,14 @@
 namespace nurture::engine {
 
 namespace {
-constexpr int batch_size = 512;
 // An entry handed out this often without completing was being processed each time an engine failed or stopped:
 // it is quarantined rather than allowed to stop every engine that picks it up. Five leaves room for unrelated
 // crashes (a kill, a deploy) to hit the same entry more than once.
 constexpr int poison_deliveries = 5;
 }  // namespace
 
-int Ingest::poll(std::chrono::milliseconds block) {
-  const std::vector<StreamEntry> entries = store_.read_events(batch_size, block);
+int Ingest::poll(std::chrono::milliseconds block, int max_entries) {
+  const std::vector<StreamEntry> entries = store_.read_events(max_entries, block);
   if (entries.empty()) return 0;
   if (metrics_) metrics_->events_ingested(entries.size());
   try {

@@ -390,3 +390,24 @@ steps:
   f.engine->run_state_once(milliseconds(0));
   CHECK(f.counted("step:later:reached") == 1500);
 }
+
+TEST_CASE("while timers fire, the state loop reads a shorter batch of events, so that timers falling due wait less") {
+  const char* waits_an_hour = R"(workflow: welcome
+trigger: { event: lead.created }
+steps:
+  - wait: 1h
+  - id: later
+    email: { template: welcome }
+)";
+  EngineOnMemory f(waits_an_hour, RetryPolicy{});
+  for (int i = 0; i < 10; ++i) f.created(fmt::format("waiting-{}", i));
+  f.engine->drain();
+  REQUIRE(f.counted("entered") == 10);
+  f.clock.advance(hours(1));
+  for (int i = 0; i < 300; ++i) f.created(fmt::format("new-{}", i));
+  f.engine->run_state_once(milliseconds(0));  // timers fired: a short batch of events
+  CHECK(f.counted("step:later:reached") == 10);
+  CHECK(f.counted("entered") == 10 + Ingest::batch_while_timers_fire);
+  f.engine->run_state_once(milliseconds(0));  // none due: a full batch, the rest
+  CHECK(f.counted("entered") == 310);
+}
