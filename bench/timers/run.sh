@@ -3,15 +3,15 @@
 # (memory), firing throughput and lateness when N all fall due at once (burst), then lateness while STEADY_N wait
 # and timers fall due at a steady RATE (steady).
 #   bench/timers/run.sh BUILD_DIR [N] [WAIT_S] [STEADY_N] [RATE] [WORKERS] [MEMORY_N]
-#   (default: 100000 leads, 10 s wait; steady: 1000000 waiting at 20000/s, workers: the machine's cores, 3 runs;
-#   memory: 1000000)
+#   (default: 100000 leads, 10 s wait; steady: 1000000 waiting at 20000/s, 3 runs; workers, in the burst and the
+#   steady runs: the machine's cores; memory: 1000000)
 set -euo pipefail
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [N] [WAIT_S] [STEADY_N] [RATE] [WORKERS]}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/bench/private_redis.sh"
 start_private_redis "$BUILD"
 "$BUILD/bench/bench_timers" "redis://127.0.0.1:$PORT" memory "${7:-1000000}" 3600
-"$BUILD/bench/bench_timers" "redis://127.0.0.1:$PORT" "${2:-100000}" "${3:-10}"
+"$BUILD/bench/bench_timers" "redis://127.0.0.1:$PORT" "${2:-100000}" "${3:-10}" "${6:-$(nproc)}"
 # Lateness is queueing on shared cores, and these machines are noisy: three steady runs, the one with the median
 # p99 printed whole (its goal line included), the others' p99 beside it.
 steady=()

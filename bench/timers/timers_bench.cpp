@@ -1,14 +1,15 @@
 // bench/timers, three runs:
 // - memory: N leads waiting WAIT_S (an hour, as leads of a drip wait): Redis bytes per waiting enrollment, and how
 //   many of them are its timer.
-// - burst: N leads, each created with {email, first_name} and left waiting in one enrollment. Reports Redis bytes
-//   per waiting enrollment (used_memory after - before, / N; the goal is 256 B), how fast the engine fires them when
-//   they all fall due at once (timers/s) and how late, and the engine's RSS (it should not grow with N).
+// - burst: N leads, each created with {email, first_name} and left waiting in one enrollment, with WORKERS engines
+//   in the process as the daemon runs them. Reports Redis bytes per waiting enrollment (used_memory after - before,
+//   / N), how fast the engines fire them when they all fall due at once (timers/s; the goal is 100k/s) and how
+//   late, and the process's RSS (it should not grow with N).
 // - steady: leads arrive at RATE per second and wait N / RATE seconds, so that N wait and, from then on, timers fall
 //   due at a steady RATE while as many arrive (the goal: lateness p99 <= 50 ms with 1M waiting at 20k/s), with
 //   WORKERS engines in the process as the daemon runs them.
 //
-//   bench_timers REDIS_URL [N] [WAIT_S]
+//   bench_timers REDIS_URL [N] [WAIT_S] [WORKERS]
 //   bench_timers REDIS_URL memory N WAIT_S
 //   bench_timers REDIS_URL steady N RATE [WORKERS]
 
@@ -25,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "bench/support/bench_support.hpp"
+#include "engine/core/event.hpp"
 #include "engine/core/identity.hpp"
 #include "engine/runtime/engine.hpp"
 #include "engine/runtime/pinned_versions.hpp"
@@ -77,9 +79,20 @@ std::map<std::string, std::string> campaign_files(long wait_s) {
           {"templates/t.mustache", "---\nsubject: s\n---\n{{unsubscribe_url}} {{sender.postal_address}}\n"}};
 }
 
-engine::redis::Command lead_created(const std::string& prefix, long i) {
-  return {"XADD", prefix + "events", "*", "type", "lead.created", "lead", fmt::format("lead-{}", i),
-          "attrs", fmt::format(R"({{"email":"lead{0}@example.com","first_name":"Lead{0}"}})", i)};
+// The burst's leads all wait until one instant, an attribute of theirs: however long ingesting them takes, their
+// timers fall due together.
+std::map<std::string, std::string> campaign_files_until_due_at() {
+  auto files = campaign_files(1);
+  files["workflows/wait.yaml"] = "workflow: wait\ntrigger: { event: lead.created }\nsteps:\n"
+                                 "  - wait_until: { attr: due_at }\n  - email: { template: t }\n";
+  return files;
+}
+
+engine::redis::Command lead_created(const std::string& prefix, long i, const std::string& due_at = "") {
+  return {"XADD", prefix + "events", "*", "type", "lead.created", "lead", fmt::format("lead-{}", i), "attrs",
+          due_at.empty() ? fmt::format(R"({{"email":"lead{0}@example.com","first_name":"Lead{0}"}})", i)
+                         : fmt::format(R"({{"email":"lead{0}@example.com","first_name":"Lead{0}","due_at":"{1}"}})",
+                                       i, due_at)};
 }
 
 // Timers waiting in the partitions' sorted sets and buckets, and the Redis bytes those keys take.
@@ -193,25 +206,92 @@ int run_steady(const std::string& url, long n, long rate, int workers) {
   return 0;
 }
 
-}  // namespace
+// N leads created at once, waiting wait_s, then all falling due together; `workers` engines in the process, as the
+// daemon runs them. Ingest and firing both run on the engines' own loops.
+int run_burst(const std::string& url, long n, long wait_s, int workers) {
+  const bench::TempCampaign temp("timers", campaign_files_until_due_at());
+  // As long as the default `nurture:` (8 bytes), so that the keys cost what an operator's do; unique per run.
+  const std::string prefix = fmt::format("t{:06}:", ::getpid() % 1000000);
+  templates::TemplateLibrary templates(temp.campaign().templates_dir);
+  engine::ConnectorSet connectors;
+  CountingConnector* counting = add_counter(connectors);
+  engine::RealClock clock;
+  engine::Metrics metrics;
+  metrics.keep_lateness_samples(true);
+  auto probe = bench::connect_or_exit(url);
+  const long long memory_before = used_memory(*probe);
+  const long rss_before = rss_kb();
+  bench::Workers engines(url, prefix, temp.campaign(), templates, connectors, clock, workers);
+  for (std::size_t i = 0; i < engines.size(); ++i) engines.engine(i).set_metrics(&metrics);
+  engines.start_loops();
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: bench_timers REDIS_URL [N] [WAIT_S]\n       bench_timers REDIS_URL memory N WAIT_S\n"
-                 "       bench_timers REDIS_URL steady N RATE [WORKERS]\n";
-    return 2;
+  const auto t0 = std::chrono::steady_clock::now();
+  // A whole second, wait_s from now: the instant all of them fall due, on the steady clock too.
+  const auto due = std::chrono::ceil<std::chrono::seconds>(std::chrono::system_clock::now()) +
+                   std::chrono::seconds(wait_s);
+  const auto due_steady = t0 + (due - std::chrono::system_clock::now());
+  const std::string due_at = engine::format_rfc3339(due);
+  for (long start = 0; start < n; start += 1000) {
+    std::vector<engine::redis::Command> chunk;
+    for (long i = start; i < std::min(n, start + 1000); ++i) chunk.push_back(lead_created(prefix, i, due_at));
+    probe->pipeline(chunk);
   }
-  const std::string url = argv[1];
-  if (argc > 4 && std::string(argv[2]) == "steady") {
-    return run_steady(url, std::atol(argv[3]), std::max(1L, std::atol(argv[4])), argc > 5 ? std::atoi(argv[5]) : 1);
-  }
-  const bool memory_only = argc > 2 && std::string(argv[2]) == "memory";
-  if (memory_only) {
-    argv += 1;
-    argc -= 1;
-  }
-  const long n = argc > 2 ? std::atol(argv[2]) : 100000;
-  const long wait_s = argc > 3 ? std::atol(argv[3]) : 20;
+  // Ingest everything (the timers are not due yet), then measure what waiting costs.
+  while (waiting(*probe, prefix) < n) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  engine::redis::RedisStore trimmer(bench::connect_or_exit(url),
+                                    {prefix, 16, "bench", std::chrono::hours(24), std::chrono::hours(24)});
+  trimmer.trim_streams();
+  probe->command({"XTRIM", prefix + "events", "MAXLEN", "0"});  // the front door is a queue, not what waits cost
+  const long long memory_waiting = used_memory(*probe);
+  const long rss_waiting = rss_kb();
+
+  // From the instant all fall due: how late they fire, how fast, and at what cost.
+  const bool ingested_in_time = std::chrono::steady_clock::now() < due_steady;
+  std::this_thread::sleep_until(due_steady);
+  const bench::RedisUsage redis_before = bench::redis_usage(*probe);
+  const double cpu_before = bench::process_cpu_s();
+  while (counting->sent < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double firing_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - due_steady).count();
+  const double engine_cpu_s = bench::process_cpu_s() - cpu_before;
+  const bench::RedisUsage redis_used = bench::redis_usage(*probe).since(redis_before);
+  engines.stop();
+  auto lateness = metrics.lateness_samples();
+  std::sort(lateness.begin(), lateness.end());
+  auto pct = [&](double p) { return percentile(lateness, p); };
+  bench::delete_keys(*probe, prefix);
+
+  std::cout << fmt::format("bench/timers: {} enrollments waiting until one instant ({} s after the first lead was "
+                           "created), {} worker(s), Redis {}{}\n\n",
+                           n, wait_s, engines.size(), url,
+                           ingested_in_time ? "" : "; ingest outlasted the wait: they did not all wait together");
+  std::cout << "| leads | ingest s | Redis B / waiting enrollment (timer in the sorted set: due within 2 min) | "
+               "lateness p50 ms | p99 ms | max ms | engine RSS MB (waiting) |\n";
+  std::cout << "|------:|---------:|------------------------------------------------------------------------:|"
+               "----------------:|-------:|-------:|------------------------:|\n";
+  std::cout << fmt::format("| {} | {:.1f} | {:.0f} | {} | {} | {} | {:.1f} (+{:.1f}) |\n", n, ingest_s,
+                           static_cast<double>(memory_waiting - memory_before) / static_cast<double>(n), pct(0.5),
+                           pct(0.99), lateness.empty() ? 0 : lateness.back().count(), rss_waiting / 1024.0,
+                           (rss_waiting - rss_before) / 1024.0);
+  nlohmann::ordered_json cost;
+  bench::add_cost(cost, "timer", static_cast<double>(n), engine_cpu_s, redis_used);
+  const double timers_per_s = static_cast<double>(n) / std::max(firing_s, 0.001);
+  std::cout << fmt::format("\nfiring: {:.0f} timers/s ({} over {:.1f} s from their falling due, each firing "
+                           "and sending); per timer: CPU {} us in the engine, {} us in redis-server, {} Redis "
+                           "commands {}\n",
+                           timers_per_s, n, firing_s, cost["cpu_us_per_timer_engine"].dump(),
+                           cost["cpu_us_per_timer_redis"].dump(), cost["redis_commands_per_timer"].dump(),
+                           cost["redis_top_commands_per_timer"].dump());
+  std::cout << fmt::format("\ncores busy while firing: the engines {:.2f}, redis-server {:.2f}; this machine has {}\n",
+                           engine_cpu_s / firing_s, redis_used.cpu_s / firing_s, std::thread::hardware_concurrency());
+  std::cout << fmt::format("\ngoal: >= 100k timers/s -> {} (RSS flat in N; memory per waiting enrollment: the memory "
+                           "run)\n",
+                           timers_per_s >= 100000 ? "met" : "not met");
+  return 0;
+}
+
+// N leads waiting wait_s (an hour, as in a drip): Redis bytes per waiting enrollment, and its timer's share.
+int run_memory(const std::string& url, long n, long wait_s) {
   const bench::TempCampaign temp("timers", campaign_files(wait_s));
   const workflows::Campaign& campaign = temp.campaign();
   auto open = [&] { return bench::connect_or_exit(url); };
@@ -224,89 +304,61 @@ int main(int argc, char** argv) {
   auto probe = open();
   templates::TemplateLibrary templates(campaign.templates_dir);
   engine::ConnectorSet connectors;
-  CountingConnector* counting = add_counter(connectors);
+  add_counter(connectors);
   engine::RealClock clock;
-  engine::Metrics metrics;
-  metrics.keep_lateness_samples(true);
   engine::Engine engine(store, dispatch_store, campaign, templates, connectors, clock,
                         engine::pin_versions(store, campaign));
-  engine.set_metrics(&metrics);
 
   const long long memory_before = used_memory(*probe);
-  const long rss_before = rss_kb();
-  const auto t0 = std::chrono::steady_clock::now();
   for (long start = 0; start < n; start += 1000) {
     std::vector<engine::redis::Command> chunk;
     for (long i = start; i < std::min(n, start + 1000); ++i) chunk.push_back(lead_created(prefix, i));
     probe->pipeline(chunk);
   }
   // Ingest everything (the timers are not due yet), then measure what waiting costs.
-  while (engine.run_state_once(std::chrono::milliseconds(5)) > 0 || probe->command({"XLEN", prefix + "events"}).integer == 0) {
+  while (engine.run_state_once(std::chrono::milliseconds(5)) > 0 ||
+         probe->command({"XLEN", prefix + "events"}).integer == 0) {
   }
   while (waiting(*probe, prefix) < n) engine.run_state_once(std::chrono::milliseconds(5));
-  const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   store.trim_streams();
   probe->command({"XTRIM", prefix + "events", "MAXLEN", "0"});  // the front door is a queue, not what waits cost
   const long long memory_waiting = used_memory(*probe);
-  const long rss_waiting = rss_kb();
-  if (memory_only) {
-    const Waiting timers = waiting_timers(*probe, prefix);
-    const std::string middle_lead = fmt::format("lead-{}", n / 2);
-    const std::string lead_key =
-        fmt::format("{}{{{}}}:lead:{}", prefix, engine::partition_of(middle_lead, 16), middle_lead);
-    const long long lead_bytes = probe->command({"MEMORY", "USAGE", lead_key, "SAMPLES", "0"}).integer;
-    bench::delete_keys(*probe, prefix);
-    const double per_lead = static_cast<double>(memory_waiting - memory_before) / static_cast<double>(n);
-    std::cout << fmt::format("bench/timers memory: {} leads, each waiting {} s in one enrollment, Redis {} (keys under "
-                             "a prefix as long as the default nurture:)\n\n",
-                             n, wait_s, url);
-    std::cout << "| leads | wait s | Redis B / waiting enrollment | of which its timer | a lead's hash (MEMORY USAGE) |\n";
-    std::cout << "|------:|-------:|-----------------------------:|-------------------:|-----------------------------:|\n";
-    std::cout << fmt::format("| {} | {} | {:.0f} | {:.0f} | {} |\n", n, wait_s, per_lead,
-                             static_cast<double>(timers.bytes) / static_cast<double>(n), lead_bytes);
-    std::cout << fmt::format("\ngoal: <= 256 B per waiting enrollment at 1M -> {}\n",
-                             per_lead <= 256 && n >= 1000000 ? "met" : "not met");
-    return 0;
-  }
-
-  // Let them fall due, and measure how late they fire, how fast, and at what cost.
-  const bench::RedisUsage redis_before = bench::redis_usage(*probe);
-  const double cpu_before = bench::process_cpu_s();
-  std::atomic<bool> stop{false};
-  std::thread dispatch([&] {
-    while (!stop) engine.run_dispatch_once(std::chrono::milliseconds(5));
-  });
-  while (counting->sent < n) engine.run_state_once(std::chrono::milliseconds(1));
-  // The first timer fell due `wait_s` after the first event went in; from then on the engine was firing.
-  const double firing_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - static_cast<double>(wait_s);
-  const double engine_cpu_s = bench::process_cpu_s() - cpu_before;
-  const bench::RedisUsage redis_used = bench::redis_usage(*probe).since(redis_before);
-  stop = true;
-  dispatch.join();
-  auto lateness = metrics.lateness_samples();
-  std::sort(lateness.begin(), lateness.end());
-  auto pct = [&](double p) { return percentile(lateness, p); };
-
+  const Waiting timers = waiting_timers(*probe, prefix);
+  const std::string middle_lead = fmt::format("lead-{}", n / 2);
+  const std::string lead_key =
+      fmt::format("{}{{{}}}:lead:{}", prefix, engine::partition_of(middle_lead, 16), middle_lead);
+  const long long lead_bytes = probe->command({"MEMORY", "USAGE", lead_key, "SAMPLES", "0"}).integer;
   bench::delete_keys(*probe, prefix);
-
-  std::cout << fmt::format("bench/timers: {} waiting enrollments (wait {} s), Redis {}\n\n", n, wait_s, url);
-  std::cout << "| leads | ingest s | Redis B / waiting enrollment (timer in the sorted set: due within 2 min) | "
-               "lateness p50 ms | p99 ms | max ms | engine RSS MB (waiting) |\n";
-  std::cout << "|------:|---------:|------------------------------------------------------------------------:|"
-               "----------------:|-------:|-------:|------------------------:|\n";
-  std::cout << fmt::format("| {} | {:.1f} | {:.0f} | {} | {} | {} | {:.1f} (+{:.1f}) |\n", n, ingest_s,
-                           static_cast<double>(memory_waiting - memory_before) / static_cast<double>(n), pct(0.5),
-                           pct(0.99), lateness.empty() ? 0 : lateness.back().count(), rss_waiting / 1024.0,
-                           (rss_waiting - rss_before) / 1024.0);
-  nlohmann::ordered_json cost;
-  bench::add_cost(cost, "timer", static_cast<double>(n), engine_cpu_s, redis_used);
-  std::cout << fmt::format("\nfiring: {:.0f} timers/s ({} over {:.1f} s from the first falling due, each firing and "
-                           "sending); per timer: CPU {} us in the engine, {} us in redis-server, {} Redis commands {}\n",
-                           static_cast<double>(n) / std::max(firing_s, 0.001), n, firing_s,
-                           cost["cpu_us_per_timer_engine"].dump(), cost["cpu_us_per_timer_redis"].dump(),
-                           cost["redis_commands_per_timer"].dump(), cost["redis_top_commands_per_timer"].dump());
-  std::cout << "\ngoals: p99 lateness <= 50 ms, >= 100k timers/s, RSS flat in N (memory per waiting enrollment: the "
-               "memory run)\n";
+  const double per_lead = static_cast<double>(memory_waiting - memory_before) / static_cast<double>(n);
+  std::cout << fmt::format("bench/timers memory: {} leads, each waiting {} s in one enrollment, Redis {} (keys under "
+                           "a prefix as long as the default nurture:)\n\n",
+                           n, wait_s, url);
+  std::cout << "| leads | wait s | Redis B / waiting enrollment | of which its timer "
+               "| a lead's hash (MEMORY USAGE) |\n";
+  std::cout << "|------:|-------:|-----------------------------:|-------------------:"
+               "|-----------------------------:|\n";
+  std::cout << fmt::format("| {} | {} | {:.0f} | {:.0f} | {} |\n", n, wait_s, per_lead,
+                           static_cast<double>(timers.bytes) / static_cast<double>(n), lead_bytes);
+  std::cout << fmt::format("\ngoal: <= 256 B per waiting enrollment at 1M -> {}\n",
+                           per_lead <= 256 && n >= 1000000 ? "met" : "not met");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: bench_timers REDIS_URL [N] [WAIT_S] [WORKERS]\n       bench_timers REDIS_URL memory N WAIT_S\n"
+                 "       bench_timers REDIS_URL steady N RATE [WORKERS]\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  if (argc > 4 && std::string(argv[2]) == "steady") {
+    return run_steady(url, std::atol(argv[3]), std::max(1L, std::atol(argv[4])), argc > 5 ? std::atoi(argv[5]) : 1);
+  }
+  if (argc > 4 && std::string(argv[2]) == "memory") {
+    return run_memory(url, std::atol(argv[3]), std::atol(argv[4]));
+  }
+  return run_burst(url, argc > 2 ? std::atol(argv[2]) : 100000, argc > 3 ? std::atol(argv[3]) : 20,
+                   argc > 4 ? std::atoi(argv[4]) : 1);
 }
