@@ -370,14 +370,16 @@ connectors:
   CHECK(store.read_events(10, milliseconds(0)).empty());  // a post raises no event for a lead
 }
 
-TEST_CASE("timers that fell due together fire in one pass of the state loop, before its next batch of events") {
-  const char* waits_an_hour = R"(workflow: welcome
+// A welcome email an hour after a lead is created.
+const char* const waits_an_hour = R"(workflow: welcome
 trigger: { event: lead.created }
 steps:
   - wait: 1h
   - id: later
     email: { template: welcome }
 )";
+
+TEST_CASE("timers that fell due together fire in one pass of the state loop, before its next batch of events") {
   EngineOnMemory f(waits_an_hour, RetryPolicy{});
   for (int i = 0; i < 1500; ++i) f.created(fmt::format("lead-{}", i));
   while (f.engine->run_state_once(milliseconds(0)) > 0) {
@@ -392,13 +394,6 @@ steps:
 }
 
 TEST_CASE("while timers fire, the state loop reads a shorter batch of events, so that timers falling due wait less") {
-  const char* waits_an_hour = R"(workflow: welcome
-trigger: { event: lead.created }
-steps:
-  - wait: 1h
-  - id: later
-    email: { template: welcome }
-)";
   EngineOnMemory f(waits_an_hour, RetryPolicy{});
   for (int i = 0; i < 10; ++i) f.created(fmt::format("waiting-{}", i));
   f.engine->drain();
