@@ -89,10 +89,19 @@ std::map<std::string, std::string> campaign_files_until_due_at() {
 }
 
 engine::redis::Command lead_created(const std::string& prefix, long i, const std::string& due_at = "") {
-  return {"XADD", prefix + "events", "*", "type", "lead.created", "lead", fmt::format("lead-{}", i), "attrs",
-          due_at.empty() ? fmt::format(R"({{"email":"lead{0}@example.com","first_name":"Lead{0}"}})", i)
-                         : fmt::format(R"({{"email":"lead{0}@example.com","first_name":"Lead{0}","due_at":"{1}"}})",
-                                       i, due_at)};
+  std::string attrs = fmt::format(R"({{"email":"lead{0}@example.com","first_name":"Lead{0}")", i);
+  attrs += due_at.empty() ? "}" : fmt::format(R"(,"due_at":"{}"}})", due_at);
+  return {"XADD", prefix + "events", "*", "type", "lead.created", "lead", fmt::format("lead-{}", i), "attrs", attrs};
+}
+
+// Leads lead-0 .. lead-(n-1) created at once, pipelined in chunks of 1000.
+void create_leads(engine::redis::RedisConnection& redis, const std::string& prefix, long n,
+                  const std::string& due_at = "") {
+  for (long start = 0; start < n; start += 1000) {
+    std::vector<engine::redis::Command> chunk;
+    for (long i = start; i < std::min(n, start + 1000); ++i) chunk.push_back(lead_created(prefix, i, due_at));
+    redis.pipeline(chunk);
+  }
 }
 
 // Timers waiting in the partitions' sorted sets and buckets, and the Redis bytes those keys take.
@@ -231,11 +240,7 @@ int run_burst(const std::string& url, long n, long wait_s, int workers) {
                    std::chrono::seconds(wait_s);
   const auto due_steady = t0 + (due - std::chrono::system_clock::now());
   const std::string due_at = engine::format_rfc3339(due);
-  for (long start = 0; start < n; start += 1000) {
-    std::vector<engine::redis::Command> chunk;
-    for (long i = start; i < std::min(n, start + 1000); ++i) chunk.push_back(lead_created(prefix, i, due_at));
-    probe->pipeline(chunk);
-  }
+  create_leads(*probe, prefix, n, due_at);
   // Ingest everything (the timers are not due yet), then measure what waiting costs.
   while (waiting(*probe, prefix) < n) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -310,11 +315,7 @@ int run_memory(const std::string& url, long n, long wait_s) {
                         engine::pin_versions(store, campaign));
 
   const long long memory_before = used_memory(*probe);
-  for (long start = 0; start < n; start += 1000) {
-    std::vector<engine::redis::Command> chunk;
-    for (long i = start; i < std::min(n, start + 1000); ++i) chunk.push_back(lead_created(prefix, i));
-    probe->pipeline(chunk);
-  }
+  create_leads(*probe, prefix, n);
   // Ingest everything (the timers are not due yet), then measure what waiting costs.
   while (engine.run_state_once(std::chrono::milliseconds(5)) > 0 ||
          probe->command({"XLEN", prefix + "events"}).integer == 0) {
