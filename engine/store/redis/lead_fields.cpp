@@ -1,8 +1,11 @@
 #include "engine/store/redis/lead_fields.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
+#include <string_view>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -179,93 +182,157 @@ LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapsh
   return changes;
 }
 
+namespace {
+
+// Most attributes are short strings without escapes, or integers: read here, not by the general parser, whose token
+// buffer grows a byte at a time (a fifth of the allocations of loading a lead were its). Anything else: nullopt.
+std::optional<nlohmann::json> plain_scalar(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    const std::string_view inner = text.substr(1, text.size() - 2);
+    const bool plain =
+        std::none_of(inner.begin(), inner.end(), [](unsigned char c) { return c == '"' || c == '\\' || c < 0x20; });
+    if (!plain || text::first_invalid_utf8(inner) != std::string_view::npos) return std::nullopt;
+    return nlohmann::json(std::string(inner));
+  }
+  if (text == "true" || text == "false") return nlohmann::json(text == "true");
+  if (text == "null") return nlohmann::json(nullptr);
+  // JSON integers as the parser reads them: unsigned when not negative, no leading zero, no sign but '-'.
+  const bool negative = text.starts_with('-');
+  const std::string_view digits = text.substr(negative ? 1 : 0);
+  if (digits.empty() || (digits.size() > 1 && digits.front() == '0') ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const char* const end = text.data() + text.size();
+  if (negative) {
+    std::int64_t n = 0;
+    if (std::from_chars(text.data(), end, n).ec != std::errc()) return std::nullopt;
+    return nlohmann::json(n);
+  }
+  std::uint64_t n = 0;
+  if (std::from_chars(text.data(), end, n).ec != std::errc()) return std::nullopt;
+  return nlohmann::json(n);
+}
+
+// An attribute's stored JSON; discarded when it is not JSON even after repair.
+nlohmann::json attribute_value(const std::string& text) {
+  if (auto plain = plain_scalar(text)) return std::move(*plain);
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  // Stored before the door checked UTF-8, or edited by hand: kept, repaired, rather than dropped.
+  if (parsed.is_discarded()) parsed = nlohmann::json::parse(text::to_valid_utf8(text), nullptr, false);
+  return parsed;
+}
+
+// The stamp and the fields kept as plain text; false for any other field.
+bool unpack_scalar_field(LeadSnapshot& lead, const std::string& field, const std::string& value) {
+  if (field == "ver") {
+    lead.version = std::stoull(value);
+  } else if (field == "ev") {
+    lead.last_stream_id = full_stream_id(value);
+  } else if (field == "ei") {
+    lead.last_inbox_id = full_stream_id(value);
+  } else if (field == "sc") {
+    const auto comma = value.find(',');
+    lead.score = std::stod(value.substr(0, comma));
+    if (comma != std::string::npos) lead.score_at_ms = std::stoll(value.substr(comma + 1));
+  } else if (field == "st") {
+    lead.stage = value;
+  } else if (field == "sgt") {
+    lead.segments_check_ms = std::atoll(value.c_str());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void unpack_history(LeadSnapshot& lead, const std::string& value) {
+  auto parsed = nlohmann::json::parse(value, nullptr, false);
+  if (!parsed.is_array()) return;
+  for (const auto& item : parsed) {
+    if (!item.is_array() || item.size() != 6) continue;
+    lead.history.push_back({item[0].get<std::string>(), item[1].get<std::int64_t>(), item[2].get<std::string>(),
+                            item[3].get<std::string>(), item[4].get<std::string>(), item[5]});
+  }
+}
+
+void unpack_score_log(LeadSnapshot& lead, const std::string& value) {
+  auto parsed = nlohmann::json::parse(value, nullptr, false);
+  if (!parsed.is_array()) return;
+  for (const auto& item : parsed) {
+    if (!item.is_array() || item.size() != 5 || !item[0].is_string() || !item[1].is_number() ||
+        !item[2].is_number_integer() || !item[3].is_string()) {
+      continue;
+    }
+    lead.score_log.push_back({item[0].get<std::string>(), item[1].get<double>(), item[2].get<std::int64_t>(),
+                              item[3].get<std::string>(), item[4]});
+  }
+}
+
+// The fields kept as JSON but the attributes; a field this version does not know is left alone.
+void unpack_json_field(LeadSnapshot& lead, const std::string& field, const std::string& value) {
+  if (field == "tg") {
+    lead.tags = set_from(value);
+  } else if (field == "sp") {
+    lead.suppressed = set_from(value);
+  } else if (field == "ar") {
+    lead.attr_rules_scored = set_from(value);
+  } else if (field == "sg") {
+    lead.segments = set_from(value);
+  } else if (field == "h") {
+    unpack_history(lead, value);
+  } else if (field == "sl") {
+    unpack_score_log(lead, value);
+  } else if (field == "lt") {
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    if (parsed.is_array() && parsed.size() == 4 && parsed[0].is_string() && parsed[1].is_string() &&
+        parsed[2].is_string() && parsed[3].is_number_integer()) {
+      lead.last_touch = LeadSnapshot::Touch{parsed[0].get<std::string>(), parsed[1].get<std::string>(),
+                                            parsed[2].get<std::string>(), parsed[3].get<std::int64_t>()};
+    }
+  } else if (field == "sth") {
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    if (!parsed.is_array()) return;
+    for (const auto& item : parsed) {
+      if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_number_integer()) {
+        lead.stage_history.emplace_back(item[0].get<std::string>(), item[1].get<std::int64_t>());
+      }
+    }
+  } else if (field == "bc") {
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    if (!parsed.is_object()) return;
+    for (const auto& [broadcast, variant] : parsed.items()) {
+      if (variant.is_number_integer()) lead.broadcasts[broadcast] = variant.get<int>();
+    }
+  } else if (field == "fc") {
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    if (!parsed.is_object()) return;
+    for (const auto& [channel, times] : parsed.items()) {
+      if (times.is_array()) lead.recent_sends_ms[channel] = times.get<std::vector<std::int64_t>>();
+    }
+  } else if (field == "n") {
+    auto parsed = nlohmann::json::parse(value, nullptr, false);
+    if (!parsed.is_object()) return;
+    for (const auto& [type, count] : parsed.items()) lead.counts[type] = count.get<long>();
+  }
+}
+
+}  // namespace
+
+void unpack_lead_field(LeadSnapshot& lead, const std::string& field, const std::string& value) {
+  if (field.starts_with("a:")) {
+    auto parsed = attribute_value(value);
+    if (!parsed.is_discarded()) lead.attrs[field.substr(2)] = std::move(parsed);
+  } else if (field.starts_with("e:")) {
+    if (auto enrollment = Enrollment::unpack(value)) lead.enrollments[field.substr(2)] = *enrollment;
+  } else if (!unpack_scalar_field(lead, field, value)) {
+    unpack_json_field(lead, field, value);
+  }
+}
+
 LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields) {
   LeadSnapshot lead;
   lead.id = id;
-  for (const auto& [field, value] : fields) {
-    if (field.rfind("a:", 0) == 0) {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      // Stored before the door checked UTF-8, or edited by hand: kept, repaired, rather than dropped.
-      if (parsed.is_discarded()) parsed = nlohmann::json::parse(text::to_valid_utf8(value), nullptr, false);
-      if (!parsed.is_discarded()) lead.attrs[field.substr(2)] = std::move(parsed);
-    } else if (field.rfind("e:", 0) == 0) {
-      if (auto enrollment = Enrollment::unpack(value)) lead.enrollments[field.substr(2)] = *enrollment;
-    } else if (field == "ver") {
-      lead.version = std::stoull(value);
-    } else if (field == "ev") {
-      lead.last_stream_id = full_stream_id(value);
-    } else if (field == "ei") {
-      lead.last_inbox_id = full_stream_id(value);
-    } else if (field == "sc") {
-      const auto comma = value.find(',');
-      lead.score = std::stod(value.substr(0, comma));
-      if (comma != std::string::npos) lead.score_at_ms = std::stoll(value.substr(comma + 1));
-    } else if (field == "st") {
-      lead.stage = value;
-    } else if (field == "tg") {
-      lead.tags = set_from(value);
-    } else if (field == "sp") {
-      lead.suppressed = set_from(value);
-    } else if (field == "ar") {
-      lead.attr_rules_scored = set_from(value);
-    } else if (field == "sg") {
-      lead.segments = set_from(value);
-    } else if (field == "sgt") {
-      lead.segments_check_ms = std::atoll(value.c_str());
-    } else if (field == "h") {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (!parsed.is_array()) continue;
-      for (const auto& item : parsed) {
-        if (!item.is_array() || item.size() != 6) continue;
-        lead.history.push_back({item[0].get<std::string>(), item[1].get<std::int64_t>(), item[2].get<std::string>(),
-                                item[3].get<std::string>(), item[4].get<std::string>(), item[5]});
-      }
-    } else if (field == "lt") {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (parsed.is_array() && parsed.size() == 4 && parsed[0].is_string() && parsed[1].is_string() &&
-          parsed[2].is_string() && parsed[3].is_number_integer()) {
-        lead.last_touch = LeadSnapshot::Touch{parsed[0].get<std::string>(), parsed[1].get<std::string>(),
-                                              parsed[2].get<std::string>(), parsed[3].get<std::int64_t>()};
-      }
-    } else if (field == "sth") {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (!parsed.is_array()) continue;
-      for (const auto& item : parsed) {
-        if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_number_integer()) {
-          lead.stage_history.emplace_back(item[0].get<std::string>(), item[1].get<std::int64_t>());
-        }
-      }
-    } else if (field == "sl") {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (!parsed.is_array()) continue;
-      for (const auto& item : parsed) {
-        if (!item.is_array() || item.size() != 5 || !item[0].is_string() || !item[1].is_number() ||
-            !item[2].is_number_integer() || !item[3].is_string()) {
-          continue;
-        }
-        lead.score_log.push_back({item[0].get<std::string>(), item[1].get<double>(), item[2].get<std::int64_t>(),
-                                  item[3].get<std::string>(), item[4]});
-      }
-    } else if (field == "bc") {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (!parsed.is_object()) continue;
-      for (const auto& [broadcast, variant] : parsed.items()) {
-        if (variant.is_number_integer()) lead.broadcasts[broadcast] = variant.get<int>();
-      }
-    } else if (field == "fc") {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (parsed.is_object()) {
-        for (const auto& [channel, times] : parsed.items()) {
-          if (times.is_array()) lead.recent_sends_ms[channel] = times.get<std::vector<std::int64_t>>();
-        }
-      }
-    } else if (field == "n") {
-      auto parsed = nlohmann::json::parse(value, nullptr, false);
-      if (parsed.is_object()) {
-        for (const auto& [type, count] : parsed.items()) lead.counts[type] = count.get<long>();
-      }
-    }
-  }
+  for (const auto& [field, value] : fields) unpack_lead_field(lead, field, value);
   return lead;
 }
 

@@ -34,6 +34,8 @@ struct LeadStamp {
 };
 LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapshot& after, const LeadStamp& stamp);
 LeadSnapshot unpack_lead(const std::string& id, const FieldMap& fields);
+// One field of the hash into `lead` (what unpack_lead does for each): for a reply read without building a map.
+void unpack_lead_field(LeadSnapshot& lead, const std::string& field, const std::string& value);
 
 // A stream entry id (`ms-seq`) as the hash keeps it in ev, ei and evK: `~` and both numbers in base 36, 12 bytes
 // where the id takes 17 to 19, which keeps a typical lead's hash in a smaller allocation (and the commit script

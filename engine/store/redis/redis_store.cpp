@@ -390,12 +390,12 @@ std::vector<LeadSnapshot> RedisStore::load_leads(const std::vector<std::string>&
   std::vector<LeadSnapshot> snapshots;
   snapshots.reserve(leads.size());
   for (std::size_t i = 0; i < leads.size(); ++i) {
-    FieldMap fields;
-    auto& reply = replies[i];
-    for (std::size_t j = 0; j + 1 < reply.elements.size(); j += 2) {
-      fields[std::move(reply.elements[j].text)] = std::move(reply.elements[j + 1].text);
+    LeadSnapshot& lead = snapshots.emplace_back();
+    lead.id = leads[i];
+    const auto& elements = replies[i].elements;
+    for (std::size_t j = 0; j + 1 < elements.size(); j += 2) {
+      unpack_lead_field(lead, elements[j].text, elements[j + 1].text);
     }
-    snapshots.push_back(unpack_lead(leads[i], fields));
   }
   return snapshots;
 }

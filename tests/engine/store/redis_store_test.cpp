@@ -12,6 +12,7 @@
 #include "engine/core/identity.hpp"
 #include "engine/store/redis/lead_fields.hpp"
 #include "engine/store/redis/redis_store.hpp"
+#include "text/utf8.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace nurture::engine;
@@ -322,6 +323,29 @@ TEST_CASE("a lead's hash keeps stream ids in base 36 and reads both forms") {
   const LeadSnapshot back = unpack_lead("L1", fields);
   CHECK(back.last_stream_id == lead.last_stream_id);
   CHECK(back.last_inbox_id == "5-0");
+}
+
+TEST_CASE("a lead's attributes read back as the JSON parser reads them, value and type, plain or not") {
+  // Plain strings and integers take a shorter path than the parser; both must give the same value of the same type.
+  const std::vector<std::string> stored = {
+      R"("lead1@example.com")", R"("")", R"("Zoë 東京")", R"("say \"hi\"")", R"("tab\there")", "\"raw\ttab\"",
+      "0", "42", "-0", "-17", "18446744073709551615", "18446744073709551616", "-9223372036854775808",
+      "-9223372036854775809", "007", "1.5", "1e3", "true", "false", "null", "[1,\"a\"]", R"({"x":{"y":2}})", "+1",
+      "-", "\"unterminated", "\"\xff\"", "not json"};
+  for (const auto& text : stored) {
+    CAPTURE(text);
+    const LeadSnapshot lead = unpack_lead("L1", {{"a:x", text}});
+    auto parsed = nlohmann::json::parse(text, nullptr, false);
+    if (parsed.is_discarded()) parsed = nlohmann::json::parse(nurture::text::to_valid_utf8(text), nullptr, false);
+    if (parsed.is_discarded()) {
+      CHECK_FALSE(lead.attrs.contains("x"));
+      continue;
+    }
+    REQUIRE(lead.attrs.contains("x"));
+    CHECK(lead.attrs["x"] == parsed);
+    CHECK(lead.attrs["x"].type() == parsed.type());
+    CHECK(lead.attrs["x"].dump() == parsed.dump());
+  }
 }
 
 TEST_CASE("a commit writes what differs between two packed leads and removes what is gone, as a diff of both packs") {
