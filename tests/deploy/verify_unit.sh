@@ -7,13 +7,24 @@ NURTURE=$1
 SRC=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/with-jemalloc"
 sed "s|/usr/local/bin/nurture|$NURTURE|g" "$SRC/examples/deploy/nurture.service" > "$work/nurture.service"
 output=$(systemd-analyze verify "$work/nurture.service" 2>&1) || { echo "$output"; exit 1; }
 if echo "$output" | grep -q "nurture.service"; then
   echo "systemd-analyze warns about the unit:"; echo "$output"; exit 1
 fi
+# The optional allocator line, uncommented, is accepted as well, and the binary runs with it preloaded.
+sed 's|^#Environment=LD_PRELOAD=|Environment=LD_PRELOAD=|' "$work/nurture.service" > "$work/with-jemalloc/nurture.service"
+grep -q '^Environment=LD_PRELOAD=' "$work/with-jemalloc/nurture.service"
+output=$(systemd-analyze verify "$work/with-jemalloc/nurture.service" 2>&1) || { echo "$output"; exit 1; }
+if echo "$output" | grep -q "nurture.service"; then
+  echo "systemd-analyze warns about the unit with jemalloc:"; echo "$output"; exit 1
+fi
+preload=$(sed -n 's|^Environment=LD_PRELOAD=||p' "$work/with-jemalloc/nurture.service")
 mkdir -p "$work/etc"
 cp -r "$SRC/examples/welcome/workflows" "$SRC/examples/welcome/templates" "$work/etc/"
 cp "$SRC/examples/deploy/nurture.yaml" "$work/etc/nurture.yaml"
 "$NURTURE" validate "$work/etc"
+[ -f "$preload" ] || { echo "$preload: not installed (Debian's libjemalloc2)"; exit 1; }
+LD_PRELOAD=$preload "$NURTURE" validate "$work/etc"
 echo "unit verified, configuration valid"
