@@ -32,6 +32,20 @@ namespace {
 
 constexpr std::size_t history_limit = 50;
 
+// What an action carries of its lead for the dispatcher, as `{"a": attributes, "s": score, "st": stage}`: written
+// piece by piece, not through a json object whose initializer list would copy every attribute twice first.
+std::string lead_data_text(const LeadSnapshot& lead) {
+  constexpr auto replace = nlohmann::json::error_handler_t::replace;
+  std::string text = R"({"a":)";
+  text += lead.attrs.dump(-1, ' ', false, replace);
+  text += R"(,"s":)";
+  text += nlohmann::json(lead.score).dump();
+  text += R"(,"st":)";
+  text += nlohmann::json(lead.stage).dump(-1, ' ', false, replace);
+  text += '}';
+  return text;
+}
+
 // `props.amount` as cents: a number or a decimal text ("49.90"), at least 0 and below ten billion; else none.
 std::optional<long> revenue_cents(const nlohmann::json& props) {
   const auto amount = props.find("amount");
@@ -265,8 +279,7 @@ class Run {
     action.due_ms = due_ms_;
     if (variant >= 0) action.arms = fmt::format(FMT_COMPILE("{}:{}"), broadcast.id, variant);
     if (interpreter_.plans_lead_data()) {
-      action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
-          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+      action.lead_data = lead_data_text(lead());
     }
     if (campaign_.config.attribution_window && action.kind != "webhook") {
       lead().last_touch = LeadSnapshot::Touch{action.workflow, action.step, action.arms, to_unix_ms(now_)};
@@ -1075,8 +1088,7 @@ class Run {
     action.due_ms = due_ms_;
     action.arms = enrollment.arms_text();
     if (interpreter_.plans_lead_data()) {
-      action.lead_data = nlohmann::json{{"a", lead().attrs}, {"s", lead().score}, {"st", lead().stage}}.dump(
-          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+      action.lead_data = lead_data_text(lead());
     }
     if (campaign_.config.attribution_window && (kind == "email" || kind == "post")) {
       lead().last_touch = LeadSnapshot::Touch{workflow.id, step.id, action.arms, to_unix_ms(now_)};

@@ -74,6 +74,29 @@ TEST_CASE("a trigger enrolls the lead, sends the first email and arms a timer fo
   CHECK(t.timeline[1].kind == "action");
 }
 
+TEST_CASE("an action carries its lead's attributes, score and stage as JSON, invalid UTF-8 repaired") {
+  Fixture f(drip);
+  Interpreter interpreter(f.campaign);
+  LeadSnapshot lead = snapshot("L1");
+  lead.score = 12.5;
+  lead.stage = "interest";
+  const nlohmann::json attrs = {{"email", "ana@example.com"}, {"name", "Zoë \"Z\""}, {"seats", 3},
+                                {"plan", {{"tier", "pro"}, {"since", nullptr}}}, {"odd", "bad \xff byte"}};
+  Transition t = interpreter.apply_event(lead, created("L1", attrs), t0);
+  REQUIRE(t.actions.size() == 1);
+  const auto data = nlohmann::json::parse(t.actions[0].lead_data);
+  CHECK(data.size() == 3);
+  CHECK(data["s"] == 12.5);
+  CHECK(data["st"] == "interest");
+  CHECK(data["a"]["name"] == "Zoë \"Z\"");
+  CHECK(data["a"]["seats"] == 3);
+  CHECK(data["a"]["plan"] == attrs["plan"]);
+  CHECK(data["a"]["odd"] == "bad \xef\xbf\xbd byte");
+  CHECK(t.actions[0].lead_data ==
+        nlohmann::json{{"a", t.lead.attrs}, {"s", 12.5}, {"st", "interest"}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 TEST_CASE("with a timeline sink the lines go to it, in order, and the transitions carry none") {
   Fixture f(drip);
   Interpreter interpreter(f.campaign);
