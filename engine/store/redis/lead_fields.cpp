@@ -185,7 +185,7 @@ LeadFieldChanges lead_field_changes(const LeadSnapshot& before, const LeadSnapsh
 namespace {
 
 // Most attributes are short strings without escapes, or integers: read here, not by the general parser, whose token
-// buffer grows a byte at a time (a fifth of the allocations of loading a lead were its). Anything else: nullopt.
+// buffer grows a byte at a time (nearly half the allocations of loading a lead were its). Anything else: nullopt.
 std::optional<nlohmann::json> plain_scalar(std::string_view text) {
   if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
     const std::string_view inner = text.substr(1, text.size() - 2);
