@@ -23,6 +23,7 @@
 #include "engine/core/broadcast_plan.hpp"
 #include "engine/core/calendar.hpp"
 #include "engine/core/identity.hpp"
+#include "text/json.hpp"
 
 namespace nurture::engine {
 
@@ -35,15 +36,14 @@ constexpr std::size_t history_limit = 50;
 // What an action carries of its lead for the dispatcher, as `{"a": attributes, "s": score, "st": stage}`: written
 // piece by piece, not through a json object whose initializer list would copy every attribute twice first.
 std::string lead_data_text(const LeadSnapshot& lead) {
-  constexpr auto replace = nlohmann::json::error_handler_t::replace;
-  std::string text = R"({"a":)";
-  text += lead.attrs.dump(-1, ' ', false, replace);
-  text += R"(,"s":)";
-  text += nlohmann::json(lead.score).dump();
-  text += R"(,"st":)";
-  text += nlohmann::json(lead.stage).dump(-1, ' ', false, replace);
-  text += '}';
-  return text;
+  std::string data = R"({"a":)";
+  data += text::dump_json(lead.attrs);
+  data += R"(,"s":)";
+  data += text::dump_json(lead.score);
+  data += R"(,"st":)";
+  data += text::dump_json(lead.stage);
+  data += '}';
+  return data;
 }
 
 // `props.amount` as cents: a number or a decimal text ("49.90"), at least 0 and below ten billion; else none.
